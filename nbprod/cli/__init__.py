@@ -1,0 +1,88 @@
+"""The ``nbprod`` command line: a click group whose subcommands load lazily.
+
+This package is the only place that prints, exits or renders progress. ``NbprodGroup.main``
+is the single error boundary: an ``NbprodError`` prints ``error: <message>`` and exits with
+its ``exit_code``; anything else is a bug and prints its traceback. Each subcommand lives in
+its own module (``nbprod.cli.lint`` ...) so ``nbprod lint`` never imports papermill or Dask.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import traceback
+
+import click
+
+from .. import __version__
+from ..errors import NbprodError
+
+__all__ = ["cli", "main", "COMMANDS"]
+
+#: command name -> "module:attribute" of its click command.
+COMMANDS: dict[str, str] = {
+    "lint": "nbprod.cli.lint:lint_command",
+    "rule": "nbprod.cli.lint:rule_command",
+}
+
+BUG_MESSAGE = "this is a bug in nbprod, please report it with the traceback above"
+
+
+class NbprodGroup(click.Group):
+    """Lazy subcommands plus the one place where errors become exit codes."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def main(self, args=None, prog_name=None, **extra):  # type: ignore[override]
+        debug = os.environ.get("NBPROD_DEBUG") == "1" or "--debug" in (args or sys.argv[1:])
+        try:
+            code = super().main(args=args, prog_name=prog_name or "nbprod",
+                                standalone_mode=False, **extra)
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(130)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except NbprodError as exc:
+            if debug:
+                traceback.print_exc()
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except BrokenPipeError:
+            sys.exit(1)
+        except Exception:
+            traceback.print_exc()
+            click.echo(f"error: {BUG_MESSAGE}", err=True)
+            sys.exit(2)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=NbprodGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="nbprod")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors too.")
+def cli(debug: bool) -> None:
+    """nbprod: take Jupyter notebooks to production.
+
+    Lint notebooks, export tagged cells to a tested module, run them with typed parameters
+    and keep a receipt of every run.
+    """
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli.main()
