@@ -1,0 +1,1 @@
+"""Pipelines: a DAG of steps, planned and executed with content-hash caching."""

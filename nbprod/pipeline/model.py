@@ -1,0 +1,79 @@
+"""The pipeline IR shared by its two sources and every executor and exporter.
+
+A pipeline comes either from the ``step:<name>`` cells of one notebook (``nbprod export``
+writes it as ``pipeline.json`` beside the generated step module) or from notebooks listed in
+``[[tool.nbprod.pipeline.steps]]``. Both become the same ``Pipeline``; executors and exporters
+only ever see this form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["Parameter", "Pipeline", "Step", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A pipeline parameter, from a ``parameters`` cell: ``lr: float = 0.1  # learning rate``."""
+
+    name: str
+    type: str | None = None  # the annotation as written ("float", "list[int]"), if any
+    default: Any = None
+    help: str | None = None
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Step:
+    """One node of the DAG.
+
+    A step is either a function of a generated step module (``function`` = "module:function",
+    ``args`` the values it takes from upstream steps, ``returns`` the values it hands on) or a
+    whole notebook run (``notebook`` = path relative to the project, with ``parameters``).
+    ``inputs``/``outputs`` are data files; ``needs`` names upstream steps explicitly.
+    """
+
+    name: str
+    function: str | None = None
+    notebook: str | None = None
+    args: tuple[str, ...] = ()
+    returns: tuple[str, ...] = ()
+    parameters: dict[str, Any] = field(default_factory=dict)
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
+    cells: tuple[str, ...] = ()  # ids of the notebook cells the step came from
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """Steps in declaration order, the parameters they share, and where they came from."""
+
+    name: str
+    steps: tuple[Step, ...]
+    parameters: tuple[Parameter, ...] = ()
+    source: str | None = None  # the notebook or pyproject.toml it was built from
+
+    def step(self, name: str) -> Step:
+        for step in self.steps:
+            if step.name == name:
+                return step
+        raise KeyError(name)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["schema"] = SCHEMA_VERSION
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Pipeline:
+        steps = tuple(
+            Step(**{k: tuple(v) if isinstance(v, list) else v for k, v in s.items()})
+            for s in data.get("steps", [])
+        )
+        params = tuple(Parameter(**p) for p in data.get("parameters", []))
+        return cls(name=data["name"], steps=steps, parameters=params, source=data.get("source"))
