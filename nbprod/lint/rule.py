@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
-    from ..analysis import NotebookAnalysis
+    from ..analysis import CellAnalysis, NotebookAnalysis
     from ..notebook import Cell, Notebook
     from .checker import LintConfig
 
@@ -80,6 +80,22 @@ class LintContext:
         from ..analysis import analyze_notebook
 
         return analyze_notebook(self.nb)
+
+    @cached_property
+    def python_cells(self) -> list[tuple[Cell, CellAnalysis]]:
+        """Code cells that parsed as Python, with their analysis (``tree`` is never None)."""
+        return [
+            (cell, result)
+            for cell, result in zip(self.analysis.cells, self.analysis.results)
+            if result.tree is not None
+        ]
+
+    def memo(self, key: str, factory: Callable[[], Any]) -> Any:
+        """Compute ``factory()`` once per notebook and share it between rules (e.g. parse trees)."""
+        cache = self.__dict__.setdefault("_memo", {})
+        if key not in cache:
+            cache[key] = factory()
+        return cache[key]
 
 
 class Rule:

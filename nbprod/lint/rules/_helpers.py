@@ -1,0 +1,169 @@
+"""Shared building blocks of the rule families: positions, import aliases, call names, ast-grep.
+
+Rules read cells through the def-use analysis, whose ``masked_source`` has IPython lines
+replaced by Python of the same line count, so every position found here is the cell's own.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ...analysis import CellAnalysis
+from ...notebook import Cell
+from ..rule import LintContext
+
+__all__ = [
+    "Span",
+    "call_name",
+    "dotted",
+    "import_aliases",
+    "keyword",
+    "qualified",
+    "sg_root",
+    "span",
+    "string_constants",
+    "walk_calls",
+]
+
+# What the community's conventional aliases stand for, used when a notebook reads an alias
+# that no cell imports (the import lives in a deleted cell, or in a %run script).
+CONVENTIONAL_ALIASES = {
+    "np": "numpy",
+    "pd": "pandas",
+    "plt": "matplotlib.pyplot",
+    "mpl": "matplotlib",
+    "sns": "seaborn",
+    "tf": "tensorflow",
+    "torch": "torch",
+    "random": "random",
+    "os": "os",
+}
+
+
+@dataclass(frozen=True)
+class Span:
+    """1-based line and column (in characters) of a node within its cell, and where it ends."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    def kwargs(self) -> dict[str, int]:
+        return {
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+        }
+
+
+def _char_column(lines: list[str], line: int, byte_offset: int) -> int:
+    # ast reports UTF-8 byte offsets; diagnostics count characters, as editors do.
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    return len(text.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore")) + 1
+
+
+def span(result: CellAnalysis, node: ast.AST) -> Span:
+    """Where ``node`` sits in the cell (ast positions converted to 1-based characters)."""
+    lines = result.masked_source.split("\n")
+    line = getattr(node, "lineno", 1)
+    end_line = getattr(node, "end_lineno", None) or line
+    column = _char_column(lines, line, getattr(node, "col_offset", 0))
+    end_offset = getattr(node, "end_col_offset", None)
+    end_column = _char_column(lines, end_line, end_offset) if end_offset is not None else column
+    return Span(line, column, end_line, end_column)
+
+
+def dotted(node: ast.AST) -> str | None:
+    """``a.b.c`` for a chain of attributes on a name, else None."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def import_aliases(ctx: LintContext) -> dict[str, str]:
+    """Local name -> qualified name for every import in the notebook (plus the usual aliases)."""
+
+    def build() -> dict[str, str]:
+        aliases = dict(CONVENTIONAL_ALIASES)
+        for _cell, result in ctx.python_cells:
+            for node in ast.walk(result.tree):
+                if isinstance(node, ast.Import):
+                    for alias in node.names:
+                        if alias.asname:
+                            aliases[alias.asname] = alias.name
+                        else:
+                            top = alias.name.split(".")[0]
+                            aliases[top] = top
+                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    for alias in node.names:
+                        if alias.name != "*":
+                            aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        return aliases
+
+    return ctx.memo("import_aliases", build)
+
+
+def qualified(ctx: LintContext, node: ast.AST) -> str | None:
+    """The qualified name an expression refers to: ``np.random.seed`` -> ``numpy.random.seed``."""
+    name = dotted(node)
+    if name is None:
+        return None
+    head, _, rest = name.partition(".")
+    target = import_aliases(ctx).get(head)
+    if target is None:
+        return name
+    return f"{target}.{rest}" if rest else target
+
+
+def call_name(ctx: LintContext, call: ast.Call) -> str | None:
+    """The qualified name of the called function, when it is a (dotted) name."""
+    return qualified(ctx, call.func)
+
+
+def keyword(call: ast.Call, name: str) -> ast.keyword | None:
+    return next((k for k in call.keywords if k.arg == name), None)
+
+
+def walk_calls(tree: ast.AST) -> Iterator[ast.Call]:
+    """Every call in ``tree``, in source order."""
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+    calls.sort(key=lambda n: (n.lineno, n.col_offset))
+    return iter(calls)
+
+
+def string_constants(tree: ast.AST) -> Iterator[ast.Constant]:
+    """String literals in source order (f-string parts included)."""
+    found = [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    found.sort(key=lambda n: (n.lineno, n.col_offset))
+    return iter(found)
+
+
+def sg_root(ctx: LintContext, cell: Cell, result: CellAnalysis):
+    """The ast-grep tree of a cell's masked source, parsed once per notebook."""
+    from ast_grep_py import SgRoot
+
+    return ctx.memo(f"sg:{cell.index}", lambda: SgRoot(result.masked_source, "python").root())
+
+
+def sg_span(node) -> Span:
+    """An ast-grep node's position as a 1-based ``Span`` (ast-grep counts from 0)."""
+    where = node.range()
+    return Span(where.start.line + 1, where.start.column + 1, where.end.line + 1,
+                where.end.column + 1)
+
+
+def magic_span(cell: Cell, line: int) -> Span:
+    """The span of a whole IPython line (without its indentation)."""
+    lines = cell.source.split("\n")
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    start = len(text) - len(text.lstrip()) + 1
+    return Span(line, start, line, len(text.rstrip()) + 1)
