@@ -14,8 +14,19 @@ from .errors import (
     NotebookError,
 )
 from .notebook import Cell, Notebook, load, save
+from .run.record import record
 
 __version__ = "0.1.0"
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """Where Jupyter Server finds nbprod's server extension (loaded only by the server)."""
+    return [{"module": "nbprod.server"}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where the built JupyterLab extension lives inside the package (for ``develop``)."""
+    return [{"src": "labextension", "dest": "nbprod"}]
 
 __all__ = [
     "Cell",
@@ -28,5 +39,6 @@ __all__ = [
     "NotebookError",
     "__version__",
     "load",
+    "record",
     "save",
 ]

@@ -3,8 +3,14 @@
 nbformat's own reader lets about a third of malformed inputs escape as ``TypeError`` or
 ``KeyError`` and reads a file without an ``nbformat`` key as version 1. nbprod parses the JSON
 itself (with a size cap, an encoding check and a depth guard), checks the structure it relies
-on, and only then hands the dict to nbformat for schema validation. Anything wrong becomes a
+on, and only then validates it against nbformat's own JSON schema. Anything wrong becomes a
 one-line ``NotebookError`` naming the file and the problem.
+
+Importing nbformat costs seconds in some environments (its jsonschema import pulls in
+format checkers that compile grammars at import time), so the read path never imports it:
+the schema files are located with ``importlib.util.find_spec`` and compiled with
+fastjsonschema (nbformat's own fast validator), once per process. nbformat itself is
+imported only to upgrade nbformat 3 files and to save.
 """
 
 from __future__ import annotations
@@ -16,10 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import NotebookError, NbprodWarning
+from .errors import NbprodWarning, NotebookError
 from .fsutil import atomic_write
 
-__all__ = ["Cell", "Notebook", "DEFAULT_MAX_BYTES", "load", "loads", "save", "dumps"]
+__all__ = ["Cell", "Node", "Notebook", "DEFAULT_MAX_BYTES", "load", "loads", "save", "dumps"]
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 CELL_TYPES = ("code", "markdown", "raw")
@@ -27,6 +33,28 @@ CELL_TYPES = ("code", "markdown", "raw")
 # nbdev comment directives and the nbprod marks they stand for.
 _DIRECTIVE_RE = re.compile(r"^\s*#\|\s*([\w-]+)(?::)?\s*(.*?)\s*$")
 _DIRECTIVE_MARKS = {"export": "export", "exporti": "export", "exports": "export", "hide": "skip"}
+
+
+class Node(dict):
+    """A JSON object of the notebook with attribute access (``node.cells``), as nbformat's
+    ``NotebookNode``; ``nbformat.from_dict(node)`` converts when a library needs the real one."""
+
+    __slots__ = ()
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self[key] = value
+
+    def __delattr__(self, key: str) -> None:
+        try:
+            del self[key]
+        except KeyError:
+            raise AttributeError(key) from None
 
 
 @dataclass
@@ -204,7 +232,7 @@ def loads(data: bytes | str, *, path: str | Path | None = None) -> Notebook:
     """Parse notebook content (bytes or text) with the same checks as ``load``."""
     where = str(path) if path is not None else "<notebook>"
     text = _decode(data, where) if isinstance(data, bytes) else data
-    if not text.strip():
+    if not text or text.isspace():
         raise NotebookError(f"{where}: file is empty; a notebook is a JSON object")
     raw = _parse_json(text, where)
     notes: list[str] = []
@@ -227,12 +255,36 @@ def dumps(nb: Notebook) -> str:
     """Serialise as Jupyter does (sorted keys, UTF-8), keeping the file's own indentation."""
     import copy
 
-    from nbformat.v4.rwbase import split_lines
-
-    # Jupyter stores multi-line text as lists of lines; split_lines restores that layout.
-    node = split_lines(copy.deepcopy(nb.node))
+    node = _split_lines(copy.deepcopy(nb.node))
     text = json.dumps(node, indent=nb.indent, sort_keys=True, ensure_ascii=False)
     return text + "\n" if nb.trailing_newline else text
+
+
+# Jupyter stores multi-line text as lists of lines: sources, stream text, and the text-like
+# entries of MIME bundles (not JSON ones). The same layout as nbformat's writer, without
+# importing nbformat (slow to import) on the --fix path.
+_SPLIT_MIMES = ("application/javascript", "image/svg+xml")
+
+
+def _split_bundle(bundle: Any) -> None:
+    if isinstance(bundle, dict):
+        for key, value in bundle.items():
+            if isinstance(value, str) and (key.startswith("text/") or key in _SPLIT_MIMES):
+                bundle[key] = value.splitlines(True)
+
+
+def _split_lines(node: Any) -> Any:
+    for cell in node.get("cells", []):
+        if isinstance(cell.get("source"), str):
+            cell["source"] = cell["source"].splitlines(True)
+        for attachment in (cell.get("attachments") or {}).values():
+            _split_bundle(attachment)
+        for output in cell.get("outputs", []):
+            if output.get("output_type") in ("execute_result", "display_data"):
+                _split_bundle(output.get("data"))
+            elif isinstance(output.get("text"), str):
+                output["text"] = output["text"].splitlines(True)
+    return node
 
 
 def save(nb: Notebook, path: str | Path | None = None) -> None:
@@ -266,7 +318,7 @@ def _reject_constant(name: str) -> None:
 
 def _parse_json(text: str, where: str) -> Any:
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=Node)
     except RecursionError:
         raise NotebookError(f"{where}: JSON is nested too deeply to be a notebook") from None
     except json.JSONDecodeError as exc:
@@ -320,7 +372,7 @@ def _upgrade_v3(raw: dict, where: str, notes: list[str]) -> dict:
     except Exception as exc:  # nbformat's converter raises assorted types on bad v3 input
         raise NotebookError(f"{where}: cannot upgrade nbformat 3 notebook: {exc}") from None
     notes.append("nbformat 3 notebook upgraded to 4 in memory; the file is unchanged")
-    return json.loads(json.dumps(upgraded))
+    return json.loads(json.dumps(upgraded), object_pairs_hook=Node)
 
 
 def _check_structure(raw: dict, where: str) -> None:
@@ -334,7 +386,9 @@ def _check_structure(raw: dict, where: str) -> None:
         raise NotebookError(f"{where}: 'metadata' must be an object")
     for index, cell in enumerate(cells, start=1):
         if not isinstance(cell, dict):
-            raise NotebookError(f"{where}: cell {index} is a JSON {_json_type(cell)}, not an object")
+            raise NotebookError(
+                f"{where}: cell {index} is a JSON {_json_type(cell)}, not an object"
+            )
         kind = cell.get("cell_type")
         if kind not in CELL_TYPES:
             raise NotebookError(
@@ -352,15 +406,23 @@ def _check_structure(raw: dict, where: str) -> None:
         if not isinstance(cell.get("metadata", {}), dict):
             raise NotebookError(f"{where}: cell {index} metadata must be an object")
         if kind == "code":
-            outputs = cell.get("outputs", [])
+            if "outputs" not in cell:
+                raise NotebookError(
+                    f"{where}: code cell {index} has no 'outputs' list; re-save the notebook"
+                    " in Jupyter"
+                )
+            outputs = cell["outputs"]
             if not isinstance(outputs, list) or not all(isinstance(o, dict) for o in outputs):
                 raise NotebookError(f"{where}: cell {index} outputs must be a list of objects")
+            count = cell.get("execution_count")
+            if count is not None and (not isinstance(count, int) or isinstance(count, bool)):
+                raise NotebookError(
+                    f"{where}: cell {index} execution_count must be an integer or null, got"
+                    f" {json.dumps(count)[:40]}"
+                )
 
 
 def _validate(raw: dict, where: str, notes: list[str]) -> Any:
-    import nbformat
-    from nbformat.validator import ValidationError
-
     for cell in raw["cells"]:
         if isinstance(cell.get("source"), list):
             cell["source"] = "".join(cell["source"])
@@ -370,35 +432,165 @@ def _validate(raw: dict, where: str, notes: list[str]) -> Any:
             ):
                 output["text"] = "".join(output["text"])
     _repair_ids(raw, notes)
-    try:
-        node = nbformat.from_dict(raw)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            nbformat.validate(node)
-    except ValidationError as exc:
-        location = "/".join(str(p) for p in getattr(exc, "absolute_path", []) or [])
-        message = getattr(exc, "message", str(exc)).splitlines()[0][:200]
-        cell_hint = _cell_hint(getattr(exc, "absolute_path", None))
-        raise NotebookError(
-            f"{where}: invalid notebook{cell_hint} at /{location}: {message}"
-        ) from None
-    except Exception as exc:  # nbformat may raise other types on odd input; keep one error type
-        raise NotebookError(f"{where}: invalid notebook: {type(exc).__name__}: {exc}"[:300]) from None
     minor = raw.get("nbformat_minor", 0)
-    if minor > nbformat.current_nbformat_minor:
+    try:
+        _schema_check(raw, minor, relaxed=False)
+    except _SchemaViolation as strict:
+        # Jupyter opens notebooks that carry extra keys (tools add them) with a warning;
+        # nbprod does the same, but refuses anything the relaxed schema refuses too.
+        try:
+            _schema_check(raw, minor, relaxed=True)
+        except _SchemaViolation as exc:
+            raise NotebookError(f"{where}: invalid notebook{exc}") from None
+        notes.append(
+            f"not strictly valid nbformat 4.{minor} ({str(strict).lstrip(': ')});"
+            " unexpected keys kept as they are"
+        )
+    if minor > _LATEST_MINOR:
         notes.append(f"nbformat 4.{minor} is newer than this nbformat knows; read as 4.x")
-    return node
+    return raw
+
+
+class _SchemaViolation(Exception):
+    """Where (a JSON path) and how a notebook breaks nbformat's schema."""
+
+    def __init__(self, path: list, message: str):
+        hint = ""
+        if len(path) >= 2 and path[0] == "cells" and isinstance(path[1], int):
+            hint = f" (cell {path[1] + 1})"
+        super().__init__(f"{hint} at /{'/'.join(str(p) for p in path)}: {message[:200]}")
+
+
+# Each nbformat 4.x schema only adds optional fields to the one before, except that 4.5
+# requires cell ids. One schema serves every 4.x file: 4.5's with ids optional (missing,
+# duplicate and malformed ids of 4.5 files are repaired in memory before validation).
+_LATEST_MINOR = 5
+_OUTPUT_TYPES = ("execute_result", "display_data", "stream", "error")
+_PARTS = ("notebook", "code", "markdown", "raw", *_OUTPUT_TYPES)
+_CELL_ID_RE = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
+
+
+class _Checks:
+    """Compiled checks for the notebook shell, each cell kind and each output kind; each
+    part is compiled on first use (about 15 ms each) and kept for the process."""
+
+    def __init__(self, relaxed: bool):
+        self.relaxed = relaxed
+        self._schema: dict | None = None
+        self._compiled: dict[str, Any] = {}
+
+    def __getitem__(self, part: str) -> Any:
+        if part not in self._compiled:
+            import fastjsonschema
+
+            schema = self._load()
+            if part == "notebook":
+                target = schema
+            else:
+                name = f"{part}_cell" if part in ("code", "markdown", "raw") else part
+                target = {"definitions": schema["definitions"], "$ref": f"#/definitions/{name}"}
+            self._compiled[part] = fastjsonschema.compile(target, use_default=False)
+        return self._compiled[part]
+
+    def _load(self) -> dict:
+        if self._schema is None:
+            import importlib.util
+
+            spec = importlib.util.find_spec("nbformat")
+            if spec is None or spec.origin is None:
+                raise NotebookError("nbformat is not installed; pip install nbformat")
+            schema_file = Path(spec.origin).parent / "v4" / "nbformat.v4.5.schema.json"
+            schema = json.loads(schema_file.read_text(encoding="utf-8"))
+            schema["properties"]["nbformat_minor"]["minimum"] = 0
+            definitions = schema["definitions"]
+            for kind in ("code_cell", "markdown_cell", "raw_cell"):
+                required = definitions[kind]["required"]
+                definitions[kind]["required"] = [key for key in required if key != "id"]
+            if self.relaxed:
+                schema = _relax(schema)
+                definitions = schema["definitions"]
+                definitions["cell_id"] = {}
+            # Cells and outputs are checked one by one, so the shell accepts any items.
+            schema["properties"]["cells"] = {"type": "array"}
+            definitions["code_cell"]["properties"]["outputs"] = {"type": "array"}
+            self._schema = schema
+        return self._schema
+
+
+_CHECKS = {False: _Checks(relaxed=False), True: _Checks(relaxed=True)}
+
+
+def prepare_validation() -> None:
+    """Compile the schema checks now; a process about to fork workers calls this once so
+    that the workers inherit the compiled code instead of each compiling it."""
+    for part in _PARTS:
+        _CHECKS[False][part]
+
+
+def _schema_check(raw: dict, minor: int, *, relaxed: bool) -> None:
+    """Validate ``raw`` against nbformat's schema.
+
+    The schema's ``oneOf`` over cell and output kinds makes a generic validator try every
+    kind for every cell; dispatching on ``cell_type`` and ``output_type`` (already checked)
+    validates each part once, several times faster on real notebooks.
+    """
+    checks = _CHECKS[relaxed]
+    _run_check(checks["notebook"], raw, [])
+    for index, cell in enumerate(raw["cells"]):
+        _run_check(checks[cell["cell_type"]], cell, ["cells", index])
+        for o_index, output in enumerate(cell.get("outputs", [])):
+            kind = output.get("output_type")
+            where = ["cells", index, "outputs", o_index]
+            if kind not in _OUTPUT_TYPES:
+                raise _SchemaViolation(
+                    where, f"output_type {json.dumps(kind)[:40]} is not one of {_OUTPUT_TYPES}"
+                )
+            _run_check(checks[kind], output, where)
+
+
+def _run_check(check: Any, data: Any, prefix: list) -> None:
+    try:
+        check(data)
+    except _schema_error_type() as exc:
+        path = [int(p) if str(p).isdigit() else p for p in getattr(exc, "path", [])[1:]]
+        message = str(getattr(exc, "message", exc)).splitlines()[0]
+        message = re.sub(r"^data(?:[.\[]\S*)?\s", "", message)
+        raise _SchemaViolation(prefix + path, message) from None
+    except NotebookError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a validator crash on odd input is still bad input
+        raise _SchemaViolation(prefix, f"cannot be validated ({type(exc).__name__})") from None
+
+
+def _schema_error_type() -> type[Exception]:
+    from fastjsonschema import JsonSchemaException
+
+    return JsonSchemaException
+
+
+def _relax(schema: Any) -> Any:
+    """The schema with every ``additionalProperties: false`` lifted."""
+    if isinstance(schema, dict):
+        return {
+            k: _relax(v)
+            for k, v in schema.items()
+            if not (k == "additionalProperties" and v is False)
+        }
+    if isinstance(schema, list):
+        return [_relax(v) for v in schema]
+    return schema
 
 
 def _repair_ids(raw: dict, notes: list[str]) -> None:
-    """Give cells of nbformat >= 4.5 missing or duplicate ids a fresh one (in memory only)."""
+    """Give cells of nbformat >= 4.5 missing, malformed or duplicate ids a fresh one (in
+    memory only)."""
     if raw.get("nbformat_minor", 0) < 5:
         return
     seen: set[str] = set()
     repaired = 0
     for index, cell in enumerate(raw["cells"], start=1):
         cell_id = cell.get("id")
-        if not isinstance(cell_id, str) or not cell_id or cell_id in seen:
+        if not isinstance(cell_id, str) or not _CELL_ID_RE.match(cell_id) or cell_id in seen:
             base = f"cell-{index}"
             cell_id = base
             suffix = 1
@@ -409,14 +601,7 @@ def _repair_ids(raw: dict, notes: list[str]) -> None:
             repaired += 1
         seen.add(cell_id)
     if repaired:
-        notes.append(f"{repaired} cell id(s) missing or duplicated; repaired in memory")
-
-
-def _cell_hint(path: Any) -> str:
-    parts = list(path or [])
-    if len(parts) >= 2 and parts[0] == "cells" and isinstance(parts[1], int):
-        return f" (cell {parts[1] + 1})"
-    return ""
+        notes.append(f"{repaired} cell id(s) missing, malformed or duplicated; repaired in memory")
 
 
 def _json_type(value: Any) -> str:

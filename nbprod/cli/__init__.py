@@ -24,6 +24,15 @@ __all__ = ["cli", "main", "COMMANDS"]
 COMMANDS: dict[str, str] = {
     "lint": "nbprod.cli.lint:lint_command",
     "rule": "nbprod.cli.lint:rule_command",
+    "pipeline": "nbprod.cli.pipeline:pipeline_group",
+    "sweep": "nbprod.cli.sweep:sweep_command",
+    "export": "nbprod.cli.export:export_command",
+    "tag": "nbprod.cli.export:tag_command",
+    "runs": "nbprod.cli.runs:runs_group",
+    "store": "nbprod.cli.runs:store_group",
+    "run": "nbprod.cli.run:run_command",
+    "params": "nbprod.cli.run:params_command",
+    "reproduce": "nbprod.cli.run:reproduce_command",
 }
 
 BUG_MESSAGE = "this is a bug in nbprod, please report it with the traceback above"

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections import Counter
+import re
 from pathlib import Path
 
 import click
 
 from ..config import load_project_config
 from ..lint import LintConfig, lint_paths
-from ..lint.output import FORMATS, render
+from ..lint.output import FORMATS, render, statistics
+
+_RUFF_CODE = re.compile(r"[A-Z]{1,4}[0-9]{1,4}")
+_CODE_HELP = "comma-separated; NB codes are nbprod's, any other code is ruff's"
 
 
 def _split(values: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -19,22 +22,27 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...] | None:
 
 @click.command("lint")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--select", multiple=True, help="Rule codes or prefixes to enable (comma-separated).")
-@click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable.")
+@click.option("--select", multiple=True, help=f"Codes or prefixes to enable ({_CODE_HELP}).")
+@click.option("--ignore", multiple=True, help="Codes or prefixes to disable.")
 @click.option("--extend-select", multiple=True, help="Codes to enable on top of the selection.")
-@click.option("--fix", is_flag=True, help="Apply safe fixes (atomic write).")
+@click.option("--fix", is_flag=True, help="Apply safe fixes, nbprod's and ruff's (atomic write).")
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply unsafe fixes (with --fix).")
 @click.option(
     "--output-format", type=click.Choice(sorted(FORMATS)), default="text", show_default=True
 )
-@click.option("--statistics", is_flag=True, help="Print a count per rule instead of findings.")
+@click.option("--statistics", "show_statistics", is_flag=True,
+              help="Print a count per rule instead of findings.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
-@click.option("--max-size", type=int, default=None, help="Largest notebook read, in MiB.")
+@click.option("--max-size", type=click.IntRange(min=1), default=None,
+              help="Largest notebook read, in MiB (default 100).")
+@click.option("--no-ruff", is_flag=True, help="Run nbprod's rules only, not ruff's.")
 def lint_command(paths, select, ignore, extend_select, fix, unsafe_fixes, output_format,
-                 statistics, exit_zero, max_size):
-    """Lint notebooks (files or folders, recursively).
+                 show_statistics, exit_zero, max_size, no_ruff):
+    """Lint notebooks (files or folders, recursively) with nbprod's rules and ruff's.
 
-    Exit codes: 0 clean, 1 findings, 2 a notebook could not be read or bad usage.
+    \b
+    Exit codes: 0 no findings (or --exit-zero), 1 findings,
+    2 a notebook could not be read, or bad usage / configuration.
     """
     targets = list(paths) or [Path(".")]
     project = load_project_config(targets[0])
@@ -46,50 +54,78 @@ def lint_command(paths, select, ignore, extend_select, fix, unsafe_fixes, output
         extend_select=_split(extend_select),
         fix=fix or None,
         unsafe_fixes=unsafe_fixes or None,
-        max_size=max_size * 2**20 if max_size else None,
+        max_size=max_size,
+        ruff=False if no_ruff else None,
     )
     report = lint_paths(targets, config, project.root)
     diagnostics = report.diagnostics
-    if statistics:
-        counts = Counter((d.code, d.name) for d in diagnostics)
-        for (code, name), count in counts.most_common():
-            click.echo(f"{count:5d}  {code}  {name}")
+    if show_statistics:
+        text = statistics(diagnostics, "json" if output_format != "text" else "text")
     else:
         text = render(diagnostics, output_format)
-        if text:
-            click.echo(text)
+    if text or output_format != "text":
+        click.echo(text)
     for message in report.errors:
         click.echo(f"error: {message}", err=True)
-    if output_format == "text" and not statistics:
-        _summary(len(diagnostics), report.fixed, len(report.errors))
+    if output_format == "text" or report.errors:
+        _summary(len(diagnostics), sum(d.fixable for d in diagnostics), report)
     if report.errors:
         return 2
     return 0 if exit_zero or not diagnostics else 1
 
 
-def _summary(found: int, fixed: int, errors: int) -> None:
+def _summary(found: int, fixable: int, report) -> None:
+    """One closing line on stderr, so stdout stays machine-readable."""
+    linted = len(report.results)
     parts = []
-    if fixed:
-        parts.append(f"fixed {fixed}")
+    if report.fixed:
+        parts.append(f"fixed {report.fixed}")
     parts.append(f"found {found} finding{'s' if found != 1 else ''}")
-    if errors:
-        parts.append(f"{errors} notebook{'s' if errors != 1 else ''} could not be read")
-    click.echo(", ".join(parts).capitalize() + ".", err=True)
+    text = ", ".join(parts).capitalize()
+    text += f" in {linted} notebook{'s' if linted != 1 else ''}"
+    if fixable:
+        text += f" ({fixable} fixable with --fix)"
+    if report.errors:
+        failed = len(report.errors)
+        text += f"; {failed} notebook{'s' if failed != 1 else ''} could not be read (see above)"
+    click.echo(text + ".", err=True)
 
 
 @click.command("rule")
 @click.argument("code", required=False)
 @click.option("--all", "show_all", is_flag=True, help="List every rule.")
 def rule_command(code, show_all):
-    """Show the documentation of a lint rule (by code or name), or list all rules."""
+    """Show the documentation of a lint rule (by code or name), or list all rules.
+
+    Codes that are not nbprod's are ruff's: ``nbprod rule F401`` shows ``ruff rule F401``.
+    """
     from ..lint.rules import rule_registry
 
     if code and not show_all:
-        rule = rule_registry.get(code.upper() if code[:2].isalpha() and code[2:].isdigit() else code)
+        key = code.upper() if code[:2].isalpha() and code[2:].isdigit() else code
+        if key not in rule_registry and _RUFF_CODE.fullmatch(key) and not key.startswith("NB"):
+            return _ruff_rule(key)
+        rule = rule_registry.get(key)
         fix = f"Fix: {rule.fix_applicability.value}" if rule.fix_applicability else "Fix: none"
         click.echo(f"{rule.code} ({rule.name})\n{fix}\n\n{rule.documentation()}")
         return 0
     for name, rule in rule_registry.items():
         fixable = "[*]" if rule.fix_applicability else "   "
         click.echo(f"{name}  {fixable} {rule.name:40s} {rule.summary()}")
+    return 0
+
+
+def _ruff_rule(code: str) -> int:
+    import subprocess
+
+    from ..errors import ConfigError
+    from ..lint.ruff import ruff_binary
+
+    proc = subprocess.run([ruff_binary(), "rule", code], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ConfigError(
+            f"unknown rule {code!r}: neither an nbprod rule nor a ruff rule;"
+            " see `nbprod rule --all` and `ruff rule --all`"
+        )
+    click.echo(proc.stdout.rstrip("\n"))
     return 0

@@ -1,14 +1,33 @@
-"""Linting notebooks: ``lint`` for one loaded notebook, ``lint_paths`` for files and folders."""
+"""Linting notebooks: ``lint`` for one loaded notebook, ``lint_paths`` for files and folders.
+
+``lint_paths`` is what the CLI, the pre-commit hook and the server call. It starts ruff once
+over every notebook (in its own process, in the background), lints the notebooks with
+nbprod's rules (in a pool of worker processes when there are enough of them to pay for the
+start-up), then merges ruff's findings into each notebook's. A notebook that cannot be read
+is reported and skipped; the others are still linted.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..errors import NbprodError, NotebookError
-from ..notebook import load, save
-from .checker import LintConfig, LintResult, lint
+from ..errors import ConfigError, InfrastructureError, NbprodError, NotebookError
+from ..notebook import dumps, load, prepare_validation, save
+from .checker import (
+    MAX_FIX_PASSES,
+    LintConfig,
+    LintResult,
+    copy_notebook,
+    file_selector,
+    lint,
+    ruff_codes,
+    suppressed_codes,
+    validate_selection,
+)
 from .rule import Applicability, Diagnostic, LintContext, Rule, Severity
 
 __all__ = [
@@ -24,6 +43,10 @@ __all__ = [
     "lint",
     "lint_paths",
 ]
+
+#: Below this many notebooks, linting runs in this process: starting workers would cost
+#: more than it saves (measured in bench/lint).
+PARALLEL_THRESHOLD = 24
 
 
 @dataclass
@@ -58,7 +81,8 @@ def collect_notebooks(paths: Iterable[str | Path]) -> list[Path]:
                 parts = candidate.relative_to(path).parts
                 if any(p.startswith(".") or p == "node_modules" for p in parts[:-1]):
                     continue
-                found.append(candidate)
+                if candidate.is_file():
+                    found.append(candidate)
         elif path.exists():
             found.append(path)
         else:
@@ -66,30 +90,169 @@ def collect_notebooks(paths: Iterable[str | Path]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def _lint_one(path: Path, config: LintConfig, project_root: Path | None) -> LintResult | str:
-    try:
-        nb = load(path, max_bytes=config.max_size)
-        result = lint(nb, config, project_root)
-        if result.fixed_notebook is not None:
-            save(result.fixed_notebook)
-        return result
-    except NbprodError as exc:
-        return str(exc)
-
-
 def lint_paths(
-    paths: Iterable[str | Path], config: LintConfig | None = None, project_root: Path | None = None
+    paths: Iterable[str | Path],
+    config: LintConfig | None = None,
+    project_root: Path | None = None,
+    *,
+    jobs: int | None = None,
 ) -> LintReport:
-    """Lint every notebook under ``paths``; unreadable notebooks are reported, not fatal.
+    """Lint every notebook under ``paths``, with nbprod's rules and ruff's.
 
-    With ``config.fix``, fixed notebooks are saved (atomically) as they are linted.
+    Parameters
+    ----------
+    paths:
+        Notebook files and folders (searched recursively).
+    config:
+        Selection, fixes, limits; defaults to ``LintConfig()``.
+    project_root:
+        The project folder, for rules that look at files beside the notebook.
+    jobs:
+        Worker processes; default: one per CPU. With fewer than ``PARALLEL_THRESHOLD``
+        notebooks, or ``jobs=1``, linting runs in this process.
+
+    Returns
+    -------
+    LintReport
+        Findings of every readable notebook; one message per notebook that could not be
+        read. With ``config.fix``, fixed notebooks have been saved (atomically).
+
+    Raises
+    ------
+    ConfigError
+        For an unknown rule code (nbprod's or ruff's).
+    InfrastructureError
+        When ruff or a worker process dies.
     """
     config = config or LintConfig()
+    validate_selection(config)
+    files = collect_notebooks(paths)
+    codes = ruff_codes(config)
+    batch = None
+    if codes and not config.fix:
+        from .ruff import RuffBatch
+
+        batch = RuffBatch([f for f in files if f.suffix == ".ipynb"], codes).start()
+    try:
+        outcomes = _run_all(files, config, project_root, jobs)
+        ruff_found = batch.results() if batch else {}
+    finally:
+        if batch:
+            batch.cancel()
     report = LintReport()
-    for path in collect_notebooks(paths):
-        outcome = _lint_one(path, config, project_root)
+    for outcome in outcomes:
         if isinstance(outcome, str):
             report.errors.append(outcome)
-        else:
-            report.results.append(outcome)
+            continue
+        facts = outcome.facts
+        if batch and facts is not None and not facts.via_stdin:
+            outcome = _merge_ruff(outcome, ruff_found.get(os.path.abspath(facts.path), []), config)
+        report.results.append(outcome)
     return report
+
+
+def _run_all(files: list[Path], config: LintConfig, root: Path | None, jobs: int | None):
+    jobs = jobs or os.cpu_count() or 1
+    if jobs <= 1 or len(files) < PARALLEL_THRESHOLD:
+        return [_lint_one(path, config, root) for path in files]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from .rules import rule_registry
+
+    # Workers forked from here inherit the imported rules (and their entry-point plugins)
+    # and the compiled schema checks: nothing to import or compile again. Elsewhere (macOS,
+    # Windows) they start fresh.
+    rule_registry.names()
+    prepare_validation()
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    context = multiprocessing.get_context(method)
+    chunk = max(1, min(16, len(files) // (jobs * 4)))
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            return list(
+                pool.map(_lint_one, files, [config] * len(files), [root] * len(files),
+                         chunksize=chunk)
+            )
+    except BrokenProcessPool:
+        raise InfrastructureError(
+            "a lint worker process died (out of memory?); rerun with fewer notebooks"
+        ) from None
+
+
+def _lint_one(path: Path, config: LintConfig, root: Path | None) -> LintResult | str:
+    """Lint one notebook file; a message instead when it cannot be read (or a rule broke)."""
+    try:
+        nb = load(path, max_bytes=config.max_size * 2**20)
+        codes = ruff_codes(config)
+        if config.fix:
+            result = _fix(nb, config, root, codes)
+        else:
+            result = lint(nb, config, root)
+            if codes:
+                from .ruff import notebook_facts
+
+                result.facts = notebook_facts(nb, suppressed_codes(nb))
+                if result.facts.via_stdin:
+                    from .ruff import check_text
+
+                    items = check_text(dumps(nb), str(path), codes)
+                    result = _merge_ruff(result, items, config)
+    except (ConfigError, InfrastructureError):
+        raise  # not about this notebook: stop the whole lint
+    except NbprodError as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - one bad notebook must not stop the others
+        return (
+            f"{path}: internal error while linting ({type(exc).__name__}: {exc});"
+            " this is a bug in nbprod, please report it"
+        )[:400]
+    # Rule-private fix data may hold objects that cannot cross process boundaries.
+    result.diagnostics = [replace(d, data={}) if d.data else d for d in result.diagnostics]
+    result.fixed_notebook = None
+    return result
+
+
+def _merge_ruff(result: LintResult, items: list[dict], config: LintConfig) -> LintResult:
+    from .ruff import to_diagnostics
+
+    selected = file_selector(config, result.path)
+    found = to_diagnostics(items, result.facts, selected, result.diagnostics)
+    result.diagnostics = sorted([*result.diagnostics, *found], key=Diagnostic.sort_key)
+    return result
+
+
+def _fix(nb, config: LintConfig, root: Path | None, codes: tuple[str, ...]) -> LintResult:
+    """nbprod's fixes, then ruff's (applied by nbprod, cell by cell), then a final lint of
+    the result; the notebook is saved once, atomically, when anything changed."""
+    result = lint(nb, config, root)
+    working = result.fixed_notebook or copy_notebook(nb)
+    fixed = result.fixed
+    ruff_diagnostics: list[Diagnostic] = []
+    if codes:
+        from .ruff import apply_ruff_fixes, check_text, notebook_facts, to_diagnostics
+
+        allowed = {Applicability.SAFE} | (
+            {Applicability.UNSAFE} if config.unsafe_fixes else set()
+        )
+        selected = file_selector(config, nb.display_path)
+        ruff_fixed = 0
+        for attempt in range(MAX_FIX_PASSES + 1):
+            items = check_text(dumps(working), nb.display_path, codes)
+            facts = notebook_facts(working, suppressed_codes(working))
+            ruff_diagnostics = to_diagnostics(items, facts, selected, result.diagnostics)
+            if attempt == MAX_FIX_PASSES:
+                break
+            applied = apply_ruff_fixes(working, ruff_diagnostics, allowed)
+            if not applied:
+                break
+            ruff_fixed += applied
+        if ruff_fixed:
+            fixed += ruff_fixed
+            # Ruff's edits may change what nbprod's rules see: report the final state.
+            result = lint(working, replace(config, fix=False), root)
+    if fixed:
+        save(working)
+    diagnostics = sorted([*result.diagnostics, *ruff_diagnostics], key=Diagnostic.sort_key)
+    return LintResult(path=nb.display_path, diagnostics=diagnostics, fixed=fixed)

@@ -1,5 +1,11 @@
 """Running rules on a notebook: selection (select / ignore / per-file-ignores), in-cell
 suppression comments, and fixes applied to a copy of the notebook.
+
+One selection covers nbprod's rules and ruff's: ``NB`` codes run here, every other code is
+ruff's (``nbprod.lint.ruff``). The default selection is every NB rule plus ``ruff_select``
+(ruff's syntax errors, pyflakes and the statement checks that fit notebooks); ``select``
+replaces it, ``extend_select`` adds to it, ``ignore`` removes from it, and the longest
+matching prefix decides, as in ruff.
 """
 
 from __future__ import annotations
@@ -7,14 +13,27 @@ from __future__ import annotations
 import copy
 import fnmatch
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import ConfigError
 from ..notebook import Notebook
 from .rule import Applicability, Diagnostic, LintContext, Rule
 
-__all__ = ["LintConfig", "LintResult", "lint", "is_selected", "MAX_FIX_PASSES"]
+__all__ = [
+    "LintConfig",
+    "LintResult",
+    "MAX_FIX_PASSES",
+    "copy_notebook",
+    "file_selector",
+    "is_selected",
+    "lint",
+    "ruff_codes",
+    "selection",
+    "suppressed_codes",
+    "validate_selection",
+]
 
 MAX_FIX_PASSES = 10
 _SUPPRESS_RE = re.compile(r"#\s*nbprod:\s*ignore(?:\[([A-Z0-9,\s]+)\])?", re.I)
@@ -22,9 +41,13 @@ _SUPPRESS_RE = re.compile(r"#\s*nbprod:\s*ignore(?:\[([A-Z0-9,\s]+)\])?", re.I)
 
 @dataclass(frozen=True)
 class LintConfig:
-    """``[tool.nbprod.lint]``; command-line flags override it."""
+    """``[tool.nbprod.lint]``; command-line flags override it.
 
-    select: tuple[str, ...] = ("NB",)
+    ``select`` None means the default selection: every NB rule plus ``ruff_select``.
+    ``max_size`` is in MiB. ``ruff`` False runs nbprod's rules only (``--no-ruff``).
+    """
+
+    select: tuple[str, ...] | None = None
     ignore: tuple[str, ...] = ()
     extend_select: tuple[str, ...] = ()
     per_file_ignores: dict = field(default_factory=dict)
@@ -35,26 +58,100 @@ class LintConfig:
     max_output_bytes: int = 1_000_000
     max_cell_lines: int = 200
     max_cells: int = 200
-    max_size: int = 100 * 1024 * 1024
+    max_size: int = 100
     fix: bool = False
     unsafe_fixes: bool = False
 
 
 @dataclass
 class LintResult:
-    """The findings of one notebook, and the fixed copy when fixes were applied."""
+    """The findings of one notebook, and the fixed copy when fixes were applied.
+
+    ``facts`` (``nbprod.lint.ruff.NotebookFacts``) is what merging ruff's findings needs,
+    kept when ruff's results arrive after the notebook itself is gone (worker processes).
+    """
 
     path: str
     diagnostics: list[Diagnostic]
     fixed: int = 0
     fixed_notebook: Notebook | None = None
+    facts: Any = None
 
 
 def is_selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
-    """Ruff semantics: the longest matching prefix wins; on a tie, ignore wins."""
-    best_select = max((len(p) for p in select if code.startswith(p) or p == "ALL"), default=-1)
-    best_ignore = max((len(p) for p in ignore if code.startswith(p) or p == "ALL"), default=-1)
+    """Ruff semantics: the longest matching prefix wins (``ALL`` is the shortest); on a tie,
+    ignore wins."""
+    best_select = max((_specificity(code, p) for p in select), default=-1)
+    best_ignore = max((_specificity(code, p) for p in ignore), default=-1)
     return best_select >= 0 and best_select > best_ignore
+
+
+def _specificity(code: str, prefix: str) -> int:
+    if prefix == "ALL":
+        return 0
+    return len(prefix) if code.startswith(prefix) else -1
+
+
+def selection(config: LintConfig) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The effective (select, ignore) codes and prefixes, NB and ruff alike."""
+    select = config.select if config.select is not None else ("NB", *config.ruff_select)
+    return (*select, *config.extend_select), (*config.ignore, *config.ruff_ignore)
+
+
+def file_selector(config: LintConfig, path: str):
+    """``code -> bool``: whether ``code`` is on for the notebook at ``path``."""
+    select, ignore = selection(config)
+    ignore = (*ignore, *_file_ignores(config, path))
+    return lambda code: is_selected(code, select, ignore)
+
+
+def ruff_codes(config: LintConfig) -> tuple[str, ...]:
+    """What to pass to ruff's ``--select``: the selected codes that are not nbprod's
+    (empty when no ruff rule is selected, or ruff is off)."""
+    if not config.ruff:
+        return ()
+    from .rules import rule_registry
+
+    plugin_codes = [c for c in rule_registry.names() if not c.startswith("NB")]
+    select, _ = selection(config)
+    return tuple(
+        dict.fromkeys(
+            c for c in select if not c.startswith("NB") and not _names_plugin(c, plugin_codes)
+        )
+    )
+
+
+def _names_plugin(selector: str, plugin_codes: list[str]) -> bool:
+    """Whether ``selector`` names rules of a third-party nbprod plugin (its whole letter
+    prefix, e.g. ``ABC`` or ``ABC1`` for ``ABC123``), so it is not passed to ruff."""
+    return any(
+        code.startswith(selector) and len(selector) >= len(code.rstrip("0123456789"))
+        for code in plugin_codes
+    )
+
+
+def validate_selection(config: LintConfig) -> None:
+    """Refuse NB codes no rule has, with a did-you-mean (ruff checks its own codes).
+
+    Raises
+    ------
+    ConfigError
+        For an unknown NB code or prefix in select, extend-select or ignore.
+    """
+    from ..config import suggest
+    from .rules import rule_registry
+
+    known = rule_registry.names()
+    select, ignore = selection(config)
+    per_file = [c for codes in config.per_file_ignores.values() if isinstance(codes, list)
+                for c in codes]
+    for code in (*select, *ignore, *per_file):
+        if not isinstance(code, str):
+            raise ConfigError(f"rule codes must be strings, got {code!r}")
+        if code.startswith("NB") and not any(k.startswith(code) for k in known):
+            raise ConfigError(
+                f"unknown rule code {code!r}{suggest(code, known)}; see `nbprod rule --all`"
+            )
 
 
 def _file_ignores(config: LintConfig, path: str) -> tuple[str, ...]:
@@ -67,8 +164,8 @@ def _file_ignores(config: LintConfig, path: str) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _suppressed(nb: Notebook) -> dict[int, set[str] | None]:
-    """cell index -> suppressed codes (None means every code)."""
+def suppressed_codes(nb: Notebook) -> dict[int, set[str] | None]:
+    """cell index -> codes a ``# nbprod: ignore[...]`` comment suppresses (None: every code)."""
     found: dict[int, set[str] | None] = {}
     for cell in nb.cells:
         for match in _SUPPRESS_RE.finditer(cell.source):
@@ -80,17 +177,24 @@ def _suppressed(nb: Notebook) -> dict[int, set[str] | None]:
     return found
 
 
+def copy_notebook(nb: Notebook) -> Notebook:
+    """A deep copy that fixes can edit; the loaded notebook stays as read."""
+    return Notebook(
+        node=copy.deepcopy(nb.node), path=nb.path, warnings=list(nb.warnings),
+        indent=nb.indent, trailing_newline=nb.trailing_newline,
+    )
+
+
 def _selected_rules(config: LintConfig, path: str) -> list[Rule]:
     from .rules import rule_registry
 
-    select = (*config.select, *config.extend_select)
-    ignore = (*config.ignore, *_file_ignores(config, path))
-    return [cls() for code, cls in rule_registry.items() if is_selected(code, select, ignore)]
+    selected = file_selector(config, path)
+    return [cls() for code, cls in rule_registry.items() if selected(code)]
 
 
 def _run_rules(nb: Notebook, rules: list[Rule], config: LintConfig, root: Path | None):
     ctx = LintContext(nb=nb, config=config, project_root=root)
-    suppressed = _suppressed(nb)
+    suppressed = suppressed_codes(nb)
     found: list[Diagnostic] = []
     for rule in rules:
         for diag in rule.check(ctx):
@@ -101,8 +205,10 @@ def _run_rules(nb: Notebook, rules: list[Rule], config: LintConfig, root: Path |
     return ctx, found
 
 
-def lint(nb: Notebook, config: LintConfig | None = None, project_root: Path | None = None) -> LintResult:
-    """Lint one notebook with nbprod's own rules (ruff's are merged by ``nbprod.lint.lint_paths``).
+def lint(
+    nb: Notebook, config: LintConfig | None = None, project_root: Path | None = None
+) -> LintResult:
+    """Lint one notebook with nbprod's own rules (``lint_paths`` merges ruff's findings).
 
     Parameters
     ----------
@@ -124,13 +230,10 @@ def lint(nb: Notebook, config: LintConfig | None = None, project_root: Path | No
     allowed = {Applicability.SAFE} | ({Applicability.UNSAFE} if config.unsafe_fixes else set())
     working = nb
     fixed = 0
+    if config.fix:
+        working = copy_notebook(nb)
     ctx, found = _run_rules(working, rules, config, project_root)
     if config.fix:
-        working = Notebook(
-            node=copy.deepcopy(nb.node), path=nb.path, warnings=list(nb.warnings),
-            indent=nb.indent, trailing_newline=nb.trailing_newline,
-        )
-        ctx, found = _run_rules(working, rules, config, project_root)
         for _ in range(MAX_FIX_PASSES):
             fixable = [d for d in found if d.fix_applicability in allowed]
             if not fixable:
@@ -151,5 +254,3 @@ def lint(nb: Notebook, config: LintConfig | None = None, project_root: Path | No
     )
 
 
-def with_path(diag: Diagnostic, path: str) -> Diagnostic:
-    return replace(diag, path=path)

@@ -1,13 +1,25 @@
-"""Renderers for lint findings: one function per ``--output-format``."""
+"""Renderers for lint findings: one function per ``--output-format``.
+
+Every renderer takes diagnostics already sorted (path, cell, output, line, column, code) and
+returns text, so the output is deterministic. Lines and columns are within the cell; formats
+with no notion of cells (SARIF, GitHub annotations) carry the cell in the message and, for
+SARIF, in each result's ``properties``.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import PurePath
 
-from .rule import Diagnostic
+from .rule import Diagnostic, Severity
 
-__all__ = ["FORMATS", "render", "diagnostic_to_json"]
+__all__ = ["FORMATS", "diagnostic_to_json", "render", "statistics"]
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://nbprod.readthedocs.io/en/latest/lint/"
+_SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+_GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
 
 def diagnostic_to_json(d: Diagnostic) -> dict:
@@ -32,7 +44,15 @@ def diagnostic_to_json(d: Diagnostic) -> dict:
     }
 
 
+def _where(d: Diagnostic) -> str:
+    where = f"cell {d.cell}" if d.cell else ""
+    if d.output:
+        where += f", output {d.output}"
+    return where
+
+
 def render_text(diagnostics: list[Diagnostic]) -> str:
+    """``path:cell 3:2:5: NB001 [*] message``, as ruff's concise format names notebook cells."""
     lines = []
     for d in diagnostics:
         where = f"{d.path}:cell {d.cell}:" if d.cell else f"{d.path}:"
@@ -44,15 +64,160 @@ def render_text(diagnostics: list[Diagnostic]) -> str:
 
 
 def render_json(diagnostics: list[Diagnostic]) -> str:
-    return json.dumps([diagnostic_to_json(d) for d in diagnostics], indent=2, ensure_ascii=False)
+    """A JSON array, keys sorted, one object per finding (the server returns the same)."""
+    return json.dumps(
+        [diagnostic_to_json(d) for d in diagnostics], indent=2, ensure_ascii=False, sort_keys=True
+    )
+
+
+def render_github(diagnostics: list[Diagnostic]) -> str:
+    """GitHub Actions workflow commands: one annotation per finding.
+
+    GitHub places annotations by line of the file, and a notebook file is JSON, so the line
+    is the cell's own; the message starts with the cell to say where it really is.
+    """
+    lines = []
+    for d in diagnostics:
+        level = _GITHUB_LEVEL.get(d.severity, "warning")
+        props = [
+            f"title={_escape_property(f'nbprod ({d.code})')}",
+            f"file={_escape_property(PurePath(d.path).as_posix())}",
+            f"line={d.line}",
+            f"col={d.column}",
+        ]
+        if d.end_line:
+            props.append(f"endLine={d.end_line}")
+        if d.end_column and (d.end_line or d.line) == d.line:
+            props.append(f"endColumn={d.end_column}")
+        where = _where(d)
+        message = f"{where}: {d.message}" if where else d.message
+        lines.append(f"::{level} {','.join(props)}::{_escape_data(message)}")
+    return "\n".join(lines)
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_sarif(diagnostics: list[Diagnostic]) -> str:
+    """A SARIF 2.1.0 log with one run; ``tool.driver.rules`` describes every code reported.
+
+    SARIF has no notion of notebook cells: each result's region is the line and column within
+    the cell, and ``properties`` holds ``cell``, ``cell_id`` (and ``output``); the message
+    starts with the cell as well.
+    """
+    from .. import __version__
+
+    rules: list[dict] = []
+    index: dict[str, int] = {}
+    for d in diagnostics:
+        if d.code not in index:
+            index[d.code] = len(rules)
+            rules.append(_sarif_rule(d))
+    results = []
+    for d in diagnostics:
+        region = {"startLine": d.line, "startColumn": d.column}
+        if d.end_line:
+            region["endLine"] = d.end_line
+        if d.end_column:
+            region["endColumn"] = d.end_column
+        where = _where(d)
+        result = {
+            "ruleId": d.code,
+            "ruleIndex": index[d.code],
+            "level": _SARIF_LEVEL.get(d.severity, "warning"),
+            "message": {"text": f"{where}: {d.message}" if where else d.message},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": PurePath(d.path).as_posix()},
+                        "region": region,
+                    }
+                }
+            ],
+            "properties": {
+                key: value
+                for key, value in (("cell", d.cell), ("cell_id", d.cell_id), ("output", d.output))
+                if value is not None
+            },
+        }
+        results.append(result)
+    log = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "nbprod",
+                        "version": __version__,
+                        "informationUri": INFORMATION_URI,
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(log, indent=2, ensure_ascii=False, sort_keys=True)
+
+
+def _sarif_rule(d: Diagnostic) -> dict:
+    """The driver's description of ``d.code``: from nbprod's registry, else from ruff's data."""
+    from .rules import rule_registry
+
+    rule: dict = {"id": d.code, "name": d.name}
+    if d.code in rule_registry:
+        cls = rule_registry.get(d.code)
+        rule["shortDescription"] = {"text": cls.summary()}
+        rule["properties"] = {
+            "fix": cls.fix_applicability.value if cls.fix_applicability else "none",
+            "source": "nbprod",
+        }
+    else:
+        rule["shortDescription"] = {"text": d.name}
+        rule["properties"] = {"source": "ruff"}
+    if d.url:
+        rule["helpUri"] = d.url
+    rule["defaultConfiguration"] = {"level": _SARIF_LEVEL.get(d.severity, "warning")}
+    return rule
 
 
 FORMATS: dict[str, Callable[[list[Diagnostic]], str]] = {
     "text": render_text,
     "json": render_json,
+    "sarif": render_sarif,
+    "github": render_github,
 }
 
 
 def render(diagnostics: list[Diagnostic], fmt: str) -> str:
     """Render ``diagnostics`` (already sorted) in ``fmt``, one of ``FORMATS``."""
     return FORMATS[fmt](diagnostics)
+
+
+def statistics(diagnostics: list[Diagnostic], fmt: str = "text") -> str:
+    """Counts per code, most frequent first (ruff's ``--statistics``), as text or JSON."""
+    counts: dict[str, list] = {}
+    for d in diagnostics:
+        entry = counts.setdefault(d.code, [0, d.name, False])
+        entry[0] += 1
+        entry[2] = entry[2] or d.fixable
+    ordered = sorted(counts.items(), key=lambda item: (-item[1][0], item[0]))
+    if fmt == "json":
+        return json.dumps(
+            [
+                {"code": code, "name": name, "count": count, "fixable": fixable}
+                for code, (count, name, fixable) in ordered
+            ],
+            indent=2,
+            sort_keys=True,
+        )
+    return "\n".join(
+        f"{count:5d}\t{code}\t{'[*]' if fixable else '[ ]'} {name}"
+        for code, (count, name, fixable) in ordered
+    )

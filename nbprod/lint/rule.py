@@ -82,11 +82,16 @@ class LintContext:
         return analyze_notebook(self.nb)
 
     @cached_property
+    def code_cells(self) -> list[tuple[Cell, CellAnalysis]]:
+        """Every code cell with its analysis, in notebook order (``tree`` may be None)."""
+        return list(zip(self.analysis.cells, self.analysis.results, strict=True))
+
+    @cached_property
     def python_cells(self) -> list[tuple[Cell, CellAnalysis]]:
         """Code cells that parsed as Python, with their analysis (``tree`` is never None)."""
         return [
             (cell, result)
-            for cell, result in zip(self.analysis.cells, self.analysis.results)
+            for cell, result in self.code_cells
             if result.tree is not None
         ]
 

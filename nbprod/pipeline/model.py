@@ -47,6 +47,9 @@ class Step:
     outputs: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
     cells: tuple[str, ...] = ()  # ids of the notebook cells the step came from
+    # Parameters the step also takes but that ``parameters`` leaves out because they have no
+    # literal default (required ones, or ``today = date.today()``): set only when given.
+    accepts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ...registry import Registry
 from ..rule import Rule
-from . import hygiene
+from . import drift, hygiene, ml, parameters, portability, production, secrets
 
 __all__ = ["BUILTIN_RULES", "rule_registry"]
 
@@ -17,6 +17,12 @@ BUILTIN_RULES: tuple[type[Rule], ...] = tuple(
     sorted(
         (
             *hygiene.RULES,
+            *parameters.RULES,
+            *portability.RULES,
+            *production.RULES,
+            *secrets.RULES,
+            *drift.RULES,
+            *ml.RULES,
         ),
         key=lambda rule: rule.code,
     )

@@ -1,0 +1,65 @@
+/** The nbprod client: one method per server route (see `nbprod/server/handlers.py`). */
+import { ServerConnection } from '@jupyterlab/services';
+
+import { requestAPI } from './request';
+import { IDiagnostic, IInfo, IJob, INbprodClient } from './tokens';
+
+function query(values: Record<string, string>): string {
+  return '?' + new URLSearchParams(values).toString();
+}
+
+function post(body: unknown, method = 'POST'): RequestInit {
+  return { method, body: JSON.stringify(body) };
+}
+
+/** Talks to the nbprod routes of the Jupyter server this JupyterLab runs on. */
+export class NbprodClient implements INbprodClient {
+  constructor(readonly settings: ServerConnection.ISettings) {}
+
+  private call<T>(endPoint: string, init: RequestInit = {}): Promise<T> {
+    return requestAPI<T>(endPoint, init, this.settings);
+  }
+
+  info(): Promise<IInfo> {
+    return this.call<IInfo>('');
+  }
+  lint(path: string): Promise<IDiagnostic[]> {
+    return this.call('lint' + query({ path }));
+  }
+  fix(path: string): Promise<IDiagnostic[]> {
+    return this.call('lint/fix', post({ path }));
+  }
+  suggestTags(path: string): Promise<any> {
+    return this.call('tags/suggest' + query({ path }));
+  }
+  exportPreview(path: string): Promise<any> {
+    return this.call('export' + query({ path }));
+  }
+  exportWrite(path: string, force = false): Promise<any> {
+    return this.call('export', post({ path, force }));
+  }
+  exportCheck(path: string): Promise<any> {
+    return this.call('export/check' + query({ path }));
+  }
+  params(path: string): Promise<any> {
+    return this.call('params' + query({ path }));
+  }
+  startRun(path: string, parameters: Record<string, unknown>): Promise<IJob> {
+    return this.call('run', post({ path, parameters }));
+  }
+  job(jobId: string): Promise<IJob> {
+    return this.call('jobs/' + encodeURIComponent(jobId));
+  }
+  cancelJob(jobId: string): Promise<IJob> {
+    return this.call('jobs/' + encodeURIComponent(jobId), { method: 'DELETE' });
+  }
+  runs(path: string): Promise<any> {
+    return this.call('runs' + query({ path }));
+  }
+  showRun(runId: string): Promise<any> {
+    return this.call('runs/' + encodeURIComponent(runId));
+  }
+  diffRuns(a: string, b: string): Promise<any> {
+    return this.call('runs/diff' + query({ a, b }));
+  }
+}

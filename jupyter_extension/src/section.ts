@@ -1,0 +1,110 @@
+/** The base of every sidebar section: a title, a body, the active notebook, errors. */
+import { NotebookPanel } from '@jupyterlab/notebook';
+import { Widget } from '@lumino/widgets';
+
+import { h, replace } from './dom';
+import { NbprodRequestError } from './request';
+import { INbprodClient } from './tokens';
+
+/** What every section needs from the panel that holds it. */
+export interface ISectionContext {
+  client: INbprodClient;
+  /** Open a file of the server root in JupyterLab. */
+  open(path: string): Promise<void>;
+  /** Go to a cell of the notebook (by cell id); false when it is not there. */
+  goToCell(panel: NotebookPanel, cellId: string): boolean;
+}
+
+/** One collapsible section of the nbprod sidebar, working on the active notebook. */
+export abstract class Section extends Widget {
+  protected notebook: NotebookPanel | null = null;
+  protected readonly body: HTMLElement;
+  protected readonly toolbar: HTMLElement;
+  protected readonly status: HTMLElement;
+  private available = true;
+
+  constructor(
+    readonly key: string,
+    title: string,
+    /** The CLI command this section needs (hidden behind a note when missing). */
+    readonly command: string,
+    protected readonly ctx: ISectionContext
+  ) {
+    super({ node: h('section', { className: `nbprod-section nbprod-${key}` }) });
+    this.toolbar = h('div', { className: 'nbprod-toolbar' });
+    this.status = h('div', { className: 'nbprod-status', role: 'status' });
+    this.body = h('div', { className: 'nbprod-section-body' });
+    const header = h('h3', { className: 'nbprod-section-title' }, title);
+    this.node.append(header, this.toolbar, this.status, this.body);
+  }
+
+  /** Called by the panel when the active notebook changes (null: none). */
+  setNotebook(panel: NotebookPanel | null): void {
+    this.notebook = panel;
+    replace(this.status);
+    replace(this.body);
+    this.onNotebook();
+  }
+
+  /** Called once the server said which commands exist. */
+  setAvailable(commands: string[]): void {
+    this.available = commands.includes(this.command);
+    this.toggleClass('nbprod-unavailable', !this.available);
+    if (!this.available) {
+      replace(
+        this.status,
+        `This nbprod has no "${this.command}" command; upgrade nbprod to use this section.`
+      );
+    }
+  }
+
+  protected get ready(): boolean {
+    return this.available && this.notebook !== null;
+  }
+
+  /** The notebook's path relative to the server root. */
+  protected get path(): string {
+    return this.notebook?.context.path ?? '';
+  }
+
+  /** Save the notebook first when it has unsaved changes (the server reads the file). */
+  protected async saveFirst(): Promise<void> {
+    const context = this.notebook?.context;
+    if (context && context.model.dirty) {
+      await context.save();
+    }
+  }
+
+  protected setStatus(text: string, kind: 'info' | 'error' | 'busy' = 'info'): void {
+    this.status.className = `nbprod-status nbprod-status-${kind}`;
+    replace(this.status, text);
+  }
+
+  protected showError(error: unknown): void {
+    const message =
+      error instanceof NbprodRequestError || error instanceof Error
+        ? error.message
+        : String(error);
+    this.setStatus(message, 'error');
+  }
+
+  /** Run `action` with the status showing `busy`, and its error if it fails. */
+  protected async busy(text: string, action: () => Promise<void>): Promise<void> {
+    this.setStatus(text, 'busy');
+    try {
+      await action();
+    } catch (error) {
+      this.showError(error);
+    }
+  }
+
+  protected button(label: string, className: string, onClick: () => void): HTMLButtonElement {
+    return h(
+      'button',
+      { className: `jp-Button jp-mod-styled nbprod-button ${className}`, onClick },
+      label
+    );
+  }
+
+  protected abstract onNotebook(): void;
+}

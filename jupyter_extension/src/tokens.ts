@@ -1,0 +1,100 @@
+/**
+ * The shapes of nbprod's JSON (the same JSON the CLI prints with `--output-format json`)
+ * and the token through which other JupyterLab plugins reach the nbprod client.
+ */
+import { Token } from '@lumino/coreutils';
+
+/** A position inside a cell (1-based row and column). */
+export interface ILocation {
+  row: number;
+  column: number;
+}
+
+/** One lint finding, as `nbprod lint --output-format json` prints it. */
+export interface IDiagnostic {
+  code: string;
+  name: string;
+  message: string;
+  severity: 'error' | 'warning' | 'info' | string;
+  filename: string;
+  /** 1-based over all cells; null for a finding about the whole notebook. */
+  cell: number | null;
+  cell_id: string | null;
+  output?: number | null;
+  location: ILocation;
+  end_location: ILocation;
+  fix: { applicability: string; message: string | null } | null;
+  url: string | null;
+}
+
+/** `GET /nbprod`: which commands this server's nbprod has. */
+export interface IInfo {
+  name: string;
+  version: string;
+  commands: string[];
+}
+
+/** One parameter of a notebook's `parameters` cell (`nbprod params`). */
+export interface IParameter {
+  name: string;
+  type: string | null;
+  default: unknown;
+  help: string | null;
+  required: boolean;
+}
+
+/** A background job (a run or a pipeline run) as the server reports it. */
+export interface IJob {
+  job_id: string;
+  kind: 'run' | 'pipeline';
+  path: string;
+  state: 'running' | 'succeeded' | 'failed' | 'cancelled' | 'error';
+  exit_code: number | null;
+  elapsed_s: number;
+  progress: string;
+  /** The JSON the CLI printed once the job ended. */
+  result: any;
+  error: { error: string; message: string } | null;
+}
+
+/** The error body every nbprod route answers with. */
+export interface IErrorBody {
+  error: string;
+  message: string;
+}
+
+/** The client of nbprod's server API. */
+export interface INbprodClient {
+  info(): Promise<IInfo>;
+  lint(path: string): Promise<IDiagnostic[]>;
+  fix(path: string): Promise<IDiagnostic[]>;
+  suggestTags(path: string): Promise<any>;
+  exportPreview(path: string): Promise<any>;
+  exportWrite(path: string, force?: boolean): Promise<any>;
+  exportCheck(path: string): Promise<any>;
+  params(path: string): Promise<any>;
+  startRun(path: string, parameters: Record<string, unknown>): Promise<IJob>;
+  job(jobId: string): Promise<IJob>;
+  cancelJob(jobId: string): Promise<IJob>;
+  runs(path: string): Promise<any>;
+  showRun(runId: string): Promise<any>;
+  diffRuns(a: string, b: string): Promise<any>;
+}
+
+/** The token that provides the nbprod client. */
+export const INbprodClient = new Token<INbprodClient>(
+  'nbprod:INbprodClient',
+  'The client of the nbprod server extension.'
+);
+
+/** The tags nbprod gives a meaning to (see the tag language in the docs). */
+export const NBPROD_TAGS = ['parameters', 'export', 'test', 'skip'] as const;
+export const STEP_PREFIX = 'step:';
+
+/** Whether `tag` is one of nbprod's tags. */
+export function isNbprodTag(tag: string): boolean {
+  return (
+    (NBPROD_TAGS as readonly string[]).includes(tag) ||
+    (tag.startsWith(STEP_PREFIX) && tag.length > STEP_PREFIX.length)
+  );
+}

@@ -1,0 +1,192 @@
+"""``nbprod export`` and ``nbprod tag``."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import click
+
+from ..config import load_project_config
+from ..errors import NbprodWarning, NotebookError, PathError
+
+FORMATS = ("text", "json")
+
+
+@click.command("export")
+@click.argument("notebooks", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path),
+              help="Folder (inside the project) to generate into; default: the project root.")
+@click.option("--module", help="Module name (default: '#| default_exp', else the file name).")
+@click.option("--package", help="Package folder, relative to the project root.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 with a diff if out of date.")
+@click.option("--dry-run", is_flag=True, help="Write nothing; show what would change.")
+@click.option("--force", is_flag=True,
+              help="Overwrite generated files edited by hand (a backup is kept).")
+@click.option("--output-format", type=click.Choice(FORMATS), default="text", show_default=True)
+def export_command(notebooks, out_dir, module, package, check, dry_run, force, output_format):
+    """Export tagged cells to a module, its tests and pipeline steps.
+
+    Exit codes: 0 done (or up to date with --check), 1 out of date (--check), 2 a notebook
+    cannot be exported, a file would be overwritten unsafely, or bad usage.
+    """
+    from ..export import ExportConfig, export, plan_writes, refuse_unsafe, write_planned
+    from ..export.writer import OverwriteRefused
+    from ..notebook import load
+
+    if check and dry_run:
+        raise click.UsageError("--check and --dry-run cannot be combined")
+    groups: dict[Path, list] = {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", NbprodWarning)
+        for path in notebooks:
+            if path.is_dir():
+                raise NotebookError(f"{path}: is a folder; give notebook files")
+            project = load_project_config(path)
+            overrides = {"module": module, "package": package,
+                         "out_dir": _relative_out(out_dir, project.root)}
+            config = project.section("export", ExportConfig, **overrides)
+            nb = load(path)
+            groups.setdefault(project.root, []).extend(export(nb, config, root=project.root))
+    notes = [str(w.message) for w in caught if issubclass(w.category, NbprodWarning)]
+    planned = {root: plan_writes(artifacts, root) for root, artifacts in groups.items()}
+    files = [f for group in planned.values() for f in group]
+    if output_format == "text":
+        for note in notes:
+            click.echo(f"warning: {note}", err=True)
+    if check or dry_run:
+        return _report_only(files, notes, check, output_format)
+    try:
+        for group in planned.values():
+            refuse_unsafe(group, force=force)
+    except OverwriteRefused as exc:
+        if output_format == "text":
+            for item in exc.refused:
+                click.echo(item.diff(), nl=False)
+        raise
+    written = []
+    for group in planned.values():
+        written.extend(write_planned(group, force=force).written)
+    if output_format == "json":
+        click.echo(json.dumps({"files": [f.to_dict() for f in files], "written": len(written),
+                               "warnings": notes}, indent=2))
+    else:
+        for item in files:
+            click.echo(f"{item.status:15s} {item.path}")
+        unchanged = len(files) - len(written)
+        click.echo(f"Exported {len(notebooks)} notebook{'s' if len(notebooks) != 1 else ''}:"
+                   f" {len(written)} written, {unchanged} unchanged.", err=True)
+    return 0
+
+
+def _report_only(files, notes, check: bool, output_format: str) -> int:
+    stale = [f for f in files if f.out_of_date]
+    if output_format == "json":
+        payload = {
+            "files": [dict(f.to_dict(content=not check), **({"diff": f.diff()} if f.out_of_date
+                                                            else {})) for f in files],
+            "written": 0,
+            "out_of_date": len(stale),
+            "warnings": notes,
+        }
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        for item in files:
+            if not check:
+                click.echo(f"{item.status:15s} {item.path}")
+        for item in stale:
+            click.echo(item.diff(), nl=False)
+        if check:
+            message = (f"{len(stale)} generated file{'s are' if len(stale) != 1 else ' is'} out"
+                       " of date; run nbprod export" if stale else "All generated files are up to"
+                       " date.")
+            click.echo(message, err=True)
+    return 1 if check and stale else 0
+
+
+def _relative_out(out_dir: Path | None, root: Path) -> str | None:
+    """``--out`` is given relative to the current folder; config paths are relative to root."""
+    if out_dir is None:
+        return None
+    absolute = Path(os.path.abspath(out_dir))
+    real_root = Path(os.path.realpath(root))
+    real_out = Path(os.path.realpath(absolute))
+    try:
+        return real_out.relative_to(real_root).as_posix() or "."
+    except ValueError:
+        raise PathError(
+            f"--out {out_dir}: resolves outside the project {real_root}; choose a folder inside it"
+        ) from None
+
+
+@click.command("tag")
+@click.argument("notebook", type=click.Path(path_type=Path))
+@click.option("--suggest", is_flag=True, help="Propose tags for the untagged cells.")
+@click.option("--write", "write_tags", is_flag=True,
+              help="With --suggest: add the proposed tags to the notebook (atomic write).")
+@click.option("--output-format", type=click.Choice(FORMATS), default="text", show_default=True)
+def tag_command(notebook, suggest, write_tags, output_format):
+    """Show each cell's nbprod marks, or propose tags with --suggest.
+
+    Only --write changes the notebook, and only cell tags (never sources or outputs).
+    Exit codes: 0 done, 2 unreadable notebook or bad usage.
+    """
+    from ..export.cells import first_line
+    from ..export.suggest import apply_suggestions, suggest_tags
+    from ..notebook import load, save
+
+    if write_tags and not suggest:
+        raise click.UsageError("--write needs --suggest")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NbprodWarning)
+        nb = load(notebook)
+    if not suggest:
+        rows = [
+            {"cell": c.index, "cell_id": c.id, "first_line": first_line(c.source)[:60],
+             "marks": sorted(c.marks)}
+            for c in nb.code_cells
+        ]
+        if output_format == "json":
+            click.echo(json.dumps(rows, indent=2))
+        else:
+            _table(["cell", "first line", "marks"],
+                   [[str(r["cell"]), r["first_line"], ", ".join(r["marks"])] for r in rows])
+        return 0
+    suggestions = suggest_tags(nb)
+    changed = 0
+    if write_tags and suggestions:
+        if nb.warnings:
+            raise NotebookError(
+                f"{notebook}: {nb.warnings[0]}; open and save it in Jupyter before --write, so"
+                " nbprod only adds tags"
+            )
+        changed = apply_suggestions(nb, suggestions)
+        if changed:
+            save(nb)
+    if output_format == "json":
+        click.echo(json.dumps({"suggestions": [s.to_dict() for s in suggestions],
+                               "written": changed}, indent=2))
+        return 0
+    _table(["cell", "first line", "tag", "reason"],
+           [[str(s.cell), s.first_line, s.tag, s.reason] for s in suggestions])
+    if write_tags:
+        click.echo(f"Tagged {changed} cell{'s' if changed != 1 else ''} in {notebook}.", err=True)
+    elif suggestions:
+        click.echo("Nothing written; add --write to apply these tags.", err=True)
+    else:
+        click.echo("No untagged code cells to suggest tags for.", err=True)
+    return 0
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(*headers, box=None, pad_edge=False)
+    for row in rows:
+        table.add_row(*(Text(value) for value in row))  # cell text is code, never rich markup
+    Console(file=sys.stdout, width=120, highlight=False).print(table)

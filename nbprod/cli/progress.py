@@ -1,0 +1,59 @@
+"""A live progress display on stderr for pipelines and sweeps (rich), fed by schedule events."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from ..pipeline.schedule import Event
+
+__all__ = ["LiveProgress"]
+
+_STYLE = {"succeeded": "green", "cached": "cyan", "failed": "red", "error": "red",
+          "skipped": "yellow"}
+
+
+class LiveProgress:
+    """A bar of finished/total work plus one line per finished job, on stderr.
+
+    Used as a context manager; ``__call__`` is the ``on_event`` callback of ``schedule``.
+    """
+
+    def __init__(self, total: int, label: str, *, quiet: bool = False):
+        self.console = Console(stderr=True)
+        self.quiet = quiet
+        self.running: set[str] = set()
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), TextColumn("{task.fields[running]}"),
+            console=self.console, transient=True, disable=quiet,
+        )
+        self.task = self.progress.add_task(label, total=total, running="")
+
+    def __enter__(self) -> LiveProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.progress.stop()
+
+    def __call__(self, event: Event) -> None:
+        if event.kind == "started":
+            self.running.add(event.name)
+        else:
+            self.running.discard(event.name)
+            outcome = event.outcome
+            if outcome is not None and not self.quiet:
+                style = _STYLE.get(outcome.status, "white")
+                note = f"  {outcome.message}" if outcome.message else ""
+                # Text, not markup: messages may contain brackets from user code.
+                self.progress.console.print(
+                    Text.assemble((f"{outcome.status:>9}", style), f"  {event.name}{note}"),
+                    highlight=False, soft_wrap=True)
+            self.progress.advance(self.task)
+        shown = ", ".join(sorted(self.running)[:4])
+        self.progress.update(self.task, running=f"running: {shown}" if shown else "")

@@ -1,0 +1,210 @@
+"""``nbprod run``, ``nbprod params`` and ``nbprod reproduce``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+FORMATS = ("text", "json")
+
+
+def _progress(position: int, total: int, cell) -> None:
+    click.echo(f"[{position}/{total}] {cell.label}", err=True)
+
+
+def _open_store(start: Path, store_dir: Path | None):
+    from ..store import open_project_store
+
+    return open_project_store(start, store_dir)
+
+
+@click.command("run")
+@click.argument("notebook", type=click.Path(path_type=Path))
+@click.option("-p", "--parameter", "params", nargs=2, multiple=True, metavar="NAME VALUE",
+              help="A parameter value (text, converted to the declared type). Repeatable.")
+@click.option("-f", "--parameters-file", type=click.Path(path_type=Path),
+              help="A YAML file of parameter values; -p values win.")
+@click.option("--cwd", type=click.Path(path_type=Path),
+              help="Working directory of the kernel (default: the notebook's folder).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True),
+              help="Per-cell time limit in seconds.")
+@click.option("--kernel", help="Kernel name (default: the notebook's kernelspec).")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Also copy the executed notebook here (never over a source notebook).")
+@click.option("--store", "store_dir", type=click.Path(path_type=Path),
+              help="Run store folder (default: .nbprod at the project root).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@click.option("--output-format", type=click.Choice(FORMATS), default="text", show_default=True)
+def run_command(notebook, params, parameters_file, cwd, timeout, kernel, output, store_dir,
+                quiet, output_format):
+    """Run a notebook with parameters and keep a receipt of the run.
+
+    The executed notebook and its receipt go to .nbprod/runs/<run_id>/; the input notebook is
+    never modified.
+
+    Exit codes: 0 succeeded, 1 a cell failed or the notebook stopped early (sys.exit),
+    2 bad input (unknown parameter, wrong type...), 3 the kernel died, a cell timed out or
+    the run was interrupted.
+    """
+    from ..run import run_notebook
+    from ..run.params import load_parameter_file
+
+    values = dict(load_parameter_file(parameters_file)) if parameters_file else {}
+    texts = set()
+    for name, value in params:
+        values[name] = value
+        texts.add(name)
+    store = _open_store(notebook, store_dir) if store_dir is not None else None
+    result = run_notebook(
+        notebook, values, text_parameters=texts, cwd=cwd, timeout=timeout, kernel=kernel,
+        store=store, output=output,
+        progress=None if quiet or output_format == "json" else _progress,
+    )
+    if output_format == "json":
+        click.echo(json.dumps({**result.receipt, "run_dir": str(result.run_dir)}, indent=2,
+                              ensure_ascii=False, default=str))
+    else:
+        _print_result(result)
+    return result.exit_code
+
+
+def _print_result(result) -> None:
+    duration = result.receipt.get("timing", {}).get("duration_s") or 0.0
+    where = _display(result.output_path)
+    if result.status == "succeeded":
+        click.echo(f"run {result.run_id} succeeded in {duration:.1f} s")
+        click.echo(f"output: {where}")
+        return
+    error = result.receipt.get("error") or {}
+    traceback = (error.get("traceback") or "").rstrip().splitlines()
+    if result.status == "failed" and traceback:
+        click.echo("\n".join(traceback[-8:]), err=True)
+    click.echo(f"error: run {result.run_id} {result.status}: {error.get('message', '')}",
+               err=True)
+    click.echo(f"output: {where}")
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+@click.command("params")
+@click.argument("notebook", type=click.Path(path_type=Path))
+@click.option("--output-format", type=click.Choice(FORMATS), default="text", show_default=True)
+def params_command(notebook, output_format):
+    """Show the parameters a notebook takes (from its cell tagged 'parameters').
+
+    Exit codes: 0 shown, 2 the notebook or its parameters cell cannot be read.
+    """
+    from ..notebook import load
+    from ..run.params import parameters_cell, schema
+
+    nb = load(notebook)
+    infos = schema(nb)
+    if output_format == "json":
+        cell = parameters_cell(nb)
+        click.echo(json.dumps({
+            "notebook": str(notebook),
+            "cell": cell.index if cell else None,
+            "cell_id": cell.id if cell else None,
+            "parameters": [p.to_dict() for p in infos],
+        }, indent=2, ensure_ascii=False))
+        return 0
+    if not infos:
+        click.echo(f"{notebook}: no cell tagged 'parameters'", err=True)
+        return 0
+    rows = [("NAME", "TYPE", "DEFAULT", "HELP")]
+    for info in infos:
+        data = info.to_dict()
+        default = "(required)" if info.required else (
+            data["default_source"] if data["default_source"] is not None else "***")
+        rows.append((info.name, data["type"] or "-", default, info.help or ""))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3])
+    return 0
+
+
+@click.command("reproduce")
+@click.argument("run_id")
+@click.option("--rtol", type=float, default=1e-5, show_default=True,
+              help="Relative tolerance for numbers in outputs.")
+@click.option("--atol", type=float, default=1e-8, show_default=True,
+              help="Absolute tolerance for numbers in outputs.")
+@click.option("-p", "--parameter", "params", nargs=2, multiple=True, metavar="NAME VALUE",
+              help="Value of a parameter that was redacted (a secret) in the receipt.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True),
+              help="Per-cell time limit in seconds.")
+@click.option("--store", "store_dir", type=click.Path(path_type=Path),
+              help="Run store folder (default: .nbprod at the project root).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@click.option("--output-format", type=click.Choice(FORMATS), default="text", show_default=True)
+def reproduce_command(run_id, rtol, atol, params, timeout, store_dir, quiet, output_format):
+    """Re-run a recorded run with its parameters and compare the outputs.
+
+    Differences of environment and input data since the run are reported first. Numbers in
+    outputs are compared within --rtol/--atol; memory addresses, timestamps and temporary
+    paths are ignored.
+
+    Exit codes: 0 outputs match, 1 the first differing cell is named, 2 unknown run or bad
+    input, 3 the kernel died, timed out or the re-run was interrupted.
+    """
+    from ..run.compare import Tolerance
+    from ..run.reproduce import reproduce
+    from ..store import open_project_store
+
+    store = open_project_store(Path.cwd(), store_dir, create=False)
+    text = output_format == "text"
+    result = reproduce(
+        run_id, store=store, tolerance=Tolerance(rtol=rtol, atol=atol),
+        parameters=dict(params), timeout=timeout,
+        on_report=_print_report if text else None,
+        progress=None if quiet or not text else _progress,
+    )
+    if not text:
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str))
+        return result.exit_code
+    original = result.original.get("run_id")
+    if result.ok:
+        click.echo(f"reproduced: run {result.run.run_id} matches run {original}")
+    else:
+        assert result.difference is not None
+        click.echo(f"error: run {result.run.run_id} does not reproduce run {original}:"
+                   f" {result.difference.message()}", err=True)
+    return result.exit_code
+
+
+def _print_report(environment: dict, data: dict, notes: list[str]) -> None:
+    """What changed since the original run, before it runs again (stderr)."""
+    lines = list(notes)
+    for key, change in environment.get("system", {}).items():
+        if key != "executable":
+            lines.append(f"environment: {key} {_brief(change['a'])} -> {_brief(change['b'])}")
+    packages = environment.get("packages", {})
+    for name, change in list(packages.get("changed", {}).items())[:10]:
+        lines.append(f"environment: {name} {change['a']} -> {change['b']}")
+    for label in ("added", "removed"):
+        names = list(packages.get(label, {}))
+        if names:
+            lines.append(f"environment: {len(names)} package(s) {label}: "
+                         + ", ".join(names[:8]) + (" ..." if len(names) > 8 else ""))
+    for key, change in environment.get("git", {}).items():
+        lines.append(f"git: {key} {_brief(change['a'])} -> {_brief(change['b'])}")
+    for entry in data.get("changed", []):
+        lines.append(f"data: {entry['path']} changed since the run")
+    for entry in data.get("removed", []):
+        lines.append(f"data: {entry['path']} is missing")
+    for line in lines:
+        click.echo(line, err=True)
+    sys.stderr.flush()
+
+
+def _brief(value) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else value
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,363 @@
+"""``nbprod runs list|show|diff|path`` and ``nbprod store verify``: the run store from the shell.
+
+Every command takes ``--store DIR`` (default: ``.nbprod`` at the project root, or
+``[tool.nbprod.store] path``) and ``--output-format json``, whose output the JupyterLab panel
+reads. Commands that look at runs first mark runs whose process died as ``interrupted``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ..store import STATUSES, Store, StoreNotFoundError, open_project_store
+from ..store.diff import diff_receipts
+
+FORMATS = ("text", "json")
+
+
+def _common(command):
+    """The options every store command shares."""
+    command = click.option(
+        "--output-format", type=click.Choice(FORMATS), default="text", show_default=True,
+        help="json is stable and machine-readable.",
+    )(command)
+    return click.option(
+        "--store", "store_dir", type=click.Path(path_type=Path), default=None,
+        help="The store folder (default: .nbprod at the project root).",
+    )(command)
+
+
+def _open(store_dir: Path | None) -> Store:
+    store = open_project_store(".", store_dir=store_dir, create=False)
+    store.mark_interrupted_stale()
+    return store
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def _render(*renderables) -> None:
+    """Print rich renderables through click (so tests capture them), coloured only on a tty."""
+    tty = sys.stdout.isatty()
+    width = shutil.get_terminal_size((120, 24)).columns if tty else 120
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=tty, width=width, no_color=not tty,
+                      highlight=False, soft_wrap=not tty)
+    for renderable in renderables:
+        console.print(renderable)
+    click.echo(buffer.getvalue(), nl=False)
+
+
+def _short(digest: str | None) -> str:
+    return (digest or "-").removeprefix("blake3:")[:12]
+
+
+def _params(parameters: dict) -> str:
+    text = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in parameters.items())
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds:.1f}s" if seconds < 120 else f"{seconds / 60:.1f}m"
+
+
+_STATUS_STYLE = {"succeeded": "green", "running": "cyan", "failed": "red", "interrupted": "yellow"}
+
+
+@click.group("runs")
+def runs_group() -> None:
+    """List, show and compare the runs recorded in the run store."""
+
+
+@runs_group.command("list")
+@click.option("--notebook", "-n", default=None, help="Only runs of this notebook (path or name).")
+@click.option("--status", "-s", type=click.Choice(STATUSES), default=None, help="Only this status.")
+@click.option("--kind", default=None, help="Only runs of this kind (run, reproduce, sweep...).")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
+              help="Show at most this many runs (newest first).")
+@_common
+def list_command(notebook, status, kind, limit, store_dir, output_format) -> int:
+    """List runs, newest first.
+
+    Exit codes: 0 success, 2 bad usage or an unreadable store.
+    """
+    try:
+        store = _open(store_dir)
+    except StoreNotFoundError:
+        runs: list[dict] = []  # no store yet simply means no runs yet
+    else:
+        runs = store.list_runs(notebook=notebook, status=status, kind=kind, limit=limit)
+    if output_format == "json":
+        _echo_json(runs)
+        return 0
+    if not runs:
+        click.echo("No runs recorded yet.", err=True)
+        return 0
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("RUN ID", "STATUS", "NOTEBOOK", "STARTED", "DURATION", "PARAMETERS"):
+        table.add_column(column, no_wrap=column in ("RUN ID", "STATUS", "STARTED"))
+    for run in runs:
+        table.add_row(
+            run["run_id"],
+            Text(run["status"], style=_STATUS_STYLE.get(run["status"], "magenta")),
+            run["notebook"],
+            (run["started"] or "")[:19].replace("T", " "),
+            _duration(run["duration_s"]),
+            _params(run["parameters"]),
+        )
+    _render(table)
+    return 0
+
+
+@runs_group.command("show")
+@click.argument("run_id")
+@_common
+def show_command(run_id, store_dir, output_format) -> int:
+    """Show the receipt of one run (a unique prefix of the id is enough).
+
+    Exit codes: 0 success, 2 unknown or ambiguous run id.
+    """
+    store = _open(store_dir)
+    receipt = store.get_run(run_id)
+    if output_format == "json":
+        _echo_json(receipt)
+        return 0
+    _render(*_receipt_view(receipt, store.run_dir(receipt["run_id"])))
+    return 0
+
+
+def _receipt_view(receipt: dict, run_dir: Path) -> list:
+    notebook = receipt.get("notebook") or {}
+    timing = receipt.get("timing") or {}
+    env = receipt.get("environment") or {}
+    git = env.get("git") or {}
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column()
+    status = receipt.get("status", "?")
+    rows = [
+        ("run", receipt.get("run_id", "?")),
+        ("status", Text(status, style=_STATUS_STYLE.get(status, "magenta"))),
+        ("notebook", f"{notebook.get('path')}  ({_short(notebook.get('hash'))})"),
+        ("kind", receipt.get("kind") or "run"),
+        ("started", str(timing.get("start"))),
+        ("duration", _duration(timing.get("duration_s"))),
+        ("folder", str(run_dir)),
+    ]
+    if receipt.get("parent"):
+        rows.insert(4, ("parent", receipt["parent"]))
+    if env:
+        rows.append(("python", f"{env.get('python')} on {env.get('platform')}"))
+        rows.append(("packages", str(len(env.get("packages") or {}))))
+        if env.get("not_reproducible"):
+            rows.append(("not reproducible", ", ".join(env["not_reproducible"])))
+    if git:
+        dirty = " (dirty)" if git.get("dirty") else ""
+        rows.append(("git", f"{(git.get('commit') or 'no commit')[:12]}{dirty}"))
+    for name, value in rows:
+        head.add_row(name, value)
+    parts: list = [head]
+    parameters = receipt.get("parameters") or {}
+    if parameters:
+        table = Table(title="parameters", title_justify="left", box=None, header_style="bold")
+        table.add_column("NAME")
+        table.add_column("VALUE")
+        for name, value in parameters.items():
+            table.add_row(name, json.dumps(value, ensure_ascii=False))
+        parts.append(table)
+    error = receipt.get("error")
+    if error:
+        where = f"cell {error.get('cell')} ({error.get('cell_id')}): " if error.get("cell") else ""
+        what = error.get("ename") or ""
+        message = error.get("evalue") or error.get("message") or ""
+        parts.append(Text(f"error: {where}{what}{': ' if what else ''}{message}", style="red"))
+    data = receipt.get("data") or []
+    if data:
+        table = Table(title="data", title_justify="left", box=None, header_style="bold")
+        for column in ("PATH", "ROLE", "BYTES", "HASH", "STORED"):
+            table.add_column(column)
+        for entry in data:
+            table.add_row(str(entry.get("path")), str(entry.get("role")),
+                          str(entry.get("bytes", "-")),
+                          _short(entry.get("hash")) if entry.get("hash") else
+                          Text(str(entry.get("error", "not hashed")), style="red"),
+                          "yes" if entry.get("stored") else "no")
+        parts.append(table)
+    return parts
+
+
+@runs_group.command("diff")
+@click.argument("run_a")
+@click.argument("run_b")
+@_common
+def diff_command(run_a, run_b, store_dir, output_format) -> int:
+    """Compare two runs: parameters, packages, git, data (hashes, schema, drift), outputs.
+
+    Exit codes: 0 success (whether or not the runs differ), 2 unknown run id.
+    """
+    store = _open(store_dir)
+    a, b = store.get_run(run_a), store.get_run(run_b)
+    result = diff_receipts(a, b, store.run_dir(a["run_id"]), store.run_dir(b["run_id"]))
+    if output_format == "json":
+        _echo_json(result)
+    else:
+        click.echo(_diff_text(result))
+    return 0
+
+
+def _mapping_lines(title: str, diff: dict) -> list[str]:
+    lines = []
+    for key, value in diff["added"].items():
+        lines.append(f"  + {key} = {json.dumps(value, ensure_ascii=False)}")
+    for key, value in diff["removed"].items():
+        lines.append(f"  - {key} = {json.dumps(value, ensure_ascii=False)}")
+    for key, change in diff["changed"].items():
+        lines.append(f"  ~ {key}: {json.dumps(change['a'], ensure_ascii=False)}"
+                     f" -> {json.dumps(change['b'], ensure_ascii=False)}")
+    return [title, *lines] if lines else []
+
+
+def _diff_text(result: dict) -> str:
+    lines = [f"--- {result['a']}", f"+++ {result['b']}"]
+    if result["identical"]:
+        lines.append("The runs are identical in parameters, environment, data and outputs.")
+        return "\n".join(lines)
+    for title, changes in (("status", result["status"]), ("notebook", result["notebook"])):
+        if changes:
+            if "a" in changes:
+                changes = {title: changes}
+            lines.append(title)
+            lines += [f"  ~ {k}: {v['a']} -> {v['b']}" for k, v in changes.items()]
+    lines += _mapping_lines("parameters", result["parameters"])
+    env = result["environment"]
+    for title, changes in (("system", env["system"]), ("git", env["git"])):
+        if changes:
+            lines.append(title)
+            lines += [f"  ~ {k}: {v['a']} -> {v['b']}" for k, v in changes.items()]
+    lines += _mapping_lines("packages", env["packages"])
+    lines += _mapping_lines("lockfiles", env["lockfiles"])
+    data = result["data"]
+    if data["added"] or data["removed"] or data["changed"]:
+        lines.append("data")
+        lines += [f"  + {e.get('path')} ({e.get('role')})" for e in data["added"]]
+        lines += [f"  - {e.get('path')} ({e.get('role')})" for e in data["removed"]]
+        for entry in data["changed"]:
+            lines.append(f"  ~ {entry['path']} ({entry['role']})")
+            if "hash" in entry:
+                lines.append(f"      hash: {_short(entry['hash']['a'])} ->"
+                             f" {_short(entry['hash']['b'])}")
+            if "bytes" in entry:
+                lines.append(f"      bytes: {entry['bytes']['a']} -> {entry['bytes']['b']}")
+            profile = entry.get("profile") or {}
+            if profile.get("records"):
+                lines.append(f"      records: {profile['records']['a']} ->"
+                             f" {profile['records']['b']}")
+            for column in profile.get("columns_added", []):
+                lines.append(f"      + column {column}")
+            for column in profile.get("columns_removed", []):
+                lines.append(f"      - column {column}")
+            for column, change in profile.get("dtypes", {}).items():
+                lines.append(f"      ~ column {column} dtype: {change['a']} -> {change['b']}")
+            for column, stats in profile.get("stats", {}).items():
+                shown = ", ".join(f"{k} {v['a']} -> {v['b']}" for k, v in stats.items())
+                lines.append(f"      ~ column {column}: {shown}")
+    outputs = result["outputs"]
+    if outputs and outputs["cells"]:
+        lines.append("outputs")
+        for cell in outputs["cells"]:
+            lines.append(f"  {cell['change']}: cell {cell['cell']} ({cell['cell_id']})")
+    elif outputs is not None and not outputs["available"]:
+        lines.append("outputs: not compared (" + ", ".join(outputs["missing"]) + " missing)")
+    return "\n".join(lines)
+
+
+@runs_group.command("path")
+@click.argument("run_id")
+@_common
+def path_command(run_id, store_dir, output_format) -> int:
+    """Print the folder of a run (receipt.json, output.ipynb).
+
+    Exit codes: 0 success, 2 unknown or ambiguous run id.
+    """
+    store = _open(store_dir)
+    folder = store.run_dir(run_id)
+    if output_format == "json":
+        _echo_json({"run_id": folder.name, "path": str(folder),
+                    "receipt": str(folder / "receipt.json"),
+                    "output": str(folder / "output.ipynb")})
+    else:
+        click.echo(str(folder))
+    return 0
+
+
+@click.group("store")
+def store_group() -> None:
+    """Check and repair the run store."""
+
+
+@store_group.command("verify")
+@click.option("--rehash", is_flag=True,
+              help="Also re-hash files the hash cache believes unchanged (slow, thorough).")
+@click.option("--repair", is_flag=True,
+              help="Remove stray temp files, re-index receipts, fix object permissions.")
+@_common
+def verify_command(rehash, repair, store_dir, output_format) -> int:
+    """Check every object's hash, references, the SQLite index and leftover temp files.
+
+    Exit codes: 0 the store is sound, 1 problems found, 2 bad usage or no store.
+    """
+    store = open_project_store(".", store_dir=store_dir, create=False)
+    report = store.verify(rehash=rehash, repair=repair)
+    if output_format == "json":
+        _echo_json(report.to_dict())
+    else:
+        click.echo(_verify_text(report.to_dict()))
+    return 0 if report.problems == 0 else 1
+
+
+def _verify_text(report: dict) -> str:
+    lines = [
+        f"store: {report['store']}",
+        f"objects checked: {report['objects_checked']}, runs checked: {report['runs_checked']}",
+        "index integrity: " + ("ok" if report["integrity_ok"] else "; ".join(report["integrity"])),
+    ]
+    if report["rehashed"] or report["stale_cache_entries"]:
+        lines.append(f"cache entries re-hashed: {report['rehashed']}")
+    sections = (
+        ("hash mismatch", report["hash_mismatches"], lambda x: f"{x['hash']} ({x['path']})"),
+        ("dangling reference", report["dangling_references"],
+         lambda x: f"{x['hash']} from {x['from']}"),
+        ("missing receipt", report["missing_receipts"], str),
+        ("damaged receipt", report["bad_receipts"], lambda x: f"{x['run_id']}: {x['error']}"),
+        ("receipt not indexed", report["unindexed_receipts"], str),
+        ("writable object", report["writable_objects"], str),
+        ("stray temp file", report["temp_files"], str),
+        ("stale hash cache entry", report["stale_cache_entries"],
+         lambda x: f"{x['path']} (cached {_short(x['cached'])}, now {_short(x['actual'])})"),
+        ("marked interrupted", report["interrupted"], str),
+        ("object not indexed", report["unindexed_objects"], str),
+    )
+    for title, items, show in sections:
+        for item in items:
+            lines.append(f"{title}: {show(item)}")
+    lines += [f"repaired: {item}" for item in report["repaired"]]
+    problems = report["problems"]
+    if problems:
+        hint = "" if report["repair"] else "; 'nbprod store verify --repair' fixes what it can"
+        lines.append(f"Found {problems} problem{'s' if problems != 1 else ''}{hint}.")
+    else:
+        lines.append("The store is sound.")
+    return "\n".join(lines)

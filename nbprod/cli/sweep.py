@@ -1,0 +1,158 @@
+"""``nbprod sweep NOTEBOOK -p lr 0.1,0.01 ...``: many runs of one notebook, with a summary."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import click
+
+from ..config import load_project_config
+from ..errors import ConfigError, PathError
+
+__all__ = ["sweep_command"]
+
+
+@click.command("sweep")
+@click.argument("notebook", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-p", "--parameter", "params", multiple=True, type=(str, str),
+              metavar="NAME VALUES", help="Values to sweep, comma-separated (repeatable).")
+@click.option("--grid", "mode", flag_value="grid", help="Every combination (the default).")
+@click.option("--zip", "mode", flag_value="zip", help="The i-th values of each list together.")
+@click.option("-f", "--file", "sweep_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="A sweep YAML file (notebook, mode, parameters, runs).")
+@click.option("--max-parallel", type=click.IntRange(min=0), default=None,
+              help="Most runs at once (0: one per core).")
+@click.option("--executor", help="local (default) or dask.")
+@click.option("--cluster", metavar="tcp://HOST:PORT", help="Dask scheduler address.")
+@click.option("--timeout", type=float, default=None, help="Per-cell limit in seconds.")
+@click.option("--output-format", type=click.Choice(["text", "json", "csv"]), default="text",
+              show_default=True, help="Format of the summary table on stdout.")
+@click.option("--export", "export_to", type=click.Choice(["airflow"]), default=None,
+              help="Write an Airflow DAG (dynamic task mapping) instead of running.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+              help="With --export: the file to write.")
+def sweep_command(notebook, params, mode, sweep_file, max_parallel, executor, cluster, timeout,
+                  output_format, export_to, output):
+    """Run NOTEBOOK once per combination of parameter values.
+
+    Each run gets its own receipt; failed runs are listed with their error while the others
+    go on. The summary shows each run's parameters next to the values the notebook records
+    with nbprod.record(name, value).
+
+    Exit codes: 0 every run succeeded, 1 a run failed, 2 bad input, 3 the machinery failed.
+    """
+    from ..pipeline.config import load_sweep_config
+    from ..pipeline.executors import executor_registry
+    from ..pipeline.sweep import check_points, expand, load_sweep_file, run_sweep
+    from ..pipeline.values import split_values
+    from ..store import open_project_store
+
+    spec = load_sweep_file(sweep_file) if sweep_file else None
+    if notebook is None and spec is not None and spec.notebook:
+        notebook = (sweep_file.parent / spec.notebook)
+    if notebook is None:
+        raise ConfigError("no notebook: give NOTEBOOK or 'notebook:' in the sweep file")
+    if not notebook.is_file():
+        raise ConfigError(f"{notebook}: no such notebook")
+    project = load_project_config(notebook)
+    config = load_sweep_config(
+        project, mode=mode or (spec.mode if spec else None),
+        executor=executor or (spec.executor if spec else None),
+        cluster=cluster or (spec.cluster if spec else None),
+        max_parallel=max_parallel if max_parallel is not None else (
+            spec.max_parallel if spec else None),
+        timeout=timeout)
+    values = dict(spec.parameters) if spec else {}
+    for name, text in params:
+        values[name] = split_values(text, name=name)
+    points = expand(values, config.mode) if values else []
+    points += [dict(r) for r in (spec.runs if spec else ())]
+    if not points:
+        raise ConfigError("nothing to sweep: give -p NAME v1,v2 ... or a sweep file with"
+                          " parameters or runs")
+    path = notebook.resolve()
+    try:
+        relative = path.relative_to(project.root).as_posix()
+    except ValueError:
+        raise PathError(f"{notebook} is outside the project {project.root}") from None
+    points = check_points(path.read_bytes(), relative, points)
+    if export_to:
+        from ..fsutil import atomic_write
+        from ..pipeline.export_airflow import export_sweep_airflow
+
+        text = export_sweep_airflow(relative, points, root=project.root,
+                                    name=f"sweep_{path.stem}")
+        if output:
+            atomic_write(output, text)
+            click.echo(f"wrote {output}", err=True)
+        else:
+            click.echo(text, nl=False)
+        return 0
+    factory = executor_registry.get(config.executor)
+    runner = factory(max_parallel=config.max_parallel or min(len(points), _cores()),
+                     cluster=config.cluster, retries=2)
+    store = open_project_store(project.root)
+    from .progress import LiveProgress
+
+    with LiveProgress(len(points), f"sweep {relative}") as progress:
+        result = run_sweep(path, points, runner, root=project.root, store=store,
+                           timeout=config.timeout, on_event=progress)
+    click.echo(_table(result, output_format), nl=False)
+    for run in result.failed:
+        click.echo(f"run {run.index} {_params_text(run.parameters)}: {run.status}:"
+                   f" {run.error}", err=True)
+    ok = len(result.runs) - len(result.failed)
+    click.echo(f"sweep {result.sweep_id}: {ok} of {len(result.runs)} runs succeeded", err=True)
+    return result.exit_code
+
+
+def _cores() -> int:
+    import os
+
+    return os.cpu_count() or 1
+
+
+def _params_text(parameters: dict) -> str:
+    return " ".join(f"{k}={v!r}" for k, v in parameters.items())
+
+
+def _table(result, fmt: str) -> str:
+    """Parameters against recorded values, one row per run."""
+    param_names = list(dict.fromkeys(k for r in result.runs for k in r.parameters))
+    record_names = list(dict.fromkeys(k for r in result.runs for k in r.records))
+    rows = [
+        {"run": r.index, **{k: r.parameters.get(k) for k in param_names},
+         **{k: r.records.get(k) for k in record_names}, "status": r.status,
+         "run_id": r.run_id, "error": r.error}
+        for r in result.runs
+    ]
+    if fmt == "json":
+        return json.dumps({"sweep_id": result.sweep_id, "notebook": result.notebook,
+                           "parameters": param_names, "records": record_names, "runs": rows},
+                          indent=2, default=str) + "\n"
+    columns = ["run", *param_names, *record_names, "status", "run_id"]
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=[*columns, "error"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return buffer.getvalue()
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"sweep {result.sweep_id}")
+    for column in columns:
+        table.add_column(column, justify="right" if column != "status" else "left")
+    for row in rows:
+        table.add_row(*("" if row[c] is None else _short(row[c]) for c in columns))
+    console = Console(file=io.StringIO(), width=160, force_terminal=False)
+    console.print(table)
+    return console.file.getvalue()
+
+
+def _short(value) -> str:
+    text = f"{value:.6g}" if isinstance(value, float) else str(value)
+    return text if len(text) <= 40 else text[:39] + "…"

@@ -1,0 +1,195 @@
+"""The code cells of a notebook as export sees them: role, clean code, def-use facts.
+
+Every exporter starts from this one classification, so the module, the tests and the steps
+agree on which cell is what. nbdev directive lines are stripped here, and IPython lines that
+cannot change what the code computes (``%matplotlib inline``, ``%pip install x``) are dropped
+and recorded; any other IPython syntax is refused when a cell's code is about to be generated.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+from dataclasses import dataclass
+
+from ..analysis import CellAnalysis, Magic, analyze_source
+from ..errors import ExportError, NbprodWarning
+from ..notebook import Cell, Notebook
+
+__all__ = ["SourceCell", "classify", "require_python", "first_line"]
+
+#: Roles in precedence order: a cell tagged both ``skip`` and ``export`` is skipped.
+ROLES = ("skip", "parameters", "export", "test", "step", "plain")
+
+# Line magics that configure the interactive session only: the code computes the same values
+# without them. Package installs belong to the environment, not to the generated code.
+SAFE_LINE_MAGICS = frozenset({
+    "matplotlib", "config", "load_ext", "reload_ext", "autoreload", "aimport", "precision",
+    "xmode", "pprint", "who", "whos", "lsmagic", "pip", "conda", "mamba", "notebook",
+})
+SAFE_SHELL_COMMANDS = frozenset({"pip", "pip3", "conda", "mamba"})
+SAFE_CELL_MAGICS = frozenset({"time"})
+
+_DIRECTIVE_RE = re.compile(r"^\s*#\|\s*[\w-]+")
+
+
+@dataclass(frozen=True)
+class SourceCell:
+    """One code cell with its export role and the code that generated files receive."""
+
+    cell: Cell
+    role: str  # one of ROLES
+    step: str | None  # the step name for role "step"
+    internal: bool  # nbdev ``#| exporti``: exported, but not part of ``__all__``
+    code: str  # directive lines stripped, safe IPython lines dropped
+    analysis: CellAnalysis  # of ``code``
+    dropped: tuple[str, ...]  # the IPython lines that were dropped
+    refused: tuple[Magic, ...]  # IPython lines that cannot go into a Python file
+
+    @property
+    def index(self) -> int:
+        return self.cell.index
+
+
+def first_line(source: str) -> str:
+    """The first non-blank line of a cell, for tables and messages."""
+    for line in source.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def classify(nb: Notebook) -> list[SourceCell]:
+    """Classify every code cell of ``nb`` (markdown and raw cells are never exported)."""
+    found = []
+    for cell in nb.code_cells:
+        marks = cell.marks
+        step = cell.step
+        if "skip" in marks:
+            role = "skip"
+        elif "parameters" in marks:
+            role = "parameters"
+        elif "export" in marks:
+            role = "export"
+        elif "test" in marks:
+            role = "test"
+        elif step is not None:
+            role = "step"
+        else:
+            role = "plain"
+        directives = cell.directives
+        code = _strip_directives(cell.source) if directives else cell.source
+        code, dropped, refused = _drop_safe_magics(code)
+        found.append(SourceCell(
+            cell=cell,
+            role=role,
+            step=step if role == "step" else None,
+            internal="exporti" in directives and "export" not in cell.tags,
+            code=code,
+            analysis=analyze_source(code),
+            dropped=tuple(dropped),
+            refused=tuple(refused),
+        ))
+    return found
+
+
+def require_python(sc: SourceCell, where: str, purpose: str) -> None:
+    """Refuse a cell whose code cannot go into a Python file, and note dropped lines.
+
+    Parameters
+    ----------
+    sc:
+        The cell.
+    where:
+        The notebook path as shown in messages.
+    purpose:
+        What the cell is exported as ("the module", "step 'train'"), for the message.
+
+    Raises
+    ------
+    ExportError
+        For a syntax error, a non-Python cell magic, or IPython syntax that changes values.
+    """
+    label = f"{where} {sc.cell.label}"
+    if sc.analysis.opaque:
+        name = sc.analysis.magics[0].name if sc.analysis.magics else ""
+        raise ExportError(
+            f"{label}: the cell magic %%{name} is not Python and cannot go into {purpose};"
+            " remove the tag or tag the cell skip"
+        )
+    if sc.refused:
+        magic = sc.refused[0]
+        raise ExportError(
+            f"{label}, line {magic.line}: IPython syntax {magic.text.strip()!r} cannot go into"
+            f" {purpose}; rewrite it in Python, move it to an untagged cell, or tag the cell skip"
+        )
+    if sc.analysis.syntax_error is not None:
+        line, message = sc.analysis.syntax_error
+        raise ExportError(
+            f"{label}, line {line}: not valid Python ({message}); fix the cell before exporting"
+        )
+    awaited = _top_level_await(sc.analysis)
+    if awaited is not None:
+        raise ExportError(
+            f"{label}, line {awaited}: top-level await works only in a kernel, not in"
+            f" {purpose}; wrap the code in an async function and call asyncio.run()"
+        )
+    for text in sc.dropped:
+        warnings.warn(
+            f"{label}: dropped IPython line {text.strip()!r} from {purpose} (it only configures"
+            " the interactive session)",
+            NbprodWarning,
+            stacklevel=2,
+        )
+
+
+def _top_level_await(analysis: CellAnalysis) -> int | None:
+    """The line of an ``await`` (or ``async for/with``) outside any function, if any."""
+    if analysis.tree is None:
+        return None
+    stack: list[ast.AST] = list(analysis.tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Await, ast.AsyncFor, ast.AsyncWith)):
+            return node.lineno
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return None
+
+
+def _strip_directives(source: str) -> str:
+    """Remove the leading block of nbdev ``#|`` directive lines (and blank lines among them)."""
+    lines = source.split("\n")
+    index = 0
+    while index < len(lines) and (not lines[index].strip() or _DIRECTIVE_RE.match(lines[index])):
+        index += 1
+    return "\n".join(lines[index:])
+
+
+def _drop_safe_magics(source: str) -> tuple[str, list[str], list[Magic]]:
+    """Remove top-level IPython lines that only configure the session; list the others."""
+    probe = analyze_source(source)
+    if not probe.magics:
+        return source, [], []
+    lines = source.split("\n")
+    drop: set[int] = set()
+    refused: list[Magic] = []
+    for magic in probe.magics:
+        top_level = not magic.text[:1].isspace()
+        safe = (
+            (magic.kind in ("line", "automagic") and magic.name in SAFE_LINE_MAGICS
+             and magic.text.lstrip().startswith(("%", magic.name)))
+            or (magic.kind == "shell" and magic.name in SAFE_SHELL_COMMANDS
+                and magic.text.lstrip().startswith("!"))
+            or (magic.kind == "cell" and magic.name in SAFE_CELL_MAGICS)
+            or magic.kind == "help"
+        )
+        if safe and top_level and "=" not in magic.text.split(magic.name, 1)[0]:
+            drop.add(magic.line)
+        else:
+            refused.append(magic)
+    dropped = [lines[i - 1] for i in sorted(drop)]
+    kept = [line for number, line in enumerate(lines, start=1) if number not in drop]
+    return "\n".join(kept), dropped, refused

@@ -1,0 +1,513 @@
+"""The ``step:<name>`` cells of a notebook -> a pipeline module (one function per step) and
+its ``Pipeline`` description.
+
+Inputs and outputs come from def-use analysis in notebook order: for every name a step cell
+reads, the cell that last defined it above decides where the value comes from: the same step
+(a local), another step (an argument, and a return value of that step), an ``export`` cell (an
+import from the exported module), the ``parameters`` cell (a keyword argument with its type and
+default) or an untagged cell made only of imports (copied to the module's top). Anything else
+is an error naming both cells.
+
+Step functions follow the runner's calling convention: upstream values and parameters are
+passed by keyword; one return value is returned as is, several as a dict by name.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import json
+import keyword
+import re
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from ..analysis import ALWAYS_DEFINED
+from ..errors import ExportError
+from ..notebook import Notebook
+from ..params_schema import ParameterSpec, parameter_specs
+from ..pipeline.model import Parameter, Pipeline, Step
+from .base import Artifact
+from .boundary import generator_functions, import_aliases, unserialisable_bindings
+from .cells import SourceCell, classify, require_python
+from .config import Layout
+from .module import IPYTHON_NAMES, import_lines
+from .provenance import cell_marker, stamp_json, stamp_python
+from .render import import_block, indent, noqa_codes, python_list, render, sorted_names
+
+__all__ = ["StepsExporter", "StepPlan", "plan_steps"]
+
+_RESERVED = {"run"}
+
+
+@dataclass
+class StepPlan:
+    """One step as the generator sees it."""
+
+    name: str
+    function: str
+    cells: list[SourceCell]
+    args: list[str] = field(default_factory=list)
+    arg_sources: dict[str, str] = field(default_factory=dict)  # arg -> providing step
+    returns: list[str] = field(default_factory=list)
+    parameters: list[str] = field(default_factory=list)
+    module_names: list[str] = field(default_factory=list)  # taken from the exported module
+    needs: list[str] = field(default_factory=list)
+
+    @property
+    def first(self) -> int:
+        return self.cells[0].index
+
+
+@dataclass
+class _Plan:
+    steps: list[StepPlan]  # in run order
+    specs: dict[str, ParameterSpec]
+    params_cell: SourceCell | None
+    preludes: list[SourceCell]
+    needs_display: bool
+    cells: list[SourceCell]
+
+
+class StepsExporter:
+    """Writes ``<package>/<module>_pipeline.py`` and ``<module>_pipeline.json``."""
+
+    name: ClassVar[str] = "steps"
+
+    def export(self, nb: Notebook, layout: Layout) -> list[Artifact]:
+        """Return the step module and pipeline artifacts, or nothing without ``step:`` cells.
+
+        Raises
+        ------
+        ExportError
+            When a step reads a name no allowed cell provides, steps depend on each other in a
+            cycle, or an unserialisable value would cross a step boundary (all such values are
+            listed in one message).
+        """
+        plan = plan_steps(nb, layout)
+        if plan is None:
+            return []
+        module_text = _render_module(plan, layout)
+        pipeline = _pipeline(plan, layout)
+        return [
+            Artifact(layout.pipeline_path, stamp_python(module_text, layout.notebook), self.name,
+                     layout.notebook),
+            Artifact(layout.pipeline_json_path, stamp_json(pipeline.to_dict(), layout.notebook),
+                     self.name, layout.notebook),
+        ]
+
+
+def plan_steps(nb: Notebook, layout: Layout) -> _Plan | None:
+    """Work out every step's arguments, returns, parameters and upstream steps.
+
+    Returns None when the notebook has no ``step:<name>`` cells.
+
+    Raises
+    ------
+    ExportError
+        As ``StepsExporter.export``.
+    """
+    cells = classify(nb)
+    step_cells = [c for c in cells if c.role == "step"]
+    if not step_cells:
+        return None
+    where = layout.notebook
+    for sc in step_cells:
+        require_python(sc, where, f"step {sc.step!r}")
+        if sc.analysis.star_imports:
+            raise ExportError(
+                f"{where} {sc.cell.label}, line {sc.analysis.star_imports[0][1]}: a star import"
+                " cannot go inside a step function; move it to an untagged cell of imports"
+            )
+    params_cells = [c for c in cells if c.role == "parameters"]
+    if len(params_cells) > 1:
+        labels = ", ".join(c.cell.label for c in params_cells)
+        raise ExportError(f"{where}: more than one parameters cell ({labels}); keep one")
+    params_cell = params_cells[0] if params_cells else None
+    specs: dict[str, ParameterSpec] = {}
+    if params_cell is not None:
+        require_python(params_cell, where, "the pipeline")
+        for spec in parameter_specs(params_cell.code, where=f"{where} {params_cell.cell.label}"):
+            specs[spec.parameter.name] = spec
+    steps = _group(step_cells, where)
+    by_name = {s.name: s for s in steps}
+    preludes = [c for c in cells if c.role == "plain" and _imports_only(c)]
+    star_available = any(c.analysis.star_imports for c in cells if c.role == "export") or any(
+        c.analysis.star_imports for c in preludes)
+    used_preludes: set[int] = set()
+    needs_display = False
+    definers = [c for c in cells if c.role != "skip"]
+    for step in steps:
+        for sc in step.cells:
+            reads = {**sc.analysis.function_reads, **sc.analysis.uses}
+            for name, line in reads.items():
+                in_function = name not in sc.analysis.uses
+                if name in ALWAYS_DEFINED and name not in IPYTHON_NAMES:
+                    continue
+                if in_function and _defined_in_step(step, name):
+                    continue  # a function body reads it when called: any cell of the step
+                provider = _provider(definers, name, sc.index)
+                if provider is None and in_function:
+                    provider = _provider(definers, name, 10**9)
+                if provider is None:
+                    if name == "display":
+                        needs_display = True
+                        continue
+                    if star_available:
+                        continue
+                    raise ExportError(_message(sc, name, line, None, where))
+                _take(step, by_name, provider, sc, name, line, where, specs, used_preludes)
+    _check_rebinding(steps, where)
+    _avoid_clashes(steps, cells, used_preludes, params_cell, needs_display)
+    ordered = _run_order(steps, where)
+    _check_providers(ordered, where)
+    _check_serialisable(ordered, cells, where)
+    return _Plan(
+        steps=ordered,
+        specs=specs,
+        params_cell=params_cell,
+        preludes=[c for c in preludes if c.index in used_preludes],
+        needs_display=needs_display,
+        cells=cells,
+    )
+
+
+def _group(step_cells: list[SourceCell], where: str) -> list[StepPlan]:
+    steps: dict[str, StepPlan] = {}
+    functions: dict[str, str] = {}
+    for sc in step_cells:
+        name = sc.step or ""
+        if name not in steps:
+            function = _function_name(name)
+            if function in functions:
+                raise ExportError(
+                    f"{where} {sc.cell.label}: steps {functions[function]!r} and {name!r} give the"
+                    f" same function name {function!r}; rename one of them"
+                )
+            functions[function] = name
+            steps[name] = StepPlan(name=name, function=function, cells=[])
+        steps[name].cells.append(sc)
+    return list(steps.values())
+
+
+def _function_name(step: str) -> str:
+    slug = re.sub(r"[^0-9a-zA-Z]+", "_", step).strip("_").lower() or "step"
+    if slug[0].isdigit():
+        slug = f"step_{slug}"
+    if keyword.iskeyword(slug) or slug in _RESERVED:
+        slug = f"{slug}_step"
+    return slug
+
+
+def _imports_only(sc: SourceCell) -> bool:
+    tree = sc.analysis.tree
+    return (
+        tree is not None and bool(tree.body) and not sc.refused
+        and all(isinstance(s, (ast.Import, ast.ImportFrom)) for s in tree.body)
+        and not any(isinstance(s, ast.ImportFrom) and s.module == "__future__" for s in tree.body)
+    )
+
+
+def _defined_in_step(step: StepPlan, name: str) -> bool:
+    return any(name in sc.analysis.defines for sc in step.cells)
+
+
+def _provider(definers: list[SourceCell], name: str, before: int) -> SourceCell | None:
+    """The last cell above ``before`` that defines ``name``."""
+    found = None
+    for sc in definers:
+        if sc.index >= before:
+            break
+        if name in sc.analysis.defines:
+            found = sc
+    return found
+
+
+def _take(step, by_name, provider, sc, name, line, where, specs, used_preludes) -> None:
+    """Record where ``step`` gets ``name`` from, or refuse it."""
+    if provider.role == "step":
+        source = by_name[provider.step]
+        if source is step:
+            return  # a local of the step function
+        earlier = [c for c in step.cells if c.index < sc.index and name in c.analysis.defines]
+        if earlier:
+            raise ExportError(
+                f"{where} {sc.cell.label}, line {line}: step {step.name!r} sets {name!r} in"
+                f" {earlier[0].cell.label}, then reads the value step {source.name!r} set in"
+                f" {provider.cell.label}; keep each step's cells together"
+            )
+        later = [c for c in source.cells if c.index > sc.index and name in c.analysis.defines]
+        if later:
+            raise ExportError(
+                f"{where} {sc.cell.label}, line {line}: step {step.name!r} reads {name!r} between"
+                f" two cells of step {source.name!r} that set it ({provider.cell.label} and"
+                f" {later[0].cell.label}); keep each step's cells together"
+            )
+        if name not in step.args:
+            step.args.append(name)
+            step.arg_sources[name] = source.name
+        if name not in source.returns:
+            source.returns.append(name)
+        if source.name not in step.needs:
+            step.needs.append(source.name)
+    elif provider.role == "export":
+        if name not in step.module_names:
+            step.module_names.append(name)
+    elif provider.role == "parameters":
+        # The parameters cell's imports (for annotations) are copied to the module's top.
+        if name in specs and name not in step.parameters:
+            step.parameters.append(name)
+    elif provider.role == "plain" and _imports_only(provider):
+        used_preludes.add(provider.index)
+    else:
+        raise ExportError(_message(sc, name, line, provider, where))
+
+
+def _message(sc: SourceCell, name: str, line: int, provider: SourceCell | None,
+             where: str) -> str:
+    label = f"{where} {sc.cell.label}, line {line}"
+    if provider is None:
+        if name in IPYTHON_NAMES:
+            return f"{label}: {name!r} exists only in a Jupyter kernel; use plain Python instead"
+        return (
+            f"{label}: step {sc.step!r} uses {name!r}, which no cell above defines; define it"
+            " in a step:<name>, export or parameters cell"
+        )
+    role = "untagged" if provider.role == "plain" else f"tagged {provider.role}"
+    return (
+        f"{label}: step {sc.step!r} uses {name!r}, defined in {provider.cell.label} ({role}),"
+        f" which is not part of the pipeline; tag {provider.cell.label} step:<name> or export"
+    )
+
+
+def _avoid_clashes(steps: list[StepPlan], cells: list[SourceCell], used_preludes: set[int],
+                   params_cell: SourceCell | None, needs_display: bool) -> None:
+    """Rename step functions that would clash with a name the generated code uses: a
+    module-level import, a builtin, a parameter, or any name the step cells read or set."""
+    taken = {n for s in steps for n in s.module_names} | {"run"} | set(dir(builtins))
+    for step in steps:
+        for sc in step.cells:
+            taken |= set(sc.analysis.defines) | set(sc.analysis.uses)
+            taken |= set(sc.analysis.function_reads)
+    taken |= {n for c in cells if c.index in used_preludes for n in c.analysis.defines}
+    if params_cell is not None:
+        taken |= set(params_cell.analysis.defines)
+    if needs_display:
+        taken.add("display")
+    functions = {s.function for s in steps}
+    for step in steps:
+        if step.function in taken:
+            name, suffix = f"{step.function}_step", 2
+            while name in taken or name in functions:
+                name, suffix = f"{step.function}_step{suffix}", suffix + 1
+            functions.add(name)
+            step.function = name
+
+
+def _check_rebinding(steps: list[StepPlan], where: str) -> None:
+    """A step that rebinds a module-level name it also reads would hit UnboundLocalError."""
+    for step in steps:
+        for name in step.module_names:
+            for sc in step.cells:
+                if name in sc.analysis.defines:
+                    raise ExportError(
+                        f"{where} {sc.cell.label}, line {sc.analysis.defines[name]}: step"
+                        f" {step.name!r} reassigns {name!r}, which comes from an export cell;"
+                        " use a new name in the step"
+                    )
+
+
+def _run_order(steps: list[StepPlan], where: str) -> list[StepPlan]:
+    """Upstream steps first; otherwise the order in which steps first appear."""
+    done: list[StepPlan] = []
+    remaining = list(steps)
+    while remaining:
+        ready = next((s for s in remaining if all(n in {d.name for d in done} for n in s.needs)),
+                     None)
+        if ready is None:
+            names = " -> ".join(s.name for s in remaining)
+            raise ExportError(
+                f"{where}: steps depend on each other in a cycle ({names}); each step may only"
+                " read values that steps above it define"
+            )
+        done.append(ready)
+        remaining.remove(ready)
+    return done
+
+
+def _check_providers(ordered: list[StepPlan], where: str) -> None:
+    """The runner takes each argument from the last earlier step returning that name: make
+    sure that is the step the notebook's order says."""
+    for position, step in enumerate(ordered):
+        for arg, source in step.arg_sources.items():
+            last = next((s.name for s in reversed(ordered[:position]) if arg in s.returns), None)
+            if last != source:
+                raise ExportError(
+                    f"{where}: step {step.name!r} reads {arg!r} from step {source!r}, but step"
+                    f" {last!r} also hands on {arg!r} and runs in between; rename one of them"
+                )
+
+
+def _check_serialisable(ordered: list[StepPlan], cells: list[SourceCell], where: str) -> None:
+    trees = [c.analysis.tree for c in cells if c.analysis.tree is not None and c.role != "skip"]
+    aliases = import_aliases(trees)
+    generators = generator_functions(trees)
+    problems = []
+    for step in ordered:
+        if not step.returns:
+            continue
+        step_trees = [c.analysis.tree for c in step.cells if c.analysis.tree is not None]
+        bad = unserialisable_bindings(step_trees, aliases, generators)
+        consumers = {name: [s.name for s in ordered if s.arg_sources.get(name) == step.name]
+                     for name in step.returns}
+        for name in step.returns:
+            if name in bad:
+                position, what, expression, line = bad[name]
+                cell = [c for c in step.cells if c.analysis.tree is not None][position]
+                to = ", ".join(repr(n) for n in consumers[name])
+                problems.append(
+                    f"  - {name!r} ({what}, from {expression} at {cell.cell.label}, line {line})"
+                    f" goes from step {step.name!r} to step {to}"
+                )
+    if problems:
+        raise ExportError(
+            f"{where}: values that cannot be serialised would cross step boundaries:\n"
+            + "\n".join(problems)
+            + "\nkeep each of them inside one step (pass the data, not the handle), or merge"
+            " the steps"
+        )
+
+
+def _signature(step: StepPlan, specs: dict[str, ParameterSpec]) -> list[str]:
+    parts = list(step.args)
+    keyword_only = [_parameter_text(spec) for name, spec in specs.items()
+                    if name in step.parameters]  # in the parameters cell's order
+    if keyword_only:
+        parts.append("*")
+        parts.extend(keyword_only)
+    return parts
+
+
+def _parameter_text(spec: ParameterSpec) -> str:
+    text = spec.parameter.name
+    if spec.inferred_type:
+        text += f": {spec.inferred_type}"
+        return text + (f" = {spec.default_source}" if spec.default_source is not None else "")
+    return text + (f"={spec.default_source}" if spec.default_source is not None else "")
+
+
+def _render_module(plan: _Plan, layout: Layout) -> str:
+    where = layout.notebook
+    statements: list[str] = []
+    if plan.needs_display:
+        statements.append("from IPython.display import display")
+    if plan.params_cell is not None and plan.params_cell.analysis.tree is not None:
+        for stmt in plan.params_cell.analysis.tree.body:
+            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                statements.append(ast.unparse(stmt))
+    from_preludes = {n for c in plan.preludes for n in c.analysis.defines}
+    module_names = sorted({n for s in plan.steps for n in s.module_names} - from_preludes)
+    exported = [c for c in plan.cells if c.role == "export"]
+    statements.extend(import_lines(module_names, exported, layout.module_import))
+    imports = import_block(statements, layout.module_import)
+    preludes = [
+        f"{cell_marker(c.cell.id, c.index, where)}\n{c.code.strip(chr(10)).rstrip()}"
+        for c in plan.preludes
+    ]
+    functions, bodies = [], []
+    for step in plan.steps:
+        body_parts = [f'"""Step {step.name!r} of {_doc_safe(where)}."""']
+        for sc in step.cells:
+            code = sc.code.strip("\n").rstrip()
+            body_parts.append(cell_marker(sc.cell.id, sc.index, where) + ("\n" + code if code
+                                                                          else ""))
+        if len(step.returns) == 1:
+            body_parts.append(f"return {step.returns[0]}")
+        elif step.returns:
+            items = ", ".join(f'"{n}": {n}' for n in step.returns)
+            body_parts.append(f"return {{{items}}}")
+        bodies.append("\n".join(body_parts))
+        body = indent("\n".join(body_parts))
+        functions.append(f"{_wrap('def ' + step.function, _signature(step, plan.specs))}:\n{body}")
+    all_params = list(plan.specs.values())
+    run_signature = _wrap("def run", ["*", *[_parameter_text(s) for s in all_params]]
+                          if all_params else [])
+    calls = []
+    for step in plan.steps:
+        kwargs = [f'{a}=_values["{a}"]' for a in step.args]
+        kwargs += [f"{p}={p}" for p in plan.specs if p in step.parameters]
+        call = _wrap(step.function, kwargs, indent_by=4)
+        if len(step.returns) == 1:
+            calls.append(f'_values["{step.returns[0]}"] = {call}')
+        elif step.returns:
+            calls.append(f"_values.update({call})")
+        else:
+            calls.append(call)
+    names = sorted_names([s.function for s in plan.steps] + ["run"])
+    codes = ["\n".join(statements)] + [c.code for c in plan.preludes]
+    context = {
+        "imports": imports,
+        "preludes": "\n\n\n".join(preludes),
+        "dunder_all": python_list(names),
+        "functions": "\n\n\n".join(functions),
+        "run_signature": run_signature,
+        "calls": calls,
+        "notebook": _doc_safe(where),
+    }
+    return render("steps.py.j2", noqa=noqa_codes(codes, names, wrapped=bodies), **context)
+
+
+def _wrap(head: str, parts: list[str], *, indent_by: int = 0) -> str:
+    """``head(parts...)``, one part per line when the line would pass 100 columns."""
+    flat = f"{head}({', '.join(parts)})"
+    if len(flat) + indent_by + 25 <= 100 or not parts:
+        return flat
+    pad = " " * (indent_by + 4)
+    inner = "".join(f"{pad}{part},\n" for part in parts)
+    return f"{head}(\n{inner}{' ' * indent_by})"
+
+
+def _doc_safe(text: str) -> str:
+    return text.replace("\\", "/").replace('"', "'")
+
+
+def _pipeline(plan: _Plan, layout: Layout) -> Pipeline:
+    parameters = tuple(
+        Parameter(
+            name=spec.parameter.name,
+            type=spec.parameter.type or spec.inferred_type,
+            default=_json_value(spec.parameter.default),
+            help=spec.parameter.help,
+            required=spec.parameter.required,
+        )
+        for spec in plan.specs.values()
+    )
+    steps = []
+    for step in plan.steps:
+        step_parameters = {
+            name: _json_value(plan.specs[name].parameter.default)
+            for name in plan.specs
+            if name in step.parameters
+            # A non-literal default is evaluated by the function itself; passing None would
+            # replace it, so such parameters reach the step only when given explicitly.
+            and plan.specs[name].literal
+        }
+        steps.append(Step(
+            name=step.name,
+            function=f"{layout.pipeline_import}:{step.function}",
+            args=tuple(step.args),
+            returns=tuple(step.returns),
+            parameters=step_parameters,
+            needs=tuple(step.needs),
+            cells=tuple(sc.cell.id or str(sc.index) for sc in step.cells),
+        ))
+    return Pipeline(name=layout.module, steps=tuple(steps), parameters=parameters,
+                    source=layout.notebook)
+
+
+def _json_value(value):
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return None
+    return value

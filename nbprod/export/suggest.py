@@ -1,0 +1,234 @@
+"""Proposing tags for an untagged notebook (``nbprod tag --suggest``).
+
+The rules are simple and explainable, one reason per cell: cells that only define functions,
+classes or imports -> ``export``; the first cell of literal assignments -> ``parameters``;
+cells of asserts -> ``test``; the rest of the code, grouped by the markdown heading above it ->
+``step:<slug>``. Cells made only of IPython lines, or that do not parse, -> ``skip``. A
+proposal is kept only if the export it leads to can succeed: an export cell whose functions
+read a name no other export cell provides is demoted to a step, and so is a test that would
+need such a name.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+from ..analysis import ALWAYS_DEFINED
+from ..notebook import Notebook
+from .cells import SourceCell, classify, first_line
+from .module import IPYTHON_NAMES
+
+__all__ = ["Suggestion", "suggest_tags", "apply_suggestions", "NBPROD_TAGS"]
+
+#: Tags that already give a cell its export role; cells carrying one are left alone.
+NBPROD_TAGS = ("export", "test", "parameters", "skip")
+
+_HEADING_RE = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A proposed tag for one cell, with the reason shown to the user."""
+
+    cell: int  # 1-based over all cells
+    cell_id: str | None
+    first_line: str
+    tag: str
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {"cell": self.cell, "cell_id": self.cell_id, "first_line": self.first_line,
+                "tag": self.tag, "reason": self.reason}
+
+
+def suggest_tags(nb: Notebook) -> list[Suggestion]:
+    """Propose a tag for every untagged code cell of ``nb`` (the notebook is not changed).
+
+    Returns
+    -------
+    list[Suggestion]
+        In cell order; cells that already carry an nbprod tag, a ``step:`` tag or an nbdev
+        directive are left out.
+    """
+    cells = classify(nb)
+    free = [c for c in cells if not _already_marked(c)]
+    tags: dict[int, tuple[str, str]] = {}
+    for sc in free:
+        if sc.analysis.opaque or (sc.analysis.tree is not None and not sc.analysis.tree.body
+                                  and (sc.refused or sc.dropped)):
+            tags[sc.index] = ("skip", "IPython-only cell: nothing to export")
+        elif sc.analysis.syntax_error is not None:
+            tags[sc.index] = ("skip", f"does not parse (line {sc.analysis.syntax_error[0]})")
+        elif sc.refused and _only_magics(sc):
+            tags[sc.index] = ("skip", "IPython-only cell: nothing to export")
+    has_params = any(c.role == "parameters" for c in cells)
+    if not has_params:
+        for sc in free:
+            if sc.index not in tags and _literal_assignments(sc):
+                tags[sc.index] = ("parameters", "first cell of literal assignments")
+                break
+    for sc in free:
+        if sc.index in tags or sc.refused:
+            continue
+        kinds = _definition_kinds(sc)
+        if kinds:
+            tags[sc.index] = ("export", f"only defines {kinds}")
+        elif _asserts_only(sc):
+            tags[sc.index] = ("test", "only asserts")
+    _demote_unexportable(cells, tags)
+    _assign_steps(nb, cells, free, tags)
+    return [
+        Suggestion(sc.index, sc.cell.id, first_line(sc.cell.source)[:60], *tags[sc.index])
+        for sc in free if sc.index in tags
+    ]
+
+
+def apply_suggestions(nb: Notebook, suggestions: list[Suggestion]) -> int:
+    """Add the suggested tags to the notebook in memory; returns the number of cells changed.
+
+    Only ``metadata.tags`` changes: sources and outputs are untouched.
+    """
+    cells = nb.cells
+    changed = 0
+    for suggestion in suggestions:
+        cell = cells[suggestion.cell - 1]
+        if suggestion.tag not in cell.tags:
+            cell.set_tags([*cell.tags, suggestion.tag])
+            changed += 1
+    return changed
+
+
+def _already_marked(sc: SourceCell) -> bool:
+    return bool(sc.cell.marks & set(NBPROD_TAGS)) or sc.cell.step is not None \
+        or "injected-parameters" in sc.cell.tags
+
+
+def _only_magics(sc: SourceCell) -> bool:
+    tree = sc.analysis.tree
+    return tree is not None and all(isinstance(s, ast.Pass) for s in tree.body)
+
+
+def _literal_assignments(sc: SourceCell) -> bool:
+    tree = sc.analysis.tree
+    if tree is None or not tree.body:
+        return False
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
+            value = stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) \
+                and stmt.value is not None:
+            value = stmt.value
+        else:
+            return False
+        try:
+            ast.literal_eval(value)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return False
+    return True
+
+
+def _definition_kinds(sc: SourceCell) -> str | None:
+    tree = sc.analysis.tree
+    if tree is None or not tree.body:
+        return None
+    kinds = []
+    for stmt in tree.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            kind = "functions"
+        elif isinstance(stmt, ast.ClassDef):
+            kind = "classes"
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            if any(a.name == "*" for a in stmt.names):
+                return None
+            kind = "imports"
+        elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue  # a docstring-like string
+        else:
+            return None
+        if kind not in kinds:
+            kinds.append(kind)
+    return " and ".join(kinds) if kinds else None
+
+
+def _asserts_only(sc: SourceCell) -> bool:
+    tree = sc.analysis.tree
+    return tree is not None and bool(tree.body) and all(
+        isinstance(s, ast.Assert) for s in tree.body)
+
+
+def _demote_unexportable(cells: list[SourceCell], tags: dict[int, tuple[str, str]]) -> None:
+    """Drop export and test proposals that the export would refuse (until nothing changes)."""
+    def role(sc: SourceCell) -> str:
+        return tags[sc.index][0] if sc.index in tags else sc.role
+
+    changed = True
+    while changed:
+        changed = False
+        exported = [c for c in cells if role(c) == "export"]
+        provided: set[str] = set()
+        for c in exported:
+            provided |= set(c.analysis.defines)
+        params = {n for c in cells if role(c) == "parameters" for n in c.analysis.defines}
+        seen: set[str] = set()
+        for sc in exported:
+            if sc.index in tags:
+                needs = [n for n in sc.analysis.uses if n not in seen] + \
+                        [n for n in sc.analysis.function_reads if n not in provided]
+                if any(_missing(n) for n in needs):
+                    del tags[sc.index]
+                    changed = True
+                    break
+            seen |= set(sc.analysis.defines)
+        if changed:
+            continue
+        for sc in cells:
+            if sc.index in tags and tags[sc.index][0] == "test":
+                reads = {**sc.analysis.function_reads, **sc.analysis.uses}
+                if any(_missing(n) and n not in provided and n not in params for n in reads):
+                    del tags[sc.index]
+                    changed = True
+
+
+def _missing(name: str) -> bool:
+    return name in IPYTHON_NAMES or name not in ALWAYS_DEFINED
+
+
+def _assign_steps(nb: Notebook, cells: list[SourceCell], free: list[SourceCell],
+                  tags: dict[int, tuple[str, str]]) -> None:
+    """Group the remaining code cells into steps named after the markdown heading above them."""
+    section: dict[int, tuple[int, str]] = {}  # cell index -> (heading cell index, heading)
+    current = (0, "")
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                match = _HEADING_RE.match(line)
+                if match:
+                    current = (cell.index, match.group(2))
+                    break
+        section[cell.index] = current
+    slugs: dict[int, str] = {}
+    for sc in free:
+        if sc.index in tags or _empty(sc):
+            continue
+        heading_index, heading = section.get(sc.index, (0, ""))
+        if heading_index not in slugs:
+            base = _slug(heading) if heading else "main"
+            slug, suffix = base, 2
+            while slug in slugs.values():
+                slug, suffix = f"{base}-{suffix}", suffix + 1
+            slugs[heading_index] = slug
+        reason = f"under heading {heading[:40]!r}" if heading else "no heading above"
+        tags[sc.index] = (f"step:{slugs[heading_index]}", reason)
+
+
+def _empty(sc: SourceCell) -> bool:
+    tree = sc.analysis.tree
+    return tree is not None and not tree.body and not sc.refused and not sc.dropped
+
+
+def _slug(text: str) -> str:
+    text = re.sub(r"[`*_\[\]()]", "", text)
+    slug = re.sub(r"[^0-9a-zA-Z]+", "-", text).strip("-").lower()[:40].strip("-")
+    return slug or "main"

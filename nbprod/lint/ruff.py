@@ -1,0 +1,429 @@
+"""Ruff's Python rules on notebooks: one ruff process per batch, findings mapped to cells.
+
+Ruff reads ``.ipynb`` files natively and reports, for each finding, the cell (1-based over
+*all* cells, markdown included, as nbprod counts) and the line and column within that cell.
+This module runs ruff once over every notebook of a lint (ruff parallelises internally and
+runs while nbprod's own rules run in worker processes), then turns its JSON into nbprod
+``Diagnostic`` objects in the same stream: cell ids added, nbprod's selection and
+``# nbprod: ignore[...]`` comments applied, and the false positives that IPython magics
+cause removed (names that ``%run``, ``%store -r`` and ``%%capture`` define; imports used only
+in ``obj?`` help lines or line magics).
+
+Ruff runs with ``--isolated`` (nbprod's selection is the only one that applies, whatever the
+project's ruff settings) and ``--no-cache`` (linting never writes into the project).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from ..errors import ConfigError, InfrastructureError
+from .rule import Applicability, Diagnostic, Severity
+
+__all__ = [
+    "NotebookFacts",
+    "RuffBatch",
+    "SYNTAX_ERROR_CODE",
+    "apply_ruff_fixes",
+    "check_text",
+    "notebook_facts",
+    "ruff_binary",
+    "to_diagnostics",
+]
+
+#: Ruff reports syntax errors without a code; nbprod files them under E999 so that the
+#: usual selection (``E9`` is in the default) applies to them.
+SYNTAX_ERROR_CODE = "E999"
+#: Codes of nbprod rules that explain an undefined name better than ruff's F821 (the name is
+#: defined in a cell further down, or by a cell that was deleted).
+SUPERSEDES_F821 = ("NB004", "NB005")
+#: Paths per ruff process, well under the command-line length limit.
+BATCH_SIZE = 2000
+
+_MAGIC_DEFINES = (
+    re.compile(r"^\s*%store\s+-r\s+(?P<names>[\w\s]+)$"),  # %store -r a b
+    re.compile(r"^\s*%%capture(?:\s+--?\w+)*\s+(?P<names>[A-Za-z_]\w*)\s*$"),  # %%capture out
+)
+_RUN_MAGIC = re.compile(r"^\s*%run\s")
+_HELP_OR_MAGIC = re.compile(r"^\s*(?:%{1,2}\w+.*|[?]{1,2}.+|.+[?]{1,2})$")
+_WORD = re.compile(r"[A-Za-z_]\w*")
+_QUOTED = re.compile(r"`([^`]+)`")
+
+
+@dataclass(frozen=True)
+class NotebookFacts:
+    """What mapping ruff's findings back to one notebook needs; small and picklable, so a
+    worker process can compute it while the main process waits for ruff."""
+
+    path: str
+    cell_ids: tuple[str | None, ...]
+    code_cells: frozenset[int]
+    python: bool = True
+    suppressed: dict = field(default_factory=dict)  # cell -> frozenset of codes, or None (all)
+    magic_defines: dict = field(default_factory=dict)  # name -> first cell defining it
+    run_cell: int | None = None  # first cell with %run (it may define any name)
+    magic_words: frozenset[str] = frozenset()  # words in help lines and line magics
+    sources: tuple[str, ...] = ()  # cell sources, kept only when magic_words is not empty
+    via_stdin: bool = False  # ruff must read this notebook's converted JSON from stdin
+
+
+def notebook_facts(nb: Any, suppressed: dict) -> NotebookFacts:
+    """Collect the facts about ``nb`` (a ``Notebook``) that ``to_diagnostics`` needs.
+
+    Parameters
+    ----------
+    nb:
+        The loaded notebook.
+    suppressed:
+        ``checker.suppressed_codes(nb)``: cell -> suppressed codes (None for all).
+    """
+    defines: dict[str, int] = {}
+    run_cell: int | None = None
+    words: set[str] = set()
+    code_cells: set[int] = set()
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        code_cells.add(cell.index)
+        source = cell.source
+        if "%" not in source and "?" not in source:
+            continue
+        for line in source.splitlines():
+            if run_cell is None and _RUN_MAGIC.match(line):
+                run_cell = cell.index
+            for pattern in _MAGIC_DEFINES:
+                match = pattern.match(line)
+                if match:
+                    for name in match.group("names").split():
+                        defines.setdefault(name, cell.index)
+            if _HELP_OR_MAGIC.match(line):
+                words.update(_WORD.findall(line))
+    path = nb.display_path
+    return NotebookFacts(
+        path=path,
+        cell_ids=tuple(cell.id for cell in nb.cells),
+        code_cells=frozenset(code_cells),
+        python=nb.kernel_language in ("python", "python3", "ipython", "ipython3"),
+        suppressed={k: (frozenset(v) if v is not None else None) for k, v in suppressed.items()},
+        magic_defines=defines,
+        run_cell=run_cell,
+        magic_words=frozenset(words),
+        sources=tuple(cell.source for cell in nb.cells) if words else (),
+        via_stdin=bool(nb.warnings and any("nbformat 3" in w for w in nb.warnings))
+        or not path.endswith(".ipynb"),
+    )
+
+
+def ruff_binary() -> str:
+    """The ruff executable that belongs to this Python environment.
+
+    Raises
+    ------
+    InfrastructureError
+        When ruff is not installed (it is a dependency of nbprod, so the install is broken).
+    """
+    try:
+        from ruff.__main__ import find_ruff_bin
+
+        return os.fsdecode(find_ruff_bin())
+    except (ImportError, FileNotFoundError):
+        pass
+    import shutil
+
+    found = shutil.which("ruff")
+    if found:
+        return found
+    raise InfrastructureError(
+        "ruff is not installed in this environment; reinstall nbprod (pip install nbprod)"
+        " or run with --no-ruff"
+    )
+
+
+def _command(select: Sequence[str], extra: Sequence[str] = ()) -> list[str]:
+    return [
+        ruff_binary(),
+        "check",
+        "--isolated",
+        "--no-cache",
+        "--exit-zero",
+        "--output-format",
+        "json",
+        "--select",
+        ",".join(select),
+        *extra,
+    ]
+
+
+def _parse_output(stdout: bytes | str, stderr: bytes | str, returncode: int) -> list[dict]:
+    err = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else stderr
+    if returncode != 0:
+        lines = [line.strip() for line in err.splitlines() if line.strip()]
+        cause = next((line for line in reversed(lines) if line.startswith(("Cause:", "error:"))),
+                     lines[-1] if lines else "no message")
+        if "selector" in err or "--select" in err or "invalid value" in err:
+            raise ConfigError(
+                f"ruff refused the rule selection: {cause}; check the codes in --select,"
+                " --extend-select and [tool.nbprod.lint]"
+            )
+        raise InfrastructureError(f"ruff failed (exit {returncode}): {cause}")
+    try:
+        items = json.loads(stdout or "[]")
+    except json.JSONDecodeError as exc:
+        raise InfrastructureError(f"ruff printed JSON nbprod cannot read: {exc}") from None
+    return items if isinstance(items, list) else []
+
+
+class RuffBatch:
+    """Ruff running over many notebooks in the background.
+
+    ``start`` returns at once; ``results`` waits and groups findings by file. Ruff's JSON goes
+    to an anonymous temporary file rather than a pipe, so ruff never blocks on a full pipe
+    while the caller is busy, and no reader thread is needed (the caller may fork workers).
+    """
+
+    def __init__(self, paths: Iterable[str | Path], select: Sequence[str]):
+        self.paths = [os.path.abspath(p) for p in paths]
+        self.select = tuple(select)
+        self._runs: list[tuple[subprocess.Popen, IO[bytes], IO[bytes]]] = []
+
+    def start(self) -> RuffBatch:
+        for offset in range(0, len(self.paths), BATCH_SIZE):
+            chunk = self.paths[offset : offset + BATCH_SIZE]
+            out = tempfile.TemporaryFile()
+            err = tempfile.TemporaryFile()
+            try:
+                proc = subprocess.Popen(
+                    [*_command(self.select), "--", *chunk],
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                )
+            except OSError as exc:
+                raise InfrastructureError(f"cannot start ruff: {exc}") from None
+            self._runs.append((proc, out, err))
+        return self
+
+    def results(self) -> dict[str, list[dict]]:
+        """Wait for ruff; findings keyed by absolute file path."""
+        found: dict[str, list[dict]] = {}
+        for proc, out, err in self._runs:
+            code = proc.wait()
+            out.seek(0)
+            err.seek(0)
+            items = _parse_output(out.read(), err.read(), code)
+            out.close()
+            err.close()
+            for item in items:
+                found.setdefault(os.path.abspath(str(item.get("filename", ""))), []).append(item)
+        self._runs.clear()
+        return found
+
+    def cancel(self) -> None:
+        """Stop ruff (when linting failed for another reason)."""
+        for proc, out, err in self._runs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            out.close()
+            err.close()
+        self._runs.clear()
+
+
+def check_text(text: str, filename: str, select: Sequence[str]) -> list[dict]:
+    """Run ruff on notebook JSON given as text (stdin); for converted nbformat 3 files and
+    for the ``--fix`` loop, where the notebook being fixed exists only in memory."""
+    name = filename if filename.endswith(".ipynb") else filename + ".ipynb"
+    try:
+        proc = subprocess.run(
+            [*_command(select, ("--stdin-filename", name)), "-"],
+            input=text.encode("utf-8"),
+            capture_output=True,
+            check=False,
+        )
+    except OSError as exc:
+        raise InfrastructureError(f"cannot start ruff: {exc}") from None
+    return _parse_output(proc.stdout, proc.stderr, proc.returncode)
+
+
+def to_diagnostics(
+    items: Iterable[dict],
+    facts: NotebookFacts,
+    is_selected: Any,
+    nb_diagnostics: Sequence[Diagnostic] = (),
+) -> list[Diagnostic]:
+    """Turn ruff's JSON findings for one notebook into nbprod diagnostics.
+
+    Parameters
+    ----------
+    items:
+        Ruff's JSON objects for this notebook.
+    facts:
+        ``notebook_facts`` of the same notebook.
+    is_selected:
+        ``code -> bool``: nbprod's selection for this file (select, ignore, per-file-ignores).
+    nb_diagnostics:
+        nbprod's own findings for the notebook; an NB004/NB005 finding on a name replaces
+        ruff's F821 on the same name in the same cell.
+    Returns
+    -------
+    list[Diagnostic]
+        Unsorted.
+    """
+    if not facts.python:
+        return []
+    superseded = {
+        (d.cell, name)
+        for d in nb_diagnostics
+        if d.code in SUPERSEDES_F821
+        for name in _QUOTED.findall(d.message)[:1]
+    }
+    found: list[Diagnostic] = []
+    for item in items:
+        code = item.get("code") or SYNTAX_ERROR_CODE
+        if code == "invalid-syntax":
+            code = SYNTAX_ERROR_CODE
+        cell = item.get("cell")
+        if not isinstance(cell, int) or not 1 <= cell <= len(facts.cell_ids):
+            cell = None
+        if not is_selected(code):
+            continue
+        suppressed = facts.suppressed.get(cell, frozenset()) if cell else frozenset()
+        if cell in facts.suppressed and (suppressed is None or code in suppressed):
+            continue
+        if _magic_false_positive(code, item, cell, facts, superseded):
+            continue
+        found.append(_diagnostic(item, code, cell, facts))
+    return found
+
+
+def _magic_false_positive(
+    code: str,
+    item: dict,
+    cell: int | None,
+    facts: NotebookFacts,
+    superseded: set,
+) -> bool:
+    message = str(item.get("message", ""))
+    names = _QUOTED.findall(message)
+    if not names:
+        return False
+    name = names[0]
+    if code == "F821":
+        from ..analysis import ALWAYS_DEFINED
+
+        if name in ALWAYS_DEFINED or name in facts.magic_defines or (cell, name) in superseded:
+            return True
+        return facts.run_cell is not None and cell is not None and facts.run_cell <= cell
+    if code == "F401":
+        bound = _bound_name(item, cell, facts.sources) or name.split(".")[0]
+        return bound in facts.magic_words
+    return False
+
+
+def _bound_name(item: dict, cell: int | None, sources: Sequence[str]) -> str | None:
+    """The name an import binds (``pd`` in ``import pandas as pd``), read from the cell."""
+    if not sources or cell is None or cell > len(sources):
+        return None
+    start, end = item.get("location") or {}, item.get("end_location") or {}
+    if start.get("row") != end.get("row"):
+        return None
+    lines = sources[cell - 1].split("\n")
+    row = start.get("row", 0)
+    if not 1 <= row <= len(lines):
+        return None
+    text = lines[row - 1][start.get("column", 1) - 1 : end.get("column", 1) - 1]
+    words = _WORD.findall(text)
+    return words[-1] if words else None
+
+
+def _diagnostic(item: dict, code: str, cell: int | None, facts: NotebookFacts) -> Diagnostic:
+    start = item.get("location") or {}
+    end = item.get("end_location") or {}
+    fix = item.get("fix") or None
+    applicability = None
+    if isinstance(fix, dict) and fix.get("applicability") in ("safe", "unsafe"):
+        applicability = Applicability(fix["applicability"])
+    severity = Severity.ERROR if code == SYNTAX_ERROR_CODE or code.startswith("F8") else (
+        Severity.WARNING
+    )
+    return Diagnostic(
+        code=code,
+        name=str(item.get("name") or ("syntax-error" if code == SYNTAX_ERROR_CODE else code)),
+        message=str(item.get("message", "")),
+        severity=severity,
+        path=facts.path,
+        cell=cell,
+        cell_id=facts.cell_ids[cell - 1] if cell else None,
+        line=int(start.get("row") or 1),
+        column=int(start.get("column") or 1),
+        end_line=end.get("row"),
+        end_column=end.get("column"),
+        fix_title=fix.get("message") if applicability else None,
+        fix_applicability=applicability,
+        url=item.get("url"),
+        data={"ruff_edits": fix.get("edits", [])} if applicability else {},
+    )
+
+
+def apply_ruff_fixes(nb: Any, diagnostics: Iterable[Diagnostic], allowed: set) -> int:
+    """Apply the edits of fixable ruff ``diagnostics`` to ``nb``'s cells (in place).
+
+    Edits are in cell coordinates (1-based row, 1-based character column). Edits of one cell
+    are applied from the end of the cell backwards; an edit overlapping one already applied
+    is left for the next pass, as ruff does.
+
+    Returns
+    -------
+    int
+        How many diagnostics were fixed.
+    """
+    by_cell: dict[int, list[tuple[Diagnostic, list[dict]]]] = {}
+    for diag in diagnostics:
+        edits = diag.data.get("ruff_edits")
+        if diag.cell and edits and diag.fix_applicability in allowed:
+            by_cell.setdefault(diag.cell, []).append((diag, edits))
+    cells = nb.cells
+    fixed = 0
+    for index, fixes in by_cell.items():
+        cell = cells[index - 1]
+        source = cell.source
+        spans = []
+        for _diag, edits in fixes:
+            converted = [
+                (_offset(source, e.get("location")), _offset(source, e.get("end_location")),
+                 str(e.get("content") or ""))
+                for e in edits
+            ]
+            spans.append((min(s for s, _, _ in converted), max(e for _, e, _ in converted),
+                          converted))
+        spans.sort(key=lambda s: s[0], reverse=True)
+        limit = len(source)
+        for start, end, converted in spans:
+            if end > limit:
+                continue  # overlaps an edit already applied; the next pass retries it
+            for e_start, e_end, content in sorted(converted, key=lambda c: c[0], reverse=True):
+                source = source[:e_start] + content + source[e_end:]
+            limit = start
+            fixed += 1
+        cell.source = source
+    return fixed
+
+
+def _offset(source: str, location: Any) -> int:
+    """Character offset in ``source`` of a ruff (row, column) location, clamped to the end."""
+    location = location or {}
+    row = max(int(location.get("row") or 1), 1)
+    column = max(int(location.get("column") or 1), 1)
+    lines = source.split("\n")
+    if row > len(lines):
+        return len(source)
+    offset = sum(len(line) + 1 for line in lines[: row - 1])
+    return min(offset + min(column - 1, len(lines[row - 1]) + 1), len(source))

@@ -1,0 +1,668 @@
+"""NB5xx: API drift, calls of pandas, scikit-learn and matplotlib APIs that current versions
+removed, so old notebooks fail when rerun.
+
+Only what ruff does not cover: `.ix` is ruff's PD007, NumPy's removed aliases (`np.float`)
+are NPY001 and the NumPy 2 removals NPY201; select those in ruff's rules to get them.
+Structural patterns (keyword arguments of given methods, string arguments of style calls)
+use ast-grep on the cell's masked source, so IPython lines do not get in the way.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from ...analysis import CellAnalysis
+from ...notebook import Cell
+from ..rule import Applicability, LintContext, Rule, Severity
+from ._helpers import Span, call_name, qualified, sg_root, sg_span, span, walk_calls
+
+__all__ = ["RULES"]
+
+
+def _keyword_args(ctx: LintContext, cell: Cell, result: CellAnalysis, methods: set[str],
+                  keywords: set[str]):
+    """(method, keyword, ast-grep node) for ``obj.method(..., keyword=...)`` and
+    ``method(..., keyword=...)`` calls; found with ast-grep."""
+    root = sg_root(ctx, cell, result)
+    names = "|".join(sorted(re.escape(m) for m in methods))
+    words = "|".join(sorted(re.escape(k) for k in keywords))
+    rule = {
+        "rule": {
+            "kind": "keyword_argument",
+            "has": {"field": "name", "regex": f"^({words})$"},
+            "inside": {
+                "kind": "argument_list",
+                "inside": {
+                    "kind": "call",
+                    "has": {
+                        "field": "function",
+                        "any": [
+                            {"kind": "identifier", "regex": f"^({names})$"},
+                            {"kind": "attribute", "has": {"field": "attribute",
+                                                          "regex": f"^({names})$"}},
+                        ],
+                    },
+                },
+            },
+        }
+    }
+    for node in root.find_all(rule):
+        function = node.parent().parent().field("function")
+        method = function.field("attribute") if function.kind() == "attribute" else function
+        yield method.text(), node.field("name").text(), node
+
+
+REMOVED_SKLEARN_MODULES = {
+    "sklearn.cross_validation": ("0.20", "sklearn.model_selection"),
+    "sklearn.grid_search": ("0.20", "sklearn.model_selection"),
+    "sklearn.learning_curve": ("0.20", "sklearn.model_selection"),
+    "sklearn.lda": ("0.19", "sklearn.discriminant_analysis"),
+    "sklearn.qda": ("0.19", "sklearn.discriminant_analysis"),
+    "sklearn.externals.joblib": ("0.23", "joblib"),
+    "sklearn.externals.six": ("0.23", "six, or plain Python 3"),
+    "sklearn.utils.testing": ("0.24", "sklearn.utils._testing or pytest"),
+    "sklearn.neighbors.base": ("0.24", "sklearn.neighbors"),
+    "sklearn.ensemble.partial_dependence": ("0.24", "sklearn.inspection"),
+}
+
+
+class RemovedSklearnModule(Rule):
+    """## What it does
+    Checks for imports of scikit-learn modules that were removed:
+    `sklearn.cross_validation`, `sklearn.grid_search`, `sklearn.learning_curve`,
+    `sklearn.lda`, `sklearn.qda`, `sklearn.externals.joblib`, `sklearn.externals.six`...
+
+    ## Why is this bad?
+    Tutorials written before 2018 use them. With any current scikit-learn the import fails
+    with `ModuleNotFoundError` in the first cell.
+
+    ## Example
+    ```python
+    from sklearn.cross_validation import train_test_split
+    ```
+
+    ## Use instead
+    ```python
+    from sklearn.model_selection import train_test_split
+    ```
+    """
+
+    code = "NB501"
+    name = "removed-sklearn-module"
+    severity = Severity.ERROR
+
+    def check(self, ctx):
+        for cell, result in ctx.python_cells:
+            for node in ast.walk(result.tree):
+                modules: list[str] = []
+                if isinstance(node, ast.Import):
+                    modules = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    modules = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+                for module in modules:
+                    if module in REMOVED_SKLEARN_MODULES:
+                        version, instead = REMOVED_SKLEARN_MODULES[module]
+                        yield self.diagnostic(
+                            ctx,
+                            cell,
+                            f"`{module}` was removed in scikit-learn {version}; use {instead}",
+                            **span(result, node).kwargs(),
+                        )
+                        break
+
+
+REMOVED_SKLEARN_NAMES = {
+    "sklearn.preprocessing.Imputer": ("0.22", "sklearn.impute.SimpleImputer"),
+    "sklearn.datasets.load_boston": ("1.2", "sklearn.datasets.fetch_california_housing"),
+    "sklearn.metrics.plot_confusion_matrix": (
+        "1.2", "ConfusionMatrixDisplay.from_estimator"),
+    "sklearn.metrics.plot_roc_curve": ("1.2", "RocCurveDisplay.from_estimator"),
+    "sklearn.metrics.plot_precision_recall_curve": (
+        "1.2", "PrecisionRecallDisplay.from_estimator"),
+    "sklearn.metrics.jaccard_similarity_score": ("0.23", "sklearn.metrics.jaccard_score"),
+    "sklearn.mixture.GMM": ("0.20", "sklearn.mixture.GaussianMixture"),
+    "sklearn.mixture.DPGMM": ("0.20", "sklearn.mixture.BayesianGaussianMixture"),
+    "sklearn.decomposition.RandomizedPCA": ("0.20", "PCA(svd_solver='randomized')"),
+    "sklearn.linear_model.RandomizedLasso": ("0.21", "stability selection elsewhere"),
+    "sklearn.linear_model.RandomizedLogisticRegression": ("0.21", "stability selection elsewhere"),
+    "sklearn.utils.safe_indexing": ("0.24", "indexing the array directly"),
+}
+
+
+class RemovedSklearnName(Rule):
+    """## What it does
+    Checks for scikit-learn functions, classes and methods that were removed:
+    `Imputer`, `load_boston`, `plot_confusion_matrix`, `plot_roc_curve`, `GMM`,
+    `RandomizedPCA`, `jaccard_similarity_score`, `.get_feature_names()`...
+
+    ## Why is this bad?
+    The import fails with `ImportError` (or the call with `AttributeError`) on current
+    scikit-learn.
+
+    ## Example
+    ```python
+    from sklearn.metrics import plot_confusion_matrix
+    plot_confusion_matrix(model, X_test, y_test)
+    ```
+
+    ## Use instead
+    ```python
+    from sklearn.metrics import ConfusionMatrixDisplay
+    ConfusionMatrixDisplay.from_estimator(model, X_test, y_test)
+    ```
+    """
+
+    code = "NB502"
+    name = "removed-sklearn-name"
+    severity = Severity.ERROR
+
+    def check(self, ctx):
+        for cell, result in ctx.python_cells:
+            reported: set[tuple[int, str]] = set()
+            for node in ast.walk(result.tree):
+                found = None
+                if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    for alias in node.names:
+                        full = f"{node.module}.{alias.name}"
+                        if full in REMOVED_SKLEARN_NAMES:
+                            found = full
+                elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+                    full = qualified(ctx, node)
+                    if full in REMOVED_SKLEARN_NAMES:
+                        found = full
+                    elif (node.attr == "get_feature_names"
+                          and not (full or "").startswith(("pandas", "numpy"))):
+                        found = "get_feature_names"
+                if found is None or (node.lineno, found) in reported:
+                    continue
+                reported.add((node.lineno, found))
+                if found == "get_feature_names":
+                    message = ("`get_feature_names()` was removed in scikit-learn 1.2; use"
+                               " `get_feature_names_out()`")
+                else:
+                    version, instead = REMOVED_SKLEARN_NAMES[found]
+                    message = f"`{found}` was removed in scikit-learn {version}; use {instead}"
+                yield self.diagnostic(ctx, cell, message, **span(result, node).kwargs())
+
+
+_SEABORN_STYLE_RE = re.compile(r"^seaborn(?!-v0_8)(-[a-z]+)*$")
+
+
+class SeabornStyleName(Rule):
+    """## What it does
+    Checks `plt.style.use(...)` and `plt.style.context(...)` for the old seaborn style
+    names (`"seaborn"`, `"seaborn-whitegrid"`, `"seaborn-darkgrid"`...), which matplotlib
+    3.8 removed.
+
+    ## Why is this bad?
+    The call raises `OSError: 'seaborn-whitegrid' is not a valid package style` and the
+    notebook stops at its first plot.
+
+    ## Example
+    ```python
+    plt.style.use("seaborn-whitegrid")
+    ```
+
+    ## Use instead
+    The same styles live on as `seaborn-v0_8-*`:
+    ```python
+    plt.style.use("seaborn-v0_8-whitegrid")
+    ```
+
+    ## Fix safety
+    The fix renames the style to its `seaborn-v0_8` name, which holds the same settings;
+    it is safe (with matplotlib >= 3.6).
+    """
+
+    code = "NB503"
+    name = "seaborn-style-name"
+    severity = Severity.ERROR
+    fix_applicability = Applicability.SAFE
+
+    def check(self, ctx):
+        for cell, result in ctx.python_cells:
+            if "seaborn" not in result.masked_source:
+                continue
+            root = sg_root(ctx, cell, result)
+            calls = root.find_all(
+                kind="call",
+                has={"field": "function", "regex": r"(^|\.)style\.(use|context)$"},
+            )
+            for call in calls:
+                for literal in call.find_all(kind="string_content"):
+                    style = literal.text()
+                    if not _SEABORN_STYLE_RE.match(style):
+                        continue
+                    new = "seaborn-v0_8" + style[len("seaborn"):]
+                    yield self.diagnostic(
+                        ctx,
+                        cell,
+                        f"Style {style!r} was removed in matplotlib 3.8; use {new!r}",
+                        **sg_span(literal).kwargs(),
+                        fix_title=f"Rename to {new!r}",
+                        data={"style": style, "new": new},
+                    )
+
+    def fix(self, ctx, diagnostic):
+        _replace_at(ctx, diagnostic, diagnostic.data["style"], diagnostic.data["new"])
+
+
+def _replace_at(ctx: LintContext, diagnostic, old: str, new: str) -> None:
+    """Replace ``old`` by ``new`` where the diagnostic starts, if it is still there."""
+    cell = ctx.nb.cells[diagnostic.cell - 1]
+    lines = cell.source.split("\n")
+    index, start = diagnostic.line - 1, diagnostic.column - 1
+    if 0 <= index < len(lines) and lines[index][start : start + len(old)] == old:
+        lines[index] = lines[index][:start] + new + lines[index][start + len(old) :]
+        cell.source = "\n".join(lines)
+
+
+class GroupbyAxis(Rule):
+    """## What it does
+    Checks for the `axis=` argument of `groupby`, `rolling`, `expanding`, `ewm` and
+    `resample`, deprecated in pandas 2.1 and removed in pandas 3.0.
+
+    ## Why is this bad?
+    The call warns on pandas 2.x and fails with `TypeError` on pandas 3.
+
+    ## Example
+    ```python
+    df.groupby(mapping, axis=1).sum()
+    ```
+
+    ## Use instead
+    Transpose explicitly:
+    ```python
+    df.T.groupby(mapping).sum().T
+    ```
+    """
+
+    code = "NB504"
+    name = "groupby-axis"
+    severity = Severity.ERROR
+
+    def check(self, ctx):
+        methods = {"groupby", "rolling", "expanding", "ewm", "resample"}
+        for cell, result in ctx.python_cells:
+            if "axis" not in result.masked_source:
+                continue
+            for method, _kw, node in _keyword_args(ctx, cell, result, methods, {"axis"}):
+                yield self.diagnostic(
+                    ctx,
+                    cell,
+                    f"`{method}(axis=...)` was deprecated in pandas 2.1 and removed in 3.0;"
+                    " transpose the frame instead",
+                    **sg_span(node).kwargs(),
+                )
+
+
+_PANDAS_MAKERS = ("pandas.DataFrame", "pandas.Series", "pandas.read_", "pandas.concat",
+                  "pandas.merge", "pandas.pivot_table", "pandas.get_dummies", "pandas.crosstab")
+_APPEND_ONLY_KEYWORDS = {"ignore_index", "verify_integrity", "sort"}
+
+
+def _pandas_names(ctx: LintContext) -> set[str]:
+    """Names assigned from a pandas constructor or reader anywhere in the notebook."""
+
+    def build() -> set[str]:
+        names: set[str] = set()
+        for _cell, result in ctx.python_cells:
+            for node in ast.walk(result.tree):
+                if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+                    made = call_name(ctx, node.value) or ""
+                    if made.startswith(_PANDAS_MAKERS):
+                        names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+        return names
+
+    return ctx.memo("pandas_names", build)
+
+
+class DataFrameAppend(Rule):
+    """## What it does
+    Checks for `DataFrame.append` and `Series.append`, removed in pandas 2.0: calls with
+    `ignore_index=`/`verify_integrity=`/`sort=`, or on a name assigned from a pandas
+    constructor or reader (`pd.DataFrame(...)`, `pd.read_csv(...)`). `list.append` is
+    not reported.
+
+    ## Why is this bad?
+    The call fails with `AttributeError: 'DataFrame' object has no attribute 'append'`.
+
+    ## Example
+    ```python
+    results = results.append(row, ignore_index=True)
+    ```
+
+    ## Use instead
+    Collect rows in a list and concatenate once (also much faster):
+    ```python
+    results = pd.concat([results, pd.DataFrame([row])], ignore_index=True)
+    ```
+    """
+
+    code = "NB505"
+    name = "dataframe-append"
+    severity = Severity.ERROR
+
+    def check(self, ctx):
+        frames = _pandas_names(ctx)
+        for cell, result in ctx.python_cells:
+            for call in walk_calls(result.tree):
+                func = call.func
+                if not isinstance(func, ast.Attribute) or func.attr != "append":
+                    continue
+                on_frame = isinstance(func.value, ast.Name) and func.value.id in frames
+                if on_frame or {k.arg for k in call.keywords} & _APPEND_ONLY_KEYWORDS:
+                    yield self.diagnostic(
+                        ctx,
+                        cell,
+                        "`DataFrame.append` was removed in pandas 2.0; use `pd.concat`",
+                        **span(result, call).kwargs(),
+                    )
+
+
+REMOVED_PANDAS_ATTRIBUTES = {
+    "datetime": ("2.0", "`import datetime`"),
+    "np": ("2.0", "`import numpy as np`"),
+    "Panel": ("1.0", "a DataFrame with a MultiIndex, or xarray"),
+    "TimeGrouper": ("1.0", "`pd.Grouper(freq=...)`"),
+    "scatter_matrix": ("1.0", "`pd.plotting.scatter_matrix`"),
+    "Int64Index": ("2.0", "`pd.Index(..., dtype='int64')`"),
+    "UInt64Index": ("2.0", "`pd.Index(..., dtype='uint64')`"),
+    "Float64Index": ("2.0", "`pd.Index(..., dtype='float64')`"),
+    "SparseDataFrame": ("1.0", "a DataFrame of `pd.SparseDtype` columns"),
+    "SparseSeries": ("1.0", "a Series of `pd.SparseDtype`"),
+    "datetools": ("0.23", "`pd.offsets`"),
+    "ols": ("0.20", "statsmodels"),
+    "tools": ("0.25", "`pd.to_datetime` and friends"),
+    "ewma": ("0.23", "`.ewm(...).mean()`"),
+    "ewmstd": ("0.23", "`.ewm(...).std()`"),
+    "expanding_mean": ("0.23", "`.expanding().mean()`"),
+    "read_msgpack": ("1.0", "`pd.read_parquet` or pickle"),
+    "get_store": ("0.21", "`pd.HDFStore`"),
+    "value_range": ("0.21", "`Series.agg(['min', 'max'])`"),
+    "util.testing": ("2.0", "`pandas.testing`"),
+}
+_ROLLING_RE = re.compile(
+    r"^rolling_(mean|sum|std|var|min|max|median|count|apply|corr|cov|quantile)$"
+)
+
+
+class RemovedPandasAttribute(Rule):
+    """## What it does
+    Checks for attributes of the `pandas` module that were removed: `pd.datetime`,
+    `pd.np`, `pd.Panel`, `pd.TimeGrouper`, `pd.rolling_mean()` and friends, `pd.ewma`,
+    `pd.scatter_matrix`, `pd.Int64Index`, `pd.Float64Index`, `pd.util.testing`...
+
+    ## Why is this bad?
+    The notebook fails with `AttributeError: module 'pandas' has no attribute ...` on
+    current pandas.
+
+    ## Example
+    ```python
+    start = pd.datetime(2020, 1, 1)
+    smooth = pd.rolling_mean(series, 7)
+    ```
+
+    ## Use instead
+    ```python
+    start = datetime.datetime(2020, 1, 1)
+    smooth = series.rolling(7).mean()
+    ```
+    """
+
+    code = "NB506"
+    name = "removed-pandas-attribute"
+    severity = Severity.ERROR
+
+    def check(self, ctx):
+        for cell, result in ctx.python_cells:
+            for node in ast.walk(result.tree):
+                if isinstance(node, ast.Attribute):
+                    names = [qualified(ctx, node) or ""]
+                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+                else:
+                    continue
+                for full in names:
+                    found = _removed_pandas(full)
+                    if found is None:
+                        continue
+                    attribute, version, instead = found
+                    yield self.diagnostic(
+                        ctx,
+                        cell,
+                        f"`pandas.{attribute}` was removed in pandas {version}; use {instead}",
+                        **span(result, node).kwargs(),
+                    )
+                    break
+
+
+def _removed_pandas(full: str) -> tuple[str, str, str] | None:
+    if not full.startswith("pandas."):
+        return None
+    attribute = full[len("pandas.") :]
+    if attribute in REMOVED_PANDAS_ATTRIBUTES:
+        return (attribute, *REMOVED_PANDAS_ATTRIBUTES[attribute])
+    if _ROLLING_RE.match(attribute):
+        return attribute, "0.23", f"`.rolling(...).{attribute[8:]}()`"
+    return None
+
+
+# Methods only pandas objects have, removed from current pandas: name -> (version, instead,
+# replacement method when a no-argument call can be renamed safely).
+REMOVED_PANDAS_METHODS = {
+    "as_matrix": ("1.0", "`.to_numpy()`", "to_numpy"),
+    "iteritems": ("2.0", "`.items()`", "items"),
+    "get_value": ("1.0", "`.at[...]`", None),
+    "set_value": ("1.0", "`.at[...] = value`", None),
+    "sortlevel": ("0.20", "`.sort_index(level=...)`", None),
+    "convert_objects": ("0.23", "`.infer_objects()` or `pd.to_numeric`", None),
+    "reindex_axis": ("1.0", "`.reindex(..., axis=...)`", None),
+    "to_sparse": ("1.0", "`.astype(pd.SparseDtype(...))`", None),
+    "get_ftype_counts": ("1.0", "`.dtypes.value_counts()`", None),
+    "to_msgpack": ("1.0", "`.to_parquet()` or pickle", None),
+}
+
+
+class RemovedPandasMethod(Rule):
+    """## What it does
+    Checks for calls of DataFrame/Series methods that pandas removed and that no other
+    common library has: `.as_matrix()`, `.iteritems()`, `.get_value()`, `.set_value()`,
+    `.sortlevel()`, `.convert_objects()`, `.reindex_axis()`, `.to_sparse()`...
+
+    ## Why is this bad?
+    The call fails with `AttributeError` on current pandas.
+
+    ## Example
+    ```python
+    X = df[features].as_matrix()
+    for name, column in df.iteritems(): ...
+    ```
+
+    ## Use instead
+    ```python
+    X = df[features].to_numpy()
+    for name, column in df.items(): ...
+    ```
+
+    ## Fix safety
+    `.as_matrix()` and `.iteritems()` called without arguments are renamed to
+    `.to_numpy()` and `.items()`, which return the same values: safe. The other methods
+    have no fix.
+    """
+
+    code = "NB507"
+    name = "removed-pandas-method"
+    severity = Severity.ERROR
+    fix_applicability = Applicability.SAFE
+
+    def check(self, ctx):
+        for cell, result in ctx.python_cells:
+            for call in walk_calls(result.tree):
+                func = call.func
+                if not isinstance(func, ast.Attribute) or func.attr not in REMOVED_PANDAS_METHODS:
+                    continue
+                version, instead, rename = REMOVED_PANDAS_METHODS[func.attr]
+                where = _attribute_span(result, func)
+                fixable = rename is not None and not call.args and not call.keywords
+                yield self.diagnostic(
+                    ctx,
+                    cell,
+                    f"`.{func.attr}()` was removed in pandas {version}; use {instead}",
+                    **where.kwargs(),
+                    fix_title=f"Rename to `.{rename}()`" if fixable else None,
+                    data={"old": func.attr, "new": rename},
+                )
+
+    def fix(self, ctx, diagnostic):
+        _replace_at(ctx, diagnostic, diagnostic.data["old"], diagnostic.data["new"])
+
+
+def _attribute_span(result: CellAnalysis, node: ast.Attribute) -> Span:
+    """The span of the attribute name itself (``as_matrix`` in ``df.as_matrix``)."""
+    whole = span(result, node)
+    start = whole.end_column - len(node.attr)
+    return Span(whole.end_line, start, whole.end_line, whole.end_column)
+
+
+# keyword -> (methods or functions it was removed from, removed in, use instead)
+REMOVED_KEYWORDS = {
+    "error_bad_lines": ({"read_csv", "read_table"}, "pandas 2.0", "`on_bad_lines='error'`"),
+    "warn_bad_lines": ({"read_csv", "read_table"}, "pandas 2.0", "`on_bad_lines='warn'`"),
+    "squeeze": ({"read_csv", "read_table", "read_excel"}, "pandas 2.0", "`.squeeze('columns')`"),
+    "line_terminator": ({"to_csv"}, "pandas 2.0", "`lineterminator=`"),
+    "join_axes": ({"concat"}, "pandas 1.0", "`.reindex()` after `pd.concat`"),
+    "by": ({"sort_index"}, "pandas 0.20", "`.sort_values(by=...)`"),
+    "normed": ({"hist", "hist2d"}, "matplotlib 3.1", "`density=`"),
+    "axisbg": ({"subplot", "add_subplot", "axes", "add_axes"}, "matplotlib 2.2", "`facecolor=`"),
+    "sparse": ({"OneHotEncoder"}, "scikit-learn 1.4", "`sparse_output=`"),
+    "squared": ({"mean_squared_error", "mean_squared_log_error"}, "scikit-learn 1.6",
+                "`root_mean_squared_error`"),
+    "base_estimator": ({"AdaBoostClassifier", "AdaBoostRegressor", "BaggingClassifier",
+                        "BaggingRegressor"}, "scikit-learn 1.4", "`estimator=`"),
+    "n_iter": ({"SGDClassifier", "SGDRegressor"}, "scikit-learn 0.21", "`max_iter=`"),
+    "normalize": ({"LinearRegression", "Ridge", "Lasso", "ElasticNet", "Lars", "LassoLars"},
+                  "scikit-learn 1.2", "a `StandardScaler` in a pipeline"),
+}
+
+
+class RemovedKeywordArgument(Rule):
+    """## What it does
+    Checks for keyword arguments that pandas, scikit-learn and matplotlib removed:
+    `read_csv(error_bad_lines=)`, `to_csv(line_terminator=)`, `sort_index(by=)`,
+    `hist(normed=)`, `subplot(axisbg=)`, `OneHotEncoder(sparse=)`,
+    `mean_squared_error(squared=)`, `AdaBoostClassifier(base_estimator=)`,
+    `LinearRegression(normalize=)`...
+
+    ## Why is this bad?
+    The call fails with `TypeError: ... got an unexpected keyword argument` on current
+    versions.
+
+    ## Example
+    ```python
+    encoder = OneHotEncoder(sparse=False)
+    rmse = mean_squared_error(y_test, y_pred, squared=False)
+    ```
+
+    ## Use instead
+    ```python
+    encoder = OneHotEncoder(sparse_output=False)
+    rmse = root_mean_squared_error(y_test, y_pred)
+    ```
+    """
+
+    code = "NB508"
+    name = "removed-keyword-argument"
+    severity = Severity.ERROR
+
+    def check(self, ctx):
+        methods = set().union(*(entry[0] for entry in REMOVED_KEYWORDS.values()))
+        for cell, result in ctx.python_cells:
+            found = _keyword_args(ctx, cell, result, methods, set(REMOVED_KEYWORDS))
+            for method, keyword, node in found:
+                owners, version, instead = REMOVED_KEYWORDS[keyword]
+                if method not in owners:
+                    continue
+                yield self.diagnostic(
+                    ctx,
+                    cell,
+                    f"`{method}({keyword}=...)` was removed in {version}; use {instead}",
+                    **sg_span(node).kwargs(),
+                )
+
+
+REMOVED_MATPLOTLIB = {
+    "matplotlib.cm.get_cmap": ("3.9", "`matplotlib.colormaps[name]`"),
+    "matplotlib.pyplot.cm.get_cmap": ("3.9", "`matplotlib.colormaps[name]`"),
+    "matplotlib.pyplot.hold": ("3.0", "nothing (axes always hold)"),
+    "matplotlib.pyplot.ishold": ("3.0", "nothing (axes always hold)"),
+    "matplotlib.mlab.normpdf": ("3.1", "`scipy.stats.norm.pdf`"),
+    "matplotlib.mlab.bivariate_normal": ("3.1", "`scipy.stats.multivariate_normal`"),
+    "matplotlib.mlab.find": ("3.1", "`numpy.nonzero`"),
+    "matplotlib.pylab.normpdf": ("3.1", "`scipy.stats.norm.pdf`"),
+}
+_REMOVED_AXES_METHODS = {
+    "set_axis_bgcolor": ("2.2", "`.set_facecolor()`"),
+    "get_axis_bgcolor": ("2.2", "`.get_facecolor()`"),
+}
+
+
+class RemovedMatplotlibApi(Rule):
+    """## What it does
+    Checks for matplotlib functions and methods that were removed:
+    `matplotlib.cm.get_cmap`, `plt.hold`, `mlab.normpdf`, `ax.set_axis_bgcolor()`,
+    and `gca(projection=...)`.
+
+    ## Why is this bad?
+    The call fails with `AttributeError` (or `TypeError` for `gca` with arguments) on
+    current matplotlib.
+
+    ## Example
+    ```python
+    cmap = matplotlib.cm.get_cmap("viridis")
+    ax = fig.gca(projection="3d")
+    ```
+
+    ## Use instead
+    ```python
+    cmap = matplotlib.colormaps["viridis"]
+    ax = fig.add_subplot(projection="3d")
+    ```
+    """
+
+    code = "NB509"
+    name = "removed-matplotlib-api"
+    severity = Severity.ERROR
+
+    def check(self, ctx):
+        for cell, result in ctx.python_cells:
+            for call in walk_calls(result.tree):
+                func = call.func
+                full = call_name(ctx, call) or ""
+                if full in REMOVED_MATPLOTLIB:
+                    version, instead = REMOVED_MATPLOTLIB[full]
+                    message = f"`{full}` was removed in matplotlib {version}; use {instead}"
+                elif isinstance(func, ast.Attribute) and func.attr in _REMOVED_AXES_METHODS:
+                    version, instead = _REMOVED_AXES_METHODS[func.attr]
+                    message = f"`.{func.attr}()` was removed in matplotlib {version}; use {instead}"
+                elif (isinstance(func, ast.Attribute) and func.attr == "gca"
+                      and any(k.arg == "projection" for k in call.keywords)):
+                    message = ("`gca(projection=...)` was removed in matplotlib 3.6; use"
+                               " `fig.add_subplot(projection=...)`")
+                else:
+                    continue
+                yield self.diagnostic(ctx, cell, message, **span(result, call).kwargs())
+
+
+RULES = (
+    RemovedSklearnModule,
+    RemovedSklearnName,
+    SeabornStyleName,
+    GroupbyAxis,
+    DataFrameAppend,
+    RemovedPandasAttribute,
+    RemovedPandasMethod,
+    RemovedKeywordArgument,
+    RemovedMatplotlibApi,
+)

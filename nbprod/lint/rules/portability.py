@@ -1,0 +1,597 @@
+"""NB2xx: what stops a notebook from running on another machine or in CI."""
+
+from __future__ import annotations
+
+import ast
+import functools
+import re
+import sys
+from pathlib import Path
+
+from ..rule import Applicability, LintContext, Rule, Severity
+from ._helpers import call_name, keyword, magic_span, span, string_constants, walk_calls
+
+try:  # pragma: no cover - depends on the Python version
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover
+    import tomli as tomllib  # type: ignore[no-redef]
+
+__all__ = ["RULES", "declared_distributions", "import_distributions"]
+
+# Top folders that only exist on one person's machine (or one cloud notebook service).
+_MACHINE_ROOTS = (
+    "home", "Users", "mnt", "media", "data", "datasets", "opt", "srv", "root", "scratch",
+    "gpfs", "content", "kaggle", "workspace", "Volumes", "net", "nfs", "dbfs", "lustre",
+    "projects", "shared", "work", "storage",
+)
+_UNIX_ABS_RE = re.compile(rf"^/(?:{'|'.join(_MACHINE_ROOTS)})/[^\s]+$")
+_WINDOWS_ABS_RE = re.compile(r"^[A-Za-z]:[\\/][^\n]*$")
+_HOME_RE = re.compile(r"^~[\\/][^\n]*$")
+
+
+def _literal_paths(ctx: LintContext, pattern: re.Pattern[str]):
+    for cell, result in ctx.python_cells:
+        for node in string_constants(result.tree):
+            text = node.value
+            if len(text) < 300 and pattern.match(text):
+                yield cell, result, node
+
+
+class AbsolutePath(Rule):
+    """## What it does
+    Checks for string literals holding absolute paths into one machine's file system:
+    `/home/...`, `/Users/...`, `/mnt/...`, `/content/drive/...`, `C:\\...`.
+
+    ## Why is this bad?
+    The path exists on the author's machine only. On a colleague's laptop, in CI or in a
+    container the notebook fails, or worse, reads a different file.
+
+    ## Example
+    ```python
+    df = pd.read_csv("/home/ana/projects/churn/data/train.csv")
+    ```
+
+    ## Use instead
+    A path relative to the notebook (Jupyter runs it from the notebook's folder), or a
+    parameter:
+    ```python
+    df = pd.read_csv("data/train.csv")
+    ```
+    """
+
+    code = "NB201"
+    name = "absolute-path"
+
+    def check(self, ctx):
+        for pattern in (_UNIX_ABS_RE, _WINDOWS_ABS_RE):
+            for cell, result, node in _literal_paths(ctx, pattern):
+                yield self.diagnostic(
+                    ctx,
+                    cell,
+                    f"Absolute path {_short(node.value)!r} only exists on one machine; use a"
+                    " path relative to the notebook or a parameter",
+                    **span(result, node).kwargs(),
+                )
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class HomeDirectoryPath(Rule):
+    """## What it does
+    Checks for string literals starting with `~/`, the user's home folder.
+
+    ## Why is this bad?
+    Everybody's home folder holds different files; CI runners and containers have none of
+    yours.
+
+    ## Example
+    ```python
+    model = joblib.load(os.path.expanduser("~/models/churn.joblib"))
+    ```
+
+    ## Use instead
+    A path inside the project, or a parameter:
+    ```python
+    model_path: str = "models/churn.joblib"
+    ```
+    """
+
+    code = "NB202"
+    name = "home-directory-path"
+
+    def check(self, ctx):
+        for cell, result, node in _literal_paths(ctx, _HOME_RE):
+            yield self.diagnostic(
+                ctx,
+                cell,
+                f"Path {_short(node.value)!r} is inside the user's home folder; use a path"
+                " inside the project or a parameter",
+                **span(result, node).kwargs(),
+            )
+
+
+_INSTALLERS = {"pip", "pip3", "conda", "mamba", "micromamba", "uv", "poetry"}
+
+
+def _is_install(magic) -> bool:
+    words = magic.text.replace("%", " ").replace("!", " ").split()
+    if magic.name not in _INSTALLERS and not {"pip", "conda"} & set(words[:4]):
+        return False
+    return "install" in words or "add" in words[:3]
+
+
+class InstallInNotebook(Rule):
+    """## What it does
+    Checks for package installs inside the notebook: `!pip install`, `%pip install`,
+    `%conda install`, `pip install` as an automagic.
+
+    ## Why is this bad?
+    The notebook changes its own environment while it runs: versions are unpinned, the
+    kernel may need a restart to see them, runs in CI reinstall every time, and the
+    project's declared dependencies (requirements.txt, pyproject.toml) stay incomplete.
+
+    ## Example
+    ```python
+    !pip install xgboost
+    import xgboost
+    ```
+
+    ## Use instead
+    Declare the package (`xgboost==2.0.3` in requirements.txt or pyproject.toml) and
+    install the environment before starting Jupyter.
+
+    ## Fix safety
+    The fix comments the install line out; it is unsafe, because a fresh environment no
+    longer gets the package: declare it in requirements.txt first. Lines indented inside a
+    block are left alone (commenting them out could leave an empty block).
+    """
+
+    code = "NB203"
+    name = "install-in-notebook"
+    fix_applicability = Applicability.UNSAFE
+
+    def check(self, ctx):
+        for cell, result in ctx.code_cells:
+            for magic in result.magics:
+                if magic.kind == "cell" or not _is_install(magic):
+                    continue
+                where = magic_span(cell, magic.line)
+                top_level = where.column == 1
+                yield self.diagnostic(
+                    ctx,
+                    cell,
+                    f"Package install in the notebook ({magic.text.strip()[:60]}); declare"
+                    " the package in requirements.txt or pyproject.toml",
+                    **where.kwargs(),
+                    fix_title="Comment out the install line" if top_level else None,
+                )
+
+    def fix(self, ctx, diagnostic):
+        cell = ctx.nb.cells[diagnostic.cell - 1]
+        lines = cell.source.split("\n")
+        index = diagnostic.line - 1
+        if 0 <= index < len(lines) and not lines[index].startswith("#"):
+            lines[index] = "# " + lines[index]
+            cell.source = "\n".join(lines)
+
+
+class ChangeDirectory(Rule):
+    """## What it does
+    Checks for changes of the working directory: `%cd`, `cd` (automagic), `os.chdir()`.
+
+    ## Why is this bad?
+    Jupyter and papermill run a notebook from its own folder. After a `cd`, every relative
+    path means something else, rerunning the cell moves again (`%cd ..` twice), and the
+    outcome depends on where the previous run left the kernel.
+
+    ## Example
+    ```python
+    %cd ../data
+    df = pd.read_csv("train.csv")
+    ```
+
+    ## Use instead
+    ```python
+    df = pd.read_csv("../data/train.csv")
+    ```
+    """
+
+    code = "NB204"
+    name = "change-directory"
+
+    def check(self, ctx):
+        for cell, result in ctx.code_cells:
+            for magic in result.magics:
+                if magic.kind in ("line", "automagic") and magic.name in ("cd", "pushd"):
+                    yield self.diagnostic(
+                        ctx,
+                        cell,
+                        f"`{magic.text.strip()[:40]}` changes the working directory; use paths"
+                        " relative to the notebook instead",
+                        **magic_span(cell, magic.line).kwargs(),
+                    )
+            if result.tree is None:
+                continue
+            for call in walk_calls(result.tree):
+                if call_name(ctx, call) == "os.chdir":
+                    yield self.diagnostic(
+                        ctx,
+                        cell,
+                        "`os.chdir()` changes the working directory; use paths relative to the"
+                        " notebook instead",
+                        **span(result, call).kwargs(),
+                    )
+
+
+# Callables whose first argument names a file they read.
+_READERS = {
+    "open", "io.open", "numpy.load", "numpy.loadtxt", "numpy.genfromtxt", "numpy.fromfile",
+    "matplotlib.pyplot.imread", "PIL.Image.open", "cv2.imread", "joblib.load",
+    "h5py.File", "xarray.open_dataset", "scipy.io.loadmat", "torch.load",
+}
+_READER_MODULES = ("pandas.read_", "polars.read_", "geopandas.read_", "dask.dataframe.read_")
+_PATH_KEYWORDS = ("filepath_or_buffer", "path", "fname", "file", "filename", "path_or_buf", "io")
+LFS_HEADER = "version https://git-lfs.github.com/spec/"
+
+
+def _read_path(ctx: LintContext, call: ast.Call) -> ast.Constant | None:
+    """The literal file name a reading call opens, or None."""
+    name = call_name(ctx, call)
+    if name is None or not (name in _READERS or name.startswith(_READER_MODULES)):
+        return None
+    if name in ("open", "io.open", "h5py.File"):
+        mode = call.args[1] if len(call.args) > 1 else getattr(keyword(call, "mode"), "value", None)
+        if isinstance(mode, ast.Constant) and isinstance(mode.value, str):
+            if set(mode.value) & set("wax"):
+                return None
+    arg = call.args[0] if call.args else None
+    if arg is None:
+        arg = next((k.value for k in call.keywords if k.arg in _PATH_KEYWORDS), None)
+    if not isinstance(arg, ast.Constant) or not isinstance(arg.value, str):
+        return None
+    text = arg.value
+    if (
+        not text
+        or "://" in text
+        or text.startswith(("/", "~", "\\"))
+        or re.match(r"^[A-Za-z]:", text)
+        or any(c in text for c in "*?[{\n")
+        or len(text) > 300
+    ):
+        return None
+    return arg
+
+
+def _file_reads(ctx: LintContext):
+    """(cell, result, literal, resolved path) for reads of relative files, in notebook order.
+
+    Nothing is reported after the notebook changes directory, and files that an earlier
+    cell writes or downloads (the name appears in an earlier cell) are not expected to exist.
+    """
+    if ctx.nb.path is None:
+        return
+    base = ctx.nb.path.parent
+    seen_text: list[str] = []
+    for cell, result in ctx.code_cells:
+        if any(m.name in ("cd", "pushd") for m in result.magics):
+            return
+        if result.tree is None:
+            seen_text.append(cell.source)
+            continue
+        for call in walk_calls(result.tree):
+            if call_name(ctx, call) == "os.chdir":
+                return
+            literal = _read_path(ctx, call)
+            if literal is None:
+                continue
+            name = Path(literal.value).name
+            lines = cell.source.split("\n")
+            before = "\n".join(seen_text) + "\n".join(lines[: literal.lineno - 1])
+            if name and name in before:
+                continue
+            yield cell, result, literal, base / literal.value
+        seen_text.append(cell.source)
+
+
+class MissingDataFile(Rule):
+    """## What it does
+    Checks that files the notebook reads by a literal relative path (`open("x")`,
+    `pd.read_csv("data/x.csv")`, `np.load(...)`) exist relative to the notebook's folder.
+    Files whose name appears in an earlier cell (written or downloaded there) are not
+    checked, nor anything after the notebook changes directory.
+
+    ## Why is this bad?
+    The data is not in the repository: a fresh clone, CI and colleagues cannot run the
+    notebook, and nothing records where the file came from.
+
+    ## Example
+    ```python
+    df = pd.read_csv("data/raw/customers.csv")  # only on the author's disk
+    ```
+
+    ## Use instead
+    Commit the file (Git LFS or DVC for large data), or download it in the notebook from
+    a stable URL, or make the path a parameter.
+    """
+
+    code = "NB205"
+    name = "missing-data-file"
+
+    def check(self, ctx):
+        for cell, result, literal, path in _file_reads(ctx):
+            try:
+                exists = path.exists()
+            except OSError:
+                exists = False
+            if not exists:
+                yield self.diagnostic(
+                    ctx,
+                    cell,
+                    f"File {_short(literal.value)!r} does not exist relative to the notebook;"
+                    " add it to the repository or make the path a parameter",
+                    **span(result, literal).kwargs(),
+                )
+
+
+def is_lfs_pointer(path: Path) -> bool:
+    """True when ``path`` is a Git LFS pointer stub instead of the file's content."""
+    try:
+        if not path.is_file() or path.stat().st_size > 1024:
+            return False
+        with path.open("rb") as handle:
+            return handle.read(len(LFS_HEADER)) == LFS_HEADER.encode()
+    except OSError:
+        return False
+
+
+class LfsPointerFile(Rule):
+    """## What it does
+    Checks for reads of files that are Git LFS pointer stubs (a small text file starting
+    `version https://git-lfs.github.com/spec/v1`) instead of the data.
+
+    ## Why is this bad?
+    The clone was made without `git lfs pull`. `pd.read_csv` then "succeeds" on a
+    three-line text file, or fails with a confusing parse error far from the cause.
+
+    ## Example
+    ```python
+    df = pd.read_parquet("data/train.parquet")  # a 130-byte pointer file
+    ```
+
+    ## Use instead
+    Run `git lfs install && git lfs pull` before running the notebook (in CI too).
+    """
+
+    code = "NB206"
+    name = "lfs-pointer-file"
+    severity = Severity.ERROR
+
+    def check(self, ctx):
+        for cell, result, literal, path in _file_reads(ctx):
+            if is_lfs_pointer(path):
+                yield self.diagnostic(
+                    ctx,
+                    cell,
+                    f"File {_short(literal.value)!r} is a Git LFS pointer, not the data; run"
+                    " `git lfs pull`",
+                    **span(result, literal).kwargs(),
+                )
+
+
+# Import names whose distribution has another name, for packages that are not installed here.
+IMPORT_ALIASES = {
+    "sklearn": "scikit-learn",
+    "skimage": "scikit-image",
+    "cv2": "opencv-python",
+    "PIL": "pillow",
+    "yaml": "pyyaml",
+    "bs4": "beautifulsoup4",
+    "dateutil": "python-dateutil",
+    "dotenv": "python-dotenv",
+    "attr": "attrs",
+    "Crypto": "pycryptodome",
+    "jwt": "pyjwt",
+    "google": "google-api-core",
+    "docx": "python-docx",
+    "magic": "python-magic",
+    "serial": "pyserial",
+    "usb": "pyusb",
+    "git": "gitpython",
+    "OpenSSL": "pyopenssl",
+    "jose": "python-jose",
+    "mpl_toolkits": "matplotlib",
+    "pkg_resources": "setuptools",
+    "IPython": "ipython",
+    "tables": "tables",
+    "Levenshtein": "python-levenshtein",
+    "lightgbm": "lightgbm",
+}
+# Modules a Jupyter kernel always has, whatever the project declares.
+KERNEL_PROVIDED = {"IPython", "ipykernel", "ipywidgets", "google.colab", "__future__"}
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@functools.lru_cache(maxsize=1)
+def _installed_mapping() -> dict[str, tuple[str, ...]]:
+    from importlib.metadata import packages_distributions
+
+    try:
+        return {k: tuple(v) for k, v in packages_distributions().items()}
+    except Exception:  # a broken installed distribution must not break linting
+        return {}
+
+
+def import_distributions(module: str) -> set[str]:
+    """Normalised names of the distributions that may provide top-level ``module``."""
+    found = {_normalise(d) for d in _installed_mapping().get(module, ())}
+    found.add(_normalise(IMPORT_ALIASES.get(module, module)))
+    return found
+
+
+_REQUIREMENT_RE = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def _names_from_requirements(text: str) -> set[str]:
+    names = set()
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line or line.startswith("-"):
+            continue
+        match = _REQUIREMENT_RE.match(line)
+        if match:
+            names.add(_normalise(match.group(1)))
+    return names
+
+
+def _names_from_pyproject(text: str) -> set[str]:
+    try:
+        data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return set()
+    specs: list[str] = []
+    project = data.get("project", {}) if isinstance(data.get("project"), dict) else {}
+    specs += [s for s in project.get("dependencies", []) if isinstance(s, str)]
+    for group in (project.get("optional-dependencies") or {}).values():
+        specs += [s for s in group if isinstance(s, str)] if isinstance(group, list) else []
+    for group in (data.get("dependency-groups") or {}).values():
+        specs += [s for s in group if isinstance(s, str)] if isinstance(group, list) else []
+    poetry = data.get("tool", {}).get("poetry", {}) if isinstance(data.get("tool"), dict) else {}
+    specs += [k for k in (poetry.get("dependencies") or {}) if isinstance(k, str)]
+    for group in (poetry.get("group") or {}).values():
+        if isinstance(group, dict):
+            specs += [k for k in (group.get("dependencies") or {}) if isinstance(k, str)]
+    names = _names_from_requirements("\n".join(specs))
+    if isinstance(project.get("name"), str):
+        names.add(_normalise(project["name"]))
+    return names
+
+
+def _names_from_environment(text: str) -> set[str]:
+    names = set()
+    for line in text.splitlines():
+        match = re.match(r"^\s*-\s+([A-Za-z0-9][A-Za-z0-9._-]*)", line)
+        if match:
+            names.add(_normalise(match.group(1)))
+    return names
+
+
+def declared_distributions(folders: list[Path]) -> set[str] | None:
+    """Normalised distribution names declared in the folders' requirements*.txt,
+    pyproject.toml and environment.yml; None when no folder has any such file."""
+    names: set[str] = set()
+    found = False
+    for folder in folders:
+        candidates = [
+            *sorted(folder.glob("requirements*.txt")),
+            folder / "pyproject.toml",
+            folder / "environment.yml",
+            folder / "environment.yaml",
+        ]
+        for path in candidates:
+            try:
+                if not path.is_file():
+                    continue
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            found = True
+            if path.suffix == ".txt":
+                names |= _names_from_requirements(text)
+            elif path.suffix == ".toml":
+                names |= _names_from_pyproject(text)
+            else:
+                names |= _names_from_environment(text)
+    return names if found else None
+
+
+class UndeclaredDependency(Rule):
+    """## What it does
+    Checks that every third-party module the notebook imports is declared by the project:
+    in a `requirements*.txt`, `pyproject.toml` (`[project]` dependencies, optional
+    dependencies, dependency groups, Poetry) or `environment.yml` at the project root or
+    beside the notebook. Import names are mapped to distributions through the installed
+    packages' metadata plus a small table (`sklearn` is `scikit-learn`). Standard library
+    and local modules are never reported; without any declaration file the rule is silent.
+
+    ## Why is this bad?
+    Whoever installs the project from its declarations (a colleague, CI, a container) gets
+    `ModuleNotFoundError` in the middle of a run.
+
+    ## Example
+    ```python
+    import xgboost  # requirements.txt lists pandas and scikit-learn only
+    ```
+
+    ## Use instead
+    Add `xgboost` to requirements.txt (or to `[project] dependencies`).
+    """
+
+    code = "NB207"
+    name = "undeclared-dependency"
+
+    def check(self, ctx):
+        folders = [f for f in (ctx.project_root, ctx.nb.path.parent if ctx.nb.path else None) if f]
+        if not folders:
+            return
+        unique = list(dict.fromkeys(folders))
+        declared = ctx.memo("declared", lambda: declared_distributions(unique))
+        if declared is None:
+            return
+        reported: set[str] = set()
+        stdlib = set(getattr(sys, "stdlib_module_names", ()))
+        for cell, result in ctx.python_cells:
+            for node in ast.walk(result.tree):
+                modules = []
+                if isinstance(node, ast.Import):
+                    modules = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    modules = [node.module]
+                for full in modules:
+                    top = full.split(".")[0]
+                    if (top in reported or top in stdlib or top in KERNEL_PROVIDED
+                            or full in KERNEL_PROVIDED or _is_local(top, folders)):
+                        continue
+                    if import_distributions(top) & declared:
+                        continue
+                    reported.add(top)
+                    yield self.diagnostic(
+                        ctx,
+                        cell,
+                        f"`{top}` is imported but the project does not declare it; add"
+                        f" {_suggest(top)} to requirements.txt or"
+                        " pyproject.toml",
+                        **span(result, node).kwargs(),
+                    )
+
+
+def _suggest(module: str) -> str:
+    installed = _installed_mapping().get(module)
+    return installed[0] if installed else IMPORT_ALIASES.get(module, module)
+
+
+def _is_local(module: str, folders: list[Path]) -> bool:
+    for folder in folders:
+        for candidate in (folder / f"{module}.py", folder / module, folder / "src" / module):
+            try:
+                if candidate.exists():
+                    return True
+            except OSError:
+                continue
+    return False
+
+
+RULES = (
+    AbsolutePath,
+    HomeDirectoryPath,
+    InstallInNotebook,
+    ChangeDirectory,
+    MissingDataFile,
+    LfsPointerFile,
+    UndeclaredDependency,
+)
+

@@ -1,0 +1,208 @@
+"""Where tasks run: the executor protocol, the built-ins and their registry.
+
+* ``local`` (the default, nothing to set up): in this process, one task at a time, when the
+  parallelism is 1; otherwise a Dask ``LocalCluster`` of worker processes, every listener bound
+  to 127.0.0.1.
+* ``dask``: an existing Dask distributed cluster, given by its scheduler address.
+
+Dask re-runs the task of a worker that died (up to ``distributed.scheduler.allowed-failures``
+times); a step that raises comes back as a failed result instead of an exception, so Dask never
+retries a deterministic failure. Third parties add executors under the ``nbprod.executors``
+entry-point group: a callable taking the keyword arguments of ``ExecutorFactory``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Protocol
+
+from ..errors import InfrastructureError, MissingDependencyError
+from ..registry import Registry
+from .worker import StepTask, TaskResult, run_task
+
+__all__ = ["DaskExecutor", "Executor", "ExecutorFactory", "LocalExecutor", "SerialExecutor",
+           "executor_registry"]
+
+RunTask = Callable[[StepTask], TaskResult]
+CONNECT_TIMEOUT_S = 10
+UNBOUNDED = 1 << 30
+
+
+class Executor(Protocol):
+    """A context manager that runs tasks: ``submit`` one, ``wait_any`` for some to finish."""
+
+    name: ClassVar[str]
+    parallelism: int
+
+    def __enter__(self) -> Executor: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def submit(self, task: StepTask) -> Any: ...
+
+    def wait_any(self, handles: Sequence[Any]) -> list[tuple[Any, TaskResult]]: ...
+
+
+class ExecutorFactory(Protocol):
+    """What the registry holds: builds an executor from the command-line/config options."""
+
+    def __call__(self, *, max_parallel: int, cluster: str | None, retries: int,
+                 run: RunTask = run_task) -> Executor: ...
+
+
+class SerialExecutor:
+    """Runs each task in this process when it is submitted: no cluster, no pickling."""
+
+    name: ClassVar[str] = "serial"
+    parallelism = 1
+
+    def __init__(self, run: RunTask = run_task):
+        self._run = run
+        self._results: dict[int, TaskResult] = {}
+        self._next = 0
+
+    def __enter__(self) -> SerialExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._results.clear()
+
+    def submit(self, task: StepTask) -> int:
+        self._next += 1
+        try:
+            self._results[self._next] = self._run(task)
+        except Exception as exc:  # run_task reports step failures itself; this is the machinery
+            self._results[self._next] = TaskResult(
+                task.name, "error", error={"message": f"{type(exc).__name__}: {exc}"})
+        return self._next
+
+    def wait_any(self, handles: Sequence[int]) -> list[tuple[int, TaskResult]]:
+        return [(handles[0], self._results.pop(handles[0]))]
+
+
+class DaskExecutor:
+    """Submits tasks to a Dask distributed client (an existing cluster or a LocalCluster).
+
+    ``pure=False`` keeps identical submissions (a sweep that repeats a point) from being merged
+    into one; ``retries`` covers a task whose worker died.
+    """
+
+    name: ClassVar[str] = "dask"
+
+    def __init__(self, *, max_parallel: int = 0, cluster: str | None = None, retries: int = 2,
+                 run: RunTask = run_task):
+        if not cluster:
+            raise InfrastructureError(
+                "the dask executor needs a scheduler address: --cluster tcp://HOST:PORT"
+                " (or cluster = \"...\" in [tool.nbprod.pipeline])")
+        self.address = cluster
+        self.retries = retries
+        # Without a limit every ready task is submitted and the scheduler queues them.
+        self.parallelism = max_parallel or UNBOUNDED
+        self._run = run
+        self.client: Any = None
+
+    def __enter__(self) -> DaskExecutor:
+        return self
+
+    def _connect(self) -> None:
+        distributed = _distributed()
+        try:
+            self.client = distributed.Client(self.address, timeout=CONNECT_TIMEOUT_S,
+                                             set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise InfrastructureError(
+                f"cannot reach the Dask scheduler at {self.address}: {exc}; is it running?"
+            ) from None
+
+    def __exit__(self, *exc: object) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    def submit(self, task: StepTask) -> Any:
+        # Connected on the first task: a run where every step is cached never needs a cluster.
+        if self.client is None:
+            self._connect()
+        key = f"nbprod-{task.name}-{uuid.uuid4().hex[:8]}"
+        return self.client.submit(self._run, task, key=key, pure=False, retries=self.retries)
+
+    def wait_any(self, handles: Sequence[Any]) -> list[tuple[Any, TaskResult]]:
+        distributed = _distributed()
+        with self.client.as_current():  # wait() looks up the client of the current context
+            finished = distributed.wait(list(handles), return_when="FIRST_COMPLETED").done
+        results = []
+        for future in finished:
+            try:
+                result = future.result()
+            except Exception as exc:  # KilledWorker, a lost connection: the machinery failed
+                name = str(future.key).removeprefix("nbprod-").rsplit("-", 1)[0]
+                result = TaskResult(name, "error", error={
+                    "ename": type(exc).__name__,
+                    "message": f"the task failed on the cluster: {type(exc).__name__}: {exc}"})
+            results.append((future, result))
+        return results
+
+
+class LocalExecutor(DaskExecutor):
+    """The default: serial for a parallelism of 1, else a LocalCluster on 127.0.0.1."""
+
+    name: ClassVar[str] = "local"
+
+    def __init__(self, *, max_parallel: int = 0, cluster: str | None = None, retries: int = 2,
+                 run: RunTask = run_task):
+        self.parallelism = max_parallel or os.cpu_count() or 1
+        self.retries = retries
+        self._run = run
+        self.client = None
+        self._cluster: Any = None
+        self._serial = SerialExecutor(run) if self.parallelism == 1 else None
+        del cluster  # a local executor starts its own
+
+    def __enter__(self) -> LocalExecutor:
+        return self
+
+    def _connect(self) -> None:
+        distributed = _distributed()
+        # Processes (not threads): papermill kernels and user code are not thread-safe, and a
+        # crashing step must not take the client down. Every listener stays on loopback.
+        self._cluster = distributed.LocalCluster(
+            n_workers=self.parallelism, threads_per_worker=1, processes=True,
+            host="127.0.0.1", dashboard_address="127.0.0.1:0", worker_dashboard_address=None,
+            silence_logs=logging.ERROR, memory_limit=0,
+        )
+        self.client = distributed.Client(self._cluster, set_as_default=False)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+    def submit(self, task: StepTask) -> Any:
+        if self._serial is not None:
+            return self._serial.submit(task)
+        return super().submit(task)
+
+    def wait_any(self, handles: Sequence[Any]) -> list[tuple[Any, TaskResult]]:
+        if self._serial is not None:
+            return self._serial.wait_any(handles)
+        return super().wait_any(handles)
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise MissingDependencyError("dask[distributed]", "dask", "running in parallel") from None
+    return distributed
+
+
+executor_registry: Registry[ExecutorFactory] = Registry("executor", "nbprod.executors")
+executor_registry.register("local", LocalExecutor)
+executor_registry.register("dask", DaskExecutor)

@@ -1,0 +1,425 @@
+"""Run a planned pipeline: cache lookups, tasks for the executor, and the store, all on the
+client.
+
+For each step, in dependency order: compute its cache key; if a previous successful run of
+the step has the same key (and its outputs are still in the store), restore its outputs and
+skip it; otherwise send a task to the executor and, when the result comes back, record the
+step as a run of kind ``step`` linked to the pipeline run (kind ``pipeline``). Workers never
+touch the store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import pickle
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ..errors import PipelineError
+from ..fsutil import atomic_write, resolve_inside
+from ..notebook import load
+from ..store import Store
+from ..store.hashing import hash_bytes
+from .build import PipelineSource
+from .cache import (
+    MISSING,
+    KeyParts,
+    code_hash_of_function,
+    code_hash_of_notebook,
+    environment_fingerprint,
+    explain,
+    hash_json,
+)
+from .executors import Executor
+from .plan import Plan
+from .schedule import Event, Job, Outcome, schedule
+from .worker import StepTask, TaskResult, describe_error
+
+__all__ = ["PipelineResult", "PipelineRunner", "StepState", "run_pipeline"]
+
+#: How many past step runs of one notebook the cache looks through.
+HISTORY_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class StepState:
+    """Whether a step is cached now, and if not, why it would run."""
+
+    name: str
+    parts: KeyParts
+    reason: str | None  # None: cached
+    cached_run: str | None = None
+
+    @property
+    def cached(self) -> bool:
+        return self.reason is None
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    """How a pipeline run ended: one outcome per considered step, and the pipeline's run id."""
+
+    pipeline: str
+    run_id: str
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(o.ok for o in self.outcomes.values())
+
+    @property
+    def exit_code(self) -> int:
+        """0 all succeeded or cached, 3 the machinery failed somewhere, else 1."""
+        if self.ok:
+            return 0
+        if any(o.status == "error" for o in self.outcomes.values()):
+            return 3
+        return 1
+
+
+class PipelineRunner:
+    """Cache-aware runs and status of one planned pipeline in one project store.
+
+    Parameters
+    ----------
+    plan:
+        The checked plan.
+    source:
+        The pipeline and the generated module sources its function steps call.
+    root:
+        The project root.
+    store:
+        The project's run store (only this client writes it).
+    timeout, kernel:
+        Passed to each notebook step.
+    """
+
+    def __init__(self, plan: Plan, source: PipelineSource, *, root: Path, store: Store,
+                 timeout: float | None = None, kernel: str | None = None):
+        self.plan = plan
+        self.modules = dict(source.modules)
+        self.root = Path(root).resolve()
+        self.store = store
+        self.timeout = timeout
+        self.kernel = kernel
+        self._notebooks: dict[str, bytes] = {}
+        self._history: dict[str, list[dict]] = {}
+        self._values: dict[str, dict[str, Any]] = {}
+        self._cached_receipts: dict[str, dict] = {}
+        self._keys: dict[str, str] = {}
+
+    # -- status -----------------------------------------------------------------------------
+
+    def status(self, *, force: bool = False) -> dict[str, StepState]:
+        """The state of every step of the plan, in order, without running anything."""
+        keys: dict[str, str] = {}
+        rerunning: dict[str, str] = {}
+        states: dict[str, StepState] = {}
+        for name in self.plan.order:
+            state = self._state(name, keys, rerunning)
+            if force and name in self.plan.selected:
+                state = replace(state, reason="forced (--force)", cached_run=None)
+            if not state.cached:
+                rerunning[name] = state.reason or ""
+            keys[name] = state.parts.key
+            states[name] = state
+        return states
+
+    # -- running ----------------------------------------------------------------------------
+
+    def run(self, executor: Executor, *, force: bool = False, max_parallel: int | None = None,
+            parameters: Mapping[str, Any] | None = None,
+            on_event: Callable[[Event], None] = lambda event: None) -> PipelineResult:
+        """Run the selected steps (and restore the cached ones they need).
+
+        Raises
+        ------
+        PipelineError
+            Before anything runs, when ``--only``/``--from`` left out an upstream step that is
+            not cached.
+        """
+        states = self.status(force=force)
+        selected = set(self.plan.selected)
+        needed = self._needed_upstream(selected)
+        for name in needed:
+            if not states[name].cached:
+                users = sorted(n for n in selected if name in self.plan.upstream[n])
+                raise PipelineError(
+                    f"step {users[0]!r} needs step {name!r}, which is not selected and has no"
+                    f" cached run ({states[name].reason}); run it too (drop --only/--from)"
+                )
+        considered = [n for n in self.plan.order if n in selected or n in needed]
+        jobs = [Job(n, tuple(u for u in self.plan.upstream[n] if u in considered))
+                for n in considered]
+        handle = self.store.begin_run(
+            self.plan.pipeline.source or "pyproject.toml",
+            hash_json(self.plan.pipeline.to_dict()),
+            dict(parameters or {}), kind="pipeline")
+        self._run_id = handle.run_id
+        started = _now()
+
+        def prepare(name: str, done: Mapping[str, Outcome]) -> StepTask | Outcome:
+            forced = force and name in selected
+            state = self._state(name, self._keys, {})
+            if state.cached and not forced:
+                self._restore(name, state.cached_run)
+                self._keys[name] = state.parts.key
+                return Outcome(name, "cached", f"cached (run {state.cached_run})",
+                               run_id=state.cached_run)
+            self._keys[name] = state.parts.key
+            return self._task(name)
+
+        with executor:
+            outcomes = schedule(
+                jobs, executor, prepare, self._finish,
+                max_parallel=max_parallel or executor.parallelism, on_event=on_event)
+        result = PipelineResult(self.plan.pipeline.name, handle.run_id, outcomes)
+        self.store.finish_run(handle.run_id, {
+            "status": "succeeded" if result.ok else "failed",
+            "kind": "pipeline",
+            "notebook": {"path": self.plan.pipeline.source, "hash": None},
+            "parameters": dict(parameters or {}),
+            "timing": _timing(started),
+            "pipeline": {"name": self.plan.pipeline.name, "steps": {
+                n: {"status": o.status, "run_id": o.run_id, "message": o.message}
+                for n, o in outcomes.items()}},
+            "error": None if result.ok else {"message": _failure_summary(outcomes)},
+        })
+        return result
+
+    def _needed_upstream(self, selected: set[str]) -> set[str]:
+        """Steps outside the selection whose outputs selected steps read."""
+        return {u for n in selected for u in self.plan.upstream[n] if u not in selected}
+
+    # -- keys -------------------------------------------------------------------------------
+
+    def _state(self, name: str, keys: Mapping[str, str],
+               rerunning: Mapping[str, str]) -> StepState:
+        history = self._step_history(name)
+        latest = history[0] if history else None
+        parts = KeyParts(
+            code=self._code_hash(name),
+            parameters=hash_json(self.plan.parameters[name]),
+            inputs=self._input_hashes(name, latest),
+            upstream={u: keys[u] for u in self.plan.upstream[name] if u in keys},
+            environment=environment_fingerprint(),
+        )
+        for receipt in history:
+            if receipt["cache"].get("key") == parts.key and self._restorable(receipt):
+                return StepState(name, parts, None, receipt["run_id"])
+        reason = explain(parts, latest["cache"] if latest else None, rerunning)
+        if reason is None:  # same key, but its outputs are gone from the store
+            reason = "outputs of the cached run are missing from the store"
+        return StepState(name, parts, reason)
+
+    def _code_hash(self, name: str) -> str:
+        step = self.plan.step(name)
+        if step.notebook:
+            return code_hash_of_notebook(load(self.root / step.notebook).node)
+        module, _, function = (step.function or "").partition(":")
+        siblings = {s.function.partition(":")[2] for s in self.plan.pipeline.steps
+                    if s.function and s.function.partition(":")[0] == module}
+        return code_hash_of_function(self._module_source(module), function, siblings)
+
+    def _module_source(self, module: str) -> str:
+        if module not in self.modules:
+            candidates = [self.root / (module.replace(".", "/") + ".py"),
+                          self.root / "src" / (module.replace(".", "/") + ".py")]
+            for path in candidates:
+                if path.is_file():
+                    self.modules[module] = path.read_text(encoding="utf-8")
+                    break
+            else:
+                raise PipelineError(
+                    f"cannot find the step module {module!r} under {self.root}; run"
+                    " `nbprod export` on the notebook, or run the pipeline from the notebook")
+        return self.modules[module]
+
+    def _input_hashes(self, name: str, latest: dict | None) -> dict[str, str]:
+        step = self.plan.step(name)
+        produced = {p for s in self.plan.pipeline.steps for p in s.outputs}
+        paths = [p for p in step.inputs if p not in produced]
+        if latest:
+            captured = [entry.get("path") for entry in latest.get("data") or []
+                        if isinstance(entry, dict) and entry.get("role") == "input"]
+            paths += [p for p in captured if isinstance(p, str) and p not in produced
+                      and p != step.notebook and p not in step.outputs]
+        return {path: self._hash_path(path) for path in sorted(set(paths))}
+
+    def _hash_path(self, relative: str) -> str:
+        try:
+            path = resolve_inside(self.root, relative)
+        except Exception:
+            return MISSING
+        if not path.is_file():
+            return MISSING
+        return self.store.hash_file(path)[0]
+
+    def _step_history(self, name: str) -> list[dict]:
+        """Receipts of the step's successful runs in this pipeline, newest first."""
+        step = self.plan.step(name)
+        notebook = step.notebook or self.plan.pipeline.source or "pyproject.toml"
+        if notebook not in self._history:
+            receipts = []
+            for summary in self.store.list_runs(notebook=notebook, kind="step",
+                                                status="succeeded", limit=HISTORY_LIMIT):
+                receipt = self.store.read_receipt(summary["run_id"])
+                if receipt and isinstance(receipt.get("cache"), dict):
+                    receipts.append(receipt)
+            self._history[notebook] = receipts
+        return [r for r in self._history[notebook]
+                if (r.get("pipeline") or {}).get("name") == self.plan.pipeline.name
+                and (r.get("pipeline") or {}).get("step") == name]
+
+    def _restorable(self, receipt: dict) -> bool:
+        info = receipt.get("pipeline") or {}
+        digests = [*info.get("outputs", {}).values(), *info.get("values", {}).values()]
+        return all(self.store.objects.exists(d) for d in digests)
+
+    # -- tasks and results ------------------------------------------------------------------
+
+    def _task(self, name: str) -> StepTask:
+        step = self.plan.step(name)
+        params = dict(self.plan.parameters[name])
+        if step.notebook:
+            data = self._notebook_bytes(step.notebook)
+            inputs = {p: (self.root / p).read_bytes() for p in step.inputs
+                      if (self.root / p).is_file()}
+            return StepTask(name, str(self.root), notebook=step.notebook, notebook_bytes=data,
+                            parameters=params, outputs=step.outputs, input_files=inputs,
+                            timeout=self.timeout, kernel=self.kernel)
+        args = {arg: self._value(producer, arg)
+                for arg, producer in self.plan.producers[name].items()}
+        module = (step.function or "").partition(":")[0]
+        self._module_source(module)
+        return StepTask(name, str(self.root), function=step.function, modules=self.modules,
+                        parameters=params, args=args, returns=step.returns)
+
+    def _notebook_bytes(self, relative: str) -> bytes:
+        if relative not in self._notebooks:
+            self._notebooks[relative] = (self.root / relative).read_bytes()
+        return self._notebooks[relative]
+
+    def _value(self, producer: str, name: str) -> Any:
+        if producer not in self._values:
+            receipt = self._cached_receipts[producer]
+            digests = receipt["pipeline"].get("values", {})
+            self._values[producer] = {
+                key: pickle.loads(self.store.objects.path_for(digest).read_bytes())
+                for key, digest in digests.items()
+            }
+        return self._values[producer][name]
+
+    def _restore(self, name: str, run_id: str | None) -> None:
+        """Put a cached step's output files back where they belong, when they differ."""
+        receipt = self.store.get_run(run_id or "")
+        self._cached_receipts[name] = receipt
+        for relative, digest in (receipt.get("pipeline") or {}).get("outputs", {}).items():
+            if self._hash_path(relative) != digest:
+                target = resolve_inside(self.root, relative)
+                atomic_write(target, self.store.objects.path_for(digest).read_bytes())
+
+    def _finish(self, name: str, result: TaskResult) -> Outcome:
+        step = self.plan.step(name)
+        notebook = step.notebook or self.plan.pipeline.source or "pyproject.toml"
+        code_hash = (hash_bytes(self._notebook_bytes(step.notebook)) if step.notebook
+                     else self._code_hash(name))
+        handle = self.store.begin_run(notebook, code_hash, _jsonable(self.plan.parameters[name]),
+                                      kind="step", parent=self._run_id)
+        receipt = dict(result.receipt or {})
+        if result.output_notebook is not None:
+            atomic_write(handle.run_dir / "output.ipynb", result.output_notebook)
+        outputs = {rel: self.store.put_bytes(data) for rel, data in result.files.items()}
+        for rel, data in result.files.items():  # a worker without our disk sent them back
+            if self._hash_path(rel) != outputs[rel]:
+                atomic_write(resolve_inside(self.root, rel), data)
+        values, unpicklable = {}, []
+        for key, value in result.values.items():
+            try:
+                values[key] = self.store.put_bytes(pickle.dumps(value))
+            except Exception:  # an unpicklable value: the step ran, it just cannot be cached
+                unpicklable.append(key)
+        self._values[name] = result.values
+        for data in result.objects.values():
+            self.store.put_bytes(data)  # the objects the worker's receipt names
+        ok = result.status == "succeeded"
+        parts = self._state(name, self._keys, {}).parts if ok else None
+        if parts is not None and receipt.get("data"):
+            # Key the run on the inputs it was seen reading, so an unchanged rerun hits.
+            parts = replace(parts, inputs=self._input_hashes(name, receipt))
+        if parts is not None:
+            self._keys[name] = parts.key
+        receipt.update({
+            "status": receipt.get("status") or ("succeeded" if ok else "failed"),
+            "kind": "step",
+            "parent": self._run_id,
+            "notebook": receipt.get("notebook") or {"path": notebook, "hash": code_hash},
+            "parameters": receipt.get("parameters", _jsonable(self.plan.parameters[name])),
+            "timing": receipt.get("timing") or _timing(None, result.duration_s),
+            "error": result.error if not ok else None,
+            "pipeline": {"name": self.plan.pipeline.name, "step": name, "run": self._run_id,
+                         "outputs": outputs, "values": values, "worker": result.worker,
+                         "stdout": result.stdout},
+            "objects": sorted({*receipt.get("objects", []), *outputs.values(),
+                               *values.values()}),
+        })
+        if receipt["status"] not in ("succeeded", "failed", "kernel_died", "timeout",
+                                     "incomplete", "interrupted"):
+            receipt["status"] = "failed"
+        if parts is not None and not unpicklable:
+            receipt["cache"] = parts.to_dict()
+        self.store.finish_run(handle.run_id, receipt)
+        if ok:
+            return Outcome(name, "succeeded", f"ran on {result.worker} in"
+                           f" {result.duration_s:.1f} s", run_id=handle.run_id)
+        message = describe_error(result.error)
+        return Outcome(name, "error" if result.status == "error" else "failed", message,
+                       run_id=handle.run_id)
+
+
+def run_pipeline(plan: Plan, source: PipelineSource, executor: Executor, *, root: Path,
+                 store: Store, force: bool = False, max_parallel: int | None = None,
+                 parameters: Mapping[str, Any] | None = None, timeout: float | None = None,
+                 kernel: str | None = None,
+                 on_event: Callable[[Event], None] = lambda event: None) -> PipelineResult:
+    """Run ``plan`` on ``executor`` with caching; see ``PipelineRunner``.
+
+    Returns
+    -------
+    PipelineResult
+        Per-step outcomes; a failed step's downstream steps are ``skipped``.
+
+    Raises
+    ------
+    PipelineError
+        When a step outside ``--only``/``--from`` is needed but not cached.
+    """
+    runner = PipelineRunner(plan, source, root=root, store=store, timeout=timeout, kernel=kernel)
+    return runner.run(executor, force=force, max_parallel=max_parallel, parameters=parameters,
+                      on_event=on_event)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+def _timing(started: str | None, duration: float | None = None) -> dict[str, Any]:
+    end = _now()
+    if started is not None:
+        duration = (dt.datetime.fromisoformat(end) - dt.datetime.fromisoformat(started)
+                    ).total_seconds()
+    return {"start": started, "end": end, "duration_s": duration}
+
+
+def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v if isinstance(v, (str, int, float, bool, type(None), list, dict)) else repr(v)
+            for k, v in values.items()}
+
+
+def _failure_summary(outcomes: Mapping[str, Outcome]) -> str:
+    failed = [n for n, o in outcomes.items() if o.status in ("failed", "error")]
+    skipped = [n for n, o in outcomes.items() if o.status == "skipped"]
+    text = f"failed: {', '.join(failed)}"
+    return text + (f"; skipped: {', '.join(skipped)}" if skipped else "")

@@ -1,0 +1,289 @@
+"""Parameter sweeps: many runs of one notebook, in parallel, one receipt per run.
+
+Points come from ``-p NAME v1,v2`` lists combined as a grid (every combination) or zipped
+(the i-th values together), or from a sweep file::
+
+    # sweep.yaml
+    notebook: train.ipynb        # optional when given on the command line
+    mode: grid                   # or zip
+    parameters:
+      lr: [0.1, 0.01]
+      depth: [3, 5]
+    runs:                        # optional explicit points, added after the grid
+      - {lr: 0.5, depth: 1}
+
+Every point is checked against the notebook's parameters cell before anything runs. Runs
+execute on an executor (workers never write the store); the client records each run (kind
+``run``) under one sweep record (kind ``sweep``). A failed run is reported with its error and
+the others go on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import ConfigError, ParameterError
+from ..fsutil import atomic_write
+from ..notebook import loads
+from ..store import FINAL_STATUSES, Store
+from ..store.hashing import hash_bytes
+from .executors import Executor
+from .schedule import Event, Job, Outcome, schedule
+from .worker import StepTask, TaskResult, describe_error
+
+__all__ = ["SweepFile", "SweepResult", "SweepRun", "expand", "load_sweep_file", "run_sweep"]
+
+_FILE_KEYS = ("notebook", "mode", "parameters", "runs", "max_parallel", "executor", "cluster")
+
+
+@dataclass(frozen=True)
+class SweepFile:
+    """What a sweep YAML file says."""
+
+    notebook: str | None = None
+    mode: str | None = None
+    parameters: dict[str, list[Any]] = field(default_factory=dict)
+    runs: tuple[dict[str, Any], ...] = ()
+    max_parallel: int | None = None
+    executor: str | None = None
+    cluster: str | None = None
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    """One point of the sweep and how its run ended."""
+
+    index: int
+    parameters: dict[str, Any]
+    status: str = "pending"
+    run_id: str | None = None
+    records: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    duration_s: float | None = None
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """Every run of the sweep, in point order, and the sweep's own record in the store."""
+
+    sweep_id: str
+    notebook: str
+    runs: tuple[SweepRun, ...]
+
+    @property
+    def failed(self) -> list[SweepRun]:
+        return [r for r in self.runs if r.status != "succeeded"]
+
+    @property
+    def exit_code(self) -> int:
+        """0 every run succeeded, 3 only the machinery failed, else 1."""
+        if not self.failed:
+            return 0
+        if all(r.status in ("error", "kernel_died", "timeout", "interrupted")
+               for r in self.failed):
+            return 3
+        return 1
+
+
+def expand(values: Mapping[str, Sequence[Any]], mode: str = "grid") -> list[dict[str, Any]]:
+    """The points of a sweep: every combination (grid) or the i-th values together (zip).
+
+    Raises
+    ------
+    ParameterError
+        For zip lists of different lengths, an empty list, or an unknown mode.
+    """
+    names = list(values)
+    for name in names:
+        if len(values[name]) == 0:
+            raise ParameterError(f"sweep parameter {name!r} has no values")
+    if mode == "grid":
+        return [dict(zip(names, combo, strict=True))
+                for combo in itertools.product(*(values[n] for n in names))]
+    if mode == "zip":
+        lengths = {n: len(values[n]) for n in names}
+        if len(set(lengths.values())) > 1:
+            shown = ", ".join(f"{n}: {k}" for n, k in lengths.items())
+            raise ParameterError(
+                f"--zip needs the same number of values for every parameter ({shown});"
+                " use --grid for every combination")
+        return [dict(zip(names, combo, strict=True))
+                for combo in zip(*(values[n] for n in names), strict=True)]
+    raise ParameterError(f"unknown sweep mode {mode!r}; use grid or zip")
+
+
+def load_sweep_file(path: str | Path) -> SweepFile:
+    """Read a sweep YAML file.
+
+    Raises
+    ------
+    ConfigError
+        When it is not YAML, not a mapping, has unknown keys, or values of the wrong shape.
+    """
+    where = str(path)
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: no such sweep file") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}: not valid YAML: {exc}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: a sweep file is a mapping (notebook, mode, parameters, runs)")
+    data = {str(k).replace("-", "_"): v for k, v in data.items()}
+    for key in data:
+        if key not in _FILE_KEYS:
+            from ..config import suggest
+
+            raise ConfigError(f"{where}: unknown key {key!r}{suggest(key, _FILE_KEYS)};"
+                              f" known keys: {', '.join(_FILE_KEYS)}")
+    parameters = data.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise ConfigError(f"{where}: 'parameters' must map each name to a list of values")
+    parameters = {str(k): v if isinstance(v, list) else [v] for k, v in parameters.items()}
+    runs = data.get("runs") or []
+    if not isinstance(runs, list) or not all(isinstance(r, dict) for r in runs):
+        raise ConfigError(f"{where}: 'runs' must be a list of mappings (one per run)")
+    max_parallel = data.get("max_parallel")
+    if max_parallel is not None and (not isinstance(max_parallel, int) or max_parallel < 0):
+        raise ConfigError(f"{where}: 'max_parallel' must be a whole number >= 0")
+    return SweepFile(notebook=data.get("notebook"), mode=data.get("mode"), parameters=parameters,
+                     runs=tuple(runs), max_parallel=max_parallel,
+                     executor=data.get("executor"), cluster=data.get("cluster"))
+
+
+def check_points(notebook_bytes: bytes, notebook: str, points: Sequence[Mapping[str, Any]],
+                 *, texts: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    """Every point checked and converted against the notebook's parameters cell.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown name (with did-you-mean), a value of the wrong type, a required
+        parameter without a value, naming the point.
+    """
+    from ..run.params import resolve, schema
+
+    nb = loads(notebook_bytes, path=notebook)
+    declared = schema(nb)
+    checked = []
+    for index, point in enumerate(points, start=1):
+        checked.append(resolve(declared, dict(point), texts=texts,
+                               where=f"{notebook} (sweep run {index})"))
+    return checked
+
+
+def run_sweep(
+    notebook: Path,
+    points: Sequence[Mapping[str, Any]],
+    executor: Executor,
+    *,
+    root: Path,
+    store: Store,
+    max_parallel: int | None = None,
+    timeout: float | None = None,
+    kernel: str | None = None,
+    on_event: Callable[[Event], None] = lambda event: None,
+) -> SweepResult:
+    """Run ``notebook`` once per point on ``executor``; record every run in ``store``.
+
+    Parameters
+    ----------
+    notebook:
+        The notebook (inside ``root``).
+    points:
+        Checked parameter values, one mapping per run (see ``check_points``).
+    executor:
+        Where runs execute.
+    root:
+        The project root.
+    store:
+        The project's run store; only this process writes it.
+
+    Returns
+    -------
+    SweepResult
+        One ``SweepRun`` per point, in order; failed runs carry their error.
+    """
+    root = Path(root).resolve()
+    path = Path(notebook).resolve()
+    relative = path.relative_to(root).as_posix()
+    data = path.read_bytes()
+    digest = hash_bytes(data)
+    sweep = store.begin_run(relative, digest, {"points": [dict(p) for p in points]},
+                            kind="sweep")
+    started = _now()
+    labels = [f"run-{i + 1}" for i in range(len(points))]
+    by_label = dict(zip(labels, points, strict=True))
+
+    def prepare(label: str, done: Mapping[str, Outcome]) -> StepTask:
+        return StepTask(label, str(root), notebook=relative, notebook_bytes=data,
+                        parameters=dict(by_label[label]), timeout=timeout, kernel=kernel)
+
+    def finish(label: str, result: TaskResult) -> Outcome:
+        run_id = _record(store, result, relative, digest, by_label[label], sweep.run_id)
+        records = (result.receipt or {}).get("records") or {}
+        message = describe_error(result.error) if result.status != "succeeded" else ""
+        status = (result.receipt or {}).get("status") or result.status
+        return Outcome(label, "succeeded" if result.status == "succeeded" else status, message,
+                       run_id=run_id, detail={"records": records,
+                                              "duration_s": result.duration_s})
+
+    with executor:
+        outcomes = schedule([Job(label) for label in labels], executor, prepare, finish,
+                            max_parallel=max_parallel or executor.parallelism,
+                            on_event=on_event)
+    runs = tuple(
+        SweepRun(index=i + 1, parameters=dict(points[i]), status=outcomes[label].status,
+                 run_id=outcomes[label].run_id,
+                 records=(outcomes[label].detail or {}).get("records", {}),
+                 error=outcomes[label].message or None,
+                 duration_s=(outcomes[label].detail or {}).get("duration_s"))
+        for i, label in enumerate(labels)
+    )
+    result = SweepResult(sweep.run_id, relative, runs)
+    store.finish_run(sweep.run_id, {
+        "status": "succeeded" if not result.failed else "failed",
+        "kind": "sweep",
+        "notebook": {"path": relative, "hash": digest},
+        "parameters": {"points": [dict(p) for p in points]},
+        "timing": {"start": started, "end": _now()},
+        "sweep": {"runs": [{"index": r.index, "run_id": r.run_id, "status": r.status,
+                            "parameters": r.parameters, "records": r.records, "error": r.error}
+                           for r in runs]},
+        "error": None if not result.failed else {
+            "message": f"{len(result.failed)} of {len(runs)} runs did not succeed"},
+    })
+    return result
+
+
+def _record(store: Store, result: TaskResult, notebook: str, digest: str,
+            parameters: Mapping[str, Any], parent: str) -> str:
+    """Record a worker's run in the project store, as if it had run here."""
+    handle = store.begin_run(notebook, digest, dict(parameters), kind="run", parent=parent)
+    if result.output_notebook is not None:
+        atomic_write(handle.run_dir / "output.ipynb", result.output_notebook)
+    for data in result.objects.values():
+        store.put_bytes(data)  # the objects the worker's receipt names, now in this store
+    receipt = dict(result.receipt or {})
+    receipt.update(kind="run", parent=parent, worker=result.worker)
+    receipt.setdefault("notebook", {"path": notebook, "hash": digest})
+    receipt.setdefault("parameters", dict(parameters))
+    if receipt.get("status") not in FINAL_STATUSES:
+        # No receipt came back: the worker or its kernel could not run the notebook at all.
+        receipt["status"] = "interrupted" if result.status == "error" else "failed"
+        receipt["error"] = result.error
+    store.finish_run(handle.run_id, receipt)
+    return handle.run_id
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")

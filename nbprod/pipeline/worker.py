@@ -1,0 +1,230 @@
+"""What runs on a worker: one step (or one sweep run), from a self-contained task.
+
+A ``StepTask`` carries everything a worker needs (the notebook's bytes or the step module's
+source, parameters, upstream values) and a ``TaskResult`` carries everything back (status,
+error, receipt, output notebook, returned values, declared output files). Workers never write
+the project's run store: a notebook runs against a private scratch store in a temporary folder,
+and the client records the result in the real store. So a worker may sit on another machine
+that does not share the project's disk.
+
+This module must stay importable on a worker: no Dask, no CLI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import os
+import socket
+import sys
+import tempfile
+import time
+import traceback
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..store.hashing import hash_bytes
+
+__all__ = ["StepTask", "TaskResult", "describe_error", "run_task"]
+
+#: The most printed text of a function step kept in its receipt (the end of it).
+MAX_STDOUT = 64 * 1024
+
+
+@dataclass(frozen=True)
+class StepTask:
+    """One unit of work sent to a worker.
+
+    ``notebook``/``notebook_bytes`` describe a notebook step or sweep run; ``function``
+    ("package.module:fn") a function step of a notebook's ``step:`` cells, with ``modules``
+    the generated sources (dotted name -> source, in import order) it needs.
+    ``project_root`` is the client's project folder: a worker that sees the same notebook there
+    (same content hash) runs in place, so relative data paths work; otherwise it runs in a
+    scratch folder holding the notebook and the ``input_files`` shipped with the task.
+    """
+
+    name: str
+    project_root: str
+    notebook: str | None = None
+    notebook_bytes: bytes | None = None
+    modules: dict[str, str] = field(default_factory=dict)
+    function: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    args: dict[str, Any] = field(default_factory=dict)
+    returns: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    input_files: dict[str, bytes] = field(default_factory=dict)
+    timeout: float | None = None
+    kernel: str | None = None
+
+
+@dataclass
+class TaskResult:
+    """What a worker sends back. ``status`` is succeeded, failed (the step raised) or error
+    (the machinery failed: the worker died, the kernel died, a timeout)."""
+
+    name: str
+    status: str
+    error: dict[str, Any] | None = None
+    receipt: dict[str, Any] | None = None
+    output_notebook: bytes | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
+    objects: dict[str, bytes] = field(default_factory=dict)  # store objects the receipt names
+    stdout: str = ""  # what a function step printed (notebook output stays in the notebook)
+    worker: str = ""
+    duration_s: float = 0.0
+
+
+def run_task(task: StepTask) -> TaskResult:
+    """Run one task and describe the outcome; a step that raises is a result, not an exception.
+
+    Returns
+    -------
+    TaskResult
+        Never raises for a failing step, so Dask does not retry a deterministic failure: only a
+        dead worker leads to a retry.
+    """
+    started = time.perf_counter()
+    where = f"{socket.gethostname()}:{os.getpid()}"
+    if task.function:
+        result = _run_function(task)
+    else:
+        result = _run_notebook(task)
+    result.worker = where
+    result.duration_s = time.perf_counter() - started
+    return result
+
+
+def _run_function(task: StepTask) -> TaskResult:
+    module_name, _, function_name = (task.function or "").partition(":")
+    printed = io.StringIO()
+    try:
+        # What the step prints is kept for its receipt, not mixed into the caller's output.
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            module = _load_modules(task.modules, module_name, task.project_root)
+            value = getattr(module, function_name)(**task.args, **task.parameters)
+        values = _named(task.returns, value)
+    except Exception as exc:  # the step's own code raised: report it, do not crash the worker
+        return TaskResult(task.name, "failed", error=_error(exc),
+                          stdout=printed.getvalue()[-MAX_STDOUT:])
+    return TaskResult(task.name, "succeeded", values=values,
+                      stdout=printed.getvalue()[-MAX_STDOUT:])
+
+
+def _load_modules(sources: dict[str, str], wanted: str, project_root: str) -> types.ModuleType:
+    """Execute the shipped generated modules (so a worker needs no copy of the project) and
+    register them under their dotted names, so the step module's imports of the exported
+    module resolve to the shipped code. The project root still goes on ``sys.path`` when the
+    worker sees it, for other project modules a step imports."""
+    if os.path.isdir(project_root) and project_root not in sys.path:
+        sys.path.insert(0, project_root)
+    if wanted not in sources:
+        return importlib.import_module(wanted)
+    for name, source in sources.items():
+        _ensure_parents(name)
+        module = types.ModuleType(name)
+        module.__file__ = f"<nbprod generated {name}>"
+        sys.modules[name] = module
+        exec(compile(source, module.__file__, "exec"), module.__dict__)
+        parent, _, leaf = name.rpartition(".")
+        if parent:
+            setattr(sys.modules[parent], leaf, module)
+    return sys.modules[wanted]
+
+
+def _ensure_parents(name: str) -> None:
+    parts = name.split(".")[:-1]
+    for depth in range(1, len(parts) + 1):
+        package = ".".join(parts[:depth])
+        if package in sys.modules:
+            continue
+        try:
+            importlib.import_module(package)
+        except ImportError:
+            module = types.ModuleType(package)
+            module.__path__ = []  # a package with no files: holds the shipped modules only
+            sys.modules[package] = module
+
+
+def _named(returns: tuple[str, ...], value: Any) -> dict[str, Any]:
+    if not returns:
+        return {}
+    if len(returns) == 1:
+        return {returns[0]: value}
+    if isinstance(value, dict):
+        return {name: value[name] for name in returns}
+    return dict(zip(returns, value, strict=True))
+
+
+def _error(exc: BaseException) -> dict[str, Any]:
+    return {
+        "ename": type(exc).__name__,
+        "evalue": str(exc),
+        "message": f"{type(exc).__name__}: {exc}",
+        "traceback": "".join(traceback.format_exception(exc)),
+    }
+
+
+def describe_error(error: dict[str, Any] | None) -> str:
+    """One line for an error dict: ``cell 3: ValueError: bad depth`` or its message."""
+    if not error:
+        return "failed"
+    if error.get("ename"):
+        where = f"cell {error['cell']}: " if error.get("cell") else ""
+        return f"{where}{error['ename']}: {error.get('evalue', '')}".rstrip(": ")
+    return str(error.get("message") or error)
+
+
+def _run_notebook(task: StepTask) -> TaskResult:
+    from ..run import run_notebook
+    from ..store import Store
+
+    with tempfile.TemporaryDirectory(prefix="nbprod-task-") as scratch:
+        root = _workspace(task, Path(scratch))
+        store = Store.open(Path(scratch) / "store")
+        path = root / task.notebook
+        try:
+            result = run_notebook(path, dict(task.parameters), project_root=root,
+                                  timeout=task.timeout, kernel=task.kernel, store=store)
+        except Exception as exc:  # bad parameters, a kernel that cannot start
+            return TaskResult(task.name, "error", error=_error(exc))
+        output = Path(result.run_dir) / "output.ipynb"
+        files = {rel: (root / rel).read_bytes() for rel in task.outputs if (root / rel).is_file()}
+        receipt = dict(result.receipt or {})
+        status = "succeeded" if result.status == "succeeded" else (
+            "failed" if result.status == "failed" else "error")
+        error = receipt.get("error") or (
+            {"message": str(result.error)} if result.error is not None else None)
+        objects = {digest: store.objects.path_for(digest).read_bytes()
+                   for digest in _references(receipt) if store.objects.exists(digest)}
+        return TaskResult(
+            task.name, status, error=error, receipt=receipt,
+            output_notebook=output.read_bytes() if output.is_file() else None, files=files,
+            objects=objects,
+        )
+
+
+def _references(receipt: dict[str, Any]) -> set[str]:
+    """The object hashes a receipt names (data copied into the store, other objects)."""
+    refs = {entry.get("hash") for entry in receipt.get("data") or []
+            if isinstance(entry, dict) and entry.get("stored")}
+    refs |= set(receipt.get("objects") or [])
+    return {r for r in refs if isinstance(r, str)}
+
+
+def _workspace(task: StepTask, scratch: Path) -> Path:
+    """The project root if this worker sees the same notebook there, else a scratch copy."""
+    shared = Path(task.project_root) / (task.notebook or "")
+    expected = hash_bytes(task.notebook_bytes or b"")
+    if shared.is_file() and hash_bytes(shared.read_bytes()) == expected:
+        return Path(task.project_root)
+    root = scratch / "project"
+    for rel, data in {task.notebook: task.notebook_bytes, **task.input_files}.items():
+        target = root / rel  # type: ignore[operator]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data or b"")
+    return root

@@ -1,0 +1,424 @@
+"""Running notebooks with typed parameters, honest status and a receipt in the run store.
+
+``run_notebook`` is the one entry point the CLI, sweeps, pipelines and the server call. It is
+import-light: papermill and the kernel machinery load only when a notebook actually runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..errors import ExecutionError, InfrastructureError, NbprodError, PathError
+
+__all__ = [
+    "RunConfig",
+    "RunResult",
+    "reproduce",
+    "run_notebook",
+]
+
+HEARTBEAT_S = 30.0
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """``[tool.nbprod.run]``: defaults for ``nbprod run`` (command-line options win).
+
+    Parameters
+    ----------
+    kernel:
+        Kernel name; default the notebook's own kernelspec.
+    timeout:
+        Per-cell time limit in seconds; default none.
+    cwd:
+        The kernel's working directory, relative to the project root; default the notebook's
+        folder (as Jupyter does).
+    capture:
+        Record the files the notebook opens (audit hook in the kernel).
+    profile_max_bytes:
+        CSV inputs larger than this are profiled on their first part only.
+    """
+
+    kernel: str | None = None
+    timeout: float | None = None
+    cwd: str | None = None
+    capture: bool = True
+    profile_max_bytes: int = 64 * 2**20
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run produced. ``status`` is one of ``execute.STATUSES``.
+
+    ``error`` is None for a succeeded run, an ``ExecutionError`` (exit 1) for failed and
+    incomplete runs, an ``InfrastructureError`` (exit 3) for kernel_died, timeout and
+    interrupted runs.
+    """
+
+    run_id: str
+    status: str
+    run_dir: Path
+    receipt: dict
+    error: NbprodError | None = None
+
+    @property
+    def output_path(self) -> Path:
+        """The executed notebook in the run store."""
+        return self.run_dir / "output.ipynb"
+
+    @property
+    def exit_code(self) -> int:
+        from .execute import exit_code_for
+
+        return exit_code_for(self.status)
+
+
+def run_notebook(
+    path: str | os.PathLike,
+    parameters: dict[str, Any] | None = None,
+    *,
+    project_root: str | os.PathLike | None = None,
+    cwd: str | os.PathLike | None = None,
+    timeout: float | None = None,
+    kernel: str | None = None,
+    store: Any = None,
+    text_parameters: frozenset[str] | set[str] = frozenset(),
+    kind: str = "run",
+    parent: str | None = None,
+    output: str | os.PathLike | None = None,
+    progress: Any = None,
+    source: bytes | None = None,
+) -> RunResult:
+    """Execute a notebook with parameters and record the run (output notebook + receipt).
+
+    The input notebook is never modified. The executed copy is saved atomically into
+    ``<store>/runs/<run_id>/output.ipynb`` after each cell; the receipt (parameters, notebook
+    hash, environment, per-cell timing, data files read and written, records, status, error)
+    is written last.
+
+    Parameters
+    ----------
+    path:
+        The notebook.
+    parameters:
+        Name -> value. Checked against the ``parameters`` cell and converted to the declared
+        types; unknown names and missing required ones are refused.
+    project_root:
+        The project (its pyproject.toml configures the store and ``[tool.nbprod.run]``);
+        default: found from the notebook's folder upwards.
+    cwd:
+        The kernel's working directory; default ``[tool.nbprod.run] cwd``, else the notebook's
+        folder.
+    timeout:
+        Per-cell limit in seconds.
+    kernel:
+        Kernel name; default the notebook's kernelspec.
+    store:
+        An open ``nbprod.store.Store``; default the project's store.
+    text_parameters:
+        Names whose values are command-line text (``-p``) to be parsed; other values are data.
+    kind, parent:
+        Recorded in the receipt (``reproduce`` runs point at the run they reproduce).
+    output:
+        Also copy the executed notebook here (never the input notebook or another source
+        notebook).
+    progress:
+        ``progress(position, total, cell_run)`` called as each code cell starts.
+    source:
+        Notebook content to run instead of the file's current content (``reproduce`` runs
+        the version recorded in the store); ``path`` still names it in the receipt.
+
+    Returns
+    -------
+    RunResult
+        Also for failed, timed-out, dead-kernel and interrupted runs (see ``status``).
+
+    Raises
+    ------
+    NotebookError, ParameterError, ConfigError, PathError, MissingDependencyError
+        For bad input, before anything is written (exit 2).
+    StoreError
+        When the run store cannot be used.
+    """
+    from .. import notebook as nbmod
+    from ..config import load_project_config
+    from . import params as P
+    from .execute import resolve_kernel
+
+    nb_path = Path(path)
+    try:
+        raw = source if source is not None else nb_path.read_bytes()
+    except FileNotFoundError:
+        raise nbmod.NotebookError(f"{nb_path}: no such file; check the path") from None
+    except OSError as exc:
+        raise nbmod.NotebookError(f"{nb_path}: cannot read: {exc.strerror}") from None
+    nb = nbmod.loads(raw, path=nb_path)
+    where = str(nb_path)
+    schema = P.schema(nb)
+    values = P.resolve(schema, dict(parameters or {}), texts=frozenset(text_parameters),
+                       where=where)
+
+    project = load_project_config(project_root if project_root is not None else nb_path)
+    overrides = {"kernel": kernel, "timeout": timeout}
+    config = project.section("run", RunConfig, **overrides)
+    kernel_name, language = resolve_kernel(nb.node, config.kernel)
+    kernel_cwd = _kernel_cwd(cwd, config, project.root, nb_path)
+    output_copy = _check_output(output, nb_path) if output is not None else None
+
+    if store is None:
+        from ..store import open_project_store
+
+        store = open_project_store(project_root if project_root is not None else nb_path)
+    return _Runner(store, nb, raw, values, schema, kernel_name, language, kernel_cwd, config,
+                   kind, parent, output_copy, progress).run()
+
+
+def _kernel_cwd(cwd: Any, config: RunConfig, root: Path, nb_path: Path) -> Path:
+    if cwd is not None:
+        folder = Path(cwd)
+    elif config.cwd:
+        folder = root / config.cwd
+    else:
+        folder = nb_path.parent
+    folder = folder.resolve()
+    if not folder.is_dir():
+        raise PathError(f"--cwd {folder}: no such folder; give an existing working directory")
+    return folder
+
+
+def _check_output(output: str | os.PathLike, nb_path: Path) -> Path:
+    """Refuse an output copy that would overwrite the input or another source notebook."""
+    target = Path(output).resolve()
+    source = nb_path.resolve()
+    if target == source or (target.exists() and source.exists() and target.samefile(source)):
+        raise PathError(
+            f"--output {output}: is the input notebook; nbprod never overwrites it, choose"
+            " another path"
+        )
+    if target.suffix != ".ipynb":
+        raise PathError(f"--output {output}: must end in .ipynb")
+    if target.exists():
+        from ..notebook import NotebookError, load
+
+        try:
+            existing = load(target)
+        except NotebookError:
+            raise PathError(
+                f"--output {output}: exists and is not a notebook nbprod wrote; choose another"
+                " path"
+            ) from None
+        if "nbprod" not in existing.node.get("metadata", {}):
+            raise PathError(
+                f"--output {output}: is a source notebook (not an nbprod output); nbprod does"
+                " not overwrite source notebooks, choose another path"
+            )
+    return target
+
+
+class _Runner:
+    """One run from ``begin_run`` to ``finish_run``; every path ends with a receipt."""
+
+    def __init__(self, store, nb, raw, values, schema, kernel_name, language, cwd, config,
+                 kind, parent, output_copy, progress):
+        self.store, self.nb, self.raw, self.values = store, nb, raw, values
+        self.schema = schema
+        self.kernel_name, self.language, self.cwd, self.config = kernel_name, language, cwd, config
+        self.kind, self.parent, self.output_copy, self.progress = kind, parent, output_copy, progress
+
+    def run(self) -> RunResult:
+        from ..store.hashing import hash_bytes
+        from . import params as P
+
+        store = self.store
+        rel = _relative_to(self.nb.path, store.root)
+        notebook_hash = hash_bytes(self.raw)
+        public_params = P.redact(self.values)
+        handle = store.begin_run(rel, notebook_hash, public_params, kind=self.kind,
+                                 parent=self.parent)
+        started_wall = datetime.now(timezone.utc).isoformat()
+        began = time.monotonic()
+        env_box: dict[str, Any] = {}
+        env_thread = threading.Thread(target=self._capture_environment, args=(env_box,),
+                                      daemon=True)
+        env_thread.start()
+        stop_beat = threading.Event()
+        beat = threading.Thread(target=_heartbeat, args=(store, handle.run_id, stop_beat),
+                                daemon=True)
+        beat.start()
+        secrets = [str(v) for k, v in self.values.items() if P.is_secret(k) and v is not None]
+        try:
+            with _signals_interrupt():
+                execution, origins = self._execute(handle, public_params, secrets)
+            receipt = self._receipt(handle, rel, notebook_hash, public_params, execution,
+                                    started_wall, began, env_thread, env_box, secrets)
+            store.finish_run(handle.run_id, receipt)
+        except BaseException as exc:
+            self._record_crash(handle, rel, notebook_hash, public_params, started_wall, began,
+                               exc)
+            raise
+        finally:
+            stop_beat.set()
+        if self.output_copy is not None:
+            from ..fsutil import atomic_write
+
+            atomic_write(self.output_copy, (handle.run_dir / "output.ipynb").read_bytes())
+        return RunResult(handle.run_id, execution.status, handle.run_dir, receipt,
+                         _error_for(execution, handle.run_id))
+
+    def _capture_environment(self, box: dict) -> None:
+        try:
+            from ..store.environment import capture_environment
+
+            box["env"] = capture_environment(self.kernel_name, project_root=self.store.root)
+        except Exception as exc:  # recorded, never fatal: the notebook's result matters more
+            box["env"] = {"error": f"{type(exc).__name__}: {exc}"}
+
+    def _execute(self, handle, public_params, secrets):
+        from . import params as P
+        from .capture import setup_source
+        from .execute import execute, redacting
+
+        node = copy.deepcopy(self.nb.node)
+        position = P.inject(node, self.values)
+        origins: list[int | None] = list(range(1, len(self.nb.cells) + 1))
+        if position is not None and len(node.cells) > len(origins):
+            origins.insert(position, None)
+        elif position is not None:
+            origins[position] = None  # an existing injected cell was replaced
+        safe_source = P.render_assignments(
+            {k: (P.REDACTED if P.is_secret(k) else v) for k, v in self.values.items()}
+        ) if position is not None else None
+        node.metadata["nbprod"] = {"run_id": handle.run_id, "notebook": self.nb.display_path}
+        setup = None
+        if self.language == "python":
+            setup = setup_source(
+                project_root=self.store.root, store_path=self.store.path,
+                access_log=handle.run_dir / "access.jsonl",
+                records=handle.run_dir / "records.jsonl", run_id=handle.run_id,
+                capture=self.config.capture,
+            )
+        execution = execute(
+            node, output_path=handle.run_dir / "output.ipynb", kernel_name=self.kernel_name,
+            cwd=self.cwd, timeout=self.config.timeout, origins=origins, setup_source=setup,
+            progress=self.progress, redactor=redacting(secrets, position, safe_source),
+            notebook_meta={"parameters": public_params, "input_path": self.nb.display_path,
+                           "output_path": str(handle.run_dir / "output.ipynb")},
+        )
+        return execution, origins
+
+    def _receipt(self, handle, rel, notebook_hash, public_params, execution, started_wall,
+                 began, env_thread, env_box, secrets):
+        from .capture import capture_data, read_access_log
+        from .receipt import build_receipt
+        from .record import read_records
+
+        notebook_object = self.store.put_bytes(self.raw)
+        data, stored = capture_data(
+            read_access_log(handle.run_dir / "access.jsonl"), self.store,
+            copy_inputs=self.store.config.copy_data,
+            copy_outputs_max_bytes=self.store.config.copy_outputs_max_bytes,
+            profile_max_bytes=self.config.profile_max_bytes,
+        )
+        env_thread.join()
+        return build_receipt(
+            run_id=handle.run_id, status=execution.status,
+            notebook={"path": rel, "hash": notebook_hash, "object": notebook_object},
+            parameters=public_params, kind=self.kind, parent=self.parent,
+            kernel=self.kernel_name, start=started_wall,
+            end=datetime.now(timezone.utc).isoformat(), duration_s=time.monotonic() - began,
+            cells=execution.cells, environment=env_box.get("env", {}), data=data,
+            records=read_records(handle.run_dir / "records.jsonl"), error=execution.error,
+            objects=[notebook_object, *stored], secrets=secrets,
+        )
+
+    def _record_crash(self, handle, rel, notebook_hash, public_params, started_wall, began,
+                      exc: BaseException) -> None:
+        """Close the run as interrupted when nbprod itself failed or was stopped mid-way."""
+        from .receipt import build_receipt
+
+        receipt = build_receipt(
+            run_id=handle.run_id, status="interrupted",
+            notebook={"path": rel, "hash": notebook_hash}, parameters=public_params,
+            kind=self.kind, parent=self.parent, kernel=self.kernel_name, start=started_wall,
+            end=datetime.now(timezone.utc).isoformat(), duration_s=time.monotonic() - began,
+            cells=[], environment={}, data=[], records={},
+            error={"cell": None, "cell_id": None, "ename": type(exc).__name__,
+                   "evalue": str(exc), "message": f"nbprod stopped: {type(exc).__name__}"},
+            objects=[],
+        )
+        try:
+            self.store.finish_run(handle.run_id, receipt)
+        except Exception:
+            pass  # the store's pid check marks the run interrupted later
+
+
+def _relative_to(path: Path | None, root: Path) -> str:
+    if path is None:
+        return "<notebook>"
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return resolved.as_posix()
+
+
+def _heartbeat(store: Any, run_id: str, stop: threading.Event) -> None:
+    while not stop.wait(HEARTBEAT_S):
+        try:
+            store.heartbeat(run_id)
+        except Exception:
+            return  # a busy or closed store: the pid check still covers this host
+
+
+class _signals_interrupt:
+    """While a kernel runs, SIGTERM/SIGHUP raise ``RunnerInterrupted`` (Ctrl-C already raises
+    KeyboardInterrupt), so the run ends recorded as ``interrupted`` and the kernel is killed."""
+
+    _SIGNALS = ("SIGTERM", "SIGHUP")
+
+    def __enter__(self):
+        self.previous: dict[int, Any] = {}
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        from .execute import RunnerInterrupted
+
+        def handler(signum, frame):
+            raise RunnerInterrupted(f"the runner received {signal.Signals(signum).name}")
+
+        for name in self._SIGNALS:
+            number = getattr(signal, name, None)
+            if number is not None:
+                self.previous[number] = signal.signal(number, handler)
+        return self
+
+    def __exit__(self, *exc_info):
+        for number, previous in self.previous.items():
+            signal.signal(number, previous)
+        return False
+
+
+def _error_for(execution: Any, run_id: str) -> NbprodError | None:
+    error = execution.error
+    if execution.status == "succeeded" or error is None:
+        return None
+    message = f"run {run_id} {execution.status}: {error['message']}"
+    if execution.status in ("failed", "incomplete"):
+        return ExecutionError(message, cell=error.get("cell"), cell_id=error.get("cell_id"),
+                              ename=error.get("ename"), evalue=error.get("evalue"),
+                              traceback=error.get("traceback"))
+    return InfrastructureError(message)
+
+
+def reproduce(run_id: str, **kwargs: Any):
+    """Re-run a recorded run and compare its outputs (see ``nbprod.run.reproduce.reproduce``)."""
+    from .reproduce import reproduce as _reproduce
+
+    return _reproduce(run_id, **kwargs)

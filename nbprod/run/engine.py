@@ -1,0 +1,279 @@
+"""The papermill/nbclient side of a run: kernel lifecycle, per-cell callbacks, atomic saves.
+
+Imported only when a notebook runs (``execute.execute``), so ``nbprod lint`` never loads
+papermill. The kernel is started by jupyter_client in its own session (so its process group id
+is its pid); whatever happens, nbprod kills that whole group at the end, so neither the kernel
+nor anything the notebook started in it is left behind.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import nbformat
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from papermill.clientwrap import PapermillNotebookClient
+from papermill.engines import NotebookExecutionManager
+
+from ..fsutil import atomic_write
+from .execute import CellRun, Execution, Progress, RunnerInterrupted, error_for, is_clean_exit
+
+__all__ = ["run"]
+
+
+class _Stop(Exception):
+    """A terminal event inside the cell loop (timeout, dead kernel), carried out of papermill."""
+
+    def __init__(self, status: str, cause: BaseException):
+        super().__init__(status)
+        self.status = status
+        self.cause = cause
+
+
+class _OutputManager(NotebookExecutionManager):
+    """papermill's execution manager, saving atomically (and redacted) into the run folder."""
+
+    def __init__(self, nb: Any, output_path: Path, redactor: Callable[[Any], Any] | None):
+        super().__init__(nb, output_path=str(output_path), progress_bar=False, log_output=False,
+                         autosave_cell_every=30)
+        self._target = output_path
+        self._redactor = redactor
+        self._quiet = False
+
+    def save(self, **kwargs: Any) -> None:
+        if self._quiet:
+            return
+        node = self._redactor(self.nb) if self._redactor else self.nb
+        atomic_write(self._target, nbformat.writes(node))
+        self.last_save_time = self.now()
+
+    def cell_start(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
+        # One durable save per cell (on completion) is enough; skip papermill's save at start.
+        self._quiet = True
+        try:
+            super().cell_start(cell, cell_index, **kwargs)
+        finally:
+            self._quiet = False
+
+
+class _TrackingClient(PapermillNotebookClient):
+    """papermill's client with nbprod's own per-cell tracking and a hidden setup step."""
+
+    def __init__(self, nb_man: _OutputManager, *, cells: dict[int, CellRun],
+                 setup_source: str | None, progress: Progress | None, **kw: Any):
+        super().__init__(nb_man, **kw)
+        self.tracked = cells
+        self.setup_source = setup_source
+        self.progress = progress
+        self.kernel_pid: int | None = None
+        self.failure: CellExecutionError | None = None
+        self.failure_traceback: str | None = None
+        self.current: CellRun | None = None
+        self.started = False
+        self.on_notebook_start = self._remember_kernel
+
+    def _remember_kernel(self, notebook: Any = None) -> None:
+        provisioner = getattr(self.km, "provisioner", None)
+        pid = getattr(provisioner, "pid", None) or getattr(
+            getattr(provisioner, "process", None), "pid", None)
+        try:
+            leads_group = pid is not None and os.getpgid(pid) == pid
+        except ProcessLookupError:
+            leads_group = False
+        # Only a kernel that leads its own process group may have its group killed.
+        self.kernel_pid = pid if leads_group else None
+        self.started = True
+
+    def papermill_execute_cells(self) -> None:
+        if self.setup_source:
+            self._run_setup()
+        total = len(self.tracked)
+        position = 0
+        for index, cell in enumerate(self.nb.cells):
+            record = self.tracked.get(index)
+            if record is not None:
+                position += 1
+                record.start = datetime.now(timezone.utc).isoformat()
+                self.current = record
+                if self.progress:
+                    self.progress(position, total, record)
+            began = time.monotonic()
+            try:
+                self.nb_man.cell_start(cell, index)
+                self.execute_cell(cell, index)
+            except CellExecutionError as exc:
+                self.nb_man.cell_exception(self.nb.cells[index], cell_index=index, exception=exc)
+                self.failure = exc
+                self.failure_traceback = _error_traceback(self.nb.cells[index]) or exc.traceback
+                if record is not None:
+                    record.status = "exited" if is_clean_exit(exc.ename, exc.evalue) else "failed"
+                break
+            except CellTimeoutError as exc:
+                self._stop_cell(record, "timeout", began)
+                raise _Stop("timeout", exc) from None
+            except DeadKernelError as exc:
+                self._stop_cell(record, "kernel_died", began)
+                raise _Stop("kernel_died", exc) from None
+            except BaseException:
+                self._stop_cell(record, "interrupted", began)
+                raise
+            else:
+                if record is not None:
+                    record.status = "succeeded"
+            finally:
+                if record is not None and record.duration_s is None:
+                    record.duration_s = round(time.monotonic() - began, 6)
+                    record.execution_count = self.nb.cells[index].get("execution_count")
+                self.nb_man.cell_complete(self.nb.cells[index], cell_index=index)
+        self.current = None
+
+    def _stop_cell(self, record: CellRun | None, status: str, began: float) -> None:
+        kill_group(self.kernel_pid)  # don't wait for a polite shutdown of a stuck kernel
+        if record is not None:
+            record.status = status
+            record.duration_s = round(time.monotonic() - began, 6)
+
+    def _run_setup(self) -> None:
+        """Run the hidden setup code: silent, so it gets no cell, execution count or output."""
+        assert self.kc is not None
+        msg_id = self.kc.execute(self.setup_source, silent=True, store_history=False,
+                                 stop_on_error=True)
+        reply = self.wait_for_reply(msg_id)
+        content = (reply or {}).get("content", {})
+        if content.get("status") != "ok":
+            raise RuntimeError(
+                f"nbprod's setup code failed in the kernel: {content.get('ename')}:"
+                f" {content.get('evalue')}"
+            )
+
+
+def kill_group(pid: int | None) -> None:
+    """Kill the kernel's whole process group (the kernel leads its own session).
+
+    The group is signalled even when its leader has already exited, so processes the notebook
+    started (and left running) go too.
+    """
+    if not pid:
+        return
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run(
+    nb_node: Any,
+    *,
+    output_path: Path,
+    kernel_name: str,
+    cwd: Path,
+    timeout: float | None,
+    origins: list[int | None],
+    setup_source: str | None,
+    progress: Progress | None,
+    redactor: Callable[[Any], Any] | None,
+    notebook_meta: dict,
+) -> Execution:
+    """Execute the notebook and classify the outcome (see ``execute.execute``)."""
+    cells: dict[int, CellRun] = {}
+    for index, cell in enumerate(nb_node.cells):
+        if cell.cell_type == "code" and cell.source.strip():
+            origin = origins[index] if index < len(origins) else None
+            cells[index] = CellRun(index + 1, origin, cell.get("id"), injected=origin is None)
+    nb_node.metadata["papermill"] = dict(notebook_meta)
+    manager = _OutputManager(nb_node, output_path, redactor)
+    client = _TrackingClient(
+        manager, cells=cells, setup_source=setup_source, progress=progress,
+        kernel_name=kernel_name, timeout=max(1, math.ceil(timeout)) if timeout else None,
+        startup_timeout=60, resources={"metadata": {"path": str(cwd)}},
+        raise_on_iopub_timeout=False, log=_quiet_logger(),
+    )
+    status, cause = "succeeded", None
+    manager.notebook_start()
+    # The kernel's own stderr (not the notebook's) goes to a log beside the output, for
+    # post-mortems of dead kernels, instead of interleaving with nbprod's progress.
+    kernel_log = open(output_path.parent / "kernel.log", "ab")
+    try:
+        client.execute(stderr=kernel_log, stdout=kernel_log)
+    except _Stop as stop:
+        status, cause = stop.status, stop.cause
+    except (KeyboardInterrupt, RunnerInterrupted) as exc:
+        status, cause = "interrupted", exc
+    except Exception as exc:
+        if client.started:
+            _finish(nb_node, cells, "interrupted")
+            _safe_save(manager)
+            raise  # not a notebook problem: the caller records the run and reports a bug
+        status, cause = "kernel_died", exc  # the kernel never came up
+    finally:
+        kill_group(client.kernel_pid)
+        kernel_log.close()
+        manager.cleanup_pbar()
+        manager.notebook_complete()
+    records = list(cells.values())
+    error = None
+    if status == "succeeded" and client.failure is not None:
+        failure = client.failure
+        current = next((c for c in records if c.status in ("failed", "exited")), None)
+        after = [c for c in records if current and c.index > current.index]
+        if is_clean_exit(failure.ename, failure.evalue):
+            status = "incomplete" if after else "succeeded"
+            error = error_for(status, current, ename=failure.ename, evalue=failure.evalue,
+                              not_run=len(after)) if after else None
+        else:
+            status = "failed"
+            error = error_for("failed", current, ename=failure.ename, evalue=failure.evalue,
+                              traceback=client.failure_traceback)
+    elif status != "succeeded":
+        current = next((c for c in records if c.status == status), None)
+        detail = None
+        if status == "kernel_died" and not isinstance(cause, DeadKernelError):
+            detail = f"the kernel did not start: {type(cause).__name__}: {cause}"
+        elif status == "interrupted" and str(cause):
+            detail = str(cause)
+        error = error_for(status, current, evalue=detail, timeout=timeout)
+    _finish(nb_node, cells, status)
+    _safe_save(manager)
+    return Execution(status=status, cells=records, error=error, kernel=kernel_name,
+                     language_info=dict(nb_node.metadata.get("language_info", {})))
+
+
+def _error_traceback(cell: Any) -> str | None:
+    """The traceback the kernel reported for a failed cell (its ``error`` output)."""
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error" and output.get("traceback"):
+            return "\n".join(output["traceback"])
+    return None
+
+
+def _finish(nb_node: Any, cells: dict[int, CellRun], status: str) -> None:
+    """Overwrite papermill's per-cell status with nbprod's (papermill says 'completed' even for
+    cells a dead kernel never ran)."""
+    for index, record in cells.items():
+        meta = nb_node.cells[index].metadata.setdefault("papermill", {})
+        meta["status"] = {"succeeded": "completed", "not_run": "pending"}.get(record.status,
+                                                                               "failed")
+        meta["exception"] = record.status not in ("succeeded", "not_run")
+    nb_node.metadata.setdefault("nbprod", {})["status"] = status
+
+
+def _safe_save(manager: _OutputManager) -> None:
+    try:
+        manager.save()
+    except OSError:
+        pass  # the partial output saved after the last completed cell stays in place
+
+
+def _quiet_logger():
+    import logging
+
+    logger = logging.getLogger("nbprod.run.kernel")
+    logger.addHandler(logging.NullHandler())
+    logger.propagate = False
+    return logger

@@ -1,0 +1,90 @@
+"""``nbprod.record(name, value)``: a notebook hands a value to its run's receipt.
+
+Inside a run, nbprod sets ``NBPROD_RECORDS_FILE`` in the kernel to a file in the run folder;
+each call appends one JSON line there, so a value recorded before the kernel dies is kept. The
+runner reads the file into ``receipt["records"]`` (a later value of the same name wins).
+Outside a run (plain Jupyter), ``record`` only warns once: the notebook still works unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+__all__ = ["RECORDS_ENV", "read_records", "record"]
+
+RECORDS_ENV = "NBPROD_RECORDS_FILE"
+_warned = False
+
+
+def record(name: str, value: Any) -> None:
+    """Keep a JSON-serialisable value in the receipt of the current run, under ``records``.
+
+    Parameters
+    ----------
+    name:
+        The key in ``receipt["records"]`` (sweeps and pipelines read metrics from there).
+    value:
+        JSON data: numbers, text, booleans, None, lists and mappings of those. NumPy scalars
+        and arrays are converted with ``.item()`` / ``.tolist()``.
+
+    Raises
+    ------
+    TypeError
+        When the name is not text or the value cannot be written as JSON.
+    """
+    global _warned
+    if not isinstance(name, str) or not name:
+        raise TypeError("nbprod.record: the name must be non-empty text")
+    line = json.dumps({"name": name, "value": _plain(value)}, allow_nan=True, default=_refuse)
+    target = os.environ.get(RECORDS_ENV)
+    if not target:
+        if not _warned:
+            warnings.warn("nbprod.record: not inside an nbprod run, the value is not kept",
+                          stacklevel=2)
+            _warned = True
+        return
+    with open(target, "a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+        handle.flush()
+
+
+def _plain(value: Any) -> Any:
+    # NumPy scalars and arrays, without importing NumPy.
+    if hasattr(value, "tolist") and callable(value.tolist) and type(value).__module__ == "numpy":
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError(
+        f"nbprod.record: a {type(value).__name__} value is not JSON data; record numbers, text,"
+        " lists or mappings"
+    )
+
+
+def read_records(path: str | Path) -> dict[str, Any]:
+    """The values recorded during a run, by name (a later value wins); {} without a file.
+
+    A last line cut short by a kernel death is ignored.
+    """
+    records: dict[str, Any] = {}
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return records
+    for line in text.splitlines():
+        try:
+            item = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(item, dict) and isinstance(item.get("name"), str):
+            records[item["name"]] = item.get("value")
+    return records

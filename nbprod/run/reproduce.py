@@ -1,0 +1,200 @@
+"""``nbprod reproduce``: re-run a recorded run and check that it gives the same outputs.
+
+First the differences that could explain a mismatch are collected without running anything:
+the environment now versus the receipt's (Python, packages, git), and the input data now versus
+the hashes recorded. Then the notebook version recorded in the store runs again with the
+recorded parameters (a new run of kind ``reproduce`` whose parent is the original), and the two
+output notebooks are compared with tolerances (``compare.py``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import ParameterError, StoreError
+from . import RunResult, run_notebook
+from .compare import Difference, Tolerance, compare_notebooks
+
+__all__ = ["ReproduceResult", "current_data", "reproduce"]
+
+
+@dataclass
+class ReproduceResult:
+    """The original run, the new run, what changed before running, and the first mismatch."""
+
+    original: dict
+    run: RunResult
+    environment: dict
+    data: dict
+    difference: Difference | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.difference is None
+
+    @property
+    def exit_code(self) -> int:
+        if self.ok:
+            return 0
+        infra = ("kernel_died", "timeout", "interrupted")
+        if self.run.status in infra and self.original.get("status") not in infra:
+            return 3
+        return 1
+
+    def to_dict(self) -> dict:
+        return {
+            "original": self.original.get("run_id"),
+            "run_id": self.run.run_id,
+            "status": self.run.status,
+            "reproduced": self.ok,
+            "environment": self.environment,
+            "data": self.data,
+            "notes": self.notes,
+            "difference": self.difference.to_dict() if self.difference else None,
+        }
+
+
+def current_data(entries: list[dict], store: Any) -> list[dict]:
+    """The recorded input files as they are now: hash, size and profile (missing ones left out)."""
+    from .profile import profile_file
+
+    now = []
+    for entry in entries:
+        if entry.get("role") != "input" or "path" not in entry:
+            continue
+        path = Path(store.root) / entry["path"]
+        try:
+            digest, size = store.hash_file(path)
+        except StoreError:
+            continue
+        item = {"path": entry["path"], "role": "input", "hash": digest, "bytes": size}
+        if entry.get("profile"):
+            profile = profile_file(path, max_bytes=64 * 2**20)
+            if profile is not None:
+                item["profile"] = profile
+        now.append(item)
+    return now
+
+
+def reproduce(
+    run_id: str,
+    *,
+    project_root: str | os.PathLike = ".",
+    store: Any = None,
+    tolerance: Tolerance = Tolerance(),
+    parameters: dict[str, Any] | None = None,
+    timeout: float | None = None,
+    on_report: Callable[[dict, dict, list[str]], None] | None = None,
+    progress: Any = None,
+) -> ReproduceResult:
+    """Re-run run ``run_id`` with its recorded parameters and compare the outputs.
+
+    Parameters
+    ----------
+    run_id:
+        A run id or a unique prefix of one.
+    project_root:
+        Where to find the project's store (when ``store`` is not given).
+    tolerance:
+        How far numbers in outputs may drift.
+    parameters:
+        Values for parameters whose recorded value was redacted (secrets are never stored).
+    on_report:
+        Called with (environment diff, data diff, notes) before the notebook runs again.
+
+    Returns
+    -------
+    ReproduceResult
+
+    Raises
+    ------
+    StoreError
+        When the run is unknown or its outputs are missing.
+    ParameterError
+        When a redacted parameter is not given again.
+    """
+    from ..store import open_project_store
+    from ..store.diff import diff_data, diff_environment
+    from ..store.environment import capture_environment
+    from .params import REDACTED
+
+    if store is None:
+        store = open_project_store(project_root, create=False)
+    original = store.get_run(run_id)
+    full_id = original["run_id"]
+    old_output = store.run_dir(full_id) / "output.ipynb"
+    if not old_output.is_file():
+        raise StoreError(f"run {full_id} has no output notebook to compare with (status"
+                         f" {original.get('status')}); pick a finished run")
+    notebook = original.get("notebook") or {}
+    nb_path = Path(store.root) / notebook.get("path", "")
+    notes: list[str] = []
+    source = _recorded_source(store, notebook)
+    if source is None:
+        raise StoreError(f"run {full_id}: the recorded notebook is not in the store, and"
+                         f" {nb_path} is not the recorded version; cannot reproduce")
+    if not nb_path.is_file():
+        notes.append(f"{notebook.get('path')} no longer exists; running the recorded version")
+    elif _hash_of(nb_path) != notebook.get("hash"):
+        notes.append(f"{notebook.get('path')} changed since the run; running the recorded"
+                     " version")
+
+    kernel = original.get("kernel")
+    environment = diff_environment(original.get("environment"),
+                                   capture_environment(kernel, project_root=store.root))
+    recorded_inputs = [e for e in original.get("data") or [] if e.get("role") == "input"]
+    data = diff_data(recorded_inputs, current_data(recorded_inputs, store))
+    if on_report is not None:
+        on_report(environment, data, notes)
+
+    values = dict(original.get("parameters") or {})
+    for name, value in list(values.items()):
+        if value == REDACTED:
+            if parameters is None or name not in parameters:
+                raise ParameterError(
+                    f"run {full_id}: parameter {name!r} was redacted (a secret); give it again"
+                    f" with -p {name} VALUE"
+                )
+    values.update(parameters or {})
+    texts = {name for name, value in values.items() if isinstance(value, str)}
+    result = run_notebook(
+        nb_path, values, store=store, text_parameters=texts, kind="reproduce", parent=full_id,
+        timeout=timeout, kernel=kernel, source=source, progress=progress,
+    )
+    difference = _first_difference(original, result, old_output, tolerance)
+    return ReproduceResult(original, result, environment, data, difference, notes)
+
+
+def _recorded_source(store: Any, notebook: dict) -> bytes | None:
+    digest = notebook.get("object")
+    if digest and store.objects.exists(digest):
+        return store.objects.path_for(digest).read_bytes()
+    path = Path(store.root) / notebook.get("path", "")
+    if path.is_file() and _hash_of(path) == notebook.get("hash"):
+        return path.read_bytes()
+    return None
+
+
+def _hash_of(path: Path) -> str:
+    from ..store.hashing import hash_bytes
+
+    return hash_bytes(path.read_bytes())
+
+
+def _first_difference(original: dict, result: RunResult, old_output: Path,
+                      tolerance: Tolerance) -> Difference | None:
+    import nbformat
+
+    if result.status != original.get("status"):
+        error = result.receipt.get("error") or original.get("error") or {}
+        return Difference(error.get("cell"), error.get("cell_id"),
+                          f"the run {result.status}, the original {original.get('status')}",
+                          str((original.get("error") or {}).get("message", "")),
+                          str(error.get("message", "")))
+    expected = nbformat.read(old_output, as_version=4)
+    actual = nbformat.read(result.output_path, as_version=4)
+    return compare_notebooks(expected, actual, tolerance)

@@ -1,0 +1,241 @@
+"""``nbprod store verify``: prove the store is whole, and optionally repair what can be repaired.
+
+Checks, in order: SQLite's ``PRAGMA integrity_check``; runs left ``running`` whose process is gone
+(always marked ``interrupted``, that is the store's normal recovery); every object re-hashed
+against its name and checked read-only; references (indexed objects, files a run stored) that
+name a missing object; receipts that disagree with the index; stray ``.nbprod-tmp-*`` files of
+dead writers; with ``rehash``, every stat-cache entry whose file still looks unchanged is re-hashed
+(the cache's blind spot: same size, mtime restored).
+
+``repair`` removes stray temp files, re-indexes receipts, indexes unindexed objects, makes
+objects read-only again and drops lying cache entries. It never deletes an object or a receipt:
+a corrupted object is reported for a human to deal with.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import StoreError
+from ..fsutil import TEMP_PREFIX
+from .hashing import hash_path
+from .liveness import process_alive
+from .objects import OBJECT_MODE
+
+if TYPE_CHECKING:
+    from . import Store
+
+__all__ = ["VerifyReport", "verify_store"]
+
+_TEMP_PID = re.compile(re.escape(TEMP_PREFIX) + r"(\d+)-")
+
+
+@dataclass
+class VerifyReport:
+    """What ``verify`` found and did. ``problems`` counts what is still wrong afterwards."""
+
+    store: str
+    integrity: list[str] = field(default_factory=list)
+    objects_checked: int = 0
+    runs_checked: int = 0
+    hash_mismatches: list[dict] = field(default_factory=list)
+    writable_objects: list[str] = field(default_factory=list)
+    dangling_references: list[dict] = field(default_factory=list)
+    missing_receipts: list[str] = field(default_factory=list)
+    bad_receipts: list[dict] = field(default_factory=list)
+    unindexed_receipts: list[str] = field(default_factory=list)
+    unindexed_objects: list[str] = field(default_factory=list)
+    interrupted: list[str] = field(default_factory=list)
+    temp_files: list[str] = field(default_factory=list)
+    temp_files_in_use: list[str] = field(default_factory=list)
+    rehashed: int = 0
+    stale_cache_entries: list[dict] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+    repair: bool = False
+
+    @property
+    def integrity_ok(self) -> bool:
+        """True when SQLite reports ``ok``."""
+        return self.integrity == ["ok"]
+
+    @property
+    def problems(self) -> int:
+        """How many problems remain (the CLI exits 1 when this is not 0)."""
+        count = (
+            len(self.hash_mismatches)
+            + len(self.dangling_references)
+            + len(self.missing_receipts)
+            + len(self.bad_receipts)
+            + (0 if self.integrity_ok else 1)
+        )
+        if not self.repair:
+            count += (
+                len(self.writable_objects)
+                + len(self.unindexed_receipts)
+                + len(self.temp_files)
+                + len(self.stale_cache_entries)
+            )
+        return count
+
+    def to_dict(self) -> dict:
+        """The report as JSON data (the CLI's ``--output-format json``)."""
+        data = asdict(self)
+        data["integrity_ok"] = self.integrity_ok
+        data["problems"] = self.problems
+        data["ok"] = self.problems == 0
+        return data
+
+
+def verify_store(store: Store, rehash: bool = False, repair: bool = False) -> VerifyReport:
+    """Check ``store``; with ``repair``, fix what can be fixed without losing data.
+
+    Returns
+    -------
+    VerifyReport
+    """
+    report = VerifyReport(store=str(store.path), repair=repair)
+    report.integrity = store.db.integrity_check()
+    report.interrupted = store.mark_interrupted_stale()
+    _check_objects(store, report, repair)
+    _check_references(store, report)
+    _check_receipts(store, report, repair)
+    _check_temp_files(store, report, repair)
+    if rehash:
+        _check_cache(store, report, repair)
+    return report
+
+
+def _check_objects(store: Store, report: VerifyReport, repair: bool) -> None:
+    indexed = {row[0] for row in store.db.query("SELECT hash FROM objects")}
+    for digest, path in store.objects.iter_objects():
+        report.objects_checked += 1
+        try:
+            actual, size, _ = hash_path(path)
+        except StoreError as exc:
+            report.hash_mismatches.append({"hash": digest, "path": str(path), "actual": None,
+                                           "error": str(exc)})
+            continue
+        if actual != digest:
+            report.hash_mismatches.append({"hash": digest, "path": str(path), "actual": actual})
+            continue
+        if os.stat(path).st_mode & 0o777 != OBJECT_MODE:
+            report.writable_objects.append(digest)
+            if repair:
+                os.chmod(path, OBJECT_MODE)
+                report.repaired.append(f"made {digest} read-only")
+        if digest not in indexed:
+            # Killed between the rename and the index insert: the blob is whole, index it.
+            report.unindexed_objects.append(digest)
+            if repair:
+                store._index_object(digest, size)
+                report.repaired.append(f"indexed object {digest}")
+
+
+def _check_references(store: Store, report: VerifyReport) -> None:
+    for (digest,) in store.db.query("SELECT hash FROM objects"):
+        if not store.objects.exists(digest):
+            report.dangling_references.append({"from": "objects index", "hash": digest})
+    rows = store.db.query(
+        "SELECT run_id, path, role, hash FROM run_files WHERE stored = 1 ORDER BY run_id"
+    )
+    for run_id, path, role, digest in rows:
+        if not digest or not store.objects.exists(digest):
+            report.dangling_references.append(
+                {"from": f"run {run_id}", "path": path, "role": role, "hash": digest}
+            )
+
+
+def _check_receipts(store: Store, report: VerifyReport, repair: bool) -> None:
+    rows = {row[0]: row[1] for row in store.db.query("SELECT run_id, status FROM runs")}
+    report.runs_checked = len(rows)
+    folders = {p.name for p in store.runs_path.iterdir() if p.is_dir()} if (
+        store.runs_path.is_dir()) else set()
+    for run_id in sorted(folders | rows.keys()):
+        try:
+            receipt = store.read_receipt(run_id)
+        except StoreError as exc:
+            report.bad_receipts.append({"run_id": run_id, "error": str(exc)})
+            continue
+        status = rows.get(run_id)
+        if receipt is None:
+            if status not in (None, "running", "interrupted"):
+                report.missing_receipts.append(run_id)
+            continue
+        if receipt.get("run_id") != run_id:
+            report.bad_receipts.append(
+                {"run_id": run_id, "error": f"receipt names run {receipt.get('run_id')!r}"})
+            continue
+        if status == "running":
+            continue  # its live runner is indexing the receipt right now
+        if status != receipt.get("status"):
+            report.unindexed_receipts.append(run_id)
+            if repair:
+                with store.db.write() as conn:
+                    store._index_receipt(conn, receipt)
+                report.repaired.append(f"indexed receipt of run {run_id}")
+            continue
+        for entry in receipt.get("data") or []:
+            if isinstance(entry, dict) and entry.get("stored") and not store.objects.exists(
+                    str(entry.get("hash"))):
+                report.dangling_references.append(
+                    {"from": f"receipt {run_id}", "path": entry.get("path"),
+                     "role": entry.get("role"), "hash": entry.get("hash")})
+
+
+def _check_temp_files(store: Store, report: VerifyReport, repair: bool) -> None:
+    for folder, _dirs, files in os.walk(store.path):
+        for name in files:
+            if not name.startswith(TEMP_PREFIX):
+                continue
+            path = Path(folder) / name
+            match = _TEMP_PID.match(name)
+            writer = int(match.group(1)) if match else 0
+            if writer and writer != os.getpid() and process_alive(writer):
+                report.temp_files_in_use.append(str(path))
+                continue
+            report.temp_files.append(str(path))
+            if repair:
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
+                report.repaired.append(f"removed temp file {path}")
+
+
+def _check_cache(store: Store, report: VerifyReport, repair: bool) -> None:
+    for entry in store.cache.entries():
+        try:
+            st = os.stat(entry.path)
+        except OSError:
+            continue  # the file is gone: the entry can never match again
+        if (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) != (
+            entry.dev, entry.inode, entry.size, entry.mtime_ns
+        ):
+            continue  # changed visibly: the next hash_file re-hashes it anyway
+        try:
+            actual, _, _ = hash_path(entry.path)
+        except StoreError:
+            continue
+        report.rehashed += 1
+        if actual != entry.hash:
+            report.stale_cache_entries.append({
+                "path": entry.path, "cached": entry.hash, "actual": actual,
+                "runs": _runs_recording(store, entry.path, entry.hash),
+            })
+            if repair:
+                store.cache.forget(entry)
+                report.repaired.append(f"dropped stale hash cache entry for {entry.path}")
+
+
+
+def _runs_recording(store: Store, path: str, digest: str) -> list[str]:
+    """Runs whose receipt may carry the stale hash of ``path`` (same hash, same file)."""
+    rows = store.db.query("SELECT run_id, path FROM run_files WHERE hash = ?", (digest,))
+    return sorted({
+        run_id for run_id, relative in rows
+        if os.path.abspath(store.root / relative) == os.path.abspath(path)
+    })

@@ -1,0 +1,116 @@
+"""pytest collection: one ``NotebookFile`` per ``.ipynb``, holding one ``NotebookItem``.
+
+One item per notebook (not per cell, as nbval does) because cells share one kernel: the
+notebook is the unit that passes or fails, and pytest-xdist spreads notebooks over workers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ..errors import NbprodError
+from ..fsutil import TEMP_PREFIX
+from ..notebook import load
+from .config import TestConfig, load_test_config
+from .execute import CellProblem, run_notebook
+from .report import format_problems
+
+__all__ = ["NotebookFile", "NotebookItem", "collect_notebook"]
+
+_CONFIGS = pytest.StashKey[dict]()
+
+
+def collect_notebook(path: Path, parent: pytest.Collector) -> NotebookFile | None:
+    """The collector for ``path``, or ``None`` for files nbprod never tests.
+
+    Temporary files of interrupted atomic writes and notebooks matching ``exclude`` in
+    ``[tool.nbprod.test]`` are left out.
+    """
+    if path.name.startswith(TEMP_PREFIX) or ".ipynb_checkpoints" in path.parts:
+        return None
+    try:
+        config, root = _config_for(path, parent.config)
+    except NbprodError:
+        return NotebookFile.from_parent(parent, path=path)  # collect() reports the error
+    if config.excludes(path, root):
+        return None
+    return NotebookFile.from_parent(parent, path=path)
+
+
+def _config_for(path: Path, pytest_config: pytest.Config) -> tuple[TestConfig, Path]:
+    """``[tool.nbprod.test]`` for the notebook's project, command-line options applied.
+
+    Cached per folder: every notebook of a folder shares its nearest pyproject.toml.
+    """
+    cache = pytest_config.stash.setdefault(_CONFIGS, {})
+    folder = path.parent
+    if folder not in cache:
+        option = pytest_config.option
+        mode = "compare" if option.nbprod_compare else option.nbprod_mode
+        cache[folder] = load_test_config(
+            folder, mode=mode, timeout=option.nbprod_timeout, kernel=option.nbprod_kernel
+        )
+    return cache[folder]
+
+
+class NotebookFile(pytest.File):
+    """A notebook file; collecting it reads the configuration, not the notebook."""
+
+    def collect(self):
+        try:
+            config, root = _config_for(self.path, self.config)
+        except NbprodError as exc:
+            raise self.CollectError(f"error: {exc}") from None
+        item = NotebookItem.from_parent(self, name=config.mode, test_config=config, root=root)
+        item.add_marker(pytest.mark.nbprod)
+        yield item
+
+
+class NotebookFailed(Exception):
+    """Raised by a notebook item whose run found problems; pytest shows ``problems``."""
+
+    def __init__(self, problems: list[CellProblem]):
+        super().__init__(f"{len(problems)} problem(s)")
+        self.problems = problems
+
+
+class NotebookItem(pytest.Item):
+    """Runs one notebook top to bottom in a fresh kernel, in run or compare mode."""
+
+    def __init__(self, *, test_config: TestConfig, root: Path, **kwargs):
+        super().__init__(**kwargs)
+        self.test_config = test_config
+        self.root = root
+
+    def runtest(self) -> None:
+        try:
+            nb = load(self.path)
+        except NbprodError as exc:
+            raise NotebookFailed([CellProblem("setup", str(exc))]) from None
+        outcome = run_notebook(
+            nb,
+            self.test_config,
+            parameters=self.test_config.parameters_for(self.path, self.root),
+            cwd=self.path.parent,
+        )
+        self.user_properties.append(("cells_executed", outcome.executed))
+        self.user_properties.append(("cells_compared", outcome.compared))
+        self.user_properties.append(("cells_skipped", len(outcome.skipped)))
+        if outcome.problems:
+            raise NotebookFailed(outcome.problems)
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, NotebookFailed):
+            return format_problems(self._where(), excinfo.value.problems)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self):
+        return self.path, None, f"{self._where()}::{self.name}"
+
+    def _where(self) -> str:
+        try:
+            return self.path.relative_to(self.config.rootpath).as_posix()
+        except ValueError:
+            return str(self.path)

@@ -1,0 +1,212 @@
+"""Executing one notebook top to bottom in a fresh kernel, cell by cell, for a test.
+
+Cells are sent one at a time through nbclient (rather than ``NotebookClient.execute``) so each
+result is checked as it arrives: a failure names its cell, and compare mode checks every cell
+against its stored outputs. The input notebook is never modified; execution runs on a copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import NbprodError
+from ..notebook import Cell, Notebook
+from .config import TestConfig
+from .inject import inject_parameters
+from .markers import cell_marks
+from .outputs import compare_outputs
+
+__all__ = ["CellProblem", "NotebookOutcome", "run_notebook"]
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+@dataclass(frozen=True)
+class CellProblem:
+    """One reason a notebook test failed, located at a cell when there is one."""
+
+    kind: str  # "error" | "mismatch" | "timeout" | "kernel" | "setup" (an nbprod error)
+    summary: str  # one line: what went wrong
+    cell: Cell | None = None
+    detail: str = ""  # traceback or unified diff
+
+
+@dataclass
+class NotebookOutcome:
+    """What running one notebook found."""
+
+    problems: list[CellProblem] = field(default_factory=list)
+    executed: int = 0
+    skipped: list[tuple[Cell, str]] = field(default_factory=list)  # (cell, marker)
+    compared: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+def run_notebook(
+    nb: Notebook,
+    config: TestConfig,
+    *,
+    parameters: dict[str, Any] | None = None,
+    cwd: Path | None = None,
+) -> NotebookOutcome:
+    """Run ``nb`` in a fresh kernel and check it as ``config.mode`` asks.
+
+    Parameters
+    ----------
+    nb:
+        The loaded notebook (its stored outputs are the reference in compare mode).
+    config:
+        Mode, timeouts, kernel, sanitizers and tolerances.
+    parameters:
+        Test-time parameters injected after the ``parameters`` cell.
+    cwd:
+        The kernel's working directory (default: the notebook's folder).
+
+    Returns
+    -------
+    NotebookOutcome
+        Problems are data: a cell that raised, outputs that differ, a timeout, a dead kernel.
+    """
+    outcome = NotebookOutcome()
+    try:
+        node, injected_at, replaced = inject_parameters(nb, parameters or {})
+    except NbprodError as exc:
+        outcome.problems.append(CellProblem("setup", str(exc)))
+        return outcome
+    workdir = cwd or (nb.path.parent if nb.path else Path.cwd())
+    plan = _plan(nb, injected_at, replaced)
+    asyncio.run(_execute(node, plan, config, workdir, outcome))
+    return outcome
+
+
+def _plan(nb: Notebook, injected_at: int | None, replaced: bool) -> list[tuple[int, Cell | None]]:
+    """(position in the executed copy, original cell) in execution order; ``None`` stands for
+    the injected parameters cell, which has no original to compare with or report."""
+    plan: list[tuple[int, Cell | None]] = []
+    for cell in nb.cells:
+        position = cell.index - 1
+        if injected_at is not None and position == injected_at and replaced:
+            continue  # a stale injected cell from an earlier papermill run: replaced below
+        if injected_at is not None and position >= injected_at and not replaced:
+            position += 1
+        plan.append((position, cell))
+    if injected_at is not None:
+        plan.append((injected_at, None))
+        plan.sort(key=lambda entry: entry[0])
+    return plan
+
+
+async def _execute(
+    node: Any,
+    plan: list[tuple[int, Cell | None]],
+    config: TestConfig,
+    workdir: Path,
+    outcome: NotebookOutcome,
+) -> None:
+    # nbclient pulls in jupyter_client and zmq: imported here, never when pytest starts.
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    kernelspec = node.get("metadata", {}).get("kernelspec", {})
+    kernel = config.kernel or kernelspec.get("name") or "python3"
+    client = NotebookClient(
+        node,
+        timeout=config.timeout,
+        startup_timeout=config.startup_timeout,
+        kernel_name=kernel,
+        allow_errors=True,  # errors are judged here, per cell, against the markers
+        record_timing=False,
+        # A graceful shutdown waits up to seconds for the kernel to exit; the test is over and
+        # its state is thrown away, so the kernel is stopped at once.
+        shutdown_kernel="immediate",
+        resources={"metadata": {"path": str(workdir)}},
+    )
+    compare_mode = config.mode == "compare"
+    started = False
+    current: Cell | None = None  # the cell being executed, for timeout and dead-kernel reports
+    try:
+        async with client.async_setup_kernel(cwd=str(workdir)):
+            started = True
+            for position, cell in plan:
+                if cell is None:  # the injected parameters, right after the parameters cell
+                    injected = node["cells"][position]
+                    await client.async_execute_cell(injected, position)
+                    if _error_of(injected):
+                        outcome.problems.append(
+                            CellProblem("error", "the injected test parameters raised",
+                                        detail=_error_of(injected) or "")
+                        )
+                        return
+                    continue
+                if cell.cell_type != "code" or not cell.source.strip():
+                    continue
+                marks = cell_marks(cell)
+                if marks.skip:
+                    outcome.skipped.append((cell, marks.reason))
+                    continue
+                current = cell
+                running = node["cells"][position]
+                await client.async_execute_cell(running, position)
+                outcome.executed += 1
+                error = _error_of(running)
+                if error and not marks.raises:
+                    outcome.problems.append(
+                        CellProblem("error", _error_line(running), cell, error)
+                    )
+                    return  # later cells would only fail because this one did
+                if marks.compares(compare_mode) and cell.execution_count is not None:
+                    outcome.compared += 1
+                    mismatch = compare_outputs(
+                        cell.outputs,
+                        running.get("outputs", []),
+                        sanitizers=config.sanitizers,
+                        rtol=config.rtol,
+                        atol=config.atol,
+                        images=config.images,
+                    )
+                    if mismatch:
+                        outcome.problems.append(
+                            CellProblem("mismatch", mismatch.reason, cell, mismatch.diff)
+                        )
+    except CellTimeoutError:
+        outcome.problems.append(
+            CellProblem(
+                "timeout",
+                f"timed out after {config.timeout} s; raise 'timeout' in [tool.nbprod.test]"
+                " or pass --nbprod-timeout",
+                current,
+            )
+        )
+    except DeadKernelError:
+        outcome.problems.append(CellProblem("kernel", "the kernel died", current))
+    except Exception as exc:
+        if started:
+            raise
+        # Start-up failures (no such kernel, start-up timeout) are the machine's, not a cell's.
+        outcome.problems.append(
+            CellProblem("kernel", f"kernel {kernel!r} could not start: {type(exc).__name__}: {exc}")
+        )
+
+
+def _error_of(cell: Any) -> str | None:
+    """The plain-text traceback of the cell's error output, if it raised."""
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            lines = output.get("traceback") or [f"{output.get('ename')}: {output.get('evalue')}"]
+            return _ANSI.sub("", "\n".join(lines))
+    return None
+
+
+def _error_line(cell: Any) -> str:
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            evalue = str(output.get("evalue", "")).strip().splitlines()
+            return f"raised {output.get('ename')}" + (f": {evalue[0]}" if evalue else "")
+    return "raised an exception"

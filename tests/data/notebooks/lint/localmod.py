@@ -1,0 +1,1 @@
+"""A module beside the notebooks: a local import, not a dependency."""

@@ -1,0 +1,151 @@
+"""A real ``jupyter lab`` on 127.0.0.1 with nbprod, driven by Debian chromium through playwright.
+
+The server runs as a subprocess in a temporary root with a random token, so the browser
+exercises the real authentication and XSRF path. The built extension is taken from the
+checkout (``nbprod/labextension``) through ``JUPYTER_PATH``, so the tests see the code under
+test, not whatever copy is installed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+LABEXTENSION = REPO / "nbprod" / "labextension"
+ARTIFACTS = REPO / "test-artifacts" / "browser"
+CHROMIUM = os.environ.get("NBPROD_CHROMIUM", "/usr/bin/chromium")
+# Headless, no sandbox (root in containers), and nothing that reaches the internet.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Use Debian's chromium; playwright's own browser download is not reachable."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1400, "height": 900}}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for(url: str, token: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"jupyter lab exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        request = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"jupyter lab did not answer within 90 s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def lab_server(tmp_path_factory):
+    """Start ``jupyter lab``; yield ``(base_url, token, root)``; stop it afterwards."""
+    if not (LABEXTENSION / "package.json").exists():
+        pytest.fail(
+            "the JupyterLab extension is not built: run scripts/build-labextension.sh first"
+        )
+    home = tmp_path_factory.mktemp("lab")
+    root = home / "root"
+    root.mkdir()
+    share = home / "share"
+    (share / "labextensions").mkdir(parents=True)
+    (share / "labextensions" / "nbprod").symlink_to(LABEXTENSION, target_is_directory=True)
+    settings = home / "settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    # The "get notified about Jupyter news?" toast would cover the sidebar in screenshots.
+    (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+    token = secrets.token_hex(16)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "JUPYTER_PATH": str(share),
+        "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "NBPROD_CEILING_DIRECTORIES": str(root),
+    }
+    log = home / "lab.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+                "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
+                f"--ServerApp.root_dir={root}", "--ServerApp.jpserver_extensions=nbprod=True",
+            ],
+            cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(f"{base}/api/status", token, process, log)
+        yield base, token, root
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(log, ARTIFACTS / "lab.log")
+        # Jupyter's own start-up banner prints the login URL; no other line may hold the token.
+        leaks = [
+            line for line in log.read_text(errors="replace").splitlines()
+            if token in line and "/lab?token=" not in line
+        ]
+        assert not leaks, f"the token leaked into the server log: {leaks[:3]}"
+
+
+@pytest.fixture
+def shot():
+    """Save a screenshot of ``page`` under test-artifacts/browser/NAME.png."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name: str) -> Path:
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path))
+        return path
+
+    return take

@@ -1,0 +1,93 @@
+"""nbprod in a real JupyterLab: the sidebar, lint, going to a finding's cell, the tag editor."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.conftest import make_notebook
+
+LOAD_TIMEOUT = 90_000
+# The notebook in front (earlier tests' notebooks may still be open in hidden tabs).
+CELLS = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell"
+
+
+def write_notebook(root, name: str, *cells) -> str:
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(nbformat.writes(make_notebook(*cells)))
+    return name
+
+
+def open_notebook(page: Page, lab_server, name: str) -> None:
+    base, token, _ = lab_server
+    page.goto(f"{base}/lab/tree/{name}?reset&token={token}")
+    expect(page.locator(CELLS).first).to_be_visible(timeout=LOAD_TIMEOUT)
+    page.locator('li[data-id="nbprod-panel"]').click()
+    expect(page.locator(".nbprod-current")).to_have_text(name)
+
+
+def test_lint_then_click_a_finding_lands_on_its_cell(page: Page, lab_server, shot):
+    _, _, root = lab_server
+    filler = [f"x{i} = {i}" for i in range(1, 25)]
+    name = write_notebook(
+        root, "lint/demo.ipynb",
+        {"source": "# Demo", "cell_type": "markdown"},
+        *[{"source": s, "execution_count": i} for i, s in enumerate(filler, start=1)],
+        {"source": "y = x1 + 1", "execution_count": 40},
+    )
+    open_notebook(page, lab_server, name)
+    page.locator(".nbprod-lint-run").click()
+    finding = page.locator('.nbprod-finding[data-code="NB002"]')
+    expect(finding).to_be_visible(timeout=30_000)
+    expect(page.locator(".nbprod-lint .nbprod-status")).to_contain_text("finding")
+    shot(page, "lint-findings")
+
+    cell_id = finding.get_attribute("data-cell-id")
+    assert cell_id == "c26"
+    finding.click()
+    active = page.locator(CELLS + ".jp-mod-active")
+    expect(active).to_contain_text("y = x1 + 1")
+    expect(active).to_be_in_viewport()
+    shot(page, "lint-go-to-cell")
+
+
+def test_tag_editor_tags_the_active_cell_and_shows_a_badge(page: Page, lab_server, shot):
+    _, _, root = lab_server
+    name = write_notebook(root, "tags/demo.ipynb", "lr = 0.1", "def f(x):\n    return x")
+    open_notebook(page, lab_server, name)
+    page.locator(CELLS).nth(1).click()
+    page.locator(".nbprod-tag-button").click()
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog.locator(".nbprod-tag-editor")).to_be_visible()
+    dialog.locator('input[data-tag="export"]').check()
+    dialog.locator(".nbprod-step-name").fill("train")
+    shot(page, "tag-editor")
+    dialog.locator(".jp-mod-accept").click()
+
+    second = page.locator(CELLS).nth(1)
+    expect(second.locator(".nbprod-badge")).to_have_text(["export", "step:train"])
+
+    # The context menu opens the same editor; mark the first cell as parameters.
+    first = page.locator(CELLS).first
+    first.click()
+    first.click(button="right")
+    page.locator(".lm-Menu-itemLabel", has_text="Edit nbprod Tags").click()
+    page.locator('.jp-Dialog input[data-tag="parameters"]').check()
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    expect(first.locator(".nbprod-badge")).to_have_text(["parameters"])
+    shot(page, "tag-badges")
+
+    page.keyboard.press("Control+s")
+    notebook_file = root / name
+    deadline_tags = None
+    for _ in range(100):
+        tags = [c.get("metadata", {}).get("tags") for c in json.loads(notebook_file.read_text())["cells"]]
+        if tags == [["parameters"], ["export", "step:train"]]:
+            deadline_tags = tags
+            break
+        page.wait_for_timeout(100)
+    assert deadline_tags == [["parameters"], ["export", "step:train"]]

@@ -1,0 +1,16 @@
+"""Helpers for export tests: export an in-memory notebook and look at the generated files."""
+
+from __future__ import annotations
+
+import nbformat
+
+from nbprod.export import ExportConfig, export
+from nbprod.notebook import loads
+from conftest import make_notebook
+
+
+def generate(*cells, name: str = "nb.ipynb", **config) -> dict[str, str]:
+    """Export the notebook built from ``cells``; returns {relative path: text}."""
+    nb = loads(nbformat.writes(make_notebook(*cells)), path=f"/project/{name}")
+    artifacts = export(nb, ExportConfig(**config), root="/project")
+    return {str(a.path): a.text for a in artifacts}

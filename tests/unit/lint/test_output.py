@@ -1,0 +1,96 @@
+"""Output formats: golden files for text, json, sarif and github, plus format invariants."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nbprod.lint.output import FORMATS, render, statistics
+from nbprod.lint.rule import Applicability, Diagnostic, Severity
+
+DIAGNOSTICS = sorted(
+    [
+        Diagnostic(
+            code="NB001", name="execution-out-of-order",
+            message="Cell executed out of order (execution count 1 after 2)",
+            severity=Severity.WARNING, path="notebooks/explore.ipynb", cell=3, cell_id="b7e2",
+            url="https://nbprod.readthedocs.io/en/latest/rules/NB001/",
+        ),
+        Diagnostic(
+            code="F401", name="unused-import", message="`os` imported but unused",
+            severity=Severity.WARNING, path="notebooks/explore.ipynb", cell=2, cell_id="a1",
+            line=1, column=8, end_line=1, end_column=10, fix_title="Remove unused import: `os`",
+            fix_applicability=Applicability.SAFE,
+            url="https://docs.astral.sh/ruff/rules/unused-import",
+        ),
+        Diagnostic(
+            code="NB601", name="secret-in-output", message="AWS key AKIA**** in output, 50%: a,b",
+            severity=Severity.ERROR, path="notebooks/explore.ipynb", cell=5, cell_id=None,
+            output=2, line=1, column=1,
+        ),
+        Diagnostic(
+            code="F821", name="undefined-name", message="Undefined name `clean`",
+            severity=Severity.ERROR, path="b, c/ü.ipynb", cell=7, cell_id="x9", line=4,
+            column=5, end_line=4, end_column=10,
+            url="https://docs.astral.sh/ruff/rules/undefined-name",
+        ),
+    ],
+    key=Diagnostic.sort_key,
+)
+
+GOLDEN = {"text": "text.txt", "json": "json.json", "sarif": "sarif.json", "github": "github.txt"}
+
+
+@pytest.mark.parametrize("fmt", sorted(GOLDEN))
+def test_golden(golden, fmt):
+    golden(f"expected/output/{GOLDEN[fmt]}", render(DIAGNOSTICS, fmt) + "\n")
+
+
+def test_every_format_has_a_golden():
+    assert set(FORMATS) == set(GOLDEN)
+
+
+def test_json_fields_follow_ruff_plus_cells():
+    data = json.loads(render(DIAGNOSTICS, "json"))
+    assert [d["code"] for d in data] == [d.code for d in DIAGNOSTICS]
+    first = data[0]
+    assert list(first) == sorted(first)
+    assert {"code", "message", "filename", "location", "end_location", "fix", "url", "cell",
+            "cell_id"} <= set(first)
+
+
+def test_sarif_structure():
+    log = json.loads(render(DIAGNOSTICS, "sarif"))
+    assert log["version"] == "2.1.0" and "sarif-2.1.0" in log["$schema"]
+    run = log["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    assert [r["id"] for r in rules] == ["F401", "NB001", "NB601", "F821"]
+    assert rules[1]["properties"]["source"] == "nbprod"
+    assert rules[0]["properties"]["source"] == "ruff"
+    for result in run["results"]:
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+        assert result["message"]["text"].startswith(f"cell {result['properties']['cell']}")
+    assert run["results"][1]["properties"] == {"cell": 3, "cell_id": "b7e2"}
+    assert run["results"][2]["properties"] == {"cell": 5, "output": 2}
+
+
+def test_github_escapes_properties_and_data():
+    lines = render(DIAGNOSTICS, "github").splitlines()
+    assert lines[0].startswith("::error title=nbprod (F821),file=b%2C c/ü.ipynb,line=4,col=5,")
+    assert lines[-1] == (
+        "::error title=nbprod (NB601),file=notebooks/explore.ipynb,line=1,col=1::"
+        "cell 5, output 2: AWS key AKIA**** in output, 50%25: a,b"
+    )
+
+
+def test_statistics_text_and_json():
+    stats = statistics(DIAGNOSTICS + DIAGNOSTICS[:1])
+    assert stats.splitlines()[0] == "    2\tF821\t[ ] undefined-name"
+    data = json.loads(statistics(DIAGNOSTICS, "json"))
+    assert {"code": "F401", "name": "unused-import", "count": 1, "fixable": True} in data
+
+
+def test_empty_outputs_are_valid():
+    assert render([], "text") == "" and json.loads(render([], "json")) == []
+    assert json.loads(render([], "sarif"))["runs"][0]["results"] == []

@@ -1,0 +1,131 @@
+"""``nbprod runs ...`` and ``nbprod store verify``: text, JSON and exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+
+from nbprod.store import Store
+from tests.conftest import make_notebook
+
+NB_HASH = "blake3:" + "1" * 64
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A project with two finished runs of one notebook and one of another."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
+    store = Store.open(tmp_path)
+    ids = []
+    for i, (notebook, status) in enumerate(
+            [("nb/train.ipynb", "succeeded"), ("nb/train.ipynb", "failed"),
+             ("nb/other.ipynb", "succeeded")]):
+        run = store.begin_run(notebook, NB_HASH, {"lr": 0.1 * (i + 1)})
+        digest = store.put_bytes(f"out {i}".encode())
+        nbformat.write(make_notebook({"source": "print(1)", "outputs": [
+            {"output_type": "stream", "name": "stdout", "text": f"{i}\n"}]}),
+            run.run_dir / "output.ipynb")
+        store.finish_run(run.run_id, {
+            "status": status,
+            "environment": {"python": "3.11", "packages": {"pandas": f"2.{i}"}},
+            "data": [{"path": "out.txt", "role": "output", "hash": digest, "bytes": 5,
+                      "stored": True}],
+            "error": {"cell": 1, "cell_id": "c1", "ename": "ValueError", "evalue": "boom"}
+            if status == "failed" else None,
+        })
+        ids.append(run.run_id)
+    store.close()
+    monkeypatch.chdir(tmp_path)
+    return tmp_path, ids
+
+
+def test_list_text_and_json(run_cli, project):
+    root, ids = project
+    result = run_cli("runs", "list", cwd=root)
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0].split()[:3] == ["RUN", "ID", "STATUS"]
+    assert [line.split()[0] for line in lines[1:]] == ids[::-1]
+    result = run_cli("runs", "list", "--notebook", "train.ipynb", "--status", "failed",
+                     "--output-format", "json")
+    runs = json.loads(result.output)
+    assert [r["run_id"] for r in runs] == [ids[1]]
+    assert runs[0]["error"]["ename"] == "ValueError"
+    assert len(json.loads(run_cli("runs", "list", "--limit", "1", "--output-format",
+                                  "json").output)) == 1
+
+
+def test_list_without_a_store_is_empty(run_cli, tmp_path):
+    result = run_cli("runs", "list", "--output-format", "json", cwd=tmp_path)
+    assert result.exit_code == 0 and json.loads(result.output) == []
+    assert not (tmp_path / ".nbprod").exists()
+
+
+def test_bad_usage_exits_2(run_cli, project):
+    assert run_cli("runs", "list", "--status", "bogus").exit_code == 2
+    assert run_cli("runs", "list", "--limit", "0").exit_code == 2
+    assert run_cli("runs", "show").exit_code == 2
+    result = run_cli("runs", "show", "20000101")
+    assert result.exit_code == 2
+    assert "error: no run '20000101'" in result.output and "Traceback" not in result.output
+
+
+def test_show(run_cli, project):
+    _, ids = project
+    result = run_cli("runs", "show", ids[1][:-1])
+    assert result.exit_code == 0
+    assert ids[1] in result.output
+    assert "error: cell 1 (c1): ValueError: boom" in result.output
+    assert "nb/train.ipynb" in result.output
+    receipt = json.loads(run_cli("runs", "show", ids[1], "--output-format", "json").output)
+    assert receipt["status"] == "failed" and receipt["parameters"] == {"lr": 0.2}
+
+
+def test_diff(run_cli, project):
+    _, ids = project
+    result = run_cli("runs", "diff", ids[0], ids[1])
+    assert result.exit_code == 0
+    assert "~ status: succeeded -> failed" in result.output
+    assert "~ lr: 0.1 -> 0.2" in result.output
+    assert '~ pandas: "2.0" -> "2.1"' in result.output
+    assert "changed: cell 1 (c1)" in result.output
+    data = json.loads(run_cli("runs", "diff", ids[0], ids[1], "--output-format", "json").output)
+    assert data["outputs"]["cells"][0]["b"] == [{"stream": "stdout", "text": "1\n"}]
+    same = run_cli("runs", "diff", ids[0], ids[0])
+    assert "identical" in same.output
+
+
+def test_path(run_cli, project):
+    root, ids = project
+    result = run_cli("runs", "path", ids[2])
+    assert result.output.strip() == str(root / ".nbprod" / "runs" / ids[2])
+    data = json.loads(run_cli("runs", "path", ids[2], "--output-format", "json").output)
+    assert data["output"].endswith("output.ipynb")
+
+
+def test_store_option_points_elsewhere(run_cli, project, tmp_path_factory):
+    root, ids = project
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    result = run_cli("runs", "list", "--store", root / ".nbprod", "--output-format", "json",
+                     cwd=elsewhere)
+    assert len(json.loads(result.output)) == 3
+    result = run_cli("store", "verify", "--store", elsewhere / "nothing")
+    assert result.exit_code == 2 and "no run store" in result.output
+
+
+def test_verify_exit_codes_and_json(run_cli, project):
+    root, ids = project
+    result = run_cli("store", "verify")
+    assert result.exit_code == 0 and "The store is sound." in result.output
+    stray = root / ".nbprod" / "objects" / ".nbprod-tmp-999999999-x"
+    stray.write_bytes(b"x")
+    result = run_cli("store", "verify", "--output-format", "json")
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    assert report["temp_files"] == [str(stray)] and report["ok"] is False
+    result = run_cli("store", "verify", "--repair")
+    assert result.exit_code == 0 and "removed temp file" in result.output
+    assert not stray.exists()
+    assert run_cli("store", "verify", "--rehash", "--bogus").exit_code == 2

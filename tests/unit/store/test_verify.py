@@ -1,0 +1,134 @@
+"""``verify``: tampered objects, dangling references, stray temp files, unindexed receipts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from nbprod.store import Store
+
+NB_HASH = "blake3:" + "1" * 64
+
+
+@pytest.fixture
+def store(tmp_path):
+    opened = Store.open(tmp_path)
+    yield opened
+    opened.close()
+
+
+def _run_with_object(store, content=b"result"):
+    run = store.begin_run("a.ipynb", NB_HASH, {})
+    digest = store.put_bytes(content)
+    store.finish_run(run.run_id, {"status": "succeeded", "data": [
+        {"path": "out.txt", "role": "output", "hash": digest, "bytes": len(content),
+         "stored": True}]})
+    return run, digest
+
+
+def test_clean_store(store):
+    _run_with_object(store)
+    report = store.verify(rehash=True)
+    assert report.problems == 0 and report.integrity_ok
+    assert report.objects_checked == 1 and report.runs_checked == 1
+    data = report.to_dict()
+    assert data["ok"] is True and data["problems"] == 0
+    json.dumps(data)
+
+
+def test_tampered_object_is_flagged(store):
+    _, digest = _run_with_object(store)
+    path = store.objects.path_for(digest)
+    os.chmod(path, 0o644)
+    path.write_bytes(b"forged")
+    report = store.verify()
+    assert [m["hash"] for m in report.hash_mismatches] == [digest]
+    assert report.problems >= 1
+    # Repair never deletes data: the corrupted object is still reported afterwards.
+    assert store.verify(repair=True).hash_mismatches
+    assert path.read_bytes() == b"forged"
+
+
+def test_writable_object_is_reported_and_fixed(store):
+    _, digest = _run_with_object(store)
+    os.chmod(store.objects.path_for(digest), 0o644)
+    assert store.verify().writable_objects == [digest]
+    assert store.verify(repair=True).problems == 0
+    assert store.verify().writable_objects == []
+
+
+def test_missing_object_is_a_dangling_reference(store):
+    run, digest = _run_with_object(store)
+    os.unlink(store.objects.path_for(digest))
+    report = store.verify()
+    sources = {ref["from"] for ref in report.dangling_references}
+    assert sources == {"objects index", f"run {run.run_id}", f"receipt {run.run_id}"}
+    assert report.problems == 3
+
+
+def test_temp_files_of_dead_writers_removed_live_ones_kept(store):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stray = store.path / "objects" / f".nbprod-tmp-{dead.pid}-abc"
+    stray.write_bytes(b"partial")
+    legacy = store.runs_path / ".nbprod-tmp-xyz"
+    legacy.write_bytes(b"partial")
+    live = store.path / "objects" / f".nbprod-tmp-{os.getppid()}-def"
+    live.write_bytes(b"being written")
+    report = store.verify()
+    assert sorted(report.temp_files) == sorted([str(stray), str(legacy)])
+    assert report.temp_files_in_use == [str(live)]
+    assert report.problems == 2 and stray.exists()
+    assert store.verify(repair=True).problems == 0
+    assert not stray.exists() and not legacy.exists() and live.exists()
+
+
+def test_unindexed_receipt_and_object_are_repaired(store):
+    run = store.begin_run("a.ipynb", NB_HASH, {})
+    store.finish_run(run.run_id, {"status": "succeeded"})
+    receipt = json.loads((run.run_dir / "receipt.json").read_text())
+    receipt["status"] = "failed"
+    (run.run_dir / "receipt.json").write_text(json.dumps(receipt))
+    store.db.execute_write("DELETE FROM objects")
+    digest = store.objects.write_bytes(b"orphan blob")
+    report = store.verify()
+    assert report.unindexed_receipts == [run.run_id]
+    assert report.unindexed_objects == [digest]
+    repaired = store.verify(repair=True)
+    assert repaired.problems == 0
+    assert store.list_runs()[0]["status"] == "failed"
+    assert store.verify().unindexed_objects == []
+
+
+def test_run_folder_without_index_row_is_indexed(store, tmp_path):
+    run = store.begin_run("a.ipynb", NB_HASH, {"k": 1})
+    store.finish_run(run.run_id, {"status": "succeeded"})
+    store.db.execute_write("DELETE FROM runs")
+    assert store.verify().unindexed_receipts == [run.run_id]
+    store.verify(repair=True)
+    [summary] = store.list_runs()
+    assert summary["run_id"] == run.run_id and summary["parameters"] == {"k": 1}
+
+
+def test_missing_and_damaged_receipts(store):
+    first, _ = _run_with_object(store)
+    second, _ = _run_with_object(store, b"other")
+    os.unlink(first.run_dir / "receipt.json")
+    (second.run_dir / "receipt.json").write_text("{broken")
+    report = store.verify(repair=True)
+    assert report.missing_receipts == [first.run_id]
+    assert [b["run_id"] for b in report.bad_receipts] == [second.run_id]
+    assert report.problems == 2
+
+
+def test_runs_of_dead_processes_are_marked(store):
+    run = store.begin_run("a.ipynb", NB_HASH, {})
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    store.db.execute_write("UPDATE runs SET pid = ? WHERE run_id = ?", (dead.pid, run.run_id))
+    report = store.verify()
+    assert report.interrupted == [run.run_id] and report.problems == 0
