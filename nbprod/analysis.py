@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import builtins
 import re
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -94,7 +95,8 @@ def mask_ipython(source: str) -> tuple[str, list[Magic], bool]:
     magics: list[Magic] = []
     first = next((i for i, text in enumerate(lines) if text.strip()), None)
     if first is not None and lines[first].lstrip().startswith("%%"):
-        name = lines[first].lstrip()[2:].split(maxsplit=1)[0] if lines[first].strip() != "%%" else ""
+        words = lines[first].lstrip()[2:].split(maxsplit=1)
+        name = words[0] if words else ""
         magics.append(Magic(first + 1, "cell", name, lines[first]))
         if name not in PYTHON_CELL_MAGICS:
             return "\n".join("" for _ in lines), magics, True
@@ -150,7 +152,10 @@ def _parse_with_automagic(masked: str, result: CellAnalysis) -> tuple[ast.Module
     lines = masked.split("\n")
     for _ in range(50):
         try:
-            return ast.parse("\n".join(lines)), "\n".join(lines)
+            with warnings.catch_warnings():
+                # Invalid escapes in old notebooks warn at parse time; not the linter's output.
+                warnings.simplefilter("ignore")
+                return ast.parse("\n".join(lines)), "\n".join(lines)
         except SyntaxError as exc:
             lineno = exc.lineno or 1
             text = lines[lineno - 1] if 0 < lineno <= len(lines) else ""
@@ -198,8 +203,9 @@ class _ModuleWalker(ast.NodeVisitor):
             self._use(node.id, node.lineno)
         elif isinstance(node.ctx, ast.Store):
             self._define(node.id, node.lineno)
-        else:  # Del
+        else:  # Del: the cell no longer leaves the name bound (unless it binds it again)
             self.r.deletes.setdefault(node.id, node.lineno)
+            self.r.defines.pop(node.id, None)
             self.bound.discard(node.id)
 
     def visit_Assign(self, node: ast.Assign) -> None:
@@ -211,7 +217,8 @@ class _ModuleWalker(ast.NodeVisitor):
         if node.value is not None:
             self.visit(node.value)
         self.visit(node.annotation)
-        self.visit(node.target)
+        if node.value is not None or not isinstance(node.target, ast.Name):
+            self.visit(node.target)  # a bare `x: int` declares x but does not bind it
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self.visit(node.value)
@@ -248,9 +255,13 @@ class _ModuleWalker(ast.NodeVisitor):
         if node.type is not None:
             self.visit(node.type)
         if node.name:
-            self._define(node.name, node.lineno)
+            # `except E as e` binds e for the handler only: Python deletes it afterwards.
+            self.bound.add(node.name)
         for stmt in node.body:
             self.visit(stmt)
+        if node.name:
+            self.bound.discard(node.name)
+            self.r.defines.pop(node.name, None)
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
@@ -290,11 +301,8 @@ class _ModuleWalker(ast.NodeVisitor):
 
     # --- nested scopes ----------------------------------------------------------------------
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        for deco in node.decorator_list:
-            self.visit(deco)
-        self._visit_arguments_at_def(node.args)
-        if node.returns is not None:
-            self.visit(node.returns)
+        for part in _outer_parts(node):
+            self.visit(part)
         reads, global_stores = _function_free_names(node)
         self.r.functions[node.name] = set(reads)
         for name in reads:
@@ -306,30 +314,23 @@ class _ModuleWalker(ast.NodeVisitor):
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
-    def _visit_arguments_at_def(self, args: ast.arguments) -> None:
-        for default in (*args.defaults, *[d for d in args.kw_defaults if d is not None]):
-            self.visit(default)
-        for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
-            if arg is not None and arg.annotation is not None:
-                self.visit(arg.annotation)
-
     def visit_Lambda(self, node: ast.Lambda) -> None:
-        self._visit_arguments_at_def(node.args)
-        reads, _ = _function_free_names(node)
-        for name, line in reads.items():
+        # A lambda at module level is usually called right away (sorted(key=...)): its body's
+        # reads count as reads of the cell.
+        for part in _outer_parts(node):
+            self.visit(part)
+        for name, line in _inner_free(node).items():
             self._use(name, line)
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        for deco in node.decorator_list:
-            self.visit(deco)
-        for base in (*node.bases, *(k.value for k in node.keywords)):
-            self.visit(base)
+        for part in _outer_parts(node):
+            self.visit(part)
         class_bound: set[str] = set()
         methods: set[str] = set()
         for stmt in node.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                for deco in stmt.decorator_list:
-                    self._class_read(deco, class_bound)
+                for part in _outer_parts(stmt):
+                    self._class_read(part, class_bound)
                 reads, global_stores = _function_free_names(stmt)
                 methods |= set(reads)
                 for name in reads:
@@ -343,125 +344,204 @@ class _ModuleWalker(ast.NodeVisitor):
         self.r.functions[node.name] = methods
         self._define(node.name, node.lineno)
 
-    def _class_read(self, stmt: ast.AST, class_bound: set[str]) -> None:
-        for sub in _walk_same_scope(stmt):
-            if isinstance(sub, ast.Name):
+    def _class_read(self, root: ast.AST, class_bound: set[str]) -> None:
+        """Reads of a class-body statement, in execution order. Names the class body binds
+        are visible to later statements of the body but not to nested scopes (methods,
+        lambdas, comprehensions), which read the module's names."""
+        for sub in _same_scope_nodes([root]):
+            if isinstance(sub, ast.AugAssign) and isinstance(sub.target, ast.Name):
+                if sub.target.id not in class_bound:
+                    self._use(sub.target.id, sub.lineno)
+            elif isinstance(sub, ast.Name):
                 if isinstance(sub.ctx, ast.Store):
                     class_bound.add(sub.id)
                 elif isinstance(sub.ctx, ast.Load) and sub.id not in class_bound:
                     self._use(sub.id, sub.lineno)
+            elif isinstance(sub, _SCOPES):
+                for part in _outer_parts(sub):
+                    self._class_read(part, class_bound)
+                for name, line in _inner_free(sub).items():
+                    self._use(name, line)
+                class_bound |= set(_walrus_targets(sub))
+                if isinstance(sub, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                    class_bound.add(sub.name)
 
-    def _visit_comprehension(self, node: ast.AST, elements: list[ast.AST]) -> None:
-        generators: list[ast.comprehension] = node.generators  # type: ignore[attr-defined]
-        # The first iterable is evaluated in the enclosing scope.
-        self.visit(generators[0].iter)
-        local: set[str] = set()
-        for index, gen in enumerate(generators):
-            if index:
-                self._comp_reads(gen.iter, local)
-            local |= {n.id for n in _target_names(gen.target)}
-            for cond in gen.ifs:
-                self._comp_reads(cond, local)
-        for element in elements:
-            self._comp_reads(element, local)
+    def _visit_comprehension(self, node: ast.AST) -> None:
+        for part in _outer_parts(node):  # the first iterable runs in the enclosing scope
+            self.visit(part)
+        for name, line in _inner_free(node).items():
+            self._use(name, line)
+        for name, line in _walrus_targets(node).items():  # `:=` binds in the enclosing scope
+            self._define(name, line)
 
-    def _comp_reads(self, expr: ast.AST, local: set[str]) -> None:
-        for sub in ast.walk(expr):
-            if isinstance(sub, ast.NamedExpr):
-                self._define(sub.target.id, sub.lineno)
-            elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
-                if sub.id not in local:
-                    self._use(sub.id, sub.lineno)
-            elif isinstance(sub, (ast.comprehension,)):
-                local |= {n.id for n in _target_names(sub.target)}
-
-    def visit_ListComp(self, node: ast.ListComp) -> None:
-        self._visit_comprehension(node, [node.elt])
-
-    visit_SetComp = visit_ListComp
-    visit_GeneratorExp = visit_ListComp
-
-    def visit_DictComp(self, node: ast.DictComp) -> None:
-        self._visit_comprehension(node, [node.key, node.value])
+    visit_ListComp = _visit_comprehension
+    visit_SetComp = _visit_comprehension
+    visit_GeneratorExp = _visit_comprehension
+    visit_DictComp = _visit_comprehension
 
 
-def _walk_same_scope(node: ast.AST):
-    """Like ast.walk, but does not descend into nested function, lambda or class scopes."""
-    stack = [node]
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+_SCOPES = (*_FUNCTIONS, ast.ClassDef, *_COMPREHENSIONS)
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    """Child nodes in evaluation order (the value of an assignment before its targets)."""
+    if isinstance(node, (ast.Assign, ast.AugAssign, ast.NamedExpr)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return [node.value, *targets]
+    if isinstance(node, ast.AnnAssign):
+        return [n for n in (node.value, node.annotation, node.target) if n is not None]
+    if isinstance(node, (ast.For, ast.AsyncFor)):
+        return [node.iter, node.target, *node.body, *node.orelse]
+    return list(ast.iter_child_nodes(node))
+
+
+def _same_scope_nodes(roots: list[ast.AST]):
+    """Nodes of one scope in evaluation order; nested scope nodes are yielded, not entered."""
+    stack = list(reversed(roots))
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, _SCOPES):
+            stack.extend(reversed(_children(node)))
+
+
+def _outer_parts(node: ast.AST) -> list[ast.AST]:
+    """The parts of a nested scope that run in the enclosing scope: decorators, defaults,
+    annotations, base classes, a comprehension's first iterable."""
+    if isinstance(node, _FUNCTIONS):
+        args = node.args
+        parts: list[ast.AST] = [*args.defaults, *[d for d in args.kw_defaults if d is not None]]
+        if not isinstance(node, ast.Lambda):
+            parts = [*node.decorator_list, *parts]
+            for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+                if arg is not None and arg.annotation is not None:
+                    parts.append(arg.annotation)
+            if node.returns is not None:
+                parts.append(node.returns)
+        return parts
+    if isinstance(node, ast.ClassDef):
+        return [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]
+    if isinstance(node, _COMPREHENSIONS):
+        return [node.generators[0].iter]
+    return []
+
+
+def _parameters(args: ast.arguments) -> set[str]:
+    return {
+        a.arg
+        for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg)
+        if a is not None
+    }
+
+
+def _walrus_targets(node: ast.AST) -> dict[str, int]:
+    """``:=`` targets inside a comprehension (nested ones too): they bind in the scope that
+    contains the comprehension."""
+    if not isinstance(node, _COMPREHENSIONS):
+        return {}
+    found: dict[str, int] = {}
+    stack: list[ast.AST] = [node]
     while stack:
         current = stack.pop()
-        yield current
+        if isinstance(current, ast.NamedExpr) and isinstance(current.target, ast.Name):
+            found.setdefault(current.target.id, current.lineno)
         for child in ast.iter_child_nodes(current):
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-                continue
-            stack.append(child)
+            if not isinstance(child, (*_FUNCTIONS, ast.ClassDef)):
+                stack.append(child)
+    return found
+
+
+def _scope_reads(roots: list[ast.AST], local: set[str]) -> dict[str, int]:
+    """Names read by ``roots`` (one scope) and by scopes nested in it, minus ``local``."""
+    reads: dict[str, int] = {}
+    for node in _same_scope_nodes(roots):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            if node.id not in local:
+                reads.setdefault(node.id, node.lineno)
+        elif isinstance(node, _SCOPES):
+            for name, line in _scope_reads(_outer_parts(node), local).items():
+                reads.setdefault(name, line)
+            for name, line in _inner_free(node).items():
+                if name not in local:
+                    reads.setdefault(name, line)
+    return reads
+
+
+def _inner_free(node: ast.AST) -> dict[str, int]:
+    """What the body of a nested scope reads from the scopes around it."""
+    if isinstance(node, _FUNCTIONS):
+        reads, _ = _function_free_names(node)
+        return reads
+    if isinstance(node, _COMPREHENSIONS):
+        generators = node.generators
+        local = {n.id for g in generators for n in _target_names(g.target)}
+        local |= set(_walrus_targets(node))
+        parts: list[ast.AST] = [g.iter for g in generators[1:]]
+        parts += [cond for g in generators for cond in g.ifs]
+        parts += [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+        return _scope_reads(parts, local)
+    if isinstance(node, ast.ClassDef):
+        reads: dict[str, int] = {}
+        bound: set[str] = set()
+        for sub in _same_scope_nodes(list(node.body)):
+            if isinstance(sub, ast.Name):
+                if isinstance(sub.ctx, ast.Store):
+                    bound.add(sub.id)
+                elif isinstance(sub.ctx, ast.Load) and sub.id not in bound:
+                    reads.setdefault(sub.id, sub.lineno)
+            elif isinstance(sub, _SCOPES):
+                for name, line in _scope_reads(_outer_parts(sub), bound).items():
+                    reads.setdefault(name, line)
+                for name, line in _inner_free(sub).items():
+                    reads.setdefault(name, line)
+                if not isinstance(sub, (ast.Lambda, *_COMPREHENSIONS)):
+                    bound.add(sub.name)
+        return reads
+    return {}
 
 
 def _function_free_names(
     node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda,
 ) -> tuple[dict[str, int], dict[str, int]]:
-    """Globals a function reads when called, and globals it assigns (``global x; x = ...``)."""
-    args = node.args
-    params = {
-        a.arg
-        for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg)
-        if a is not None
-    }
+    """Globals a function reads when called, and globals it assigns (``global x; x = ...``).
+
+    Python decides locality per function: a name assigned anywhere in the body is local
+    everywhere in it. Names declared ``nonlocal`` belong to an enclosing function, not to the
+    module. Nested functions, lambdas, classes and comprehensions add the names they read
+    that this function does not bind.
+    """
     body = node.body if isinstance(node.body, list) else [node.body]
     declared_global: set[str] = set()
     declared_nonlocal: set[str] = set()
-    local = set(params)
-    for stmt in body:
-        for sub in _walk_same_scope(stmt):
-            if isinstance(sub, ast.Global):
-                declared_global.update(sub.names)
-            elif isinstance(sub, ast.Nonlocal):
-                declared_nonlocal.update(sub.names)
-    for stmt in body:
-        for sub in _walk_same_scope(stmt):
-            if isinstance(sub, ast.Name) and isinstance(sub.ctx, (ast.Store, ast.Del)):
-                local.add(sub.id)
-            elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                local.add(sub.name)
-            elif isinstance(sub, (ast.Import, ast.ImportFrom)):
-                for alias in sub.names:
-                    if alias.name != "*":
-                        local.add(alias.asname or alias.name.split(".")[0])
-            elif isinstance(sub, ast.ExceptHandler) and sub.name:
-                local.add(sub.name)
+    local = _parameters(node.args)
+    for sub in _same_scope_nodes(body):
+        if isinstance(sub, ast.Global):
+            declared_global.update(sub.names)
+        elif isinstance(sub, ast.Nonlocal):
+            declared_nonlocal.update(sub.names)
+        elif isinstance(sub, ast.Name) and isinstance(sub.ctx, (ast.Store, ast.Del)):
+            local.add(sub.id)
+        elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            local.add(sub.name)
+        elif isinstance(sub, (ast.Import, ast.ImportFrom)):
+            local |= {a.asname or a.name.split(".")[0] for a in sub.names if a.name != "*"}
+        elif isinstance(sub, ast.ExceptHandler) and sub.name:
+            local.add(sub.name)
+        elif isinstance(sub, (ast.MatchAs, ast.MatchStar)) and sub.name:
+            local.add(sub.name)
+        elif isinstance(sub, ast.MatchMapping) and sub.rest:
+            local.add(sub.rest)
+        elif isinstance(sub, _COMPREHENSIONS):
+            local |= set(_walrus_targets(sub))
     local -= declared_global
-    reads: dict[str, int] = {}
+    reads = _scope_reads(body, local | declared_nonlocal)
     global_stores: dict[str, int] = {}
-    comp_locals: set[str] = set()
-    for stmt in body:
-        for sub in ast.walk(stmt):
-            if isinstance(sub, ast.comprehension):
-                comp_locals |= {n.id for n in _target_names(sub.target)}
-            elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-                a = sub.args
-                comp_locals |= {
-                    x.arg
-                    for x in (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg)
-                    if x is not None
-                }
-                if not isinstance(sub, ast.Lambda):
-                    inner_local = {
-                        n.id
-                        for s in sub.body
-                        for n in _walk_same_scope(s)
-                        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
-                    }
-                    comp_locals |= inner_local
-    for stmt in body:
-        for sub in ast.walk(stmt):
-            if isinstance(sub, ast.Name):
-                if isinstance(sub.ctx, ast.Load):
-                    if sub.id not in local and sub.id not in declared_nonlocal and (
-                        sub.id not in comp_locals or sub.id in declared_global
-                    ):
-                        reads.setdefault(sub.id, sub.lineno)
-                elif sub.id in declared_global:
-                    global_stores.setdefault(sub.id, sub.lineno)
+    for sub in _same_scope_nodes(body):
+        if (isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store)
+                and sub.id in declared_global):
+            global_stores.setdefault(sub.id, sub.lineno)
     return reads, global_stores
 
 
@@ -473,7 +553,7 @@ class NotebookAnalysis:
     results: list[CellAnalysis]
 
     def of(self, cell_index: int) -> CellAnalysis:
-        for cell, result in zip(self.cells, self.results):
+        for cell, result in zip(self.cells, self.results, strict=True):
             if cell.index == cell_index:
                 return result
         raise KeyError(cell_index)
@@ -482,7 +562,7 @@ class NotebookAnalysis:
     def definers(self) -> dict[str, list[int]]:
         """name -> indexes (1-based, notebook order) of the cells that define it."""
         found: dict[str, list[int]] = {}
-        for cell, result in zip(self.cells, self.results):
+        for cell, result in zip(self.cells, self.results, strict=True):
             for name in result.defines:
                 found.setdefault(name, []).append(cell.index)
         return found
@@ -495,7 +575,7 @@ class NotebookAnalysis:
         """
         found = []
         seen: set[str] = set()
-        for cell, result in zip(self.cells, self.results):
+        for cell, result in zip(self.cells, self.results, strict=True):
             for name, line in result.free_uses.items():
                 if name not in seen and name in self.definers:
                     later = [i for i in self.definers[name] if i > cell.index]
@@ -510,7 +590,7 @@ class NotebookAnalysis:
         if star:
             return []
         found = []
-        for cell, result in zip(self.cells, self.results):
+        for cell, result in zip(self.cells, self.results, strict=True):
             for name, line in result.free_uses.items():
                 if name not in self.definers:
                     found.append((cell.index, name, line))

@@ -273,13 +273,19 @@ def _split_bundle(bundle: Any) -> None:
                 bundle[key] = value.splitlines(True)
 
 
+def _outputs(cell: dict) -> list:
+    """A code cell's outputs (checked to be a list of objects); other cells have none."""
+    return cell["outputs"] if cell.get("cell_type") == "code" else []
+
+
 def _split_lines(node: Any) -> Any:
     for cell in node.get("cells", []):
         if isinstance(cell.get("source"), str):
             cell["source"] = cell["source"].splitlines(True)
-        for attachment in (cell.get("attachments") or {}).values():
+        attachments = cell.get("attachments")
+        for attachment in attachments.values() if isinstance(attachments, dict) else ():
             _split_bundle(attachment)
-        for output in cell.get("outputs", []):
+        for output in _outputs(cell):
             if output.get("output_type") in ("execute_result", "display_data"):
                 _split_bundle(output.get("data"))
             elif isinstance(output.get("text"), str):
@@ -426,7 +432,7 @@ def _validate(raw: dict, where: str, notes: list[str]) -> Any:
     for cell in raw["cells"]:
         if isinstance(cell.get("source"), list):
             cell["source"] = "".join(cell["source"])
-        for output in cell.get("outputs", []):
+        for output in _outputs(cell):
             if isinstance(output.get("text"), list) and all(
                 isinstance(t, str) for t in output["text"]
             ):
@@ -538,7 +544,7 @@ def _schema_check(raw: dict, minor: int, *, relaxed: bool) -> None:
     _run_check(checks["notebook"], raw, [])
     for index, cell in enumerate(raw["cells"]):
         _run_check(checks[cell["cell_type"]], cell, ["cells", index])
-        for o_index, output in enumerate(cell.get("outputs", [])):
+        for o_index, output in enumerate(_outputs(cell)):
             kind = output.get("output_type")
             where = ["cells", index, "outputs", o_index]
             if kind not in _OUTPUT_TYPES:

@@ -12,6 +12,10 @@ from click.testing import CliRunner
 
 DATA = Path(__file__).parent / "data"
 
+# pytest's own ``pytester`` fixture, for the tests of the pytest plugin (pytest only accepts
+# ``pytest_plugins`` in the top-level conftest).
+pytest_plugins = ["pytester"]
+
 
 def pytest_addoption(parser):
     parser.addoption(

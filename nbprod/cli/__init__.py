@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "run": "nbprod.cli.run:run_command",
     "params": "nbprod.cli.run:params_command",
     "reproduce": "nbprod.cli.run:reproduce_command",
+    "init": "nbprod.cli.init:init_command",
 }
 
 BUG_MESSAGE = "this is a bug in nbprod, please report it with the traceback above"

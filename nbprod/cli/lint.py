@@ -109,9 +109,11 @@ def rule_command(code, show_all):
         fix = f"Fix: {rule.fix_applicability.value}" if rule.fix_applicability else "Fix: none"
         click.echo(f"{rule.code} ({rule.name})\n{fix}\n\n{rule.documentation()}")
         return 0
-    for name, rule in rule_registry.items():
-        fixable = "[*]" if rule.fix_applicability else "   "
-        click.echo(f"{name}  {fixable} {rule.name:40s} {rule.summary()}")
+    import shutil
+
+    from ..lint.docs import rule_table
+
+    click.echo(rule_table(width=max(shutil.get_terminal_size((100, 24)).columns, 80)))
     return 0
 
 

@@ -127,7 +127,7 @@ def params_command(notebook, output_format):
         rows.append((info.name, data["type"] or "-", default, info.help or ""))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     for row in rows:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3])
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)) + "  " + row[3])
     return 0
 
 

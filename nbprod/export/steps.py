@@ -444,7 +444,7 @@ def _render_module(plan: _Plan, layout: Layout) -> str:
         else:
             calls.append(call)
     names = sorted_names([s.function for s in plan.steps] + ["run"])
-    codes = ["\n".join(statements)] + [c.code for c in plan.preludes]
+    codes = [c.code for c in plan.preludes] + ["\n".join(statements)]
     context = {
         "imports": imports,
         "preludes": "\n\n\n".join(preludes),

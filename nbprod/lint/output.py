@@ -180,7 +180,7 @@ def _sarif_rule(d: Diagnostic) -> dict:
         }
     else:
         rule["shortDescription"] = {"text": d.name}
-        rule["properties"] = {"source": "ruff"}
+        rule["properties"] = {"source": "nbprod" if d.code.startswith("NB") else "ruff"}
     if d.url:
         rule["helpUri"] = d.url
     rule["defaultConfiguration"] = {"level": _SARIF_LEVEL.get(d.severity, "warning")}

@@ -151,6 +151,8 @@ class PipelineRunner:
                     f" cached run ({states[name].reason}); run it too (drop --only/--from)"
                 )
         considered = [n for n in self.plan.order if n in selected or n in needed]
+        # Steps left out keep their current keys: the keys of the steps after them chain on.
+        self._keys = {n: s.parts.key for n, s in states.items() if n not in considered}
         jobs = [Job(n, tuple(u for u in self.plan.upstream[n] if u in considered))
                 for n in considered]
         handle = self.store.begin_run(

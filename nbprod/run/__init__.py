@@ -177,8 +177,8 @@ def run_notebook(
         from ..store import open_project_store
 
         store = open_project_store(project_root if project_root is not None else nb_path)
-    return _Runner(store, nb, raw, values, schema, kernel_name, language, kernel_cwd, config,
-                   kind, parent, output_copy, progress).run()
+    return _Runner(store, nb, raw, values, kernel_name, language, kernel_cwd, config, kind,
+                   parent, output_copy, progress).run()
 
 
 def _kernel_cwd(cwd: Any, config: RunConfig, root: Path, nb_path: Path) -> Path:
@@ -223,15 +223,22 @@ def _check_output(output: str | os.PathLike, nb_path: Path) -> Path:
     return target
 
 
+@dataclass
 class _Runner:
     """One run from ``begin_run`` to ``finish_run``; every path ends with a receipt."""
 
-    def __init__(self, store, nb, raw, values, schema, kernel_name, language, cwd, config,
-                 kind, parent, output_copy, progress):
-        self.store, self.nb, self.raw, self.values = store, nb, raw, values
-        self.schema = schema
-        self.kernel_name, self.language, self.cwd, self.config = kernel_name, language, cwd, config
-        self.kind, self.parent, self.output_copy, self.progress = kind, parent, output_copy, progress
+    store: Any
+    nb: Any  # the loaded input Notebook
+    raw: bytes  # its bytes, as hashed and stored
+    values: dict[str, Any]  # coerced parameter values
+    kernel_name: str
+    language: str
+    cwd: Path
+    config: RunConfig
+    kind: str
+    parent: str | None
+    output_copy: Path | None
+    progress: Any
 
     def run(self) -> RunResult:
         from ..store.hashing import hash_bytes

@@ -91,7 +91,7 @@ def texts_match(expected: str, actual: str, tolerance: Tolerance = Tolerance()) 
     right = _NUMBER.split(normalise(actual))
     if len(left) != len(right):
         return False
-    for position, (a, b) in enumerate(zip(left, right)):
+    for position, (a, b) in enumerate(zip(left, right, strict=True)):
         if position % 2 == 0:
             if a != b:
                 return False
@@ -182,7 +182,7 @@ def compare_notebooks(expected: Any, actual: Any,
 def _compare_cell(position: int, cell_id: str | None, old: Any, new: Any,
                   tolerance: Tolerance) -> Difference | None:
     a, b = _comparable(old), _comparable(new)
-    for number, (first, second) in enumerate(zip(a, b), start=1):
+    for number, (first, second) in enumerate(zip(a, b, strict=False), start=1):
         if first[0] != second[0]:
             return Difference(position, cell_id, f"output {number} is {second[0]}, not {first[0]}",
                               first[1], second[1])

@@ -115,7 +115,7 @@ def profile_csv(path: Path, *, delimiter: str = ",", max_bytes: int) -> dict:
             if sampled and consumed > max_bytes:
                 break
             rows += 1
-            for column, text in zip(columns, row):
+            for column, text in zip(columns, row, strict=False):
                 column.add(text)
             for column in columns[len(row):]:
                 column.add("")

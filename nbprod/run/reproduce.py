@@ -10,15 +10,18 @@ output notebooks are compared with tolerances (``compare.py``).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import ParameterError, StoreError
 from . import RunResult, run_notebook
 from .compare import Difference, Tolerance, compare_notebooks
 
 __all__ = ["ReproduceResult", "current_data", "reproduce"]
+
+DEFAULT_TOLERANCE = Tolerance()
 
 
 @dataclass
@@ -85,7 +88,7 @@ def reproduce(
     *,
     project_root: str | os.PathLike = ".",
     store: Any = None,
-    tolerance: Tolerance = Tolerance(),
+    tolerance: Tolerance = DEFAULT_TOLERANCE,
     parameters: dict[str, Any] | None = None,
     timeout: float | None = None,
     on_report: Callable[[dict, dict, list[str]], None] | None = None,

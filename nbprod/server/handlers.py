@@ -14,14 +14,18 @@ Route table (``path`` is relative to the server root, ``/``-separated)::
     POST   /nbprod/export              {path, force?}  nbprod export P        (write)
     GET    /nbprod/export/check?path=P nbprod export P --check                (out of date?)
     GET    /nbprod/params?path=P       nbprod params P                        (parameter schema)
-    POST   /nbprod/run                 {path, parameters}  start nbprod run -> 202 {job}
+    POST   /nbprod/run                 {path, parameters?, output?}  start nbprod run P
+                                       -p NAME VALUE... [-o OUTPUT] -> 202 {job}
     GET    /nbprod/jobs/ID             the job's state, progress and, once done, its JSON
     DELETE /nbprod/jobs/ID             cancel the job (SIGTERM to its process group)
-    GET    /nbprod/runs?path=P         nbprod runs list (the runs of notebook P)
-    GET    /nbprod/runs/diff?a=A&b=B   nbprod runs diff A B
-    GET    /nbprod/runs/ID             nbprod runs show ID
-    GET    /nbprod/pipeline?path=P     nbprod pipeline show P
-    POST   /nbprod/pipeline/run        {path}  start nbprod pipeline run -> 202 {job}
+    GET    /nbprod/runs?path=P         nbprod runs list --notebook P          (P's runs)
+    GET    /nbprod/runs/diff?path=P&a=A&b=B   nbprod runs diff A B
+    GET    /nbprod/runs/ID?path=P      nbprod runs show ID
+    GET    /nbprod/pipeline?path=P     nbprod pipeline status P               (steps, cache)
+    POST   /nbprod/pipeline/run        {path}  start nbprod pipeline run P -> 202 {job}
+
+The runs routes run the CLI in the notebook's folder, so they find the same project (and run
+store) that ``nbprod run`` used for that notebook.
 
 Status codes: 200 (the CLI exited 0 or 1: clean, or findings / a failed notebook), 202 (a job
 started), 400 (bad request or a user error reported by the CLI, exit 2), 403 (no valid
@@ -41,6 +45,7 @@ import json
 import re
 from dataclasses import dataclass
 from http.client import responses
+from pathlib import Path
 from typing import Any, ClassVar
 
 from jupyter_server.auth.decorator import authorized
@@ -49,9 +54,16 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from .. import __version__
+from ..config import find_pyproject
 from .cli_bridge import CliFailure, interpret, run_nbprod
 from .jobs import Busy, Job, JobManager
-from .paths import NOT_FOUND_MESSAGE, NotFound, check_run_id, resolve_request_path
+from .paths import (
+    NOT_FOUND_MESSAGE,
+    NotFound,
+    check_run_id,
+    resolve_output_path,
+    resolve_request_path,
+)
 
 __all__ = ["NbprodState", "ROUTES", "setup_handlers", "MAX_BODY_BYTES"]
 
@@ -175,11 +187,15 @@ class NbprodHandler(APIHandler):
 
     def notebook(self, text: object) -> str:
         """Check a notebook path and return it relative to the root (for the CLI's cwd)."""
+        self.resolved(text)
+        return str(text)
+
+    def resolved(self, text: object) -> Path:
+        """Check a notebook path and return its real location."""
         try:
-            resolve_request_path(self.state.root, text)
+            return resolve_request_path(self.state.root, text)
         except NotFound:
             raise not_found() from None
-        return str(text)
 
     def body(self) -> dict[str, Any]:
         """The JSON body: capped before parsing (413), an object (400), known fields (400)."""
@@ -212,11 +228,13 @@ class NbprodHandler(APIHandler):
 
     # -- the CLI --------------------------------------------------------------------------
 
-    async def cli(self, *args: str) -> None:
-        """Run ``nbprod ARGS --output-format json`` and answer with its JSON."""
+    async def cli(self, *args: str, cwd: str | None = None) -> None:
+        """Run ``nbprod ARGS --output-format json`` (in the root) and answer with its JSON."""
         try:
             result = await run_nbprod(
-                [*args, "--output-format", "json"], cwd=self.state.root, timeout=self.state.timeout
+                [*args, "--output-format", "json"],
+                cwd=cwd or self.state.root,
+                timeout=self.state.timeout,
             )
             data = interpret(result, root=self.state.root, command=args[0])
         except CliFailure as failure:
@@ -225,9 +243,13 @@ class NbprodHandler(APIHandler):
             raise ApiError(failure.status, failure.error, failure.message) from None
         self.reply(data)
 
-    async def start_job(self, kind: str, path: str, args: list[str]) -> None:
+    async def start_job(
+        self, kind: str, path: str, args: list[str], output_path: str | None = None
+    ) -> None:
         try:
-            job = await self.state.jobs.start(kind, path, [*args, "--output-format", "json"])
+            job = await self.state.jobs.start(
+                kind, path, [*args, "--output-format", "json"], output_path=output_path
+            )
         except Busy:
             raise ApiError(
                 429, "Busy",
@@ -336,7 +358,7 @@ class ParamsHandler(NbprodHandler):
 
 class RunHandler(NbprodHandler):
     command = "run"
-    body_fields = {"path": (str, True), "parameters": (dict, False)}
+    body_fields = {"path": (str, True), "parameters": (dict, False), "output": (str, False)}
 
     @web.authenticated
     @authorized("execute")
@@ -347,7 +369,16 @@ class RunHandler(NbprodHandler):
         args = ["run", path]
         for name, value in (data.get("parameters") or {}).items():
             args += ["-p", name, parameter_text(name, value)]
-        await self.start_job("run", path, args)
+        output = data.get("output")
+        if output is not None:
+            # The run store lives in a hidden folder JupyterLab will not open; a visible
+            # copy of the executed notebook is what the panel links to.
+            try:
+                resolve_output_path(self.state.root, output, source=self.resolved(path))
+            except NotFound:
+                raise not_found() from None
+            args += ["--output", output]
+        await self.start_job("run", path, args, output_path=output)
 
 
 def parameter_text(name: str, value: object) -> str:
@@ -383,51 +414,62 @@ class JobHandler(NbprodHandler):
         self.reply(job.to_dict())
 
 
-class RunsListHandler(NbprodHandler):
+class RunsHandler(NbprodHandler):
+    """Shared by the runs routes: the CLI runs where ``nbprod run`` found the project."""
+
     command = "runs"
+
+    def notebook_place(self) -> tuple[str, str]:
+        """(the notebook's folder, its path relative to its project root, as receipts say)."""
+        notebook = self.resolved(self.path_query())
+        pyproject = find_pyproject(notebook)
+        project = pyproject.parent if pyproject else notebook.parent
+        try:
+            recorded = notebook.relative_to(project.resolve()).as_posix()
+        except ValueError:
+            recorded = notebook.name
+        return str(notebook.parent), recorded
+
+    def run_id(self, text: str) -> str:
+        try:
+            return check_run_id(text)
+        except NotFound:
+            raise ApiError(404, "NotFound", "no such run") from None
+
+
+class RunsListHandler(RunsHandler):
     query_fields = frozenset({"path"})
 
     @web.authenticated
     @authorized("read")
     async def get(self) -> None:
         self.require_command()
-        if "path" in self.request.query_arguments:
-            await self.cli("runs", "list", "--notebook", self.path_query())
-        else:
-            self.check_query()
-            await self.cli("runs", "list")
+        folder, recorded = self.notebook_place()
+        await self.cli("runs", "list", "--notebook", recorded, cwd=folder)
 
 
-class RunsDiffHandler(NbprodHandler):
-    command = "runs"
-    query_fields = frozenset({"a", "b"})
+class RunsDiffHandler(RunsHandler):
+    query_fields = frozenset({"path", "a", "b"})
 
     @web.authenticated
     @authorized("read")
     async def get(self) -> None:
         self.require_command()
-        first, second = self._run_id("a"), self._run_id("b")
-        await self.cli("runs", "diff", first, second)
-
-    def _run_id(self, name: str) -> str:
-        try:
-            return check_run_id(self.query(name))
-        except NotFound:
-            raise ApiError(404, "NotFound", "no such run") from None
+        first, second = self.run_id(self.query("a")), self.run_id(self.query("b"))
+        folder, _ = self.notebook_place()
+        await self.cli("runs", "diff", first, second, cwd=folder)
 
 
-class RunShowHandler(NbprodHandler):
-    command = "runs"
+class RunShowHandler(RunsHandler):
+    query_fields = frozenset({"path"})
 
     @web.authenticated
     @authorized("read")
     async def get(self, run_id: str) -> None:
         self.require_command()
-        try:
-            check_run_id(run_id)
-        except NotFound:
-            raise ApiError(404, "NotFound", "no such run") from None
-        await self.cli("runs", "show", run_id)
+        run_id = self.run_id(run_id)
+        folder, _ = self.notebook_place()
+        await self.cli("runs", "show", run_id, cwd=folder)
 
 
 class PipelineHandler(NbprodHandler):
@@ -438,7 +480,7 @@ class PipelineHandler(NbprodHandler):
     @authorized("read")
     async def get(self) -> None:
         self.require_command()
-        await self.cli("pipeline", "show", self.path_query())
+        await self.cli("pipeline", "status", self.path_query())
 
 
 class PipelineRunHandler(NbprodHandler):

@@ -12,7 +12,7 @@ import json
 import secrets
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .cli_bridge import (
     CliFailure,
@@ -26,7 +26,8 @@ from .cli_bridge import (
 
 __all__ = ["Job", "JobManager", "Busy"]
 
-#: States a job moves through: running -> succeeded | failed | cancelled | error.
+#: States a job moves through: running -> succeeded | failed | cancelled | error. A cancel
+#: request keeps the job running (``cancel_requested``) until its processes have exited.
 RUNNING, SUCCEEDED, FAILED = "running", "succeeded", "failed"
 CANCELLED, ERROR = "cancelled", "error"
 KEEP_FINISHED = 50
@@ -52,7 +53,9 @@ class Job:
     progress: str = ""
     result: object = None
     error: dict | None = None
-    stdout: list[str] = field(default_factory=list)
+    #: A visible copy of the executed notebook (relative to the root), when one was asked for.
+    output_path: str | None = None
+    cancel_requested: bool = False
 
     def to_dict(self) -> dict:
         """The job as the status endpoint returns it."""
@@ -67,6 +70,8 @@ class Job:
             "progress": self.progress,
             "result": self.result,
             "error": self.error,
+            "output_path": self.output_path,
+            "cancel_requested": self.cancel_requested,
         }
 
 
@@ -81,7 +86,9 @@ class JobManager:
     def running(self) -> int:
         return sum(1 for job in self._jobs.values() if job.state == RUNNING)
 
-    async def start(self, kind: str, path: str, args: list[str]) -> Job:
+    async def start(
+        self, kind: str, path: str, args: list[str], *, output_path: str | None = None
+    ) -> Job:
         """Start ``nbprod ARGS`` as job ``kind`` on notebook ``path`` (relative to the root).
 
         Raises
@@ -93,7 +100,7 @@ class JobManager:
             raise Busy
         self._forget_old()
         job = Job(id=secrets.token_hex(8), kind=kind, path=path, command=args[0],
-                  started=time.time())
+                  started=time.time(), output_path=output_path)
         job.process = await start_nbprod(args, cwd=self.root)
         self._jobs[job.id] = job
         asyncio.ensure_future(self._watch(job))
@@ -105,7 +112,7 @@ class JobManager:
     def cancel(self, job: Job) -> None:
         """Ask a running job to stop (SIGTERM to its process group)."""
         if job.state == RUNNING and job.process is not None:
-            job.state = CANCELLED
+            job.cancel_requested = True
             terminate_group(job.process, signal.SIGTERM)
 
     async def shutdown(self) -> None:
@@ -135,7 +142,8 @@ class JobManager:
         self._settle(job, CliResult(code, out.decode("utf-8", "replace"), "\n".join(errors)))
 
     def _settle(self, job: Job, result: CliResult) -> None:
-        if job.state == CANCELLED:
+        if job.cancel_requested:
+            job.state = CANCELLED
             job.error = {"error": "Cancelled", "message": f"nbprod {job.command} was cancelled"}
             job.result = _json_or_none(result.stdout)
             return

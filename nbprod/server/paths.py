@@ -15,15 +15,22 @@ from pathlib import Path, PurePosixPath
 from ..errors import PathError
 from ..fsutil import resolve_inside
 
-__all__ = ["NotFound", "NOT_FOUND_MESSAGE", "resolve_request_path", "check_run_id"]
+__all__ = [
+    "NotFound",
+    "NOT_FOUND_MESSAGE",
+    "resolve_request_path",
+    "resolve_output_path",
+    "check_run_id",
+]
 
 #: The one message every refused or missing path gets, on every route.
 NOT_FOUND_MESSAGE = "not found: give the path of an existing notebook inside the server root"
 
 # Percent signs are refused outright: the query string was already decoded once by the
 # server, so a "%" left over is an encoded payload (double encoding) or a name no notebook
-# needs. Control characters (NUL included) and backslashes never name a notebook either.
-_FORBIDDEN_CHARS = re.compile(r"[\x00-\x1f\x7f%\\]")
+# needs. Control characters (NUL included), backslashes and U+FFFD (the mark of bytes that
+# were not UTF-8, e.g. overlong encodings) never name a notebook either.
+_FORBIDDEN_CHARS = re.compile("[\x00-\x1f\x7f%\\\\\ufffd]")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 MAX_PATH_CHARS = 1024
@@ -58,14 +65,44 @@ def resolve_request_path(root: str | os.PathLike, text: object, *, suffix: str =
         percent sign, resolves outside the root (symlinks included), lacks ``suffix``, or
         names no regular file.
     """
+    resolved = _contained(root, text, suffix)
+    try:
+        mode = resolved.stat().st_mode
+    except OSError:
+        raise NotFound from None
+    if not stat.S_ISREG(mode):
+        raise NotFound
+    return resolved
+
+
+def resolve_output_path(root: str | os.PathLike, text: object, *, source: Path) -> Path:
+    """Resolve where a copy of an executed notebook may be written (inside ``root``).
+
+    The same refusals as ``resolve_request_path``; the file need not exist, but its folder
+    must, a file already there must be a regular file, and it cannot be ``source`` itself.
+
+    Raises
+    ------
+    NotFound
+        When the path is refused.
+    """
+    resolved = _contained(root, text, ".ipynb")
+    if resolved == source or not resolved.parent.is_dir():
+        raise NotFound
+    if os.path.lexists(resolved) and not stat.S_ISREG(os.lstat(resolved).st_mode):
+        raise NotFound
+    return resolved
+
+
+def _contained(root: str | os.PathLike, text: object, suffix: str) -> Path:
+    """The checks every path shares, before looking at what (if anything) is there."""
     if not isinstance(text, str) or not text or len(text) > MAX_PATH_CHARS:
         raise NotFound
     if _FORBIDDEN_CHARS.search(text) or _DRIVE.match(text) or text.startswith(("/", "~")):
         raise NotFound
-    parts = PurePosixPath(text).parts
     # Hidden components (".git", ".env", ".nbprod") and ".." are refused before touching the
     # disk; "." alone is harmless but pointless, so it is refused too.
-    if any(part.startswith(".") for part in parts):
+    if any(part.startswith(".") for part in PurePosixPath(text).parts):
         raise NotFound
     if not text.endswith(suffix):
         raise NotFound
@@ -79,12 +116,6 @@ def resolve_request_path(root: str | os.PathLike, text: object, *, suffix: str =
     except ValueError:
         raise NotFound from None
     if any(part.startswith(".") for part in inner.parts) or not resolved.name.endswith(suffix):
-        raise NotFound
-    try:
-        mode = resolved.stat().st_mode
-    except OSError:
-        raise NotFound from None
-    if not stat.S_ISREG(mode):
         raise NotFound
     return resolved
 

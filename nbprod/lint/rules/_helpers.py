@@ -17,6 +17,7 @@ from ..rule import LintContext
 __all__ = [
     "Span",
     "call_name",
+    "cell_calls",
     "dotted",
     "import_aliases",
     "keyword",
@@ -24,6 +25,7 @@ __all__ = [
     "sg_root",
     "span",
     "string_constants",
+    "tree_nodes",
     "walk_calls",
 ]
 
@@ -95,7 +97,7 @@ def import_aliases(ctx: LintContext) -> dict[str, str]:
     def build() -> dict[str, str]:
         aliases = dict(CONVENTIONAL_ALIASES)
         for _cell, result in ctx.python_cells:
-            for node in ast.walk(result.tree):
+            for node in tree_nodes(ctx, result):
                 if isinstance(node, ast.Import):
                     for alias in node.names:
                         if alias.asname:
@@ -140,11 +142,34 @@ def walk_calls(tree: ast.AST) -> Iterator[ast.Call]:
     return iter(calls)
 
 
-def string_constants(tree: ast.AST) -> Iterator[ast.Constant]:
-    """String literals in source order (f-string parts included)."""
-    found = [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
-    found.sort(key=lambda n: (n.lineno, n.col_offset))
-    return iter(found)
+def cell_calls(ctx: LintContext, cell: Cell, result: CellAnalysis) -> list[tuple[ast.Call, str]]:
+    """The calls of a cell in source order with their qualified names ("" when not a name);
+    computed once per notebook, as most rules look at calls."""
+
+    def build() -> list[tuple[ast.Call, str]]:
+        return [(call, call_name(ctx, call) or "") for call in walk_calls(result.tree)]
+
+    return ctx.memo(f"calls:{cell.index}", build)
+
+
+def tree_nodes(ctx: LintContext, result: CellAnalysis) -> list[ast.AST]:
+    """Every node of a cell's syntax tree (``ast.walk`` order), listed once per notebook."""
+    return ctx.memo(f"nodes:{id(result)}", lambda: list(ast.walk(result.tree)))
+
+
+def string_constants(ctx: LintContext, result: CellAnalysis) -> list[ast.Constant]:
+    """String literals of a cell in source order (f-string parts included)."""
+
+    def build() -> list[ast.Constant]:
+        found = [
+            n
+            for n in tree_nodes(ctx, result)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str)
+        ]
+        found.sort(key=lambda n: (n.lineno, n.col_offset))
+        return found
+
+    return ctx.memo(f"strings:{id(result)}", build)
 
 
 def sg_root(ctx: LintContext, cell: Cell, result: CellAnalysis):

@@ -15,7 +15,7 @@ import re
 from ...analysis import CellAnalysis
 from ...notebook import Cell
 from ..rule import Applicability, LintContext, Rule, Severity
-from ._helpers import Span, call_name, qualified, sg_root, sg_span, span, walk_calls
+from ._helpers import Span, call_name, cell_calls, qualified, sg_root, sg_span, span, tree_nodes
 
 __all__ = ["RULES"]
 
@@ -94,7 +94,7 @@ class RemovedSklearnModule(Rule):
 
     def check(self, ctx):
         for cell, result in ctx.python_cells:
-            for node in ast.walk(result.tree):
+            for node in tree_nodes(ctx, result):
                 modules: list[str] = []
                 if isinstance(node, ast.Import):
                     modules = [a.name for a in node.names]
@@ -160,7 +160,7 @@ class RemovedSklearnName(Rule):
     def check(self, ctx):
         for cell, result in ctx.python_cells:
             reported: set[tuple[int, str]] = set()
-            for node in ast.walk(result.tree):
+            for node in tree_nodes(ctx, result):
                 found = None
                 if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                     for alias in node.names:
@@ -285,7 +285,7 @@ class GroupbyAxis(Rule):
     def check(self, ctx):
         methods = {"groupby", "rolling", "expanding", "ewm", "resample"}
         for cell, result in ctx.python_cells:
-            if "axis" not in result.masked_source:
+            if not re.search(r"\baxis\s*=", result.masked_source):
                 continue
             for method, _kw, node in _keyword_args(ctx, cell, result, methods, {"axis"}):
                 yield self.diagnostic(
@@ -308,7 +308,7 @@ def _pandas_names(ctx: LintContext) -> set[str]:
     def build() -> set[str]:
         names: set[str] = set()
         for _cell, result in ctx.python_cells:
-            for node in ast.walk(result.tree):
+            for node in tree_nodes(ctx, result):
                 if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
                     made = call_name(ctx, node.value) or ""
                     if made.startswith(_PANDAS_MAKERS):
@@ -347,7 +347,7 @@ class DataFrameAppend(Rule):
     def check(self, ctx):
         frames = _pandas_names(ctx)
         for cell, result in ctx.python_cells:
-            for call in walk_calls(result.tree):
+            for call, _name in cell_calls(ctx, cell, result):
                 func = call.func
                 if not isinstance(func, ast.Attribute) or func.attr != "append":
                     continue
@@ -417,7 +417,7 @@ class RemovedPandasAttribute(Rule):
 
     def check(self, ctx):
         for cell, result in ctx.python_cells:
-            for node in ast.walk(result.tree):
+            for node in tree_nodes(ctx, result):
                 if isinstance(node, ast.Attribute):
                     names = [qualified(ctx, node) or ""]
                 elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -499,7 +499,7 @@ class RemovedPandasMethod(Rule):
 
     def check(self, ctx):
         for cell, result in ctx.python_cells:
-            for call in walk_calls(result.tree):
+            for call, _name in cell_calls(ctx, cell, result):
                 func = call.func
                 if not isinstance(func, ast.Attribute) or func.attr not in REMOVED_PANDAS_METHODS:
                     continue
@@ -547,6 +547,9 @@ REMOVED_KEYWORDS = {
 }
 
 
+_REMOVED_KEYWORD_RE = re.compile(rf"\b({'|'.join(REMOVED_KEYWORDS)})\s*=")
+
+
 class RemovedKeywordArgument(Rule):
     """## What it does
     Checks for keyword arguments that pandas, scikit-learn and matplotlib removed:
@@ -579,6 +582,8 @@ class RemovedKeywordArgument(Rule):
     def check(self, ctx):
         methods = set().union(*(entry[0] for entry in REMOVED_KEYWORDS.values()))
         for cell, result in ctx.python_cells:
+            if not _REMOVED_KEYWORD_RE.search(result.masked_source):
+                continue  # the common case, decided without building the syntax tree
             found = _keyword_args(ctx, cell, result, methods, set(REMOVED_KEYWORDS))
             for method, keyword, node in found:
                 owners, version, instead = REMOVED_KEYWORDS[keyword]
@@ -637,9 +642,8 @@ class RemovedMatplotlibApi(Rule):
 
     def check(self, ctx):
         for cell, result in ctx.python_cells:
-            for call in walk_calls(result.tree):
+            for call, full in cell_calls(ctx, cell, result):
                 func = call.func
-                full = call_name(ctx, call) or ""
                 if full in REMOVED_MATPLOTLIB:
                     version, instead = REMOVED_MATPLOTLIB[full]
                     message = f"`{full}` was removed in matplotlib {version}; use {instead}"

@@ -9,13 +9,12 @@ arbitrary functions, so they miss some cases rather than guess.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ...analysis import CellAnalysis
 from ...notebook import Cell
 from ..rule import LintContext, Rule, Severity
-from ._helpers import call_name, keyword, span, walk_calls
+from ._helpers import call_name, cell_calls, keyword, span, tree_nodes
 
 __all__ = ["RULES"]
 
@@ -35,9 +34,9 @@ def _calls(ctx: LintContext) -> list[_Call]:
 
     def build() -> list[_Call]:
         return [
-            _Call(cell, result, call, call_name(ctx, call) or "")
+            _Call(cell, result, call, name)
             for cell, result in ctx.python_cells
-            for call in walk_calls(result.tree)
+            for call, name in cell_calls(ctx, cell, result)
         ]
 
     return ctx.memo("ml_calls", build)
@@ -342,13 +341,21 @@ def _is_transformer_call(ctx: LintContext, node: ast.AST) -> bool:
     ] in _TRANSFORMERS
 
 
-def _assignments(ctx: LintContext) -> Iterator[tuple[Cell, CellAnalysis, ast.stmt]]:
-    """Every statement (nested ones included) in top-to-bottom order."""
-    for cell, result in ctx.python_cells:
-        statements = [n for n in ast.walk(result.tree) if isinstance(n, ast.stmt)]
-        statements.sort(key=lambda n: (n.lineno, n.col_offset))
-        for stmt in statements:
-            yield cell, result, stmt
+def _statements(ctx: LintContext) -> list[tuple[Cell, CellAnalysis, ast.stmt, set[str],
+                                                list[ast.Call]]]:
+    """Every statement (nested ones included) in top-to-bottom order, with the names it
+    assigns and its own calls; computed once per notebook."""
+
+    def build():
+        found = []
+        for cell, result in ctx.python_cells:
+            statements = [n for n in tree_nodes(ctx, result) if isinstance(n, ast.stmt)]
+            statements.sort(key=lambda n: (n.lineno, n.col_offset))
+            for stmt in statements:
+                found.append((cell, result, stmt, _targets(stmt), _own_calls(stmt)))
+        return found
+
+    return ctx.memo("ml_statements", build)
 
 
 def _targets(stmt: ast.stmt) -> set[str]:
@@ -409,9 +416,8 @@ class FitBeforeSplit(Rule):
         transformers: set[str] = set()  # names holding a preprocessing step
         fitted: dict[str, tuple[Cell, CellAnalysis, ast.Call, str]] = {}  # data name -> fit
         reported: set[int] = set()
-        for cell, result, stmt in _assignments(ctx):
-            targets = _targets(stmt)
-            for call in _own_calls(stmt):
+        for cell, result, stmt, targets, calls in _statements(ctx):
+            for call in calls:
                 func = call.func
                 if self._is_fit(ctx, call, transformers):
                     data = _base(call.args[0])
@@ -496,9 +502,8 @@ class EvaluateOnTrainingData(Rule):
         predictions: dict[str, tuple[str, bool]] = {}  # name -> (model, on training data)
         on_train: dict[str, list[tuple[Cell, CellAnalysis, ast.Call]]] = {}
         elsewhere: set[str] = set()
-        for cell, result, stmt in _assignments(ctx):
-            targets = _targets(stmt)
-            for call in _own_calls(stmt):
+        for cell, result, stmt, targets, calls in _statements(ctx):
+            for call in calls:
                 func = call.func
                 model = _base(func.value) if isinstance(func, ast.Attribute) else None
                 if model and func.attr == "fit" and call.args:

@@ -7,7 +7,7 @@ import ast
 from ...analysis import CellAnalysis
 from ...notebook import Cell
 from ..rule import Applicability, LintContext, Rule, Severity
-from ._helpers import span
+from ._helpers import span, tree_nodes
 
 __all__ = ["RULES"]
 
@@ -179,7 +179,7 @@ class ParameterUsedBeforeCell(Rule):
         for cell, result in ctx.python_cells:
             if cell.index >= params_cell.index:
                 break
-            for node in ast.walk(result.tree):
+            for node in tree_nodes(ctx, result):
                 if isinstance(node, ast.Name) and node.id in names and node.id in result.uses:
                     if node.lineno == result.uses[node.id] and isinstance(node.ctx, ast.Load):
                         yield self.diagnostic(

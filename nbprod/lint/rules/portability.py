@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ..rule import Applicability, LintContext, Rule, Severity
-from ._helpers import call_name, keyword, magic_span, span, string_constants, walk_calls
+from ._helpers import cell_calls, keyword, magic_span, span, string_constants, tree_nodes
 
 try:  # pragma: no cover - depends on the Python version
     import tomllib
@@ -31,7 +31,7 @@ _HOME_RE = re.compile(r"^~[\\/][^\n]*$")
 
 def _literal_paths(ctx: LintContext, pattern: re.Pattern[str]):
     for cell, result in ctx.python_cells:
-        for node in string_constants(result.tree):
+        for node in string_constants(ctx, result):
             text = node.value
             if len(text) < 300 and pattern.match(text):
                 yield cell, result, node
@@ -214,8 +214,8 @@ class ChangeDirectory(Rule):
                     )
             if result.tree is None:
                 continue
-            for call in walk_calls(result.tree):
-                if call_name(ctx, call) == "os.chdir":
+            for call, name in cell_calls(ctx, cell, result):
+                if name == "os.chdir":
                     yield self.diagnostic(
                         ctx,
                         cell,
@@ -236,10 +236,9 @@ _PATH_KEYWORDS = ("filepath_or_buffer", "path", "fname", "file", "filename", "pa
 LFS_HEADER = "version https://git-lfs.github.com/spec/"
 
 
-def _read_path(ctx: LintContext, call: ast.Call) -> ast.Constant | None:
-    """The literal file name a reading call opens, or None."""
-    name = call_name(ctx, call)
-    if name is None or not (name in _READERS or name.startswith(_READER_MODULES)):
+def _read_path(call: ast.Call, name: str) -> ast.Constant | None:
+    """The literal file name a reading call (``name`` qualified) opens, or None."""
+    if not (name in _READERS or name.startswith(_READER_MODULES)):
         return None
     if name in ("open", "io.open", "h5py.File"):
         mode = call.args[1] if len(call.args) > 1 else getattr(keyword(call, "mode"), "value", None)
@@ -280,10 +279,10 @@ def _file_reads(ctx: LintContext):
         if result.tree is None:
             seen_text.append(cell.source)
             continue
-        for call in walk_calls(result.tree):
-            if call_name(ctx, call) == "os.chdir":
+        for call, name in cell_calls(ctx, cell, result):
+            if name == "os.chdir":
                 return
-            literal = _read_path(ctx, call)
+            literal = _read_path(call, name)
             if literal is None:
                 continue
             name = Path(literal.value).name
@@ -545,7 +544,7 @@ class UndeclaredDependency(Rule):
         reported: set[str] = set()
         stdlib = set(getattr(sys, "stdlib_module_names", ()))
         for cell, result in ctx.python_cells:
-            for node in ast.walk(result.tree):
+            for node in tree_nodes(ctx, result):
                 modules = []
                 if isinstance(node, ast.Import):
                     modules = [a.name for a in node.names]

@@ -7,7 +7,7 @@ import ast
 from ...analysis import ALWAYS_DEFINED, CellAnalysis
 from ...notebook import Cell
 from ..rule import LintContext, Rule, Severity
-from ._helpers import call_name, magic_span, span, walk_calls
+from ._helpers import call_name, cell_calls, magic_span, span, walk_calls
 
 __all__ = ["RULES"]
 
@@ -288,8 +288,7 @@ class InteractiveInput(Rule):
 
     def check(self, ctx):
         for cell, result in ctx.python_cells:
-            for call in walk_calls(result.tree):
-                name = call_name(ctx, call)
+            for call, name in cell_calls(ctx, cell, result):
                 if name in ("input", "getpass.getpass"):
                     yield self.diagnostic(
                         ctx,

@@ -104,6 +104,8 @@ class _PatternRule(Rule):
     """A secret recognised by regular expressions; group 1 (or the whole match) is the secret."""
 
     patterns: ClassVar[tuple[tuple[str, re.Pattern[str]], ...]]
+    # Substrings every match contains: texts without any of them are skipped unscanned.
+    hints: ClassVar[tuple[str, ...]] = ()
     severity = Severity.ERROR
 
     def describe(self, label: str, secret: str, match: re.Match[str]) -> str:
@@ -117,6 +119,8 @@ class _PatternRule(Rule):
         # hold the same value twice.
         reported: set[tuple[int | None, int | None, str, str]] = set()
         for item in _texts(ctx):
+            if self.hints and not any(hint in item.text for hint in self.hints):
+                continue
             place = item.where if item.output is None else "output"
             for label, pattern in self.patterns:
                 for match in pattern.finditer(item.text):
@@ -166,6 +170,7 @@ class AwsCredentials(_PatternRule):
 
     code = "NB401"
     name = "aws-credentials"
+    hints = ("AKIA", "ASIA", "ABIA", "ACCA", "ws_secret_access_key", "WS_SECRET_ACCESS_KEY")
     patterns = (
         (
             "AWS access key",
@@ -202,6 +207,7 @@ class GithubToken(_PatternRule):
 
     code = "NB402"
     name = "github-token"
+    hints = ("gh", "github_pat_")
     patterns = (
         ("GitHub token", re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{36,255})\b")),
         ("GitHub token", re.compile(r"\b(github_pat_[A-Za-z0-9_]{22,255})\b")),
@@ -233,6 +239,7 @@ class ApiToken(_PatternRule):
 
     code = "NB403"
     name = "api-token"
+    hints = ("sk-", "xox", "hooks.slack.com", "AIza", "k_live_", "hf_")
     patterns = (
         (
             "OpenAI/Anthropic key",
@@ -276,6 +283,7 @@ class PrivateKey(_PatternRule):
 
     code = "NB404"
     name = "private-key"
+    hints = ("PRIVATE KEY",)
     patterns = (
         (
             "Private key",
@@ -319,6 +327,7 @@ class PasswordInUrl(_PatternRule):
 
     code = "NB405"
     name = "password-in-url"
+    hints = ("@",)
     patterns = (
         (
             "Password",
@@ -432,6 +441,7 @@ class JsonWebToken(_PatternRule):
 
     code = "NB407"
     name = "json-web-token"
+    hints = ("eyJ",)
     patterns = (
         (
             "JSON Web Token",

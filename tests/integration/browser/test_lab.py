@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import nbformat
-import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import make_notebook
@@ -82,12 +81,8 @@ def test_tag_editor_tags_the_active_cell_and_shows_a_badge(page: Page, lab_serve
     shot(page, "tag-badges")
 
     page.keyboard.press("Control+s")
-    notebook_file = root / name
-    deadline_tags = None
-    for _ in range(100):
-        tags = [c.get("metadata", {}).get("tags") for c in json.loads(notebook_file.read_text())["cells"]]
-        if tags == [["parameters"], ["export", "step:train"]]:
-            deadline_tags = tags
-            break
-        page.wait_for_timeout(100)
-    assert deadline_tags == [["parameters"], ["export", "step:train"]]
+    expect(page.locator(".lm-TabBar-tab.jp-mod-dirty")).to_have_count(0)
+    saved = json.loads((root / name).read_text())
+    assert [c["metadata"].get("tags") for c in saved["cells"]] == [
+        ["parameters"], ["export", "step:train"]
+    ]

@@ -8,7 +8,6 @@ fixtures and hooks here keeps them to this folder.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import nbformat
@@ -59,15 +58,3 @@ def api(jp_fetch, server_root):
         return response.code, response.headers, json.loads(text) if text else None
 
     return call
-
-
-def bytes_tree(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder`` with its bytes (links recorded as their target)."""
-    tree = {}
-    for path in sorted(folder.rglob("*")):
-        rel = str(path.relative_to(folder))
-        if path.is_symlink():
-            tree[rel] = b"->" + os.readlink(path).encode()
-        elif path.is_file():
-            tree[rel] = path.read_bytes()
-    return tree

@@ -25,7 +25,7 @@ DIAGNOSTICS = sorted(
             url="https://docs.astral.sh/ruff/rules/unused-import",
         ),
         Diagnostic(
-            code="NB601", name="secret-in-output", message="AWS key AKIA**** in output, 50%: a,b",
+            code="NB999", name="test-secret-in-output", message="AWS key AKIA**** in output, 50%: a,b",
             severity=Severity.ERROR, path="notebooks/explore.ipynb", cell=5, cell_id=None,
             output=2, line=1, column=1,
         ),
@@ -65,21 +65,22 @@ def test_sarif_structure():
     assert log["version"] == "2.1.0" and "sarif-2.1.0" in log["$schema"]
     run = log["runs"][0]
     rules = run["tool"]["driver"]["rules"]
-    assert [r["id"] for r in rules] == ["F401", "NB001", "NB601", "F821"]
-    assert rules[1]["properties"]["source"] == "nbprod"
+    assert [r["id"] for r in rules] == ["F821", "F401", "NB001", "NB999"]
+    assert rules[2]["properties"]["source"] == "nbprod"
+    assert rules[2]["shortDescription"]["text"].endswith(".")  # the rule's summary
     assert rules[0]["properties"]["source"] == "ruff"
     for result in run["results"]:
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
         assert result["message"]["text"].startswith(f"cell {result['properties']['cell']}")
-    assert run["results"][1]["properties"] == {"cell": 3, "cell_id": "b7e2"}
-    assert run["results"][2]["properties"] == {"cell": 5, "output": 2}
+    assert run["results"][2]["properties"] == {"cell": 3, "cell_id": "b7e2"}
+    assert run["results"][3]["properties"] == {"cell": 5, "output": 2}
 
 
 def test_github_escapes_properties_and_data():
     lines = render(DIAGNOSTICS, "github").splitlines()
     assert lines[0].startswith("::error title=nbprod (F821),file=b%2C c/ü.ipynb,line=4,col=5,")
     assert lines[-1] == (
-        "::error title=nbprod (NB601),file=notebooks/explore.ipynb,line=1,col=1::"
+        "::error title=nbprod (NB999),file=notebooks/explore.ipynb,line=1,col=1::"
         "cell 5, output 2: AWS key AKIA**** in output, 50%25: a,b"
     )
 

@@ -75,7 +75,8 @@ def test_capture_data_hashes_inputs_and_stores_small_outputs(tmp_path):
     assert by_path["data/small.txt"]["stored"] is True
     assert stored == [by_path["data/small.txt"]["hash"]]
     assert store.objects.exists(by_path["data/small.txt"]["hash"])
-    assert by_path["data/large.bin"]["stored"] is False and by_path["data/large.bin"]["bytes"] == 2000
+    assert by_path["data/large.bin"]["stored"] is False
+    assert by_path["data/large.bin"]["bytes"] == 2000
     assert "hash" not in by_path["data/gone.csv"] and by_path["data/gone.csv"]["error"]
     entries, stored = capture_data(accesses[:1], store, copy_inputs=True,
                                    copy_outputs_max_bytes=0, profile_max_bytes=10**6)

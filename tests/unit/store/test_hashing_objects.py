@@ -10,8 +10,7 @@ import blake3
 import pytest
 
 from nbprod.errors import StoreError
-from nbprod.store import Store
-from nbprod.store import hashing
+from nbprod.store import Store, hashing
 from nbprod.store.hashing import RACY_WINDOW_NS, hash_bytes, is_hash
 
 

@@ -1,0 +1,44 @@
+"""``nbprod init``: set a project up for nbprod (config, CI workflow, pre-commit, a notebook)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+_VERBS = {"create": "created", "append": "updated", "replace": "replaced", "unchanged": "unchanged"}
+
+
+@click.command("init")
+@click.argument("directory", required=False, default=".", type=click.Path(path_type=Path))
+@click.option(
+    "--force", is_flag=True, help="Replace existing files and an existing [tool.nbprod] section."
+)
+def init_command(directory: Path, force: bool) -> int:
+    """Add nbprod to a project: [tool.nbprod] in pyproject.toml, a GitHub Actions workflow,
+    a pre-commit hook, .gitignore entries and a tagged starter notebook.
+
+    Existing files are never overwritten without --force; pyproject.toml and .gitignore are
+    extended, not replaced. Running it again changes nothing.
+
+    Exit codes: 0 done (or already set up), 2 a file exists with other content (names it) or
+    pyproject.toml is not valid TOML.
+    """
+    from ..scaffold import plan_init, write_init
+
+    planned = plan_init(directory, force=force)
+    changed = write_init(directory, planned)
+    for item in planned:
+        click.echo(f"{_VERBS[item.action]:10s} {item.path}")
+    if not changed:
+        click.echo("Already set up; nothing to change.")
+        return 0
+    where = "" if directory == Path(".") else f"cd {directory} && "
+    click.echo(
+        "\nNext steps:\n"
+        f"  {where}nbprod lint notebooks\n"
+        "  nbprod export notebooks/analysis.ipynb   # writes the module and its tests\n"
+        "  pytest --nbprod notebooks                # runs the notebook as CI will\n"
+        "  pre-commit install                       # lint notebooks on every commit"
+    )
+    return 0

@@ -1,0 +1,222 @@
+"""``nbprod init``: the starter files of a project, planned first, then written atomically.
+
+The files come from Jinja templates shipped inside the package (``nbprod/templates/init``).
+Planning is pure and checks everything before anything is written, so a refused ``init`` leaves
+the folder untouched. Existing files are never overwritten without ``force``; pyproject.toml and
+.gitignore are extended rather than replaced, and a file that already holds exactly what ``init``
+would write is left alone, so running ``init`` twice is harmless.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path, PurePosixPath
+
+from . import __version__
+from .errors import ConfigError, PathError
+from .fsutil import atomic_write
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+__all__ = ["PlannedFile", "plan_init", "render_template", "write_init"]
+
+NOTEBOOKS_DIR = "notebooks"
+NOTEBOOK_NAME = "analysis.ipynb"
+TESTS_DIR = "tests"
+
+# destination -> template, for the files init owns outright
+_OWNED = {
+    f"{NOTEBOOKS_DIR}/{NOTEBOOK_NAME}": "analysis.ipynb.j2",
+    ".github/workflows/nbprod.yml": "workflow.yml.j2",
+    ".pre-commit-config.yaml": "pre-commit-config.yaml.j2",
+}
+_HEADER = re.compile(r"^\s*\[\[?\s*([^\]\s]+(?:\s*\.\s*[^\]\s]+)*)\s*\]\]?\s*(?:#.*)?$")
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """One file ``init`` will touch: where, its full new text, and what happens to it."""
+
+    path: PurePosixPath  # relative to the project folder
+    text: str
+    action: str  # "create" | "append" | "replace" | "unchanged"
+
+
+def render_template(name: str, **values: str) -> str:
+    """Render ``nbprod/templates/init/<name>`` with ``values`` (unknown variables are errors)."""
+    import jinja2
+
+    source = files("nbprod").joinpath("templates", "init", name).read_text(encoding="utf-8")
+    env = jinja2.Environment(
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
+    )
+    return env.from_string(source).render(**values)
+
+
+def _values() -> dict[str, str]:
+    return {
+        "nbprod_version": __version__,
+        "python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
+        "notebooks_dir": NOTEBOOKS_DIR,
+        "notebook_name": NOTEBOOK_NAME,
+        "tests_dir": TESTS_DIR,
+    }
+
+
+def plan_init(root: Path, *, force: bool = False) -> list[PlannedFile]:
+    """Decide what ``nbprod init`` writes in ``root``; nothing is written here.
+
+    Parameters
+    ----------
+    root:
+        The project folder (it may not exist yet).
+    force:
+        Replace existing files and an existing ``[tool.nbprod]`` section.
+
+    Returns
+    -------
+    list[PlannedFile]
+        Every file, including those already up to date (``action == "unchanged"``).
+
+    Raises
+    ------
+    PathError
+        When files exist with other content (or pyproject.toml already has ``[tool.nbprod]``)
+        and ``force`` is not set; the message names every such file.
+    ConfigError
+        When the existing pyproject.toml is not valid TOML.
+    """
+    values = _values()
+    if root.exists() and not root.is_dir():
+        raise PathError(f"{root}: is a file; give the project folder")
+    planned: list[PlannedFile] = []
+    conflicts: list[str] = []
+    for relative, template in _OWNED.items():
+        text = render_template(template, **values)
+        target = root / relative
+        if not target.exists():
+            planned.append(PlannedFile(PurePosixPath(relative), text, "create"))
+        elif _read(target) == text:
+            planned.append(PlannedFile(PurePosixPath(relative), text, "unchanged"))
+        else:
+            conflicts.append(relative)
+            planned.append(PlannedFile(PurePosixPath(relative), text, "replace"))
+    section = render_template("pyproject.toml.j2", **values)
+    pyproject = _plan_pyproject(root / "pyproject.toml", section, force)
+    if pyproject.action == "replace":
+        conflicts.append("pyproject.toml ([tool.nbprod] exists)")
+    planned.append(pyproject)
+    planned.append(_plan_gitignore(root / ".gitignore", render_template("gitignore.j2", **values)))
+    if conflicts and not force:
+        raise PathError(
+            f"{root}: refusing to overwrite {', '.join(conflicts)}; they exist with other"
+            " content. Pass --force to replace them"
+        )
+    return planned
+
+
+def write_init(root: Path, planned: list[PlannedFile]) -> list[PlannedFile]:
+    """Write the planned files atomically; returns those that changed."""
+    changed = [p for p in planned if p.action != "unchanged"]
+    for item in changed:
+        atomic_write(root / item.path, item.text)
+    return changed
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PathError(f"{path}: cannot read: {exc}") from None
+
+
+def _plan_pyproject(path: Path, section: str, force: bool) -> PlannedFile:
+    """Append the ``[tool.nbprod]`` section, or (with ``force``) replace the existing one."""
+    relative = PurePosixPath("pyproject.toml")
+    if not path.exists():
+        return PlannedFile(relative, section, "create")
+    text = _read(path)
+    document = _parse_toml(text, path)
+    if "nbprod" not in document.get("tool", {}):
+        joined = text if not text or text.endswith("\n") else text + "\n"
+        separator = "\n" if joined.strip() else ""
+        return PlannedFile(relative, joined + separator + section, "append")
+    if section in text:
+        return PlannedFile(relative, text, "unchanged")
+    if not force:
+        return PlannedFile(relative, text, "replace")
+    return PlannedFile(relative, _replace_section(text, section, path, document), "replace")
+
+
+def _replace_section(text: str, section: str, path: Path, document: dict) -> str:
+    """``text`` with its ``[tool.nbprod...]`` tables swapped for ``section``, all else kept."""
+    kept: list[str] = []
+    insert_at: int | None = None
+    inside = False
+    for line in text.splitlines(keepends=True):
+        header = _HEADER.match(line)
+        if header:
+            name = re.sub(r"\s+", "", header.group(1)).replace('"', "")
+            inside = name == "tool.nbprod" or name.startswith("tool.nbprod.")
+            if inside and insert_at is None:
+                insert_at = len(kept)
+        if not inside:
+            kept.append(line)
+    if insert_at is None:
+        insert_at = len(kept)
+    before = "".join(kept[:insert_at])
+    after = "".join(kept[insert_at:])
+    if before and not before.endswith("\n"):
+        before += "\n"
+    result = before + section + ("\n" + after if after.strip() else "")
+    # The edit is textual; make sure it kept every other table and left no nbprod key behind.
+    new_document = _parse_toml(result, path)
+    expected = _parse_toml(section, path)["tool"]["nbprod"]
+    if _without_nbprod(document) != _without_nbprod(new_document) or (
+        new_document.get("tool", {}).get("nbprod") != expected
+    ):
+        raise ConfigError(
+            f"{path}: cannot replace [tool.nbprod] automatically (it is written inline or"
+            " split oddly); delete it by hand and run nbprod init again"
+        )
+    return result
+
+
+def _without_nbprod(document: dict) -> dict:
+    tool = {key: value for key, value in document.get("tool", {}).items() if key != "nbprod"}
+    return {**document, "tool": tool}
+
+
+def _plan_gitignore(path: Path, entries: str) -> PlannedFile:
+    """Append the entries that are missing; never reorder or drop the user's lines."""
+    relative = PurePosixPath(".gitignore")
+    text = _read(path) if path.exists() else ""
+    present = {line.strip().lstrip("/").rstrip("/") for line in text.splitlines()}
+    missing = [
+        line
+        for line in entries.splitlines()
+        if line.strip() and not line.startswith("#") and line.strip().rstrip("/") not in present
+    ]
+    if not missing:
+        return PlannedFile(relative, text, "unchanged")
+    comment = [line for line in entries.splitlines() if line.startswith("#")]
+    block = "\n".join(comment + missing) + "\n"
+    if not text:
+        return PlannedFile(relative, block, "create")
+    joined = text if text.endswith("\n") else text + "\n"
+    return PlannedFile(relative, joined + "\n" + block, "append")
+
+
+def _parse_toml(text: str, path: Path) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not valid TOML ({exc}); fix it before running nbprod init"
+        ) from None

@@ -1,0 +1,54 @@
+"""Helpers for runs in real kernels: writing notebooks, checking processes."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import psutil
+
+from tests.conftest import make_notebook
+
+
+def write_notebook(folder: Path, name: str, *cells) -> Path:
+    path = folder / name
+    path.write_text(nbformat.writes(make_notebook(*cells)), encoding="utf-8")
+    return path
+
+
+def live_children() -> list[psutil.Process]:
+    """Child processes of this test process that are still running (zombies don't count)."""
+    alive = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE:
+                alive.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return alive
+
+
+def pid_gone(pid: int, within: float) -> bool:
+    """Whether ``pid`` has exited (or is only a zombie) within ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def nbprod_command() -> list[str]:
+    return [sys.executable, "-m", "nbprod"]
+
+
+def child_env(project: Path) -> dict:
+    env = dict(os.environ)
+    env["NBPROD_CEILING_DIRECTORIES"] = str(project)
+    return env

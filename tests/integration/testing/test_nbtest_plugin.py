@@ -1,0 +1,187 @@
+"""``pytest --nbprod`` end to end: real kernels, run and compare modes, markers, parameters."""
+
+from __future__ import annotations
+
+import nbclient  # noqa: F401  imported once here so in-process pytest runs reuse it
+import pytest
+from nbtest_support import error, result, stream, verdicts, write_notebook
+
+# In-process runs: the browser-test plugin keeps global state that a nested session trips on.
+RUN = ("-p", "no:cacheprovider", "-p", "no:playwright", "-rA")
+
+
+@pytest.fixture
+def project(pytester, monkeypatch):
+    """A pytester folder that is its own nbprod project (config discovery stops there)."""
+    monkeypatch.setenv("NBPROD_CEILING_DIRECTORIES", str(pytester.path))
+
+    def make(test_table: str = "") -> pytester.__class__:
+        pytester.makefile(".toml", pyproject=f"[tool.nbprod.test]\n{test_table}\n")
+        return pytester
+
+    return make
+
+
+def test_run_mode_passes_clean_notebook_and_fails_raising_one_naming_the_cell(project):
+    pt = project()
+    write_notebook(pt.path, "good.ipynb", "x = 20", "print(x * 2)")
+    bad = write_notebook(
+        pt.path, "bad.ipynb", "import math", "values = [1, 2]\nraise ValueError(f'boom {len(values)}')"
+    )
+    before = bad.read_bytes()
+    outcome = pt.runpytest("--nbprod", *RUN)
+    outcome.assert_outcomes(passed=1, failed=1)
+    assert verdicts(outcome.outlines) == {"good.ipynb": "pass", "bad.ipynb": "fail"}
+    text = outcome.stdout.str()
+    assert "bad.ipynb: cell 2 (id 'c2'): raised ValueError: boom 2" in text
+    assert "--- source of cell 2 (id 'c2') ---" in text
+    assert "2 | raise ValueError(f'boom {len(values)}')" in text
+    assert "--- traceback ---" in text and "ValueError: boom 2" in text
+    assert "\x1b[" not in text  # tracebacks are shown without terminal colours
+    assert bad.read_bytes() == before  # the notebook under test is never modified
+
+
+def test_notebooks_are_not_collected_without_the_option(project):
+    pt = project()
+    write_notebook(pt.path, "bad.ipynb", "raise ValueError('never run')")
+    outcome = pt.runpytest(*RUN)
+    assert outcome.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+def test_compare_mode_normalises_volatile_output_and_reports_a_real_difference(project):
+    pt = project(
+        'sanitizers = [{ regex = "run-[0-9]+", replace = "run-N" }]\n'
+    )
+    volatile = (
+        "import uuid, datetime, tempfile, os\n"
+        "class Thing: pass\n"
+        "print(Thing())\n"
+        "print(uuid.uuid4())\n"
+        "print(datetime.datetime.now().isoformat())\n"
+        "print(tempfile.mkdtemp())\n"
+        "print(0.1 + 0.2)\n"
+        "print('run-' + str(os.getpid()))"
+    )
+    stored = (
+        "<__main__.Thing object at 0x7f00deadbeef>\n"
+        "123e4567-e89b-12d3-a456-426614174000\n"
+        "2001-01-01T00:00:00.000001\n"
+        "/tmp/tmpabcdefgh\n"
+        "0.3000000000001\n"
+        "run-1\n"
+    )
+    write_notebook(pt.path, "volatile.ipynb", {"source": volatile, "outputs": [stream(stored)]})
+    write_notebook(
+        pt.path,
+        "drift.ipynb",
+        {"source": "total = 41\ntotal", "outputs": [result("42")]},
+        {"source": "print('same')", "outputs": [stream("same\n")]},
+    )
+    outcome = pt.runpytest("--nbprod-compare", *RUN)
+    assert verdicts(outcome.outlines) == {"volatile.ipynb": "pass", "drift.ipynb": "fail"}
+    text = outcome.stdout.str()
+    assert "drift.ipynb: cell 1 (id 'c1'): 'text/plain' output differs" in text
+    assert "-42" in text and "+41" in text
+    assert "1 | total = 41" in text
+
+    # The same notebooks in run mode: outputs are not compared, so both pass.
+    outcome = pt.runpytest("--nbprod", "--nbprod-mode=run", *RUN)
+    outcome.assert_outcomes(passed=2)
+
+
+def test_markers_keep_the_meaning_nbval_nbmake_and_nbdev_gave_them(project):
+    pt = project('mode = "compare"')
+    write_notebook(
+        pt.path,
+        "markers.ipynb",
+        {"source": "# NBVAL_SKIP\nraise RuntimeError('skipped by comment')"},
+        {"source": "raise RuntimeError('skipped by tag')", "tags": ["nbval-skip"]},
+        {"source": "raise RuntimeError('skipped by nbmake')", "tags": ["skip-execution"]},
+        {"source": "#| eval: false\nraise RuntimeError('skipped by nbdev')"},
+        {"source": "# NBVAL_IGNORE_OUTPUT\nprint(7)", "outputs": [stream("6\n")]},
+        {"source": "print(8)", "tags": ["nbval-ignore-output"], "outputs": [stream("9\n")]},
+        {
+            "source": "# NBVAL_RAISES_EXCEPTION\n1 / 0",
+            "outputs": [error("ZeroDivisionError", "division by zero")],
+        },
+        {"source": "{}['k']", "tags": ["raises-exception"], "outputs": [error("KeyError", "'k'")]},
+        {"source": "int('x')", "tags": ["nbval-raises-exception"], "execution_count": None},
+        {"source": "print('after the errors')", "outputs": [stream("after the errors\n")]},
+    )
+    # Run mode compares only cells marked NBVAL_CHECK_OUTPUT (as nbval --nbval-lax does).
+    write_notebook(
+        pt.path,
+        "checked.ipynb",
+        {"source": "print(1)", "outputs": [stream("100\n")]},
+        {"source": "# NBVAL_CHECK_OUTPUT\nprint(2)", "outputs": [stream("3\n")]},
+    )
+    outcome = pt.runpytest("--nbprod", *RUN, "markers.ipynb")
+    outcome.assert_outcomes(passed=1)
+    outcome = pt.runpytest("--nbprod-mode=run", *RUN, "checked.ipynb")
+    outcome.assert_outcomes(failed=1)
+    text = outcome.stdout.str()
+    assert "checked.ipynb: cell 2 (id 'c2'): 'stdout' output differs" in text
+    assert "cell 1 (id 'c1')" not in text  # unmarked: not compared in run mode
+
+
+def test_parameters_from_config_are_injected_after_the_parameters_cell(project):
+    pt = project(
+        "[tool.nbprod.test.parameters]\n"
+        '"small*.ipynb" = { n_samples = 7, label = "ci" }\n'
+        '"typo.ipynb" = { n_sample = 7 }\n'
+    )
+    write_notebook(
+        pt.path,
+        "small_run.ipynb",
+        {"source": "n_samples: int = 100000\nlabel = 'full'", "tags": ["parameters"]},
+        "assert (n_samples, label) == (7, 'ci'), (n_samples, label)",
+    )
+    write_notebook(
+        pt.path,
+        "typo.ipynb",
+        {"source": "n_samples: int = 100000", "tags": ["parameters"]},
+        "print(n_samples)",
+    )
+    outcome = pt.runpytest("--nbprod", *RUN)
+    assert verdicts(outcome.outlines) == {"small_run.ipynb": "pass", "typo.ipynb": "fail"}
+    text = outcome.stdout.str()
+    assert "unknown parameter 'n_sample' (did you mean 'n_samples'?)" in text
+    assert "Traceback" not in text
+
+
+def test_a_cell_over_the_timeout_fails_naming_the_cell(project):
+    pt = project("timeout = 2")
+    write_notebook(pt.path, "slow.ipynb", "x = 1", "import time\ntime.sleep(60)")
+    outcome = pt.runpytest("--nbprod", *RUN)
+    outcome.assert_outcomes(failed=1)
+    assert "slow.ipynb: cell 2 (id 'c2'): timed out after 2 s" in outcome.stdout.str()
+
+
+def test_notebooks_run_in_parallel_one_item_per_notebook(project):
+    pt = project()
+    for index in range(3):
+        write_notebook(pt.path, f"nb{index}.ipynb", "import os", f"print({index}, os.getpid())")
+    write_notebook(pt.path, "broken.ipynb", "undefined_name")
+    outcome = pt.runpytest("--nbprod", "-n", "2", *RUN)
+    outcome.assert_outcomes(passed=3, failed=1)
+    assert "2 workers" in outcome.stdout.str()
+    assert "broken.ipynb: cell 1 (id 'c1'): raised NameError" in outcome.stdout.str()
+
+
+def test_bad_configuration_is_a_one_line_error(project):
+    pt = project('mode = "strict"')
+    write_notebook(pt.path, "a.ipynb", "x = 1")
+    outcome = pt.runpytest("--nbprod", *RUN)
+    assert outcome.ret != 0
+    text = outcome.stdout.str()
+    assert "'mode' must be one of run, compare, got 'strict'" in text
+    assert "Traceback" not in text
+
+
+def test_excluded_and_checkpoint_notebooks_are_not_collected(project):
+    pt = project('exclude = ["scratch/*.ipynb"]')
+    write_notebook(pt.path, "scratch/draft.ipynb", "raise ValueError")
+    write_notebook(pt.path, "keep.ipynb", "x = 1")
+    outcome = pt.runpytest("--nbprod", "--collect-only", "-q", *RUN)
+    assert "keep.ipynb::run" in outcome.stdout.str()
+    assert "draft.ipynb" not in outcome.stdout.str()

@@ -1,0 +1,127 @@
+"""The scheduling loop with fake tasks: order, failure isolation, caching, parallelism."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from nbprod.pipeline.executors import LocalExecutor, SerialExecutor, executor_registry
+from nbprod.pipeline.schedule import Job, Outcome, schedule
+from nbprod.pipeline.worker import StepTask, TaskResult
+
+DIAMOND = [Job("a"), Job("b", ("a",)), Job("c", ("a",)), Job("d", ("b", "c")), Job("e")]
+
+
+def fake_run(fail=(), crash=()):
+    ran: list[str] = []
+
+    def run(task: StepTask) -> TaskResult:
+        ran.append(task.name)
+        if task.name in crash:
+            raise RuntimeError("machinery broke")
+        if task.name in fail:
+            return TaskResult(task.name, "failed", error={"ename": "ValueError", "evalue": "no"})
+        return TaskResult(task.name, "succeeded", values={"v": task.name})
+
+    return run, ran
+
+
+def drive(jobs, backend, cached=(), max_parallel=1):
+    finished = []
+
+    def prepare(name, done):
+        if name in cached:
+            return Outcome(name, "cached", "cached")
+        return StepTask(name, "/nowhere")
+
+    def finish(name, result):
+        finished.append(name)
+        return Outcome(name, result.status, str(result.error or ""))
+
+    return schedule(jobs, backend, prepare, finish, max_parallel=max_parallel), finished
+
+
+def test_dependencies_run_first():
+    run, ran = fake_run()
+    outcomes, _ = drive(DIAMOND, SerialExecutor(run))
+    assert ran.index("a") < ran.index("b") < ran.index("d")
+    assert ran.index("c") < ran.index("d")
+    assert all(o.status == "succeeded" for o in outcomes.values())
+    assert list(outcomes) == ["a", "b", "c", "d", "e"]
+
+
+def test_failure_skips_downstream_and_others_finish():
+    run, ran = fake_run(fail={"b"})
+    outcomes, _ = drive(DIAMOND, SerialExecutor(run))
+    assert outcomes["b"].status == "failed"
+    assert outcomes["d"].status == "skipped"
+    assert "upstream step 'b'" in outcomes["d"].message
+    assert outcomes["c"].status == outcomes["e"].status == "succeeded"
+    assert "d" not in ran
+
+
+def test_machinery_failure_is_an_error_result():
+    run, _ = fake_run(crash={"a"})
+    outcomes, _ = drive([Job("a"), Job("b", ("a",))], SerialExecutor(run))
+    assert outcomes["a"].status == "error"
+    assert "machinery broke" in outcomes["a"].message
+    assert outcomes["b"].status == "skipped"
+
+
+def test_cached_jobs_are_not_submitted():
+    run, ran = fake_run()
+    outcomes, finished = drive(DIAMOND, SerialExecutor(run), cached={"a", "b"})
+    assert outcomes["a"].status == outcomes["b"].status == "cached"
+    assert sorted(ran) == ["c", "d", "e"]
+    assert sorted(finished) == ["c", "d", "e"]
+
+
+class RecordingBackend:
+    """Holds tasks until waited on, to observe how many are in flight at once."""
+
+    def __init__(self):
+        self.pending = []
+        self.most = 0
+        self.lock = threading.Lock()
+
+    def submit(self, task):
+        self.pending.append(task)
+        self.most = max(self.most, len(self.pending))
+        return task.name
+
+    def wait_any(self, handles):
+        task = self.pending.pop(0)
+        return [(task.name, TaskResult(task.name, "succeeded"))]
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_max_parallel_is_respected(limit):
+    jobs = [Job(f"run-{i}") for i in range(6)]
+    backend = RecordingBackend()
+    outcomes, _ = drive(jobs, backend, max_parallel=limit)
+    assert backend.most == limit
+    assert len(outcomes) == 6
+
+
+def test_unknown_dependency_is_reported():
+    run, _ = fake_run()
+    with pytest.raises(ValueError, match="unknown jobs: ghost"):
+        drive([Job("a", ("ghost",))], SerialExecutor(run))
+
+
+def test_registry_and_local_serial_mode():
+    assert executor_registry.names() == ["dask", "local"]
+    with pytest.raises(Exception, match="did you mean 'dask'"):
+        executor_registry.get("dusk")
+    run, ran = fake_run()
+    executor = executor_registry.get("local")(max_parallel=1, cluster=None, retries=0, run=run)
+    assert isinstance(executor, LocalExecutor)
+    outcomes, _ = drive(DIAMOND, executor)
+    assert len(ran) == 5 and all(o.ok for o in outcomes.values())
+
+
+def test_dask_executor_needs_an_address():
+    with pytest.raises(Exception, match="--cluster tcp://HOST:PORT") as info:
+        executor_registry.get("dask")(max_parallel=0, cluster=None, retries=0)
+    assert info.value.exit_code == 3

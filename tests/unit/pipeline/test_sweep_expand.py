@@ -1,0 +1,67 @@
+"""Sweep points: grid and zip expansion, sweep files, command-line values."""
+
+from __future__ import annotations
+
+import pytest
+
+from nbprod.errors import ConfigError, ParameterError
+from nbprod.pipeline.sweep import expand, load_sweep_file
+from nbprod.pipeline.values import parse_value, split_values
+
+
+def test_grid_is_every_combination_in_order():
+    points = expand({"lr": [0.1, 0.01], "depth": [3, 5]}, "grid")
+    assert points == [{"lr": 0.1, "depth": 3}, {"lr": 0.1, "depth": 5},
+                      {"lr": 0.01, "depth": 3}, {"lr": 0.01, "depth": 5}]
+
+
+def test_zip_pairs_values_and_refuses_uneven_lists():
+    assert expand({"lr": [0.1, 0.01], "depth": [3, 5]}, "zip") == [
+        {"lr": 0.1, "depth": 3}, {"lr": 0.01, "depth": 5}]
+    with pytest.raises(ParameterError, match="same number of values.*lr: 2, depth: 3"):
+        expand({"lr": [0.1, 0.01], "depth": [3, 5, 7]}, "zip")
+
+
+def test_empty_list_and_unknown_mode():
+    with pytest.raises(ParameterError, match="'lr' has no values"):
+        expand({"lr": []})
+    with pytest.raises(ParameterError, match="unknown sweep mode"):
+        expand({"lr": [1]}, "cartesian")
+
+
+def test_values_from_the_command_line():
+    assert split_values("0.1,0.01") == [0.1, 0.01]
+    assert split_values("3,5") == [3, 5]
+    assert split_values("adam,sgd") == ["adam", "sgd"]
+    assert split_values("true,false") == [True, False]
+    assert split_values("[1, 2]") == [1, 2]
+    assert parse_value("5", "float") == 5.0
+    assert parse_value("007", "str") == "007"
+    with pytest.raises(ParameterError, match="'abc' is not a valid int"):
+        parse_value("abc", "int", name="depth")
+
+
+def test_sweep_file(tmp_path):
+    path = tmp_path / "sweep.yaml"
+    path.write_text("notebook: train.ipynb\nmode: zip\nmax-parallel: 2\n"
+                    "parameters:\n  lr: [0.1, 0.2]\n  depth: 3\nruns:\n  - {lr: 1.0}\n")
+    spec = load_sweep_file(path)
+    assert spec.notebook == "train.ipynb"
+    assert spec.mode == "zip"
+    assert spec.max_parallel == 2
+    assert spec.parameters == {"lr": [0.1, 0.2], "depth": [3]}
+    assert spec.runs == ({"lr": 1.0},)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("parameterz: {}\n", "unknown key 'parameterz'.*did you mean 'parameters'"),
+    ("- 1\n- 2\n", "a sweep file is a mapping"),
+    ("runs: [1, 2]\n", "'runs' must be a list of mappings"),
+    ("parameters: [1]\n", "'parameters' must map"),
+    ("a: [\n", "not valid YAML"),
+])
+def test_bad_sweep_files(tmp_path, text, message):
+    path = tmp_path / "sweep.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_sweep_file(path)
