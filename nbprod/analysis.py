@@ -568,21 +568,33 @@ class NotebookAnalysis:
         return found
 
     def used_before_defined(self) -> list[tuple[int, str, int, int]]:
-        """Reads of a name above its first defining cell (top-to-bottom order).
+        """Reads of a name before any cell defines it, in top-to-bottom order.
 
-        Returns (cell index, name, line, defining cell index) for names defined only later:
-        the classic cause of NameError when the notebook is rerun from the top.
+        Returns (cell index, name, line, defining cell index) for names whose first
+        definition comes later: in a cell below, or further down the same cell (then the
+        defining index is the cell's own). The classic cause of NameError when the
+        notebook is rerun from the top.
         """
         found = []
         seen: set[str] = set()
         for cell, result in zip(self.cells, self.results, strict=True):
             for name, line in result.free_uses.items():
                 if name not in seen and name in self.definers:
-                    later = [i for i in self.definers[name] if i > cell.index]
+                    later = [i for i in self.definers[name] if i >= cell.index]
                     if later:
                         found.append((cell.index, name, line, later[0]))
             seen |= set(result.defines)
         return found
+
+    def execution_order(self) -> list[tuple[object, CellAnalysis]]:
+        """(cell, analysis) of the executed code cells, by execution count: the order in
+        which the saved outputs were produced (unexecuted cells are left out)."""
+        executed = [
+            (cell, result)
+            for cell, result in zip(self.cells, self.results, strict=True)
+            if isinstance(cell.execution_count, int)
+        ]
+        return sorted(executed, key=lambda pair: (pair[0].execution_count, pair[0].index))
 
     def undefined(self) -> list[tuple[int, str, int]]:
         """Reads of names no cell defines (hidden state, or a deleted cell)."""

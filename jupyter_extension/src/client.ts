@@ -44,8 +44,8 @@ export class NbprodClient implements INbprodClient {
   params(path: string): Promise<any> {
     return this.call('params' + query({ path }));
   }
-  startRun(path: string, parameters: Record<string, unknown>): Promise<IJob> {
-    return this.call('run', post({ path, parameters }));
+  startRun(path: string, parameters: Record<string, unknown>, output?: string): Promise<IJob> {
+    return this.call('run', post(output ? { path, parameters, output } : { path, parameters }));
   }
   job(jobId: string): Promise<IJob> {
     return this.call('jobs/' + encodeURIComponent(jobId));
@@ -56,10 +56,10 @@ export class NbprodClient implements INbprodClient {
   runs(path: string): Promise<any> {
     return this.call('runs' + query({ path }));
   }
-  showRun(runId: string): Promise<any> {
-    return this.call('runs/' + encodeURIComponent(runId));
+  showRun(path: string, runId: string): Promise<any> {
+    return this.call('runs/' + encodeURIComponent(runId) + query({ path }));
   }
-  diffRuns(a: string, b: string): Promise<any> {
-    return this.call('runs/diff' + query({ a, b }));
+  diffRuns(path: string, a: string, b: string): Promise<any> {
+    return this.call('runs/diff' + query({ path, a, b }));
   }
 }

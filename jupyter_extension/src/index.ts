@@ -9,9 +9,12 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { buildIcon, tagIcon } from '@jupyterlab/ui-components';
 
 import { NbprodClient } from './client';
+import { ExportSection } from './export';
 import { LintSection } from './lint';
 import { NbprodPanel } from './panel';
 import { NbprodRequestError } from './request';
+import { RunSection } from './run';
+import { RunsSection } from './runs';
 import { ISectionContext, Section } from './section';
 import { CellBadges, editActiveCellTags } from './tags';
 import { INbprodClient } from './tokens';
@@ -70,7 +73,11 @@ const uiPlugin: JupyterFrontEndPlugin<void> = {
       goToCell: (panel, cellId) => goToCell(app, panel, cellId)
     };
     const lint = new LintSection(ctx);
-    const sections: Section[] = [lint];
+    const exporter = new ExportSection(ctx);
+    const run = new RunSection(ctx);
+    const runs = new RunsSection(ctx);
+    run.onRunEnded = () => void runs.refresh();
+    const sections: Section[] = [lint, exporter, run, runs];
     const panel = new NbprodPanel(sections);
     panel.title.icon = buildIcon;
     panel.title.caption = 'nbprod';
@@ -92,8 +99,11 @@ const uiPlugin: JupyterFrontEndPlugin<void> = {
     tracker.widgetAdded.connect((_, notebook) => {
       new CellBadges(notebook);
       notebook.context.saveState.connect((_, state) => {
-        if (state === 'completed' && lintOnSave && tracker.currentWidget === notebook) {
-          void lint.lint();
+        if (state === 'completed' && tracker.currentWidget === notebook) {
+          if (lintOnSave) {
+            void lint.lint();
+          }
+          void exporter.check();
         }
       });
     });
@@ -142,6 +152,7 @@ const uiPlugin: JupyterFrontEndPlugin<void> = {
         .then(settings => {
           const update = () => {
             lintOnSave = settings.get('lintOnSave').composite as boolean;
+            run.pollIntervalMs = settings.get('pollIntervalMs').composite as number;
           };
           update();
           settings.changed.connect(update);

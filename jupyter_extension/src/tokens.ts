@@ -55,6 +55,9 @@ export interface IJob {
   /** The JSON the CLI printed once the job ended. */
   result: any;
   error: { error: string; message: string } | null;
+  /** A visible copy of the executed notebook, relative to the server root. */
+  output_path: string | null;
+  cancel_requested: boolean;
 }
 
 /** The error body every nbprod route answers with. */
@@ -73,12 +76,12 @@ export interface INbprodClient {
   exportWrite(path: string, force?: boolean): Promise<any>;
   exportCheck(path: string): Promise<any>;
   params(path: string): Promise<any>;
-  startRun(path: string, parameters: Record<string, unknown>): Promise<IJob>;
+  startRun(path: string, parameters: Record<string, unknown>, output?: string): Promise<IJob>;
   job(jobId: string): Promise<IJob>;
   cancelJob(jobId: string): Promise<IJob>;
   runs(path: string): Promise<any>;
-  showRun(runId: string): Promise<any>;
-  diffRuns(a: string, b: string): Promise<any>;
+  showRun(path: string, runId: string): Promise<any>;
+  diffRuns(path: string, a: string, b: string): Promise<any>;
 }
 
 /** The token that provides the nbprod client. */

@@ -33,13 +33,13 @@ def export_command(notebooks, out_dir, module, package, check, dry_run, force, o
     Exit codes: 0 done (or up to date with --check), 1 out of date (--check), 2 a notebook
     cannot be exported, a file would be overwritten unsafely, or bad usage.
     """
-    from ..export import ExportConfig, export, plan_writes, refuse_unsafe, write_planned
-    from ..export.writer import OverwriteRefused
+    from ..export import ExportConfig, plan_export, refuse_unsafe, write_planned
+    from ..export.writer import OverwriteRefused, refuse_duplicates
     from ..notebook import load
 
     if check and dry_run:
         raise click.UsageError("--check and --dry-run cannot be combined")
-    groups: dict[Path, list] = {}
+    planned: dict[Path, list] = {}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", NbprodWarning)
         for path in notebooks:
@@ -50,10 +50,11 @@ def export_command(notebooks, out_dir, module, package, check, dry_run, force, o
                          "out_dir": _relative_out(out_dir, project.root)}
             config = project.section("export", ExportConfig, **overrides)
             nb = load(path)
-            groups.setdefault(project.root, []).extend(export(nb, config, root=project.root))
+            planned.setdefault(project.root, []).extend(
+                plan_export(nb, config, root=project.root))
     notes = [str(w.message) for w in caught if issubclass(w.category, NbprodWarning)]
-    planned = {root: plan_writes(artifacts, root) for root, artifacts in groups.items()}
     files = [f for group in planned.values() for f in group]
+    refuse_duplicates(files)
     if output_format == "text":
         for note in notes:
             click.echo(f"warning: {note}", err=True)

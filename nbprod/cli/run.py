@@ -127,7 +127,8 @@ def params_command(notebook, output_format):
         rows.append((info.name, data["type"] or "-", default, info.help or ""))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     for row in rows:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)) + "  " + row[3])
+        padded = [cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)]
+        click.echo("  ".join([*padded, row[3]]).rstrip())
     return 0
 
 

@@ -86,10 +86,11 @@ def runs_group() -> None:
 @click.option("--notebook", "-n", default=None, help="Only runs of this notebook (path or name).")
 @click.option("--status", "-s", type=click.Choice(STATUSES), default=None, help="Only this status.")
 @click.option("--kind", default=None, help="Only runs of this kind (run, reproduce, sweep...).")
+@click.option("--parent", default=None, help="Only runs whose parent is this run id.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
               help="Show at most this many runs (newest first).")
 @_common
-def list_command(notebook, status, kind, limit, store_dir, output_format) -> int:
+def list_command(notebook, status, kind, parent, limit, store_dir, output_format) -> int:
     """List runs, newest first.
 
     Exit codes: 0 success, 2 bad usage or an unreadable store.
@@ -99,7 +100,8 @@ def list_command(notebook, status, kind, limit, store_dir, output_format) -> int
     except StoreNotFoundError:
         runs: list[dict] = []  # no store yet simply means no runs yet
     else:
-        runs = store.list_runs(notebook=notebook, status=status, kind=kind, limit=limit)
+        runs = store.list_runs(notebook=notebook, status=status, kind=kind, parent=parent,
+                               limit=limit)
     if output_format == "json":
         _echo_json(runs)
         return 0
@@ -178,6 +180,14 @@ def _receipt_view(receipt: dict, run_dir: Path) -> list:
         for name, value in parameters.items():
             table.add_row(name, json.dumps(value, ensure_ascii=False))
         parts.append(table)
+    records = receipt.get("records") or {}
+    if records:
+        table = Table(title="records", title_justify="left", box=None, header_style="bold")
+        table.add_column("NAME")
+        table.add_column("VALUE")
+        for name, value in records.items():
+            table.add_row(name, json.dumps(value, ensure_ascii=False, default=str))
+        parts.append(table)
     error = receipt.get("error")
     if error:
         where = f"cell {error.get('cell')} ({error.get('cell_id')}): " if error.get("cell") else ""
@@ -204,7 +214,7 @@ def _receipt_view(receipt: dict, run_dir: Path) -> list:
 @click.argument("run_b")
 @_common
 def diff_command(run_a, run_b, store_dir, output_format) -> int:
-    """Compare two runs: parameters, packages, git, data (hashes, schema, drift), outputs.
+    """Compare two runs: parameters, records, packages, git, data (hashes, drift), outputs.
 
     Exit codes: 0 success (whether or not the runs differ), 2 unknown run id.
     """
@@ -242,6 +252,7 @@ def _diff_text(result: dict) -> str:
             lines.append(title)
             lines += [f"  ~ {k}: {v['a']} -> {v['b']}" for k, v in changes.items()]
     lines += _mapping_lines("parameters", result["parameters"])
+    lines += _mapping_lines("records", result["records"])
     env = result["environment"]
     for title, changes in (("system", env["system"]), ("git", env["git"])):
         if changes:

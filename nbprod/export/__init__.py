@@ -9,17 +9,22 @@ theirs under the ``nbprod.exporters`` entry-point group.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from ..errors import ExportError
+from ..fsutil import resolve_inside
 from ..notebook import Notebook
 from ..registry import Registry
 from .base import Artifact, Exporter
 from .config import ExportConfig, Layout, resolve_layout
+from .fingerprint import expected_paths, fingerprint
 from .module import ModuleExporter
 from .steps import StepsExporter
 from .tests import TestsExporter
+from .provenance import inspect
 from .writer import (
+    UNCHANGED,
     FileStatus,
     OverwriteRefused,
     WriteReport,
@@ -40,6 +45,7 @@ __all__ = [
     "export",
     "exporter_registry",
     "layout_for",
+    "plan_export",
     "plan_writes",
     "refuse_unsafe",
     "write",
@@ -91,6 +97,7 @@ def export(nb: Notebook, config: ExportConfig | None = None, *,
     """
     config = config or ExportConfig()
     layout = layout_for(nb, config, root)
+    layout = replace(layout, inputs=fingerprint(nb, layout))
     artifacts: list[Artifact] = []
     for name in config.exporters:
         artifacts.extend(exporter_registry.get(name).export(nb, layout))
@@ -98,6 +105,61 @@ def export(nb: Notebook, config: ExportConfig | None = None, *,
         if artifact.path.suffix == ".py":
             _check_compiles(artifact)
     return artifacts
+
+
+def plan_export(nb: Notebook, config: ExportConfig | None = None, *,
+                root: str | Path | None = None) -> list[FileStatus]:
+    """What exporting ``nb`` would do to each file, without writing anything.
+
+    When every file the notebook produces is on disk, unedited, and was generated from the
+    same fingerprint (cells, settings, nbprod version), the answer comes from reading those
+    files alone; otherwise the notebook is exported in memory and compared with the disk.
+
+    Returns
+    -------
+    list[FileStatus]
+        Ready for ``write_planned``.
+
+    Raises
+    ------
+    ExportError, ConfigError, PathError
+        As ``export`` and ``plan_writes``.
+    """
+    config = config or ExportConfig()
+    root_path = Path(root) if root is not None else (
+        nb.path.parent if nb.path is not None else Path("."))
+    layout = layout_for(nb, config, root_path)
+    reused = _reuse(nb, layout, config, root_path)
+    if reused is not None:
+        return reused
+    return plan_writes(export(nb, config, root=root_path), root_path)
+
+
+def _reuse(nb: Notebook, layout: Layout, config: ExportConfig,
+           root: Path) -> list[FileStatus] | None:
+    """Statuses read from the disk when nothing can have changed, else None."""
+    paths = expected_paths(nb, layout, config)
+    if not paths:
+        return None
+    inputs = fingerprint(nb, layout)
+    statuses = []
+    for relative in paths:
+        target = resolve_inside(root, relative.as_posix())
+        try:
+            if target.is_symlink():
+                return None
+            text = target.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+        found = inspect(text, is_json=relative.suffix == ".json")
+        if not found.generated or found.edited or found.inputs != inputs \
+                or found.notebook != layout.notebook:
+            return None
+        kind = "steps" if relative in (layout.pipeline_path, layout.pipeline_json_path) else (
+            "module" if relative == layout.module_path else "tests")
+        artifact = Artifact(relative, text, kind, layout.notebook)
+        statuses.append(FileStatus(artifact, target, UNCHANGED, text))
+    return statuses
 
 
 def _check_compiles(artifact: Artifact) -> None:

@@ -61,7 +61,21 @@ def first_line(source: str) -> str:
 
 
 def classify(nb: Notebook) -> list[SourceCell]:
-    """Classify every code cell of ``nb`` (markdown and raw cells are never exported)."""
+    """Classify every code cell of ``nb`` (markdown and raw cells are never exported).
+
+    The result is cached on the notebook for as long as its code cells' sources and tags
+    stay the same, so the module, tests and steps exporters analyse each cell once.
+    """
+    fingerprint = tuple((c.source, tuple(c.tags)) for c in nb.code_cells)
+    cached = getattr(nb, "_export_cells", None)
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
+    found = _classify(nb)
+    nb._export_cells = (fingerprint, found)  # type: ignore[attr-defined]
+    return found
+
+
+def _classify(nb: Notebook) -> list[SourceCell]:
     found = []
     for cell in nb.code_cells:
         marks = cell.marks
@@ -80,14 +94,14 @@ def classify(nb: Notebook) -> list[SourceCell]:
             role = "plain"
         directives = cell.directives
         code = _strip_directives(cell.source) if directives else cell.source
-        code, dropped, refused = _drop_safe_magics(code)
+        code, dropped, refused, analysis = _drop_safe_magics(code)
         found.append(SourceCell(
             cell=cell,
             role=role,
             step=step if role == "step" else None,
             internal="exporti" in directives and "export" not in cell.tags,
             code=code,
-            analysis=analyze_source(code),
+            analysis=analysis,
             dropped=tuple(dropped),
             refused=tuple(refused),
         ))
@@ -168,11 +182,15 @@ def _strip_directives(source: str) -> str:
     return "\n".join(lines[index:])
 
 
-def _drop_safe_magics(source: str) -> tuple[str, list[str], list[Magic]]:
-    """Remove top-level IPython lines that only configure the session; list the others."""
+def _drop_safe_magics(source: str) -> tuple[str, list[str], list[Magic], CellAnalysis]:
+    """Remove top-level IPython lines that only configure the session; list the others.
+
+    Returns the code, the dropped lines, the refused IPython lines and the analysis of the
+    code (analysed once when there is no IPython syntax, the common case).
+    """
     probe = analyze_source(source)
     if not probe.magics:
-        return source, [], []
+        return source, [], [], probe
     lines = source.split("\n")
     drop: set[int] = set()
     refused: list[Magic] = []
@@ -191,5 +209,7 @@ def _drop_safe_magics(source: str) -> tuple[str, list[str], list[Magic]]:
         else:
             refused.append(magic)
     dropped = [lines[i - 1] for i in sorted(drop)]
-    kept = [line for number, line in enumerate(lines, start=1) if number not in drop]
-    return "\n".join(kept), dropped, refused
+    if not drop:
+        return source, [], refused, probe
+    kept = "\n".join(line for number, line in enumerate(lines, start=1) if number not in drop)
+    return kept, dropped, refused, analyze_source(kept)

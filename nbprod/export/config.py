@@ -53,6 +53,7 @@ class Layout:
     pipeline_path: PurePosixPath
     pipeline_json_path: PurePosixPath
     config: ExportConfig
+    inputs: str | None = None  # the export fingerprint, recorded in generated headers
 
 
 def module_name_for(notebook_name: str) -> str:

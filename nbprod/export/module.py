@@ -61,7 +61,7 @@ class ModuleExporter:
             dunder_all=python_list(names),
             cells="\n\n\n".join(parts),
         )
-        return [Artifact(layout.module_path, stamp_python(body, layout.notebook), self.name,
+        return [Artifact(layout.module_path, stamp_python(body, layout.notebook, layout.inputs), self.name,
                          layout.notebook)]
 
 

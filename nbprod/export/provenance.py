@@ -36,6 +36,7 @@ class Provenance:
     generated: bool  # it carries nbprod's header
     edited: bool  # the header's hash no longer matches the content
     notebook: str | None  # the notebook named in the header
+    inputs: str | None = None  # fingerprint of what it was generated from (see fingerprint.py)
 
 
 def _digest(text: str) -> str:
@@ -48,29 +49,33 @@ def cell_marker(cell_id: str | None, index: int, notebook: str) -> str:
     return f"# %% [cell {name}] from {notebook}"
 
 
-def stamp_python(body: str, notebook: str) -> str:
-    """Put the provenance header (with the hash of what follows it) on top of ``body``."""
+def stamp_python(body: str, notebook: str, inputs: str | None = None) -> str:
+    """Put the provenance header (with the hash of what follows it) on top of ``body``.
+
+    ``inputs`` (the fingerprint of the notebook and settings) lets a re-export see that
+    nothing changed without generating anything.
+    """
     hashed = "\n" + body  # a blank line sets the header apart; it is part of the hashed text
-    return f"{HEADER.format(notebook=notebook)}\n{HASH_PREFIX}{_digest(hashed)}\n{hashed}"
+    suffix = f" inputs:{inputs}" if inputs else ""
+    return f"{HEADER.format(notebook=notebook)}\n{HASH_PREFIX}{_digest(hashed)}{suffix}\n{hashed}"
 
 
 def _canonical_json(data: dict) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def stamp_json(data: dict, notebook: str) -> str:
+def stamp_json(data: dict, notebook: str, inputs: str | None = None) -> str:
     """Serialise ``data`` with a ``"generated"`` object holding the hash of the rest."""
     body = {k: v for k, v in data.items() if k != GENERATED_KEY}
-    stamped = {
-        GENERATED_KEY: {
-            "by": "nbprod",
-            "from": notebook,
-            "note": "edit the notebook, not this file",
-            "sha256": _digest(_canonical_json(body)),
-        },
-        **body,
+    info = {
+        "by": "nbprod",
+        "from": notebook,
+        "note": "edit the notebook, not this file",
+        "sha256": _digest(_canonical_json(body)),
     }
-    return _canonical_json(stamped)
+    if inputs:
+        info["inputs"] = inputs
+    return _canonical_json({GENERATED_KEY: info, **body})
 
 
 def inspect(text: str, *, is_json: bool = False) -> Provenance:
@@ -84,8 +89,9 @@ def inspect(text: str, *, is_json: bool = False) -> Provenance:
     if not match or not lines[1].startswith(HASH_PREFIX):
         return Provenance(False, False, None)
     body = lines[2] if len(lines) > 2 else ""
-    recorded = lines[1][len(HASH_PREFIX):].strip()
-    return Provenance(True, recorded != _digest(body), match.group(1))
+    recorded, _, rest = lines[1][len(HASH_PREFIX):].strip().partition(" ")
+    inputs = rest[len("inputs:"):] if rest.startswith("inputs:") else None
+    return Provenance(True, recorded != _digest(body), match.group(1), inputs)
 
 
 def _inspect_json(text: str) -> Provenance:
@@ -98,4 +104,4 @@ def _inspect_json(text: str) -> Provenance:
         return Provenance(False, False, None)
     body = {k: v for k, v in data.items() if k != GENERATED_KEY}
     edited = info.get("sha256") != _digest(_canonical_json(body))
-    return Provenance(True, edited, info.get("from"))
+    return Provenance(True, edited, info.get("from"), info.get("inputs"))

@@ -90,9 +90,10 @@ class StepsExporter:
         module_text = _render_module(plan, layout)
         pipeline = _pipeline(plan, layout)
         return [
-            Artifact(layout.pipeline_path, stamp_python(module_text, layout.notebook), self.name,
+            Artifact(layout.pipeline_path, stamp_python(module_text, layout.notebook, layout.inputs), self.name,
                      layout.notebook),
-            Artifact(layout.pipeline_json_path, stamp_json(pipeline.to_dict(), layout.notebook),
+            Artifact(layout.pipeline_json_path, stamp_json(pipeline.to_dict(), layout.notebook,
+                                             layout.inputs),
                      self.name, layout.notebook),
         ]
 

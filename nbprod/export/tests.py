@@ -74,7 +74,7 @@ class TestsExporter:
             params=params_block,
             functions="\n\n\n".join(functions),
         )
-        return [Artifact(layout.tests_path, stamp_python(body, layout.notebook), self.name,
+        return [Artifact(layout.tests_path, stamp_python(body, layout.notebook, layout.inputs), self.name,
                          layout.notebook)]
 
 

@@ -21,7 +21,8 @@ from .base import Artifact
 from .provenance import inspect
 
 __all__ = [
-    "FileStatus", "OverwriteRefused", "WriteReport", "plan_writes", "refuse_unsafe", "write",
+    "FileStatus", "OverwriteRefused", "WriteReport", "plan_writes", "refuse_duplicates",
+    "refuse_unsafe", "write",
     "write_planned",
 ]
 
@@ -100,20 +101,29 @@ def plan_writes(artifacts: list[Artifact], root: str | os.PathLike) -> list[File
         When two artifacts target the same file.
     """
     root = Path(root)
+    statuses = [_status(artifact, _target(root, artifact.path)) for artifact in artifacts]
+    refuse_duplicates(statuses)
+    return statuses
+
+
+def refuse_duplicates(files: list[FileStatus]) -> None:
+    """Refuse two artifacts (of one or several notebooks) aimed at the same file.
+
+    Raises
+    ------
+    ExportError
+        Naming both notebooks and the file.
+    """
     seen: dict[Path, Artifact] = {}
-    statuses = []
-    for artifact in artifacts:
-        target = _target(root, artifact.path)
-        if target in seen:
-            other = seen[target]
+    for item in files:
+        if item.target in seen:
+            other = seen[item.target]
             raise ExportError(
-                f"{other.notebook} and {artifact.notebook} both generate {artifact.path}; give"
+                f"{other.notebook} and {item.artifact.notebook} both generate {item.path}; give"
                 " one of them another module name ([tool.nbprod.export] module or"
                 " '#| default_exp NAME')"
             )
-        seen[target] = artifact
-        statuses.append(_status(artifact, target))
-    return statuses
+        seen[item.target] = item.artifact
 
 
 def write(artifacts: list[Artifact], root: str | os.PathLike, *, force: bool = False,

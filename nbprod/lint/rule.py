@@ -1,4 +1,4 @@
-"""What a lint rule is, and what it reports: ``Rule``, ``Diagnostic``, ``Severity``, ``Applicability``.
+"""What a lint rule is and what it reports: ``Rule``, ``Diagnostic`` and their enums.
 
 A rule is a stateless class whose docstring is its documentation (What it does / Why is this
 bad? / Example / Use instead / Fix safety). It reads a ``LintContext`` and yields

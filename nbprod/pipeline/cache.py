@@ -13,11 +13,11 @@ from __future__ import annotations
 import ast
 import functools
 import json
+import os
 import platform
 import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from typing import Any
 
 from ..store.hashing import hash_bytes
@@ -89,16 +89,32 @@ def code_hash_of_function(module_source: str, function: str, other_steps: set[st
 
 @functools.lru_cache(maxsize=1)
 def environment_fingerprint() -> str:
-    """Python, platform and every installed distribution with its version, as one hash."""
-    packages = sorted(
-        {f"{(d.metadata['Name'] or '').lower()}=={d.version}" for d in metadata.distributions()}
-    )
+    """Python, platform and every installed distribution with its version, as one hash.
+
+    Distributions are read from the names of the ``*.dist-info``/``*.egg-info`` folders on
+    ``sys.path`` (``name-version.dist-info``): parsing every distribution's metadata costs
+    seconds with a few hundred installed, and the folder names carry the same facts.
+    """
     return hash_json({
         "python": sys.version.split()[0],
         "implementation": sys.implementation.name,
         "platform": [platform.system(), platform.machine()],
-        "packages": packages,
+        "packages": _installed_distributions(),
     })
+
+
+def _installed_distributions() -> list[str]:
+    found: set[str] = set()
+    for entry in sys.path:
+        try:
+            listing = os.scandir(entry or ".")
+        except OSError:  # a zip file or a folder that is gone
+            continue
+        with listing:
+            for item in listing:
+                if item.name.endswith((".dist-info", ".egg-info")):
+                    found.add(item.name.lower())
+    return sorted(found)
 
 
 def explain(current: KeyParts, previous: Mapping[str, Any] | None,

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Protocol
 
-from ..errors import InfrastructureError, MissingDependencyError
+from ..errors import ConfigError, InfrastructureError, MissingDependencyError
 from ..registry import Registry
 from .worker import StepTask, TaskResult, run_task
 
@@ -95,7 +95,7 @@ class DaskExecutor:
     def __init__(self, *, max_parallel: int = 0, cluster: str | None = None, retries: int = 2,
                  run: RunTask = run_task):
         if not cluster:
-            raise InfrastructureError(
+            raise ConfigError(
                 "the dask executor needs a scheduler address: --cluster tcp://HOST:PORT"
                 " (or cluster = \"...\" in [tool.nbprod.pipeline])")
         self.address = cluster

@@ -11,6 +11,7 @@ touch the store.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import pickle
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -19,7 +20,6 @@ from typing import Any
 
 from ..errors import PipelineError
 from ..fsutil import atomic_write, resolve_inside
-from ..notebook import load
 from ..store import Store
 from ..store.hashing import hash_bytes
 from .build import PipelineSource
@@ -109,6 +109,7 @@ class PipelineRunner:
         self._values: dict[str, dict[str, Any]] = {}
         self._cached_receipts: dict[str, dict] = {}
         self._keys: dict[str, str] = {}
+        self._code: dict[str, str] = {}
 
     # -- status -----------------------------------------------------------------------------
 
@@ -217,13 +218,19 @@ class PipelineRunner:
         return StepState(name, parts, reason)
 
     def _code_hash(self, name: str) -> str:
-        step = self.plan.step(name)
-        if step.notebook:
-            return code_hash_of_notebook(load(self.root / step.notebook).node)
-        module, _, function = (step.function or "").partition(":")
-        siblings = {s.function.partition(":")[2] for s in self.plan.pipeline.steps
-                    if s.function and s.function.partition(":")[0] == module}
-        return code_hash_of_function(self._module_source(module), function, siblings)
+        if name not in self._code:
+            step = self.plan.step(name)
+            if step.notebook:
+                # Plain JSON is enough to read code cells; full validation happened in build.
+                self._code[name] = code_hash_of_notebook(
+                    json.loads(self._notebook_bytes(step.notebook)))
+            else:
+                module, _, function = (step.function or "").partition(":")
+                siblings = {s.function.partition(":")[2] for s in self.plan.pipeline.steps
+                            if s.function and s.function.partition(":")[0] == module}
+                self._code[name] = code_hash_of_function(
+                    self._module_source(module), function, siblings)
+        return self._code[name]
 
     def _module_source(self, module: str) -> str:
         if module not in self.modules:

@@ -122,7 +122,9 @@ def run_notebook(
     kernel:
         Kernel name; default the notebook's kernelspec.
     store:
-        An open ``nbprod.store.Store``; default the project's store.
+        An open ``nbprod.store.Store`` or the path of a project whose store to use; default
+        the project's store. Data and notebook paths in the receipt are relative to the
+        project root even when the store lives elsewhere (a scratch store on a worker).
     text_parameters:
         Names whose values are command-line text (``-p``) to be parsed; other values are data.
     kind, parent:
@@ -177,8 +179,12 @@ def run_notebook(
         from ..store import open_project_store
 
         store = open_project_store(project_root if project_root is not None else nb_path)
-    return _Runner(store, nb, raw, values, kernel_name, language, kernel_cwd, config, kind,
-                   parent, output_copy, progress).run()
+    elif isinstance(store, (str, os.PathLike)):
+        from ..store import Store
+
+        store = Store.open(store)
+    return _Runner(store, project.root, nb, raw, values, kernel_name, language, kernel_cwd,
+                   config, kind, parent, output_copy, progress).run()
 
 
 def _kernel_cwd(cwd: Any, config: RunConfig, root: Path, nb_path: Path) -> Path:
@@ -228,6 +234,7 @@ class _Runner:
     """One run from ``begin_run`` to ``finish_run``; every path ends with a receipt."""
 
     store: Any
+    root: Path  # the project: data paths and the notebook path are relative to it
     nb: Any  # the loaded input Notebook
     raw: bytes  # its bytes, as hashed and stored
     values: dict[str, Any]  # coerced parameter values
@@ -245,7 +252,7 @@ class _Runner:
         from . import params as P
 
         store = self.store
-        rel = _relative_to(self.nb.path, store.root)
+        rel = _relative_to(self.nb.path, self.root)
         notebook_hash = hash_bytes(self.raw)
         public_params = P.redact(self.values)
         handle = store.begin_run(rel, notebook_hash, public_params, kind=self.kind,
@@ -263,7 +270,7 @@ class _Runner:
         secrets = [str(v) for k, v in self.values.items() if P.is_secret(k) and v is not None]
         try:
             with _signals_interrupt():
-                execution, origins = self._execute(handle, public_params, secrets)
+                execution = self._execute(handle, public_params, secrets)
             receipt = self._receipt(handle, rel, notebook_hash, public_params, execution,
                                     started_wall, began, env_thread, env_box, secrets)
             store.finish_run(handle.run_id, receipt)
@@ -284,7 +291,7 @@ class _Runner:
         try:
             from ..store.environment import capture_environment
 
-            box["env"] = capture_environment(self.kernel_name, project_root=self.store.root)
+            box["env"] = capture_environment(self.kernel_name, project_root=self.root)
         except Exception as exc:  # recorded, never fatal: the notebook's result matters more
             box["env"] = {"error": f"{type(exc).__name__}: {exc}"}
 
@@ -307,7 +314,7 @@ class _Runner:
         setup = None
         if self.language == "python":
             setup = setup_source(
-                project_root=self.store.root, store_path=self.store.path,
+                project_root=self.root, store_path=self.store.path,
                 access_log=handle.run_dir / "access.jsonl",
                 records=handle.run_dir / "records.jsonl", run_id=handle.run_id,
                 capture=self.config.capture,
@@ -319,7 +326,7 @@ class _Runner:
             notebook_meta={"parameters": public_params, "input_path": self.nb.display_path,
                            "output_path": str(handle.run_dir / "output.ipynb")},
         )
-        return execution, origins
+        return execution
 
     def _receipt(self, handle, rel, notebook_hash, public_params, execution, started_wall,
                  began, env_thread, env_box, secrets):
@@ -329,7 +336,7 @@ class _Runner:
 
         notebook_object = self.store.put_bytes(self.raw)
         data, stored = capture_data(
-            read_access_log(handle.run_dir / "access.jsonl"), self.store,
+            read_access_log(handle.run_dir / "access.jsonl"), self.store, self.root,
             copy_inputs=self.store.config.copy_data,
             copy_outputs_max_bytes=self.store.config.copy_outputs_max_bytes,
             profile_max_bytes=self.config.profile_max_bytes,

@@ -126,6 +126,7 @@ def read_access_log(path: Path) -> list[Access]:
 def capture_data(
     accesses: list[Access],
     store: Any,
+    root: Path,
     *,
     copy_inputs: bool,
     copy_outputs_max_bytes: int,
@@ -139,6 +140,8 @@ def capture_data(
         From ``read_access_log``.
     store:
         The run store: ``hash_file`` (stat-cached blake3) and ``put_file`` (copy into objects).
+    root:
+        The project root; entry paths are relative to it (files outside are left out).
     copy_inputs:
         Copy inputs into the store too (otherwise they are only hashed).
     copy_outputs_max_bytes:
@@ -153,7 +156,6 @@ def capture_data(
     """
     from .profile import profile_file
 
-    root = Path(store.root)
     entries: list[dict] = []
     stored: list[str] = []
     for access in accesses:

@@ -75,7 +75,6 @@ class _TrackingClient(PapermillNotebookClient):
         self.kernel_pid: int | None = None
         self.failure: CellExecutionError | None = None
         self.failure_traceback: str | None = None
-        self.current: CellRun | None = None
         self.started = False
         self.on_notebook_start = self._remember_kernel
 
@@ -101,7 +100,6 @@ class _TrackingClient(PapermillNotebookClient):
             if record is not None:
                 position += 1
                 record.start = datetime.now(timezone.utc).isoformat()
-                self.current = record
                 if self.progress:
                     self.progress(position, total, record)
             began = time.monotonic()
@@ -132,7 +130,6 @@ class _TrackingClient(PapermillNotebookClient):
                     record.duration_s = round(time.monotonic() - began, 6)
                     record.execution_count = self.nb.cells[index].get("execution_count")
                 self.nb_man.cell_complete(self.nb.cells[index], cell_index=index)
-        self.current = None
 
     def _stop_cell(self, record: CellRun | None, status: str, began: float) -> None:
         kill_group(self.kernel_pid)  # don't wait for a polite shutdown of a stuck kernel
@@ -241,8 +238,7 @@ def run(
         error = error_for(status, current, evalue=detail, timeout=timeout)
     _finish(nb_node, cells, status)
     _safe_save(manager)
-    return Execution(status=status, cells=records, error=error, kernel=kernel_name,
-                     language_info=dict(nb_node.metadata.get("language_info", {})))
+    return Execution(status=status, cells=records, error=error)
 
 
 def _error_traceback(cell: Any) -> str | None:
@@ -274,7 +270,9 @@ def _safe_save(manager: _OutputManager) -> None:
 def _quiet_logger():
     import logging
 
+    # nbclient logs kernel trouble as errors; nbprod reports it in the receipt instead.
     logger = logging.getLogger("nbprod.run.kernel")
-    logger.addHandler(logging.NullHandler())
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
     logger.propagate = False
     return logger

@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -101,12 +101,6 @@ class Execution:
     status: str
     cells: list[CellRun]
     error: dict | None = None
-    kernel: str | None = None
-    language_info: dict = field(default_factory=dict)
-
-    @property
-    def not_run(self) -> int:
-        return sum(1 for c in self.cells if c.status == "not_run")
 
 
 def error_for(status: str, cell: CellRun | None, *, ename: str | None = None,
@@ -123,14 +117,16 @@ def error_for(status: str, cell: CellRun | None, *, ename: str | None = None,
         message = f"{where} called sys.exit; {not_run} cell{'s' if not_run != 1 else ''} not run"
     elif status == "kernel_died":
         ename, evalue = ename or "DeadKernelError", evalue or "the kernel process died"
-        message = f"the kernel died while running {where}"
+        message = (f"the kernel died while running {where}" if cell is not None
+                   else "the kernel died or did not start before the first cell")
     elif status == "timeout":
         limit = f"{timeout:g} s" if timeout else "the time limit"
         ename, evalue = ename or "CellTimeoutError", evalue or f"no result within {limit}"
         message = f"{where} did not finish within {limit}"
     else:
         ename, evalue = ename or "Interrupted", evalue or "the runner was stopped"
-        message = f"the run was interrupted while running {where}"
+        message = (f"the run was interrupted while running {where}" if cell is not None
+                   else "the run was interrupted before the first cell")
     error = {
         "cell": cell.cell if cell is not None else None,
         "cell_id": cell.id if cell is not None else None,

@@ -24,7 +24,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import load_project_config
 from ..errors import StoreError
@@ -35,6 +35,9 @@ from .db import Database
 from .hashing import StatCache, is_hash
 from .liveness import hostname, process_alive, process_start
 from .objects import ObjectStore
+
+if TYPE_CHECKING:
+    from .verify import VerifyReport
 
 __all__ = [
     "FINAL_STATUSES",
@@ -138,7 +141,9 @@ class Store:
         config:
             ``[tool.nbprod.store]`` settings; defaults when None.
         create:
-            When False, a missing store is an error instead of being created.
+            When False, a missing store is an error instead of being created (a store folder
+            whose index was moved aside gets a new, empty index: ``verify --repair`` refills
+            it from the receipts).
 
         Raises
         ------
@@ -152,7 +157,7 @@ class Store:
         if not path.is_absolute():
             path = (Path.cwd() if store_dir is not None else root) / path
         path = path.resolve()
-        if not create and not (path / "store.sqlite").is_file():
+        if not create and not ((path / "store.sqlite").is_file() or (path / "runs").is_dir()):
             raise StoreNotFoundError(
                 f"no run store at {path}; run a notebook with 'nbprod run' first,"
                 " or point --store at an existing store folder"
@@ -285,8 +290,14 @@ class Store:
             self._index_receipt(conn, json.loads(text))
         crashpoint("finish.after_index")
 
+    def reindex(self, receipt: dict) -> None:
+        """Make the index agree with a receipt read from disk (``verify --repair``)."""
+        with self.db.write() as conn:
+            self._index_receipt(conn, receipt)
+
     def _index_receipt(self, conn: sqlite3.Connection, receipt: dict) -> None:
-        """Make the index row of a run match its receipt (also used by verify --repair)."""
+        # Make the index row of a run and its run_files match the receipt, inside `conn`'s
+        # transaction.
         run_id = receipt["run_id"]
         timing = receipt.get("timing") or {}
         notebook = receipt.get("notebook") or {}
@@ -529,45 +540,52 @@ class Store:
     def put_bytes(self, data: bytes) -> str:
         """Store ``data`` as an object; returns its hash."""
         digest = self.objects.write_bytes(bytes(data))
-        self._index_object(digest, len(data))
+        self.index_object(digest, len(data))
         return digest
 
     def put_file(self, path: str | os.PathLike) -> str:
         """Copy a file into the object store (deduplicated); returns its hash.
 
-        The bytes are hashed while they are copied, so the object always matches its name.
+        The bytes are hashed while they are copied, so the object always matches its name. A
+        file that changes during the copy is copied again, so the hash returned is always that
+        of a complete version of the file.
 
         Raises
         ------
         StoreError
-            When the file cannot be read.
+            When the file cannot be read, or keeps changing over several attempts.
         """
         source = Path(os.path.abspath(path))
+        for _ in range(3):
+            before = self._stat_source(source)
+            entry = self.cache.lookup(before)
+            if entry is not None and entry.trusted_for(before) and self.objects.exists(
+                    entry.hash):
+                self.index_object(entry.hash, entry.size)
+                return entry.hash
+            started_ns = time.time_ns()
+            digest, size = self.objects.copy_file(source)
+            after = self._stat_source(source)
+            if _same_file_state(before, after) and size == before.st_size:
+                self.cache.record(source, before, digest, started_ns)
+                self.index_object(digest, size)
+                return digest
+        raise StoreError(
+            f"{source}: the file kept changing while it was being stored;"
+            " record the run again once nothing writes to it"
+        )
+
+    @staticmethod
+    def _stat_source(source: Path) -> os.stat_result:
         try:
-            before = os.stat(source)
+            return os.stat(source)
         except FileNotFoundError:
             raise StoreError(f"{source}: the file does not exist, cannot store it") from None
         except OSError as exc:
             raise StoreError(f"{source}: cannot store the file: {exc.strerror}") from None
-        entry = self.cache.lookup(before)
-        if entry is not None and entry.trusted_for(before) and self.objects.exists(entry.hash):
-            self._index_object(entry.hash, entry.size)
-            return entry.hash
-        started_ns = time.time_ns()
-        digest, size = self.objects.copy_file(source)
-        try:
-            after = os.stat(source)
-        except OSError:
-            after = None
-        if after is not None and (before.st_ino, before.st_size, before.st_mtime_ns) == (
-            after.st_ino, after.st_size, after.st_mtime_ns
-        ) and size == before.st_size:
-            self.cache.record(source, before, digest, started_ns)
-        self._index_object(digest, size)
-        return digest
 
-    def _index_object(self, digest: str, size: int) -> None:
-        # Only called once the object file is in place: the index never names a missing blob.
+    def index_object(self, digest: str, size: int) -> None:
+        """Record an object whose file is already in place (never before: no dangling rows)."""
         self.db.execute_write(
             "INSERT OR IGNORE INTO objects (hash, size, added) VALUES (?, ?, ?)",
             (digest, size, time.time()),
@@ -575,11 +593,16 @@ class Store:
 
     # -- checking ---------------------------------------------------------------------------
 
-    def verify(self, rehash: bool = False, repair: bool = False):
+    def verify(self, rehash: bool = False, repair: bool = False) -> VerifyReport:
         """Check the whole store; see ``nbprod.store.verify.verify_store``."""
         from .verify import verify_store
 
         return verify_store(self, rehash=rehash, repair=repair)
+
+
+def _same_file_state(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_dev, a.st_ino, a.st_size, a.st_mtime_ns) == (
+        b.st_dev, b.st_ino, b.st_size, b.st_mtime_ns)
 
 
 def _stored_references(receipt: dict) -> list[str]:

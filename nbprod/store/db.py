@@ -163,8 +163,15 @@ class Database:
                 raise self._error(exc) from None
 
     def _error(self, exc: sqlite3.Error) -> StoreError:
+        text = str(exc)
+        if "malformed" in text or "not a database" in text:
+            return StoreError(
+                f"the run store index {self.path} is damaged ({text}); move it aside"
+                f" (mv {self.path.name} {self.path.name}.bad) and run"
+                " 'nbprod store verify --repair' to rebuild it from the receipts"
+            )
         return StoreError(
-            f"the run store index {self.path} failed: {exc};"
+            f"the run store index {self.path} failed: {text};"
             " run 'nbprod store verify' to check the store"
         )
 

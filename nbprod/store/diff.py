@@ -1,4 +1,4 @@
-"""Compare two run receipts: parameters, environment, git, data (hashes, schema, drift), outputs.
+"""Compare two run receipts: parameters, records, environment, git, data and drift, outputs.
 
 Every function returns plain JSON data, so ``nbprod runs diff --output-format json`` and the
 JupyterLab panel show exactly what the text view shows. Outputs are compared exactly after
@@ -265,8 +265,9 @@ def diff_receipts(
     Returns
     -------
     dict
-        ``a``, ``b`` (run ids), ``status``, ``notebook``, ``parameters``, ``environment``,
-        ``data``, ``outputs`` (or None) and ``identical`` (True when nothing differs).
+        ``a``, ``b`` (run ids), ``status``, ``notebook``, ``parameters``, ``records`` (the
+        values the notebook recorded with ``nbprod.record``), ``environment``, ``data``,
+        ``outputs`` (or None) and ``identical`` (True when nothing differs).
     """
     status = {"a": a.get("status"), "b": b.get("status")} if a.get("status") != b.get(
         "status") else {}
@@ -277,6 +278,7 @@ def diff_receipts(
         if nb_a.get(key) != nb_b.get(key)
     }
     parameters = diff_mappings(a.get("parameters"), b.get("parameters"))
+    records = diff_mappings(a.get("records"), b.get("records"))
     environment = diff_environment(a.get("environment"), b.get("environment"))
     data = diff_data(a.get("data"), b.get("data"))
     outputs = None
@@ -286,6 +288,7 @@ def diff_receipts(
         not status
         and not notebook
         and _empty(parameters)
+        and _empty(records)
         and not environment["system"]
         and not environment["git"]
         and _empty(environment["packages"])
@@ -299,6 +302,7 @@ def diff_receipts(
         "status": status,
         "notebook": notebook,
         "parameters": parameters,
+        "records": records,
         "environment": environment,
         "data": data,
         "outputs": outputs,

@@ -1,8 +1,9 @@
 """Content hashes (blake3, multithreaded) and the stat cache that avoids re-reading files.
 
-Hashes are strings ``blake3:<64 hex digits>``. Large files are hashed through a memory map on
-all cores (``blake3.update_mmap``), which skips the copy a ``read()`` makes and so reaches the
-hash's own speed; small files are read in one go.
+Hashes are strings ``blake3:<64 hex digits>``, computed on all cores. Large files that were not
+written in the last two seconds are hashed through a memory map (``blake3.update_mmap``), which
+skips the copy a ``read()`` makes and so reaches the hash's own speed; other files are read in
+16 MiB chunks.
 
 The stat cache remembers ``(dev, inode) -> (size, mtime_ns, hash)`` like DVC's state database, so
 an unchanged 1 GiB input is not read again. Two rules keep it honest:
@@ -39,13 +40,16 @@ __all__ = [
     "hash_bytes",
     "hash_path",
     "is_hash",
+    "use_mmap",
 ]
 
 HASH_PREFIX = "blake3:"
 #: Mtime granularity assumed for any file system (FAT has 2 s); entries this fresh are re-hashed.
 RACY_WINDOW_NS = 2_000_000_000
-#: Files at least this large are memory-mapped and hashed on all cores.
+#: Files at least this large (and not freshly written) are memory-mapped.
 MMAP_THRESHOLD = 4 * 2**20
+#: Read size for files hashed without a memory map (blake3 uses all cores per chunk).
+_READ_CHUNK = 16 * 2**20
 _STABLE_ATTEMPTS = 3
 
 
@@ -78,13 +82,27 @@ def _stat(path: Path) -> os.stat_result:
     return st
 
 
-def _hash_once(path: Path, size: int) -> str:
+def use_mmap(st: os.stat_result, now_ns: int | None = None) -> bool:
+    """True when a file should be hashed through a memory map.
+
+    Only large files that were not written within the last ``RACY_WINDOW_NS``: a mapped file
+    truncated by another program kills the reading process (SIGBUS), and files being written
+    are the ones likely to be truncated, so those are read with plain reads instead.
+    """
+    now = time.time_ns() if now_ns is None else now_ns
+    return st.st_size >= MMAP_THRESHOLD and now - st.st_mtime_ns > RACY_WINDOW_NS
+
+
+def _hash_once(path: Path, st: os.stat_result) -> str:
     hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
-    if size >= MMAP_THRESHOLD:
+    if use_mmap(st):
         hasher.update_mmap(path)
-    else:
-        with open(path, "rb") as handle:
-            hasher.update(handle.read())
+        return HASH_PREFIX + hasher.hexdigest()
+    buffer = bytearray(min(max(st.st_size, 1), _READ_CHUNK))
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as handle:
+        while count := handle.readinto(view):
+            hasher.update(view[:count])
     return HASH_PREFIX + hasher.hexdigest()
 
 
@@ -107,7 +125,7 @@ def hash_path(path: str | os.PathLike) -> tuple[str, int, os.stat_result]:
     for _ in range(_STABLE_ATTEMPTS):
         before = _stat(target)
         try:
-            digest = _hash_once(target, before.st_size)
+            digest = _hash_once(target, before)
         except FileNotFoundError:
             raise StoreError(f"{target}: the file disappeared while it was being hashed") from None
         except OSError as exc:

@@ -131,7 +131,7 @@ def _check_objects(store: Store, report: VerifyReport, repair: bool) -> None:
             # Killed between the rename and the index insert: the blob is whole, index it.
             report.unindexed_objects.append(digest)
             if repair:
-                store._index_object(digest, size)
+                store.index_object(digest, size)
                 report.repaired.append(f"indexed object {digest}")
 
 
@@ -174,8 +174,7 @@ def _check_receipts(store: Store, report: VerifyReport, repair: bool) -> None:
         if status != receipt.get("status"):
             report.unindexed_receipts.append(run_id)
             if repair:
-                with store.db.write() as conn:
-                    store._index_receipt(conn, receipt)
+                store.reindex(receipt)
                 report.repaired.append(f"indexed receipt of run {run_id}")
             continue
         for entry in receipt.get("data") or []:

@@ -133,6 +133,19 @@ def test_used_before_defined_in_top_to_bottom_order():
     assert analysis.used_before_defined() == [(1, "rate", 1, 3)]  # function reads run later
 
 
+def test_used_before_defined_within_one_cell():
+    analysis = analyze_notebook(_notebook("x = 1", "print(y)\ny = 2", "del x\nx"))
+    assert analysis.used_before_defined() == [(2, "y", 1, 2)]
+
+
+def test_execution_order_follows_the_counts():
+    analysis = analyze_notebook(_notebook(
+        {"source": "a = 1", "execution_count": 2}, {"source": "b = 1"},
+        {"source": "c = 1", "execution_count": 1},
+    ))
+    assert [cell.index for cell, _ in analysis.execution_order()] == [3, 1]
+
+
 def test_undefined_names_and_star_imports():
     analysis = analyze_notebook(_notebook("import os", "clean.head()", "len(os.sep)"))
     assert analysis.undefined() == [(2, "clean", 1)]

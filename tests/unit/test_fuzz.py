@@ -23,7 +23,7 @@ pytestmark = pytest.mark.xdist_group("fuzz")
 
 # Sized for 60-70 s of CPU in total (about 15 ms per mutated notebook, which is loaded and
 # linted twice; generic JSON and bytes are mostly refused early).
-EXAMPLES_MUTATED = 5000
+EXAMPLES_MUTATED = 4000
 EXAMPLES_JSON = 2500
 EXAMPLES_BYTES = 2500
 FUZZ = settings(
@@ -174,7 +174,7 @@ def test_arbitrary_bytes(data):
     _check(data)
 
 
-@settings(FUZZ, max_examples=EXAMPLES_MUTATED // 5)
+@settings(FUZZ, max_examples=EXAMPLES_MUTATED // 10)
 @given(valid_notebooks())
 def test_valid_notebooks_always_load_and_lint(nb):
     with warnings.catch_warnings():

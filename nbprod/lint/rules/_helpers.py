@@ -147,14 +147,33 @@ def cell_calls(ctx: LintContext, cell: Cell, result: CellAnalysis) -> list[tuple
     computed once per notebook, as most rules look at calls."""
 
     def build() -> list[tuple[ast.Call, str]]:
-        return [(call, call_name(ctx, call) or "") for call in walk_calls(result.tree)]
+        calls = [n for n in tree_nodes(ctx, result) if isinstance(n, ast.Call)]
+        calls.sort(key=lambda n: (n.lineno, n.col_offset))
+        return [(call, call_name(ctx, call) or "") for call in calls]
 
     return ctx.memo(f"calls:{cell.index}", build)
 
 
 def tree_nodes(ctx: LintContext, result: CellAnalysis) -> list[ast.AST]:
-    """Every node of a cell's syntax tree (``ast.walk`` order), listed once per notebook."""
-    return ctx.memo(f"nodes:{id(result)}", lambda: list(ast.walk(result.tree)))
+    """Every node of a cell's syntax tree (breadth first, as ``ast.walk``), listed once per
+    notebook: most rules scan the same trees."""
+    return ctx.memo(f"nodes:{id(result)}", lambda: _all_nodes(result.tree))
+
+
+def _all_nodes(tree: ast.AST) -> list[ast.AST]:
+    # ast.walk's generators cost more than the scan itself on large notebooks.
+    found = [tree]
+    position = 0
+    while position < len(found):
+        node = found[position]
+        position += 1
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, ast.AST):
+                found.append(value)
+            elif isinstance(value, list):
+                found.extend(item for item in value if isinstance(item, ast.AST))
+    return found
 
 
 def string_constants(ctx: LintContext, result: CellAnalysis) -> list[ast.Constant]:

@@ -117,12 +117,14 @@ class ExecutionCountSkipped(Rule):
                 continue
             if count > previous + 1:
                 missing = count - previous - 1
+                plural = "s" if missing != 1 else ""
+                jump = (f"Execution count jumps from {previous} to {count}" if previous
+                        else f"First execution count is {count}")
                 yield self.diagnostic(
                     ctx,
                     cell,
-                    f"Execution count jumps from {previous} to {count}: {missing} execution"
-                    f"{'s' if missing != 1 else ''} not in the saved notebook; restart the"
-                    " kernel and run all cells",
+                    f"{jump}: {missing} execution{plural} not in the saved notebook; restart"
+                    " the kernel and run all cells",
                 )
             previous = max(previous, count)
 
@@ -204,11 +206,12 @@ class UsedBeforeDefined(Rule):
         for index, name, line, definer in ctx.analysis.used_before_defined():
             result = ctx.analysis.of(index)
             where = _name_span(result, name, line)
+            below = "further down this cell" if definer == index else f"in {cells[definer].label}"
             yield self.diagnostic(
                 ctx,
                 cells[index],
-                f"`{name}` is used here but first defined below, in {cells[definer].label};"
-                " a top-to-bottom run raises NameError",
+                f"`{name}` is used here but first defined below, {below}; a top-to-bottom run"
+                " raises NameError",
                 **where.kwargs(),
             )
 

@@ -344,18 +344,35 @@ def _is_transformer_call(ctx: LintContext, node: ast.AST) -> bool:
 def _statements(ctx: LintContext) -> list[tuple[Cell, CellAnalysis, ast.stmt, set[str],
                                                 list[ast.Call]]]:
     """Every statement (nested ones included) in top-to-bottom order, with the names it
-    assigns and its own calls; computed once per notebook."""
+    assigns and its own calls (not those of statements nested in its body); computed once
+    per notebook."""
 
     def build():
         found = []
         for cell, result in ctx.python_cells:
+            own = _calls_by_statement(result.tree)
             statements = [n for n in tree_nodes(ctx, result) if isinstance(n, ast.stmt)]
             statements.sort(key=lambda n: (n.lineno, n.col_offset))
             for stmt in statements:
-                found.append((cell, result, stmt, _targets(stmt), _own_calls(stmt)))
+                calls = sorted(own.get(id(stmt), []), key=lambda n: (n.lineno, n.col_offset))
+                found.append((cell, result, stmt, _targets(stmt), calls))
         return found
 
     return ctx.memo("ml_statements", build)
+
+
+def _calls_by_statement(tree: ast.Module) -> dict[int, list[ast.Call]]:
+    """id(statement) -> the calls whose innermost enclosing statement it is (one pass)."""
+    found: dict[int, list[ast.Call]] = {}
+    stack: list[tuple[ast.AST, ast.AST]] = [(child, tree) for child in tree.body]
+    while stack:
+        node, owner = stack.pop()
+        if isinstance(node, ast.stmt):
+            owner = node
+        elif isinstance(node, ast.Call):
+            found.setdefault(id(owner), []).append(node)
+        stack.extend((child, owner) for child in ast.iter_child_nodes(node))
+    return found
 
 
 def _targets(stmt: ast.stmt) -> set[str]:
@@ -367,19 +384,6 @@ def _targets(stmt: ast.stmt) -> set[str]:
     return {
         n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)
     }
-
-
-def _own_calls(stmt: ast.stmt) -> list[ast.Call]:
-    """Calls in the statement itself, not in statements nested in its body."""
-    found = []
-    stack = [c for c in ast.iter_child_nodes(stmt) if not isinstance(c, ast.stmt)]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Call):
-            found.append(node)
-        stack.extend(c for c in ast.iter_child_nodes(node) if not isinstance(c, ast.stmt))
-    found.sort(key=lambda n: (n.lineno, n.col_offset))
-    return found
 
 
 class FitBeforeSplit(Rule):
@@ -502,7 +506,7 @@ class EvaluateOnTrainingData(Rule):
         predictions: dict[str, tuple[str, bool]] = {}  # name -> (model, on training data)
         on_train: dict[str, list[tuple[Cell, CellAnalysis, ast.Call]]] = {}
         elsewhere: set[str] = set()
-        for cell, result, stmt, targets, calls in _statements(ctx):
+        for cell, result, _stmt, targets, calls in _statements(ctx):
             for call in calls:
                 func = call.func
                 model = _base(func.value) if isinstance(func, ast.Attribute) else None
@@ -513,7 +517,7 @@ class EvaluateOnTrainingData(Rule):
                     continue
                 if model in fitted and func.attr in _PREDICT | {"score"} and call.args:
                     training = _base(call.args[0]) == fitted[model]
-                    if func.attr == "score" or _inside_metric(ctx, stmt, call):
+                    if func.attr == "score" or _inside_metric(ctx, calls, call):
                         self._record(model, training, (cell, result, call), on_train, elsewhere)
                     elif func.attr in _PREDICT:
                         for target in targets:
@@ -545,9 +549,9 @@ class EvaluateOnTrainingData(Rule):
             elsewhere.add(model)
 
 
-def _inside_metric(ctx: LintContext, stmt: ast.stmt, inner: ast.Call) -> bool:
-    """True when ``inner`` is an argument of a ``sklearn.metrics`` call in ``stmt``."""
-    for call in _own_calls(stmt):
+def _inside_metric(ctx: LintContext, calls: list[ast.Call], inner: ast.Call) -> bool:
+    """True when ``inner`` is an argument of a ``sklearn.metrics`` call among ``calls``."""
+    for call in calls:
         if call is inner or not (call_name(ctx, call) or "").startswith("sklearn.metrics."):
             continue
         if any(node is inner for arg in (*call.args, *(k.value for k in call.keywords))

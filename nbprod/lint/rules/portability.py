@@ -8,6 +8,7 @@ import re
 import sys
 from pathlib import Path
 
+from ...analysis import Magic
 from ..rule import Applicability, LintContext, Rule, Severity
 from ._helpers import cell_calls, keyword, magic_span, span, string_constants, tree_nodes
 
@@ -113,6 +114,7 @@ class HomeDirectoryPath(Rule):
 
 
 _INSTALLERS = {"pip", "pip3", "conda", "mamba", "micromamba", "uv", "poetry"}
+_SHELL_CELLS = {"bash", "sh", "script", "system"}
 
 
 def _is_install(magic) -> bool:
@@ -154,6 +156,9 @@ class InstallInNotebook(Rule):
 
     def check(self, ctx):
         for cell, result in ctx.code_cells:
+            if result.opaque and result.magics and result.magics[0].name in _SHELL_CELLS:
+                yield from self._shell_cell(ctx, cell)
+                continue
             for magic in result.magics:
                 if magic.kind == "cell" or not _is_install(magic):
                     continue
@@ -166,6 +171,21 @@ class InstallInNotebook(Rule):
                     " the package in requirements.txt or pyproject.toml",
                     **where.kwargs(),
                     fix_title="Comment out the install line" if top_level else None,
+                )
+
+    def _shell_cell(self, ctx, cell):
+        """Install commands in a ``%%bash`` cell (reported, never fixed: it is not Python)."""
+        for number, text in enumerate(cell.source.split("\n"), start=1):
+            words = text.split()
+            if words[:1] and words[0] in _INSTALLERS and _is_install(
+                Magic(number, "shell", words[0], text)
+            ):
+                yield self.diagnostic(
+                    ctx,
+                    cell,
+                    f"Package install in the notebook ({text.strip()[:60]}); declare"
+                    " the package in requirements.txt or pyproject.toml",
+                    **magic_span(cell, number).kwargs(),
                 )
 
     def fix(self, ctx, diagnostic):

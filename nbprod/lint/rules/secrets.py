@@ -17,7 +17,7 @@ from typing import ClassVar
 
 from ...notebook import Cell
 from ..rule import LintContext, Rule, Severity
-from ._helpers import span
+from ._helpers import span, tree_nodes
 
 __all__ = ["RULES", "mask"]
 
@@ -381,7 +381,7 @@ class HardcodedPassword(Rule):
 
     def check(self, ctx):
         for cell, result in ctx.python_cells:
-            for name, value in _named_literals(result.tree):
+            for name, value in _named_literals(tree_nodes(ctx, result)):
                 text = value.value
                 if len(text) < 4 or _PLACEHOLDER_RE.match(text) or " " in text.strip():
                     continue
@@ -394,7 +394,7 @@ class HardcodedPassword(Rule):
                 )
 
 
-def _named_literals(tree: ast.AST):
+def _named_literals(nodes: list[ast.AST]):
     """(name, string literal) pairs for assignments, keywords and dict items."""
     found: list[tuple[str, ast.Constant]] = []
 
@@ -403,7 +403,7 @@ def _named_literals(tree: ast.AST):
                 and _SECRET_NAME_RE.search(name)):
             found.append((name, value))
 
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 if isinstance(target, ast.Name):

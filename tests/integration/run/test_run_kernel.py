@@ -87,7 +87,8 @@ def test_successful_run(project):
     assert store.objects.exists(data["data/out.csv"]["hash"])
     assert [c["status"] for c in receipt["timing"]["cells"]] == ["succeeded"] * 3
     assert all(c["duration_s"] >= 0 for c in receipt["timing"]["cells"])
-    assert receipt["environment"]["python"] and receipt["environment"]["packages"]
+    environment = receipt["environment"]
+    assert environment.get("python") and environment.get("packages"), environment
     assert store.get_run(result.run_id)["status"] == "succeeded"
     # The secret value is nowhere in the store: not in the receipt, not in the output.
     for path in (project / ".nbprod").rglob("*"):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
+from xml.etree import ElementTree
 
 import nbformat
 
@@ -51,13 +51,15 @@ def write_notebook(folder: Path, name: str, *cells) -> Path:
     return path
 
 
-def verdicts(lines: list[str]) -> dict[str, str]:
-    """Per notebook, "fail" if any of its items failed or errored, else "pass" (from -rA)."""
+def verdicts(junit_xml: Path) -> dict[str, str]:
+    """Per notebook, "fail" if any of its test items failed or errored, else "pass".
+
+    Read from a ``--junitxml`` report, whose ``classname`` is the notebook for both nbprod (one
+    item per notebook) and nbval (one item per cell); skipped items count as passing.
+    """
     found: dict[str, str] = {}
-    for line in lines:
-        match = re.match(r"^(PASSED|FAILED|ERROR)\s+(\S+?\.ipynb)", line)
-        if match:
-            name = Path(match.group(2)).name
-            failed = match.group(1) != "PASSED"
-            found[name] = "fail" if failed or found.get(name) == "fail" else "pass"
+    for case in ElementTree.parse(junit_xml).getroot().iter("testcase"):
+        name = Path(case.get("classname", "")).name
+        failed = case.find("failure") is not None or case.find("error") is not None
+        found[name] = "fail" if failed or found.get(name) == "fail" else "pass"
     return found

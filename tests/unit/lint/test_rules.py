@@ -17,6 +17,7 @@ from nbprod.lint.rules import BUILTIN_RULES, rule_registry
 from nbprod.notebook import load
 
 FIXTURES = Path(__file__).parents[2] / "data" / "notebooks" / "lint"
+EXPECTED = Path(__file__).parents[2] / "data" / "expected" / "lint"
 FAMILY_BLOCKS = {
     "hygiene": 0,
     "parameters": 1,
@@ -60,6 +61,13 @@ def load_fixture_maker():
 
 def test_at_least_thirty_rules():
     assert len(BUILTIN_RULES) >= 30
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_rule_has_fixture_and_golden(code, request):
+    assert (FIXTURES / f"{code}.ipynb").is_file(), f"{code} has no fixture notebook"
+    if not request.config.getoption("--update-golden"):
+        assert (EXPECTED / f"{code}.json").is_file(), f"{code} has no golden result"
 
 
 @pytest.mark.parametrize("code", CODES)

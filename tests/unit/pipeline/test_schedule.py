@@ -124,4 +124,4 @@ def test_registry_and_local_serial_mode():
 def test_dask_executor_needs_an_address():
     with pytest.raises(Exception, match="--cluster tcp://HOST:PORT") as info:
         executor_registry.get("dask")(max_parallel=0, cluster=None, retries=0)
-    assert info.value.exit_code == 3
+    assert info.value.exit_code == 2

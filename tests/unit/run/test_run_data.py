@@ -65,7 +65,7 @@ def test_capture_data_hashes_inputs_and_stores_small_outputs(tmp_path):
     accesses = [Access(data / "in.csv", False), Access(data / "small.txt", True),
                 Access(data / "large.bin", True), Access(data / "gone.csv", False),
                 Access(data / "temp.txt", True), Access(Path("/elsewhere/x.csv"), False)]
-    entries, stored = capture_data(accesses, store, copy_inputs=False,
+    entries, stored = capture_data(accesses, store, tmp_path, copy_inputs=False,
                                    copy_outputs_max_bytes=1000, profile_max_bytes=10**6)
     by_path = {e["path"]: e for e in entries}
     assert set(by_path) == {"data/in.csv", "data/small.txt", "data/large.bin", "data/gone.csv"}
@@ -78,7 +78,7 @@ def test_capture_data_hashes_inputs_and_stores_small_outputs(tmp_path):
     assert by_path["data/large.bin"]["stored"] is False
     assert by_path["data/large.bin"]["bytes"] == 2000
     assert "hash" not in by_path["data/gone.csv"] and by_path["data/gone.csv"]["error"]
-    entries, stored = capture_data(accesses[:1], store, copy_inputs=True,
+    entries, stored = capture_data(accesses[:1], store, tmp_path, copy_inputs=True,
                                    copy_outputs_max_bytes=0, profile_max_bytes=10**6)
     assert entries[0]["stored"] is True and stored == [entries[0]["hash"]]
 
@@ -98,7 +98,10 @@ def test_cli_params_json_and_text(notebook_factory, run_cli):
 
 
 def _bad_runs(path: Path):
+    yaml_file = path.parent / "params.yaml"
+    yaml_file.write_text("lr: fast\n", encoding="utf-8")
     return [
+        (["run", path, "-f", yaml_file], "parameter 'lr' expects float, got 'fast'"),
         (["run", path, "-p", "lr", "fast"], "parameter 'lr' expects float"),
         (["run", path, "-p", "lrr", "1"], "did you mean 'lr'"),
         (["run", path, "-p", "lr", "1", "--output", path], "is the input notebook"),

@@ -22,7 +22,9 @@ def project(tmp_path, monkeypatch):
     for i, (notebook, status) in enumerate(
             [("nb/train.ipynb", "succeeded"), ("nb/train.ipynb", "failed"),
              ("nb/other.ipynb", "succeeded")]):
-        run = store.begin_run(notebook, NB_HASH, {"lr": 0.1 * (i + 1)})
+        run = store.begin_run(notebook, NB_HASH, {"lr": 0.1 * (i + 1)},
+                              kind="reproduce" if i == 2 else "run",
+                              parent=ids[0] if i == 2 else None)
         digest = store.put_bytes(f"out {i}".encode())
         nbformat.write(make_notebook({"source": "print(1)", "outputs": [
             {"output_type": "stream", "name": "stdout", "text": f"{i}\n"}]}),
@@ -30,6 +32,7 @@ def project(tmp_path, monkeypatch):
         store.finish_run(run.run_id, {
             "status": status,
             "environment": {"python": "3.11", "packages": {"pandas": f"2.{i}"}},
+            "records": {"accuracy": 0.9 + i / 100},
             "data": [{"path": "out.txt", "role": "output", "hash": digest, "bytes": 5,
                       "stored": True}],
             "error": {"cell": 1, "cell_id": "c1", "ename": "ValueError", "evalue": "boom"}
@@ -55,6 +58,9 @@ def test_list_text_and_json(run_cli, project):
     assert runs[0]["error"]["ename"] == "ValueError"
     assert len(json.loads(run_cli("runs", "list", "--limit", "1", "--output-format",
                                   "json").output)) == 1
+    children = json.loads(run_cli("runs", "list", "--parent", ids[0], "--output-format",
+                                  "json").output)
+    assert [(r["run_id"], r["kind"]) for r in children] == [(ids[2], "reproduce")]
 
 
 def test_list_without_a_store_is_empty(run_cli, tmp_path):
@@ -79,6 +85,7 @@ def test_show(run_cli, project):
     assert ids[1] in result.output
     assert "error: cell 1 (c1): ValueError: boom" in result.output
     assert "nb/train.ipynb" in result.output
+    assert "accuracy  0.91" in result.output
     receipt = json.loads(run_cli("runs", "show", ids[1], "--output-format", "json").output)
     assert receipt["status"] == "failed" and receipt["parameters"] == {"lr": 0.2}
 
@@ -89,6 +96,7 @@ def test_diff(run_cli, project):
     assert result.exit_code == 0
     assert "~ status: succeeded -> failed" in result.output
     assert "~ lr: 0.1 -> 0.2" in result.output
+    assert "~ accuracy: 0.9 -> 0.91" in result.output
     assert '~ pandas: "2.0" -> "2.1"' in result.output
     assert "changed: cell 1 (c1)" in result.output
     data = json.loads(run_cli("runs", "diff", ids[0], ids[1], "--output-format", "json").output)

@@ -42,6 +42,7 @@ def test_identical_receipts():
 def test_every_section_reports_its_changes():
     a, b = _receipt("A"), _receipt("B")
     b["parameters"] = {"lr": 0.2, "seed": 7}
+    a["records"], b["records"] = {"accuracy": 0.91}, {"accuracy": 0.93, "loss": 0.2}
     b["environment"]["packages"] = {"pandas": "2.2.3", "scipy": "1.14"}
     b["environment"]["git"] = {"commit": "c2", "dirty": True, "diff_hash": "blake3:" + "f" * 64}
     b["environment"]["python"] = "3.12.1"
@@ -55,6 +56,8 @@ def test_every_section_reports_its_changes():
     assert result["identical"] is False
     assert result["parameters"] == {"added": {"seed": 7}, "removed": {"epochs": 3},
                                     "changed": {"lr": {"a": 0.1, "b": 0.2}}}
+    assert result["records"] == {"added": {"loss": 0.2}, "removed": {},
+                                 "changed": {"accuracy": {"a": 0.91, "b": 0.93}}}
     env = result["environment"]
     assert env["packages"]["changed"] == {"pandas": {"a": "2.2.2", "b": "2.2.3"}}
     assert env["packages"]["removed"] == {"numpy": "2.0.0"}

@@ -27,9 +27,9 @@ def reads(monkeypatch):
     seen: list[str] = []
     original = hashing._hash_once
 
-    def counting(path, size):
+    def counting(path, st):
         seen.append(str(path))
-        return original(path, size)
+        return original(path, st)
 
     monkeypatch.setattr(hashing, "_hash_once", counting)
     return seen
@@ -47,12 +47,27 @@ def test_hash_format_matches_blake3():
     assert not is_hash("sha256:" + "0" * 64) and not is_hash("blake3:xyz")
 
 
-@pytest.mark.parametrize("size", [10, hashing.MMAP_THRESHOLD + 7])
-def test_hash_file_small_and_large(store, tmp_path, size):
+@pytest.mark.parametrize("size", [0, 10, hashing.MMAP_THRESHOLD + 7])
+@pytest.mark.parametrize("age", [0, 10])
+def test_hash_file_small_and_large_fresh_and_old(store, tmp_path, size, age):
     data = os.urandom(size)
     path = tmp_path / "f.bin"
     path.write_bytes(data)
+    _age(path, age)
     assert store.hash_file(path) == (hash_bytes(data), size)
+    assert hashing.hash_path(path)[:2] == (hash_bytes(data), size)
+
+
+def test_only_big_settled_files_are_memory_mapped(tmp_path):
+    path = tmp_path / "big.bin"
+    path.write_bytes(b"x" * hashing.MMAP_THRESHOLD)
+    st = os.stat(path)
+    assert not hashing.use_mmap(st, now_ns=st.st_mtime_ns)  # being written: plain reads
+    assert hashing.use_mmap(st, now_ns=st.st_mtime_ns + RACY_WINDOW_NS + 1)
+    small = tmp_path / "small.bin"
+    small.write_bytes(b"x")
+    st = os.stat(small)
+    assert not hashing.use_mmap(st, now_ns=st.st_mtime_ns + 10 * RACY_WINDOW_NS)
 
 
 def test_unchanged_file_comes_from_the_cache(store, tmp_path, reads):
@@ -80,7 +95,11 @@ def test_changed_file_is_rehashed(store, tmp_path, reads):
 def test_racy_mtime_is_never_trusted(store, tmp_path, reads):
     path = tmp_path / "fresh.txt"
     path.write_text("v1")
-    # mtime now: recorded within the granularity window, so the next call reads it again.
+    # An mtime at (or, with a skewed clock, after) the moment the entry is recorded lies within
+    # the granularity window, so the entry is never trusted. A future mtime keeps the test
+    # independent of how slowly this machine runs.
+    future = time.time_ns() + 60 * 10**9
+    os.utime(path, ns=(future, future))
     store.hash_file(path)
     store.hash_file(path)
     assert len(reads) == 2
@@ -116,14 +135,15 @@ def test_missing_and_vanishing_files_are_clean_errors(store, tmp_path, monkeypat
         store.hash_file(tmp_path / "nope.csv")
     with pytest.raises(StoreError, match="not a regular file"):
         store.hash_file(tmp_path)
-    for size in (100, hashing.MMAP_THRESHOLD + 1):
-        path = tmp_path / f"going-{size}.bin"
+    for size, age in ((100, 0), (hashing.MMAP_THRESHOLD + 1, 0), (hashing.MMAP_THRESHOLD, 10)):
+        path = tmp_path / f"going-{size}-{age}.bin"
         path.write_bytes(b"x" * size)
+        _age(path, age)
         original = hashing._hash_once
 
-        def vanish(target, length, original=original):
+        def vanish(target, st, original=original):
             os.unlink(target)
-            return original(target, length)
+            return original(target, st)
 
         monkeypatch.setattr(hashing, "_hash_once", vanish)
         with pytest.raises(StoreError, match="disappeared while"):
@@ -138,8 +158,8 @@ def test_a_file_that_keeps_changing_is_refused(store, tmp_path, monkeypatch):
     path.write_text("start")
     original = hashing._hash_once
 
-    def append_while_reading(target, size):
-        digest = original(target, size)
+    def append_while_reading(target, st):
+        digest = original(target, st)
         with open(target, "a") as handle:
             handle.write("more")
         return digest
@@ -186,3 +206,20 @@ def test_put_file_errors_and_cache_fast_path(store, tmp_path, reads):
 def test_bad_object_name_is_refused(store):
     with pytest.raises(StoreError, match="not an object hash"):
         store.objects.path_for("blake3:../../etc/passwd")
+
+
+def test_put_file_of_a_file_that_keeps_changing_is_refused(store, tmp_path, monkeypatch):
+    path = tmp_path / "growing.log"
+    path.write_text("start")
+    original = store.objects.copy_file
+
+    def copy_then_append(source):
+        result = original(source)
+        with open(source, "a") as handle:
+            handle.write("more")
+        return result
+
+    monkeypatch.setattr(store.objects, "copy_file", copy_then_append)
+    with pytest.raises(StoreError, match="kept changing while it was being stored"):
+        store.put_file(path)
+    assert store.cache.entries() == []

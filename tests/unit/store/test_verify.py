@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from nbprod.errors import StoreError
 from nbprod.store import Store
 
 NB_HASH = "blake3:" + "1" * 64
@@ -132,3 +133,24 @@ def test_runs_of_dead_processes_are_marked(store):
     store.db.execute_write("UPDATE runs SET pid = ? WHERE run_id = ?", (dead.pid, run.run_id))
     report = store.verify()
     assert report.interrupted == [run.run_id] and report.problems == 0
+
+
+def test_index_rebuilt_from_receipts_after_it_is_lost(tmp_path):
+    store = Store.open(tmp_path)
+    run, digest = _run_with_object(store)
+    store.close()
+    for name in ("store.sqlite", "store.sqlite-wal", "store.sqlite-shm"):
+        (tmp_path / ".nbprod" / name).unlink(missing_ok=True)
+    rebuilt = Store.open(tmp_path, create=False)
+    assert rebuilt.list_runs() == []
+    report = rebuilt.verify(repair=True)
+    assert report.problems == 0 and report.unindexed_receipts == [run.run_id]
+    assert [r["run_id"] for r in rebuilt.list_runs()] == [run.run_id]
+    assert rebuilt.verify().problems == 0 and rebuilt.verify().unindexed_objects == []
+
+
+def test_damaged_index_is_a_clean_error(tmp_path):
+    (tmp_path / ".nbprod").mkdir()
+    (tmp_path / ".nbprod" / "store.sqlite").write_bytes(b"not a database " * 100)
+    with pytest.raises(StoreError, match="is damaged .* move it aside"):
+        Store.open(tmp_path)

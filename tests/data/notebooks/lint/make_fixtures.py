@@ -145,6 +145,7 @@ FIXTURES: dict[str, dict] = {
         code("if True:\n    !pip install foo"),
         code("!pip list"),
         code("%conda install numpy"),
+        code("%%bash\necho start\npip install -r requirements.txt"),
     ]},
     "NB204": {"cells": [
         code("%cd ../data"), code("import os\nos.chdir('/tmp')"), code("os.getcwd()"),

@@ -1,0 +1,268 @@
+/** The Run section: a form built from the notebook's parameter schema, progress while the
+ * run goes, and a link to the executed notebook. */
+import { h, replace } from './dom';
+import { ISectionContext, Section } from './section';
+import { IJob, IParameter } from './tokens';
+
+interface ISchema {
+  parameters: (IParameter & { default_source?: string; choices?: unknown[] | null })[];
+}
+
+/**
+ * Check a field's text against its declared type.
+ *
+ * @returns an error message, or '' when the text is acceptable (empty means "the default")
+ */
+export function validate(param: IParameter, text: string): string {
+  const value = text.trim();
+  if (!value) {
+    return param.required ? 'required' : '';
+  }
+  switch (param.type) {
+    case 'int':
+      return /^[+-]?\d+$/.test(value) ? '' : 'expected a whole number';
+    case 'float':
+      return value !== '' && !isNaN(Number(value)) ? '' : 'expected a number';
+    case 'list':
+    case 'dict':
+      try {
+        const parsed = JSON.parse(value);
+        const ok = param.type === 'list' ? Array.isArray(parsed) : parsed && typeof parsed === 'object';
+        return ok ? '' : `expected a JSON ${param.type}`;
+      } catch {
+        return `expected a JSON ${param.type}`;
+      }
+    default:
+      return '';
+  }
+}
+
+interface IField {
+  param: IParameter;
+  read(): string | null;
+  error: HTMLElement;
+  input: HTMLInputElement | HTMLSelectElement;
+}
+
+export class RunSection extends Section {
+  /** Called when a run ended (the Runs section refreshes). */
+  onRunEnded: () => void = () => undefined;
+  pollIntervalMs = 1000;
+  private fields: IField[] = [];
+  private output: HTMLInputElement | null = null;
+  private readonly form: HTMLFormElement;
+  private readonly progress: HTMLElement;
+  private readonly runButton: HTMLButtonElement;
+  private readonly cancelButton: HTMLButtonElement;
+  private job: IJob | null = null;
+
+  constructor(ctx: ISectionContext) {
+    super('run', 'Run', 'run', ctx);
+    this.form = h('form', { className: 'nbprod-run-form', onSubmit: (e: Event) => e.preventDefault() });
+    this.progress = h('div', { className: 'nbprod-run-progress', role: 'status' });
+    this.runButton = this.button('Run', 'nbprod-run-start', () => void this.start());
+    this.cancelButton = this.button('Cancel', 'nbprod-run-cancel', () => void this.cancel());
+    this.cancelButton.disabled = true;
+    this.toolbar.append(this.runButton, this.cancelButton);
+  }
+
+  protected onNotebook(): void {
+    this.body.append(this.form, this.progress);
+    replace(this.form);
+    replace(this.progress);
+    this.fields = [];
+    void this.load();
+  }
+
+  /** Fetch the parameter schema and build the form from it. */
+  async load(): Promise<void> {
+    if (!this.ready) {
+      return;
+    }
+    const path = this.path;
+    try {
+      const schema: ISchema = await this.ctx.client.params(path);
+      if (path !== this.path) {
+        return; // the user switched notebooks meanwhile
+      }
+      this.build(schema);
+    } catch (error) {
+      this.showError(error);
+    }
+  }
+
+  private build(schema: ISchema): void {
+    this.fields = schema.parameters.map(p => this.field(p));
+    const stem = this.path.replace(/\.ipynb$/, '');
+    this.output = h('input', {
+      type: 'text',
+      name: 'nbprod-output',
+      className: 'nbprod-output-path',
+      value: `${stem}.output.ipynb`
+    });
+    replace(
+      this.form,
+      ...(this.fields.length
+        ? this.fields.map(f => f.input.closest('.nbprod-field') as HTMLElement)
+        : [h('p', { className: 'nbprod-hint' }, 'No parameters: tag a cell "parameters" to add some.')]),
+      h(
+        'div',
+        { className: 'nbprod-field' },
+        h('label', {}, 'Copy of the executed notebook'),
+        this.output,
+        h('span', { className: 'nbprod-help' }, 'Opened by the link below; empty: keep it only in the run store.')
+      )
+    );
+  }
+
+  private field(param: ISchema['parameters'][number]): IField {
+    const error = h('span', { className: 'nbprod-field-error' });
+    const shownDefault = param.default_source ?? JSON.stringify(param.default);
+    let input: HTMLInputElement | HTMLSelectElement;
+    let read: () => string | null;
+    if (param.choices && param.choices.length) {
+      const select = h(
+        'select',
+        { name: param.name },
+        ...param.choices.map(c =>
+          h('option', { value: String(c), selected: c === param.default }, String(c))
+        )
+      );
+      input = select;
+      read = () => (select.value === String(param.default) ? null : select.value);
+    } else if (param.type === 'bool') {
+      const box = h('input', { type: 'checkbox', name: param.name, checked: param.default === true });
+      input = box;
+      read = () => (box.checked === (param.default === true) ? null : String(box.checked));
+    } else {
+      const text = h('input', {
+        type: 'text',
+        name: param.name,
+        placeholder: param.required ? 'required' : shownDefault,
+        inputmode: param.type === 'int' || param.type === 'float' ? 'decimal' : undefined
+      });
+      input = text;
+      read = () => (text.value.trim() ? text.value.trim() : null);
+      text.addEventListener('input', () => this.check({ param, read, error, input: text }));
+    }
+    h(
+      'div',
+      { className: 'nbprod-field', 'data-name': param.name },
+      h(
+        'label',
+        {},
+        param.name,
+        ' ',
+        h('span', { className: 'nbprod-type' }, param.type ?? 'any'),
+        param.required ? h('span', { className: 'nbprod-required' }, ' *') : null
+      ),
+      input,
+      param.help ? h('span', { className: 'nbprod-help' }, param.help) : null,
+      error
+    );
+    return { param, read, error, input };
+  }
+
+  /** Show the field's validation message; true when the value is acceptable. */
+  private check(field: IField): boolean {
+    const text = field.input instanceof HTMLInputElement && field.input.type === 'text' ? field.input.value : '';
+    const message = field.input instanceof HTMLInputElement && field.input.type === 'text'
+      ? validate(field.param, text)
+      : '';
+    replace(field.error, message);
+    field.input.classList.toggle('nbprod-invalid', !!message);
+    return !message;
+  }
+
+  async start(): Promise<void> {
+    if (!this.ready || this.job) {
+      return;
+    }
+    const valid = this.fields.map(f => this.check(f)).every(Boolean);
+    if (!valid) {
+      this.setStatus('Fix the highlighted parameters first.', 'error');
+      return;
+    }
+    const parameters: Record<string, string> = {};
+    for (const field of this.fields) {
+      const value = field.read();
+      if (value !== null) {
+        parameters[field.param.name] = value;
+      }
+    }
+    const output = this.output?.value.trim();
+    await this.busy('Starting the run…', async () => {
+      await this.saveFirst();
+      this.job = await this.ctx.client.startRun(this.path, parameters, output || undefined);
+      this.runButton.disabled = true;
+      this.cancelButton.disabled = false;
+      replace(this.progress);
+      this.setStatus('Running…', 'busy');
+      void this.poll();
+    });
+  }
+
+  private async poll(): Promise<void> {
+    while (this.job && this.job.state === 'running') {
+      await new Promise(resolve => setTimeout(resolve, this.pollIntervalMs));
+      try {
+        this.job = await this.ctx.client.job(this.job.job_id);
+      } catch (error) {
+        this.showError(error);
+        break;
+      }
+      const note = this.job.cancel_requested ? 'Cancelling…' : 'Running…';
+      this.setStatus(
+        `${note} ${this.job.elapsed_s.toFixed(0)} s${this.job.progress ? ' · ' + this.job.progress : ''}`,
+        'busy'
+      );
+    }
+    this.finish();
+  }
+
+  private finish(): void {
+    const job = this.job;
+    this.job = null;
+    this.runButton.disabled = false;
+    this.cancelButton.disabled = true;
+    if (!job) {
+      return;
+    }
+    const runId: string | undefined = job.result?.run_id;
+    const seconds = `${job.elapsed_s.toFixed(1)} s`;
+    if (job.state === 'succeeded') {
+      this.setStatus(`Run ${runId ?? ''} succeeded in ${seconds}`, 'info');
+    } else {
+      this.setStatus(`Run ${job.state}: ${job.error?.message ?? ''}`, 'error');
+    }
+    const outputPath = job.output_path;
+    if (outputPath && (job.state === 'succeeded' || job.state === 'failed')) {
+      replace(
+        this.progress,
+        h(
+          'a',
+          {
+            className: 'nbprod-link nbprod-open-output',
+            href: '#',
+            onClick: (event: Event) => {
+              event.preventDefault();
+              void this.ctx.open(outputPath);
+            }
+          },
+          `Open the executed notebook (${outputPath})`
+        )
+      );
+    }
+    this.onRunEnded();
+  }
+
+  async cancel(): Promise<void> {
+    if (this.job) {
+      try {
+        this.job = await this.ctx.client.cancelJob(this.job.job_id);
+      } catch (error) {
+        this.showError(error);
+      }
+    }
+  }
+}

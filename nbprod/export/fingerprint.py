@@ -1,0 +1,75 @@
+"""The fingerprint of everything an export depends on, so an unchanged re-export is a read.
+
+Generated files record it in their header. When every file a notebook would produce is on
+disk, unedited, and records the current fingerprint, regenerating would give the same bytes:
+``plan_export`` then only reads those files (about the cost of loading the notebook) instead
+of analysing and rendering it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import astuple
+from functools import lru_cache
+from importlib import resources
+from pathlib import PurePosixPath
+
+from .. import __version__
+from ..notebook import Notebook
+from .config import ExportConfig, Layout
+
+__all__ = ["fingerprint", "expected_paths"]
+
+# Modules whose code decides what export generates: a change to any of them (an upgrade, or
+# an edit in a development checkout) changes every fingerprint.
+_GENERATOR_SOURCES = ("analysis.py", "params_schema.py", "pipeline/model.py")
+
+
+@lru_cache(maxsize=1)
+def _generator_digest() -> str:
+    digest = hashlib.sha256(__version__.encode())
+    package = resources.files("nbprod")
+    export_dir = package.joinpath("export")
+    names = sorted(p.name for p in export_dir.iterdir() if p.name.endswith(".py"))
+    files = [export_dir.joinpath(n) for n in names]
+    files += [export_dir.joinpath("templates", n) for n in
+              sorted(p.name for p in export_dir.joinpath("templates").iterdir())]
+    files += [package.joinpath(*n.split("/")) for n in _GENERATOR_SOURCES]
+    for file in files:
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def fingerprint(nb: Notebook, layout: Layout) -> str:
+    """A short hash of the notebook's cells, the export settings and nbprod's generators."""
+    digest = hashlib.sha256(_generator_digest().encode())
+    digest.update(repr((layout.notebook, astuple(layout.config), str(layout.module_path),
+                        layout.module_import, nb.node.get("nbformat_minor"))).encode())
+    for cell in nb.cells:
+        digest.update(repr((cell.cell_type, cell.id, cell.tags, cell.source)).encode())
+    return digest.hexdigest()[:32]
+
+
+def expected_paths(nb: Notebook, layout: Layout,
+                   config: ExportConfig) -> list[PurePosixPath] | None:
+    """The files a successful export of ``nb`` writes, from its marks alone (no analysis);
+    None when a third-party exporter is configured (its files cannot be known in advance)."""
+    if any(name not in ("module", "tests", "steps") for name in config.exporters):
+        return None
+    roles = set()
+    for cell in nb.code_cells:
+        marks = cell.marks
+        if "skip" in marks or "parameters" in marks:
+            continue
+        if "export" in marks:
+            roles.add("module")
+        elif "test" in marks:
+            roles.add("tests")
+        elif cell.step is not None:
+            roles.add("steps")
+    paths = {
+        "module": [layout.module_path],
+        "tests": [layout.tests_path],
+        "steps": [layout.pipeline_path, layout.pipeline_json_path],
+    }
+    return [p for name in config.exporters if name in roles for p in paths.get(name, [])]
