@@ -17,7 +17,9 @@ from .errors import PathError
 TEMP_PREFIX = ".nbprod-tmp-"
 
 
-def atomic_write(path: str | os.PathLike, data: str | bytes, *, mode: int | None = None) -> None:
+def atomic_write(
+    path: str | os.PathLike, data: str | bytes, *, mode: int | None = None, durable: bool = True
+) -> None:
     """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename).
 
     Parameters
@@ -28,6 +30,10 @@ def atomic_write(path: str | os.PathLike, data: str | bytes, *, mode: int | None
         Text (written as UTF-8, newlines untouched) or bytes.
     mode:
         Permission bits for the final file (e.g. ``0o444`` for store objects).
+    durable:
+        fsync the file and its folder (survives a power loss). ``False`` keeps only the
+        temp-and-rename atomicity, which is enough against a killed process; for frequent
+        intermediate saves such as the output notebook after each cell.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -38,7 +44,8 @@ def atomic_write(path: str | os.PathLike, data: str | bytes, *, mode: int | None
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         if mode is not None:
             os.chmod(tmp, mode)
         os.replace(tmp, target)
@@ -48,7 +55,8 @@ def atomic_write(path: str | os.PathLike, data: str | bytes, *, mode: int | None
         except FileNotFoundError:
             pass
         raise
-    _fsync_dir(target.parent)
+    if durable:
+        _fsync_dir(target.parent)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -141,7 +141,7 @@ def _v3() -> bytes:
 
 def _two_cells(minor: int, ids: tuple | None) -> dict:
     cells = [_cell("import os"), _cell("print(os.sep)")]
-    for cell, cell_id in zip(cells, ids or (None, None)):
+    for cell, cell_id in zip(cells, ids or (None, None), strict=True):
         if cell_id is None:
             cell.pop("id")
         else:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -106,6 +107,7 @@ def main() -> int:
         print(f"no-change rerun beyond start-up:       {rerun - startup:6.2f} s")
         print(f"no-change rerun in process, median:    {inproc:6.2f} s")
         print(f"rerun / first run:                     {rerun / first:6.2f}x")
+        print(f"load average: {os.getloadavg()[0]:.1f}")
         print()
         ok = statuses == {"cached"} and rerun - startup < 1.0
         print(f"target: every step cached and < 1 s beyond start-up -> "

@@ -108,7 +108,7 @@ def main() -> int:
         root = Path(tmp)
         notebook = make_project(root)
         print(f"{options.runs} runs of a ~2 s notebook, {options.workers} workers,"
-              f" {os.cpu_count()} cores", flush=True)
+              f" {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}", flush=True)
         papermill_s = papermill_sequential(notebook, options.runs)
         print(f"papermill, sequential (Python API):   {papermill_s:7.1f} s", flush=True)
         sweep = [str(BIN / "nbprod"), "sweep", "work.ipynb", "-p", "i", values,
@@ -125,6 +125,8 @@ def main() -> int:
                 process.wait()
         print(f"nbprod sweep, Dask cluster (loopback): {dask_s:6.1f} s"
               f"   {dask_s - local_s:+.1f} s vs local", flush=True)
+        print(f"load average at the end: {os.getloadavg()[0]:.1f} (other work on the machine"
+              " skews every figure)")
         print()
         print(f"target: local >= 1.80x faster than papermill -> {papermill_s / local_s:.2f}x"
               f" {'ok' if papermill_s / local_s >= 1.8 else 'MISSED'}")

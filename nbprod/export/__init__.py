@@ -9,11 +9,11 @@ theirs under the ``nbprod.exporters`` entry-point group.
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
 from ..errors import ExportError
-from ..fsutil import resolve_inside
 from ..notebook import Notebook
 from ..registry import Registry
 from .base import Artifact, Exporter
@@ -142,11 +142,14 @@ def _reuse(nb: Notebook, layout: Layout, config: ExportConfig,
     if not paths:
         return None
     inputs = fingerprint(nb, layout)
+    root_real = os.path.realpath(root)
     statuses = []
     for relative in paths:
-        target = resolve_inside(root, relative.as_posix())
+        target = Path(os.path.realpath(os.path.join(root_real, relative.as_posix())))
+        if os.path.commonpath([root_real, target]) != root_real:
+            return None  # the slow path explains the refusal
         try:
-            if target.is_symlink():
+            if os.path.islink(os.path.join(root, relative.as_posix())):
                 return None
             text = target.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):

@@ -53,7 +53,8 @@ class ModuleExporter:
             parts.append(f"{marker}\n{code.strip(chr(10)).rstrip()}" if code.strip() else marker)
         names = sorted_names(exported_names([c for c in exported if not c.internal]))
         codes = ["\n".join(futures)] if futures else []
-        codes += [_split_future_imports(sc.code)[0] for sc in exported]
+        codes += [sc.analysis.tree if sc.analysis.tree is not None and not futures
+                  else _split_future_imports(sc.code)[0] for sc in exported]
         body = render(
             "module.py.j2",
             noqa=noqa_codes(codes, names),

@@ -1,10 +1,11 @@
 """Provenance of generated files: the header, cell markers, and hand-edit detection.
 
 A generated Python file starts with two comment lines: where it came from, and the SHA-256 of
-everything below them. On the next export, a file whose body no longer matches its recorded
+everything below them (plus the fingerprint of the inputs, see ``fingerprint.py``). On the next export, a file whose body no longer matches its recorded
 hash was edited by hand (nbprod refuses to overwrite it without ``--force``); a file without
 the header was not written by nbprod at all (never overwritten). JSON files carry the same
-facts in a top-level ``"generated"`` object, hashed over the rest of the document.
+facts in a leading ``"generated"`` object, hashed over the text of the rest of the document
+(a JSON file reformatted by a tool therefore counts as edited by hand).
 """
 
 from __future__ import annotations
@@ -61,21 +62,32 @@ def stamp_python(body: str, notebook: str, inputs: str | None = None) -> str:
 
 
 def _canonical_json(data: dict) -> str:
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+_JSON_HEAD = '{\n  "generated": '
+_JSON_INFO_END = "\n  },"
 
 
 def stamp_json(data: dict, notebook: str, inputs: str | None = None) -> str:
-    """Serialise ``data`` with a ``"generated"`` object holding the hash of the rest."""
+    """Serialise ``data`` with a leading ``"generated"`` object holding the hash of the rest.
+
+    The rest is written exactly as ``json.dumps(indent=2, sort_keys=True)`` would, and its
+    text is what is hashed, so checking a file needs no JSON re-encoding.
+    """
     body = {k: v for k, v in data.items() if k != GENERATED_KEY}
+    body_text = _canonical_json(body)[1:]  # without the opening brace: it continues the object
     info = {
         "by": "nbprod",
         "from": notebook,
         "note": "edit the notebook, not this file",
-        "sha256": _digest(_canonical_json(body)),
+        "sha256": _digest(body_text),
     }
     if inputs:
         info["inputs"] = inputs
-    return _canonical_json({GENERATED_KEY: info, **body})
+    info_text = _canonical_json(info).replace("\n", "\n  ")
+    separator = "," if body else "\n"
+    return f"{_JSON_HEAD}{info_text}{separator}{body_text}\n"
 
 
 def inspect(text: str, *, is_json: bool = False) -> Provenance:
@@ -95,13 +107,23 @@ def inspect(text: str, *, is_json: bool = False) -> Provenance:
 
 
 def _inspect_json(text: str) -> Provenance:
+    end = text.find(_JSON_INFO_END)
+    if text.startswith(_JSON_HEAD) and end > 0 and text.endswith("\n"):
+        try:
+            info = json.loads(text[len(_JSON_HEAD):end + len(_JSON_INFO_END) - 1])
+        except ValueError:
+            info = None
+        if isinstance(info, dict) and info.get("by") == "nbprod":
+            body_text = text[end + len(_JSON_INFO_END):-1]
+            edited = info.get("sha256") != _digest(body_text)
+            return Provenance(True, edited, info.get("from"), info.get("inputs"))
+    # Not in the layout nbprod writes: generated (and since reformatted or edited) if it still
+    # carries nbprod's "generated" object, else someone else's file.
     try:
         data = json.loads(text)
     except ValueError:
         return Provenance(False, False, None)
     info = data.get(GENERATED_KEY) if isinstance(data, dict) else None
-    if not isinstance(info, dict) or info.get("by") != "nbprod":
-        return Provenance(False, False, None)
-    body = {k: v for k, v in data.items() if k != GENERATED_KEY}
-    edited = info.get("sha256") != _digest(_canonical_json(body))
-    return Provenance(True, edited, info.get("from"), info.get("inputs"))
+    if isinstance(info, dict) and info.get("by") == "nbprod":
+        return Provenance(True, True, info.get("from"), info.get("inputs"))
+    return Provenance(False, False, None)

@@ -116,7 +116,17 @@ def _section(module: str, first_party: str) -> int:
     return 0 if top in sys.stdlib_module_names or top == "__future__" else 1
 
 
-def noqa_codes(cells: list[str], exported: list[str], *, wrapped: list[str] = ()) -> list[str]:
+def _parse(code: str | ast.Module) -> ast.Module | None:
+    if isinstance(code, ast.Module):
+        return code
+    try:
+        return ast.parse(code)
+    except SyntaxError:
+        return None
+
+
+def noqa_codes(cells: list[str | ast.Module], exported: list[str], *,
+               wrapped: list[str | ast.Module] = ()) -> list[str]:
     """Ruff codes that joining notebook cells into one file causes, to silence file-wide.
 
     In a notebook, an import at the top of a later cell is normal (E402, and I001 when two
@@ -130,19 +140,15 @@ def noqa_codes(cells: list[str], exported: list[str], *, wrapped: list[str] = ()
     Parameters
     ----------
     cells:
-        The module-level code of each cell, in file order.
+        The module-level code (or its parsed tree) of each cell, in file order.
     exported:
         Names listed in ``__all__`` (they count as used).
     wrapped:
-        The body of each generated function that holds cell code.
+        The body (code or tree) of each generated function that holds cell code; a step's
+        return values appear as a final ``return``, so they count as read.
     """
     codes: set[str] = set()
-    trees = []
-    for code in cells:
-        try:
-            trees.append(ast.parse(code))
-        except SyntaxError:
-            continue
+    trees = [tree for tree in map(_parse, cells) if tree is not None]
     seen_code = False
     previous_ends_with_import = False
     bound_by_import: set[str] = set()
@@ -175,11 +181,10 @@ def noqa_codes(cells: list[str], exported: list[str], *, wrapped: list[str] = ()
             if _useless_expression(tree.body[-1]):
                 codes.add("B018")
     for body in wrapped:
-        codes |= _wrapped_codes(body)
-        try:
-            read |= _loaded_names(ast.parse(body))
-        except SyntaxError:
-            continue
+        tree = _parse(body)
+        if tree is not None:
+            codes |= _wrapped_codes(tree)
+            read |= _loaded_names(tree)
     if any(count > 1 for count in bound_count.values()):
         codes.add("F811")
     if any(name not in read and name not in exported for name in bound_by_import):
@@ -200,12 +205,8 @@ def _useless_expression(stmt: ast.stmt) -> bool:
     return not (isinstance(value, ast.Constant) and isinstance(value.value, str))
 
 
-def _wrapped_codes(body: str) -> set[str]:
+def _wrapped_codes(tree: ast.Module) -> set[str]:
     """Codes a cell body causes once it is the body of a function."""
-    try:
-        tree = ast.parse(body)
-    except SyntaxError:
-        return set()
     codes: set[str] = set()
     read = _loaded_names(tree)
     read |= {n.target.id for n in ast.walk(tree)

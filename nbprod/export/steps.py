@@ -137,7 +137,11 @@ def plan_steps(nb: Notebook, layout: Layout) -> _Plan | None:
         c.analysis.star_imports for c in preludes)
     used_preludes: set[int] = set()
     needs_display = False
-    definers = [c for c in cells if c.role != "skip"]
+    definers: dict[str, list[SourceCell]] = {}  # name -> defining cells, notebook order
+    for c in cells:
+        if c.role != "skip":
+            for defined in c.analysis.defines:
+                definers.setdefault(defined, []).append(c)
     for step in steps:
         for sc in step.cells:
             reads = {**sc.analysis.function_reads, **sc.analysis.uses}
@@ -213,15 +217,13 @@ def _defined_in_step(step: StepPlan, name: str) -> bool:
     return any(name in sc.analysis.defines for sc in step.cells)
 
 
-def _provider(definers: list[SourceCell], name: str, before: int) -> SourceCell | None:
+def _provider(definers: dict[str, list[SourceCell]], name: str,
+              before: int) -> SourceCell | None:
     """The last cell above ``before`` that defines ``name``."""
-    found = None
-    for sc in definers:
-        if sc.index >= before:
-            break
-        if name in sc.analysis.defines:
-            found = sc
-    return found
+    for sc in reversed(definers.get(name, ())):
+        if sc.index < before:
+            return sc
+    return None
 
 
 def _take(step, by_name, provider, sc, name, line, where, specs, used_preludes) -> None:
@@ -427,7 +429,10 @@ def _render_module(plan: _Plan, layout: Layout) -> str:
         elif step.returns:
             items = ", ".join(f'"{n}": {n}' for n in step.returns)
             body_parts.append(f"return {{{items}}}")
-        bodies.append("\n".join(body_parts))
+        bodies.append(ast.Module(
+            body=[stmt for sc in step.cells if sc.analysis.tree for stmt in sc.analysis.tree.body]
+            + [ast.Return(ast.Tuple([ast.Name(n, ast.Load()) for n in step.returns], ast.Load()))],
+            type_ignores=[]))
         body = indent("\n".join(body_parts))
         functions.append(f"{_wrap('def ' + step.function, _signature(step, plan.specs))}:\n{body}")
     all_params = list(plan.specs.values())
@@ -445,7 +450,7 @@ def _render_module(plan: _Plan, layout: Layout) -> str:
         else:
             calls.append(call)
     names = sorted_names([s.function for s in plan.steps] + ["run"])
-    codes = [c.code for c in plan.preludes] + ["\n".join(statements)]
+    codes = [c.analysis.tree or c.code for c in plan.preludes] + ["\n".join(statements)]
     context = {
         "imports": imports,
         "preludes": "\n\n\n".join(preludes),

@@ -64,7 +64,7 @@ class TestsExporter:
             code = sc.code.strip("\n").rstrip()
             if sc.analysis.tree is None or not sc.analysis.tree.body:
                 code = (code + "\n" if code else "") + "pass"
-            bodies.append(code)
+            bodies.append(sc.analysis.tree or code)
             marker = cell_marker(sc.cell.id, sc.index, layout.notebook)
             functions.append(f"{marker}\ndef {name}():\n{indent(code)}")
         body = render(

@@ -110,6 +110,7 @@ class PipelineRunner:
         self._cached_receipts: dict[str, dict] = {}
         self._keys: dict[str, str] = {}
         self._code: dict[str, str] = {}
+        self._run_id: str | None = None
 
     # -- status -----------------------------------------------------------------------------
 
@@ -174,10 +175,17 @@ class PipelineRunner:
             self._keys[name] = state.parts.key
             return self._task(name)
 
-        with executor:
-            outcomes = schedule(
-                jobs, executor, prepare, self._finish,
-                max_parallel=max_parallel or executor.parallelism, on_event=on_event)
+        try:
+            with executor:
+                outcomes = schedule(
+                    jobs, executor, prepare, self._finish,
+                    max_parallel=max_parallel or executor.parallelism, on_event=on_event)
+        except BaseException as exc:  # Ctrl-C, a lost store: the pipeline run ends honestly
+            self.store.finish_run(handle.run_id, {
+                "status": "interrupted", "kind": "pipeline", "timing": _timing(started),
+                "parameters": dict(parameters or {}),
+                "error": {"message": f"{type(exc).__name__}: {exc}"}})
+            raise
         result = PipelineResult(self.plan.pipeline.name, handle.run_id, outcomes)
         self.store.finish_run(handle.run_id, {
             "status": "succeeded" if result.ok else "failed",
@@ -303,8 +311,10 @@ class PipelineRunner:
                 for arg, producer in self.plan.producers[name].items()}
         module = (step.function or "").partition(":")[0]
         self._module_source(module)
+        source = self.plan.pipeline.source
+        cwd = str((self.root / source).parent) if source else None
         return StepTask(name, str(self.root), function=step.function, modules=self.modules,
-                        parameters=params, args=args, returns=step.returns)
+                        parameters=params, args=args, returns=step.returns, cwd=cwd)
 
     def _notebook_bytes(self, relative: str) -> bytes:
         if relative not in self._notebooks:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
+import linecache
 import os
 import socket
 import sys
@@ -22,6 +23,7 @@ import tempfile
 import time
 import traceback
 import types
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +61,7 @@ class StepTask:
     input_files: dict[str, bytes] = field(default_factory=dict)
     timeout: float | None = None
     kernel: str | None = None
+    cwd: str | None = None  # a function step runs in its notebook's folder, as the notebook did
 
 
 @dataclass
@@ -104,7 +107,8 @@ def _run_function(task: StepTask) -> TaskResult:
     printed = io.StringIO()
     try:
         # What the step prints is kept for its receipt, not mixed into the caller's output.
-        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed), \
+                _working_directory(task.cwd):
             module = _load_modules(task.modules, module_name, task.project_root)
             value = getattr(module, function_name)(**task.args, **task.parameters)
         values = _named(task.returns, value)
@@ -113,6 +117,20 @@ def _run_function(task: StepTask) -> TaskResult:
                           stdout=printed.getvalue()[-MAX_STDOUT:])
     return TaskResult(task.name, "succeeded", values=values,
                       stdout=printed.getvalue()[-MAX_STDOUT:])
+
+
+@contextlib.contextmanager
+def _working_directory(folder: str | None) -> Iterator[None]:
+    """Run relative paths from ``folder`` when this worker sees it; restore the old one after."""
+    if not folder or not os.path.isdir(folder):
+        yield
+        return
+    previous = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
 
 
 def _load_modules(sources: dict[str, str], wanted: str, project_root: str) -> types.ModuleType:
@@ -128,6 +146,9 @@ def _load_modules(sources: dict[str, str], wanted: str, project_root: str) -> ty
         _ensure_parents(name)
         module = types.ModuleType(name)
         module.__file__ = f"<nbprod generated {name}>"
+        # Registered with linecache so a failing step's traceback shows its source lines.
+        linecache.cache[module.__file__] = (len(source), None, source.splitlines(True),
+                                            module.__file__)
         sys.modules[name] = module
         exec(compile(source, module.__file__, "exec"), module.__dict__)
         parent, _, leaf = name.rpartition(".")
@@ -190,13 +211,15 @@ def _run_notebook(task: StepTask) -> TaskResult:
         try:
             result = run_notebook(path, dict(task.parameters), project_root=root,
                                   timeout=task.timeout, kernel=task.kernel, store=store)
-        except Exception as exc:  # bad parameters, a kernel that cannot start
-            return TaskResult(task.name, "error", error=_error(exc))
+        except Exception as exc:  # bad parameters (a step's fault), no kernel (the machine's)
+            user_error = getattr(exc, "exit_code", 3) != 3
+            return TaskResult(task.name, "failed" if user_error else "error", error=_error(exc))
         output = Path(result.run_dir) / "output.ipynb"
         files = {rel: (root / rel).read_bytes() for rel in task.outputs if (root / rel).is_file()}
         receipt = dict(result.receipt or {})
-        status = "succeeded" if result.status == "succeeded" else (
-            "failed" if result.status == "failed" else "error")
+        # Exit code 1 (a cell raised, sys.exit early) is the notebook's fault; 3 (the kernel
+        # died, a timeout) the machinery's.
+        status = {0: "succeeded", 1: "failed"}.get(result.exit_code, "error")
         error = receipt.get("error") or (
             {"message": str(result.error)} if result.error is not None else None)
         objects = {digest: store.objects.path_for(digest).read_bytes()

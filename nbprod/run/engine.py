@@ -46,12 +46,16 @@ class _OutputManager(NotebookExecutionManager):
         self._target = output_path
         self._redactor = redactor
         self._quiet = False
+        self.durable = False
 
     def save(self, **kwargs: Any) -> None:
         if self._quiet:
             return
         node = self._redactor(self.nb) if self._redactor else self.nb
-        atomic_write(self._target, nbformat.writes(node))
+        # Saves after each cell are atomic (a killed run leaves a valid notebook); only the
+        # final one is also fsynced, and validated, as it is the one kept.
+        text = nbformat.writes(node) if self.durable else nbformat.v4.writes(node)
+        atomic_write(self._target, text, durable=self.durable)
         self.last_save_time = self.now()
 
     def cell_start(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
@@ -261,6 +265,7 @@ def _finish(nb_node: Any, cells: dict[int, CellRun], status: str) -> None:
 
 
 def _safe_save(manager: _OutputManager) -> None:
+    manager.durable = True
     try:
         manager.save()
     except OSError:

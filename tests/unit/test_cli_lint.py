@@ -7,8 +7,6 @@ import json
 import nbformat
 import pytest
 
-from conftest import make_notebook
-
 CLEAN = ({"source": "# Title", "cell_type": "markdown"},
          {"source": "x = 1\nprint(x)", "execution_count": 1})
 MESSY = ({"source": "# Title", "cell_type": "markdown"},

@@ -9,8 +9,8 @@ import textwrap
 
 import nbformat
 import pytest
-
 from conftest import make_notebook
+
 from nbprod.errors import ConfigError, PluginError
 from nbprod.registry import Registry
 
@@ -37,7 +37,9 @@ def _install_fake_plugin(root, entry_points: str, module_source: str = PLUGIN, n
     (root / f"{name}_rules.py").write_text(module_source)
     info = root / f"nbprod_{name}_rules-1.0.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: nbprod-{name}-rules\nVersion: 1.0\n")
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: nbprod-{name}-rules\nVersion: 1.0\n"
+    )
     (info / "entry_points.txt").write_text(textwrap.dedent(entry_points))
 
 

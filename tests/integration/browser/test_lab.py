@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 
 import nbformat
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import make_notebook
+
+# One JupyterLab server per worker: keep every browser test on the same xdist worker.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 LOAD_TIMEOUT = 90_000
 # The notebook in front (earlier tests' notebooks may still be open in hidden tabs).

@@ -7,9 +7,13 @@ import subprocess
 import sys
 
 import nbformat
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import make_notebook
+
+# One JupyterLab server per worker: keep every browser test on the same xdist worker.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 CELLS = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell"
 RUN_TIMEOUT = 120_000

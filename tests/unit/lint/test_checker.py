@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-
 from conftest import make_notebook
+
 from nbprod.errors import ConfigError
 from nbprod.lint import LintConfig, lint, lint_paths
 from nbprod.lint.checker import (
@@ -132,7 +132,8 @@ def test_unknown_nb_code_is_refused_with_suggestion():
 
 
 def test_selection_runs_only_selected_rules(test_rules):
-    nb = _nb({"source": "x = 1  # TODO", "execution_count": 2}, {"source": "y", "execution_count": 1})
+    nb = _nb({"source": "x = 1  # TODO", "execution_count": 2},
+             {"source": "y", "execution_count": 1})
     codes = lambda **kw: sorted(d.code for d in lint(nb, LintConfig(**kw)).diagnostics)  # noqa: E731
     assert "NB001" in codes(select=("NB001",)) and "XT001" not in codes(select=("NB001",))
     assert codes(select=("XT001",)) == ["XT001"]

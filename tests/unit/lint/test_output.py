@@ -25,7 +25,8 @@ DIAGNOSTICS = sorted(
             url="https://docs.astral.sh/ruff/rules/unused-import",
         ),
         Diagnostic(
-            code="NB999", name="test-secret-in-output", message="AWS key AKIA**** in output, 50%: a,b",
+            code="NB999", name="test-secret-in-output",
+            message="AWS key AKIA**** in output, 50%: a,b",
             severity=Severity.ERROR, path="notebooks/explore.ipynb", cell=5, cell_id=None,
             output=2, line=1, column=1,
         ),

@@ -6,8 +6,8 @@ import json
 
 import nbformat
 import pytest
-
 from conftest import make_notebook
+
 from nbprod.lint import LintConfig, lint_paths
 from nbprod.lint.ruff import SYNTAX_ERROR_CODE, apply_ruff_fixes, check_text
 from nbprod.notebook import load

@@ -1,0 +1,185 @@
+"""``nbprod init``: generated files are valid and lint-clean; nothing is overwritten silently."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from nbprod import __version__
+from nbprod.config import load_project_config, tomllib
+from nbprod.export import ExportConfig
+from nbprod.lint import LintConfig
+from nbprod.notebook import load
+from nbprod.testing.config import TestConfig
+
+GENERATED = [
+    "pyproject.toml",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    ".github/workflows/nbprod.yml",
+    "notebooks/analysis.ipynb",
+]
+
+
+def snapshot(folder):
+    return {p: (folder / p).read_bytes() for p in GENERATED if (folder / p).exists()}
+
+
+def nbprod(*args, cwd):
+    """The installed command itself, in a fresh process."""
+    return subprocess.run(
+        [sys.executable, "-m", "nbprod", *args], cwd=cwd, capture_output=True, text=True
+    )
+
+
+def test_init_writes_a_complete_project(run_cli, tmp_path):
+    project = tmp_path / "proj"
+    result = run_cli("init", project)
+    assert result.exit_code == 0, result.output
+    assert sorted(snapshot(project)) == sorted(GENERATED)
+    for line in ("created    notebooks/analysis.ipynb", "created    pyproject.toml"):
+        assert line in result.output
+
+    config = load_project_config(project)
+    assert config.section("test", TestConfig).parameters == {
+        "notebooks/analysis.ipynb": {"n_samples": 100}
+    }
+    assert config.section("lint", LintConfig).select == ("NB",)
+    assert config.section("export", ExportConfig).tests_dir == "tests"
+    ignored = (project / ".gitignore").read_text().splitlines()
+    assert ignored[1:] == [".nbprod/", ".ipynb_checkpoints/"]
+
+
+def test_workflow_parses_and_has_the_expected_jobs(run_cli, tmp_path):
+    run_cli("init", tmp_path)
+    workflow = yaml.safe_load((tmp_path / ".github/workflows/nbprod.yml").read_text())
+    assert set(workflow["jobs"]) == {"lint", "export-check", "notebooks", "exported-tests"}
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert set(triggers) == {"push", "pull_request"}
+
+    def runs(job):
+        return "\n".join(step.get("run", "") for step in workflow["jobs"][job]["steps"])
+
+    lint = workflow["jobs"]["lint"]
+    assert lint["permissions"]["security-events"] == "write"
+    assert "nbprod lint --output-format sarif" in runs("lint")
+    upload = [s for s in lint["steps"] if "upload-sarif" in s.get("uses", "")]
+    assert upload and upload[0]["with"]["sarif_file"] == "nbprod-lint.sarif"
+    assert "nbprod export --check notebooks/*.ipynb" in runs("export-check")
+    assert "python -m pytest --nbprod -n auto notebooks" in runs("notebooks")
+    assert "python -m pytest tests" in runs("exported-tests")
+
+    repo = yaml.safe_load((tmp_path / ".pre-commit-config.yaml").read_text())["repos"][0]
+    assert repo["repo"] == "https://github.com/nbprod/nbprod"
+    assert repo["rev"] == f"v{__version__}"
+    assert [hook["id"] for hook in repo["hooks"]] == ["nbprod-lint"]
+    # the hook id is one the repository's own hook file defines
+    hook_file = Path(__file__).parents[2] / ".pre-commit-hooks.yaml"
+    assert "nbprod-lint" in [h["id"] for h in yaml.safe_load(hook_file.read_text())]
+
+
+def test_starter_notebook_is_tagged_lint_clean_and_exports(run_cli, tmp_path):
+    run_cli("init", tmp_path)
+    nb = load(tmp_path / "notebooks/analysis.ipynb")
+    tags = {tag for cell in nb.cells for tag in cell.tags}
+    assert {"parameters", "export", "test"} <= tags
+    assert all(cell.execution_count is None and not cell.outputs for cell in nb.code_cells)
+
+    lint = nbprod("lint", "notebooks", cwd=tmp_path)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert nbprod("export", "notebooks/analysis.ipynb", cwd=tmp_path).returncode == 0
+    check = nbprod("export", "--check", "notebooks/analysis.ipynb", cwd=tmp_path)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_running_init_again_changes_nothing(run_cli, tmp_path):
+    run_cli("init", tmp_path)
+    first = snapshot(tmp_path)
+    again = run_cli("init", tmp_path)
+    assert again.exit_code == 0
+    assert "Already set up; nothing to change." in again.output
+    assert snapshot(tmp_path) == first
+    forced = run_cli("init", tmp_path, "--force")
+    assert forced.exit_code == 0
+    assert snapshot(tmp_path) == first
+
+
+def test_refuses_to_overwrite_an_edited_file_and_writes_nothing(run_cli, tmp_path):
+    run_cli("init", tmp_path)
+    workflow = tmp_path / ".github/workflows/nbprod.yml"
+    workflow.write_text("name: mine\n")
+    (tmp_path / ".pre-commit-config.yaml").unlink()
+    result = run_cli("init", tmp_path)
+    assert result.exit_code == 2
+    assert "refusing to overwrite .github/workflows/nbprod.yml" in result.output
+    assert "--force" in result.output and "Traceback" not in result.output
+    assert workflow.read_text() == "name: mine\n"
+    assert not (tmp_path / ".pre-commit-config.yaml").exists()  # nothing written at all
+
+    assert run_cli("init", tmp_path, "--force").exit_code == 0
+    assert "upload-sarif" in workflow.read_text()
+
+
+def test_appends_to_an_existing_pyproject_and_gitignore(run_cli, tmp_path):
+    original = '[project]\nname = "demo"\n\n[tool.ruff]\nline-length = 90'  # no final newline
+    (tmp_path / "pyproject.toml").write_text(original)
+    (tmp_path / ".gitignore").write_text("dist/\n/.nbprod\n")
+    result = run_cli("init", tmp_path)
+    assert result.exit_code == 0
+    text = (tmp_path / "pyproject.toml").read_text()
+    assert text.startswith(original + "\n\n[tool.nbprod]\n")
+    document = tomllib.loads(text)
+    assert document["project"] == {"name": "demo"}
+    assert document["tool"]["ruff"] == {"line-length": 90}
+    assert (tmp_path / ".gitignore").read_text().splitlines() == [
+        "dist/", "/.nbprod", "", "# nbprod: the local run store (.nbprod/) and notebook"
+        " checkpoints", ".ipynb_checkpoints/",
+    ]
+
+
+def test_existing_nbprod_section_needs_force_and_other_tables_survive(run_cli, tmp_path):
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(
+        '[project]\nname = "demo"\n\n[tool.nbprod.lint]\nselect = ["NB0"]\n\n'
+        '[tool.nbprod.test]\ntimeout = 5\n\n[tool.black]\nline-length = 80\n'
+    )
+    refused = run_cli("init", tmp_path)
+    assert refused.exit_code == 2
+    assert "pyproject.toml ([tool.nbprod] exists)" in refused.output
+    assert not (tmp_path / "notebooks").exists()
+
+    assert run_cli("init", tmp_path, "--force").exit_code == 0
+    document = tomllib.loads(pyproject.read_text())
+    assert document["project"] == {"name": "demo"}
+    assert document["tool"]["black"] == {"line-length": 80}
+    assert document["tool"]["nbprod"]["lint"] == {"select": ["NB"]}
+    assert document["tool"]["nbprod"]["test"]["timeout"] == 600
+    assert pyproject.read_text().count("[tool.nbprod.test]") == 1
+
+
+def test_invalid_pyproject_is_a_one_line_error(run_cli, tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[project\n")
+    result = run_cli("init", tmp_path)
+    assert result.exit_code == 2
+    assert "pyproject.toml: not valid TOML" in result.output
+    assert not (tmp_path / "notebooks").exists()
+
+
+def test_every_file_is_written_atomically(run_cli, tmp_path, monkeypatch):
+    import nbprod.scaffold
+
+    written = []
+    real = nbprod.scaffold.atomic_write
+
+    def recording(path, data, **kwargs):
+        written.append(path.relative_to(tmp_path).as_posix())
+        real(path, data, **kwargs)
+
+    monkeypatch.setattr(nbprod.scaffold, "atomic_write", recording)
+    assert run_cli("init", tmp_path).exit_code == 0
+    assert sorted(written) == sorted(GENERATED)
+    leftovers = [p for p in tmp_path.rglob("*") if p.name.startswith(".nbprod-tmp-")]
+    assert leftovers == []
