@@ -82,7 +82,8 @@ def check_one(args: tuple[str, str]) -> dict:
         except (ValueError, IndexError):
             result["imports"] = {m: "error:probe died " + probe.stderr[-200:] for m in modules}
         lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated", "--quiet",
-                               *result["files"]], cwd=folder, capture_output=True, text=True,
+                               *[f for f in result["files"] if f.endswith(".py")]],
+                              cwd=folder, capture_output=True, text=True,
                               timeout=120)
         result["ruff_clean"] = lint.returncode == 0
     shutil.rmtree(folder, ignore_errors=True)

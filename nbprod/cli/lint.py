@@ -65,6 +65,8 @@ def lint_command(paths, select, ignore, extend_select, fix, unsafe_fixes, output
         text = render(diagnostics, output_format)
     if text or output_format != "text":
         click.echo(text)
+    for message in report.warnings:
+        click.echo(f"warning: {message}", err=True)
     for message in report.errors:
         click.echo(f"error: {message}", err=True)
     if output_format == "text" or report.errors:

@@ -11,11 +11,19 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..errors import ConfigError, InfrastructureError, NbprodError, NotebookError
+from ..errors import (
+    ConfigError,
+    InfrastructureError,
+    NbprodError,
+    NbprodWarning,
+    NotebookError,
+)
 from ..notebook import dumps, load, prepare_validation, save
 from .checker import (
     MAX_FIX_PASSES,
@@ -55,6 +63,11 @@ class LintReport:
 
     results: list[LintResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # one-line messages for unreadable files
+
+    @property
+    def warnings(self) -> list[str]:
+        """One line per upgrade or repair made in memory while reading (``path: what``)."""
+        return [f"{r.path}: {note}" for r in self.results for note in r.warnings]
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -162,11 +175,13 @@ def _run_all(files: list[Path], config: LintConfig, root: Path | None, jobs: int
     from .rules import rule_registry
 
     # Workers forked from here inherit the imported rules (and their entry-point plugins)
-    # and the compiled schema checks: nothing to import or compile again. Elsewhere (macOS,
-    # Windows) they start fresh.
+    # and the compiled schema checks: nothing to import or compile again. Forking a process
+    # that runs threads (a Jupyter server) can deadlock the child, and macOS and Windows
+    # cannot fork safely at all: there, workers start fresh.
     rule_registry.names()
     prepare_validation()
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    can_fork = sys.platform.startswith("linux") and threading.active_count() == 1
+    method = "fork" if can_fork else "spawn"
     context = multiprocessing.get_context(method)
     chunk = max(1, min(16, len(files) // (jobs * 4)))
     try:
@@ -184,7 +199,10 @@ def _run_all(files: list[Path], config: LintConfig, root: Path | None, jobs: int
 def _lint_one(path: Path, config: LintConfig, root: Path | None) -> LintResult | str:
     """Lint one notebook file; a message instead when it cannot be read (or a rule broke)."""
     try:
-        nb = load(path, max_bytes=config.max_size * 2**20)
+        with warnings.catch_warnings():
+            # Reported once, in the result, rather than printed by each worker process.
+            warnings.simplefilter("ignore", NbprodWarning)
+            nb = load(path, max_bytes=config.max_size * 2**20)
         codes = ruff_codes(config)
         if config.fix:
             result = _fix(nb, config, root, codes)
@@ -208,6 +226,7 @@ def _lint_one(path: Path, config: LintConfig, root: Path | None) -> LintResult |
             f"{path}: internal error while linting ({type(exc).__name__}: {exc});"
             " this is a bug in nbprod, please report it"
         )[:400]
+    result.warnings = list(nb.warnings)
     # Rule-private fix data may hold objects that cannot cross process boundaries.
     result.diagnostics = [replace(d, data={}) if d.data else d for d in result.diagnostics]
     result.fixed_notebook = None

@@ -76,6 +76,7 @@ class LintResult:
     fixed: int = 0
     fixed_notebook: Notebook | None = None
     facts: Any = None
+    warnings: list[str] = field(default_factory=list)  # upgrades and repairs made on reading
 
 
 def is_selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:

@@ -84,6 +84,8 @@ def test_odd_but_valid_notebooks_lint_and_stay_untouched(run_cli, tmp_path):
     result = run_cli("lint", tmp_path / "odd", "--exit-zero")
     assert result.exit_code == 0, result.output
     assert "error:" not in result.output
+    assert "Traceback" not in result.output and "NbprodWarning" not in result.output
+    assert "warning: " in result.output and "v3.ipynb: nbformat 3 notebook upgraded" in result.output
     assert tree_digest(tmp_path) == before
 
 
