@@ -32,6 +32,28 @@ def pytest_collection_modifyitems(config, items):
             continue
         if rel.parts and rel.parts[0] == "integration":
             item.add_marker(pytest.mark.integration)
+    _apply_xdist_groups(config, items)
+
+
+def _apply_xdist_groups(config, items) -> None:
+    """Give ``xdist_group`` members their ``@group`` node-id suffix under ``--dist loadgroup``.
+
+    pytest-xdist 3.8 appends the suffix by assigning ``item._nodeid``, which pytest 9 no longer
+    reads (node ids live in ``item._id``), so groups were silently split across workers.
+    """
+    if not getattr(config.option, "loadgroup", False):
+        return
+    try:
+        from _pytest.nodeid import coerce_node_id
+    except ImportError:  # an older pytest, where xdist's own suffix works
+        return
+    for item in items:
+        names = sorted(
+            {str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+             for m in item.iter_markers("xdist_group")}
+        )
+        if names and "@" not in item.nodeid.rsplit("]", 1)[-1]:
+            item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(names)}")
 
 
 @pytest.fixture(autouse=True)

@@ -61,7 +61,8 @@ def run(tool: str, folder: Path, workers: int) -> tuple[float, int]:
     result = subprocess.run(command, cwd=folder, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
-        print(result.stdout[-2000:], result.stderr[-2000:], file=sys.stderr)
+        summary = result.stdout.split("short test summary info")[-1]
+        print(f"pytest --{tool} failed:\n{summary[-3000:]}{result.stderr[-1000:]}", file=sys.stderr)
     return elapsed, result.returncode
 
 

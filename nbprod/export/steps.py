@@ -115,10 +115,12 @@ def plan_steps(nb: Notebook, layout: Layout) -> _Plan | None:
     where = layout.notebook
     for sc in step_cells:
         require_python(sc, where, f"step {sc.step!r}")
-        if sc.analysis.star_imports:
+        top_level = {line for _module, line in _star_imports(sc)}
+        nested = [line for _module, line in sc.analysis.star_imports if line not in top_level]
+        if nested:
             raise ExportError(
-                f"{where} {sc.cell.label}, line {sc.analysis.star_imports[0][1]}: a star import"
-                " cannot go inside a step function; move it to an untagged cell of imports"
+                f"{where} {sc.cell.label}, line {nested[0]}: a star import inside a block cannot"
+                " go into a step function; move it to the top level of the cell"
             )
     params_cells = [c for c in cells if c.role == "parameters"]
     if len(params_cells) > 1:
@@ -133,8 +135,8 @@ def plan_steps(nb: Notebook, layout: Layout) -> _Plan | None:
     steps = _group(step_cells, where)
     by_name = {s.name: s for s in steps}
     preludes = [c for c in cells if c.role == "plain" and _imports_only(c)]
-    star_available = any(c.analysis.star_imports for c in cells if c.role == "export") or any(
-        c.analysis.star_imports for c in preludes)
+    star_available = any(c.analysis.star_imports for c in cells
+                         if c.role in ("export", "step") or c in preludes)
     used_preludes: set[int] = set()
     needs_display = False
     definers: dict[str, list[SourceCell]] = {}  # name -> defining cells, notebook order
@@ -307,6 +309,27 @@ def _avoid_clashes(steps: list[StepPlan], cells: list[SourceCell], used_preludes
             step.function = name
 
 
+def _star_imports(sc: SourceCell) -> list[tuple[str, int]]:
+    """(module, line) of the star imports at the top level of a cell."""
+    tree = sc.analysis.tree
+    return [
+        ("." * stmt.level + (stmt.module or ""), stmt.lineno)
+        for stmt in (tree.body if tree is not None else [])
+        if isinstance(stmt, ast.ImportFrom) and any(a.name == "*" for a in stmt.names)
+    ]
+
+
+def _star_import_texts(sc: SourceCell) -> list[tuple[str, int]]:
+    return [(f"from {module} import *", line) for module, line in _star_imports(sc)]
+
+
+def _without_lines(code: str, lines: set[int]) -> str:
+    if not lines:
+        return code
+    return "\n".join(text for number, text in enumerate(code.split("\n"), start=1)
+                     if number not in lines)
+
+
 def _check_rebinding(steps: list[StepPlan], where: str) -> None:
     """A step that rebinds a module-level name it also reads would hit UnboundLocalError."""
     for step in steps:
@@ -409,6 +432,10 @@ def _render_module(plan: _Plan, layout: Layout) -> str:
             if isinstance(stmt, (ast.Import, ast.ImportFrom)):
                 statements.append(ast.unparse(stmt))
     from_preludes = {n for c in plan.preludes for n in c.analysis.defines}
+    for step in plan.steps:
+        for sc in step.cells:
+            # A star import is only legal at module level: it moves to the module's top.
+            statements.extend(text for text, _line in _star_import_texts(sc))
     module_names = sorted({n for s in plan.steps for n in s.module_names} - from_preludes)
     exported = [c for c in plan.cells if c.role == "export"]
     statements.extend(import_lines(module_names, exported, layout.module_import))
@@ -421,7 +448,8 @@ def _render_module(plan: _Plan, layout: Layout) -> str:
     for step in plan.steps:
         body_parts = [f'"""Step {step.name!r} of {_doc_safe(where)}."""']
         for sc in step.cells:
-            code = sc.code.strip("\n").rstrip()
+            code = _without_lines(sc.code, {line for _t, line in _star_import_texts(sc)})
+            code = code.strip("\n").rstrip()
             body_parts.append(cell_marker(sc.cell.id, sc.index, where) + ("\n" + code if code
                                                                           else ""))
         if len(step.returns) == 1:

@@ -23,7 +23,7 @@ notebooks, each run with its own parameters::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..config import ProjectConfig, build_section
@@ -95,7 +95,7 @@ def load_pipeline_config(project: ProjectConfig, **overrides: Any) -> PipelineCo
     _check_executor(config.executor)
     if config.max_parallel < 0:
         raise ConfigError(f"{project.pyproject}: max-parallel must be 0 (one per core) or more")
-    return PipelineConfig(**{**config.__dict__, "steps": tuple(steps)})
+    return replace(config, steps=tuple(steps))
 
 
 def load_sweep_config(project: ProjectConfig, **overrides: Any) -> SweepConfig:

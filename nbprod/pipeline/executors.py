@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Protocol
@@ -29,6 +30,7 @@ __all__ = ["DaskExecutor", "Executor", "ExecutorFactory", "LocalExecutor", "Seri
 RunTask = Callable[[StepTask], TaskResult]
 CONNECT_TIMEOUT_S = 10
 UNBOUNDED = 1 << 30
+_ADDRESS = re.compile(r"(tcp|tls)://[^\s/]+:\d+")
 
 
 class Executor(Protocol):
@@ -98,6 +100,10 @@ class DaskExecutor:
             raise ConfigError(
                 "the dask executor needs a scheduler address: --cluster tcp://HOST:PORT"
                 " (or cluster = \"...\" in [tool.nbprod.pipeline])")
+        if not _ADDRESS.fullmatch(cluster):
+            raise ConfigError(
+                f"{cluster!r} is not a Dask scheduler address; use tcp://HOST:PORT"
+                " (or tls://HOST:PORT)")
         self.address = cluster
         self.retries = retries
         # Without a limit every ready task is submitted and the scheduler queues them.
@@ -169,11 +175,16 @@ class LocalExecutor(DaskExecutor):
         distributed = _distributed()
         # Processes (not threads): papermill kernels and user code are not thread-safe, and a
         # crashing step must not take the client down. Every listener stays on loopback.
-        self._cluster = distributed.LocalCluster(
-            n_workers=self.parallelism, threads_per_worker=1, processes=True,
-            host="127.0.0.1", dashboard_address="127.0.0.1:0", worker_dashboard_address=None,
-            silence_logs=logging.ERROR, memory_limit=0,
-        )
+        try:
+            self._cluster = distributed.LocalCluster(
+                n_workers=self.parallelism, threads_per_worker=1, processes=True,
+                host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                worker_dashboard_address=None, silence_logs=logging.ERROR, memory_limit=0,
+            )
+        except (OSError, TimeoutError) as exc:
+            raise InfrastructureError(
+                f"could not start a local Dask cluster of {self.parallelism} workers: {exc};"
+                " retry, or run one step at a time with --max-parallel 1") from None
         self.client = distributed.Client(self._cluster, set_as_default=False)
 
     def __exit__(self, *exc: object) -> None:

@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 REPO = Path(__file__).resolve().parents[3]
 LABEXTENSION = REPO / "nbprod" / "labextension"
@@ -38,17 +39,30 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    """Use Debian's chromium; playwright's own browser download is not reachable."""
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's chromium, driven by playwright, for one test module.
+
+    Playwright's sync API marks an asyncio loop as running in this thread while it is open.
+    Closing it at the end of each module (rather than once per session, as pytest-playwright
+    does) keeps it from breaking the asyncio tests that the same xdist worker runs later.
+    Playwright's own browser download is not reachable here, hence ``executable_path``.
+    """
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
 
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args):
-    return {**browser_context_args, "viewport": {"width": 1400, "height": 900}}
+@pytest.fixture
+def page(chromium):
+    """A fresh browser context and page per test."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(30_000)
+    yield context.new_page()
+    context.close()
 
 
 def _free_port() -> int:

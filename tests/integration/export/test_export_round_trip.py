@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from nbprod.analysis import mask_ipython
+from nbprod.config import load_project_config
 from nbprod.notebook import load
 
 REPO = Path(__file__).parents[3]
@@ -30,7 +31,7 @@ def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
 def _export(run_cli, notebook: Path) -> list[Path]:
     result = run_cli("export", notebook, "--output-format", "json")
     assert result.exit_code == 0, result.output
-    root = notebook.parent
+    root = load_project_config(notebook).root
     return [root / f["path"] for f in json.loads(result.output)["files"]]
 
 
@@ -98,14 +99,20 @@ def test_examples_round_trip(tmp_path, run_cli, monkeypatch):
     shutil.copytree(EXAMPLES, project)
     notebook = project / "notebooks" / "train.ipynb"
     files = _export(run_cli, notebook)
-    root = notebook.parent
+    root = load_project_config(notebook).root
+    assert root == project
     tests = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], root)
     assert tests.returncode == 0, tests.stdout + tests.stderr
     python_files = [str(p) for p in files if p.suffix == ".py"]
     lint = _run([sys.executable, "-m", "ruff", "check", "--isolated", *python_files], root)
     assert lint.returncode == 0, lint.stdout + lint.stderr
-    expected = _notebook_namespace(notebook, root, monkeypatch)
-    values = _import_fresh("train_pipeline", root, monkeypatch).run()
+    pipeline = next(p for p in files if p.name.endswith("_pipeline.py"))
+    module = ".".join(pipeline.relative_to(root).with_suffix("").parts)
+    fresh = _run([sys.executable, "-c", f"import {module}"], root)
+    assert fresh.returncode == 0, fresh.stderr
+    # The notebook reads its data relative to its own folder; so does the pipeline's run().
+    expected = _notebook_namespace(notebook, notebook.parent, monkeypatch)
+    values = _import_fresh(module, root, monkeypatch).run()
     assert values["frame"].equals(expected["frame"])
     assert values["y_test"].equals(expected["y_test"])
     assert list(values["model"].predict(values["x_test"])) == list(

@@ -135,9 +135,14 @@ def test_step_names_become_function_names():
     assert "def class_step():" in text
 
 
-def test_star_import_inside_a_step_is_refused():
-    with pytest.raises(ExportError, match="star import cannot go inside a step"):
-        generate({"source": "from math import *\nx = pi", "tags": ["step:a"]})
+def test_star_import_in_a_step_cell_moves_to_the_module_top():
+    files = generate({"source": "from math import *\nx = floor(pi)", "tags": ["step:a"]},
+                     {"source": "print(x)", "tags": ["step:b"]})
+    text = files["nb_pipeline.py"]
+    assert "\nfrom math import *\n" in text
+    assert _namespace(files)["run"]() == {"x": 3}
+    with pytest.raises(ExportError, match="star import inside a block"):
+        generate({"source": "if True:\n    from math import *", "tags": ["step:a"]})
 
 
 def test_two_parameters_cells_are_refused():

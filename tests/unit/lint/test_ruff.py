@@ -118,9 +118,10 @@ def test_v3_notebook_is_checked_through_stdin(tmp_path):
     }
     path = tmp_path / "old.ipynb"
     path.write_text(json.dumps(v3), encoding="utf-8")
-    with pytest.warns(Warning):
-        report = _ruff_only([path])
+    report = _ruff_only([path])
     assert [(d.code, d.cell, d.path) for d in report.diagnostics] == [("F401", 2, str(path))]
+    assert report.warnings == [f"{path}: nbformat 3 notebook upgraded to 4 in memory;"
+                               " the file is unchanged"]
 
 
 def test_fix_applies_safe_ruff_fixes_and_keeps_the_rest(tmp_path):

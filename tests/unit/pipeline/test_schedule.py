@@ -125,3 +125,11 @@ def test_dask_executor_needs_an_address():
     with pytest.raises(Exception, match="--cluster tcp://HOST:PORT") as info:
         executor_registry.get("dask")(max_parallel=0, cluster=None, retries=0)
     assert info.value.exit_code == 2
+
+
+def test_dask_executor_refuses_a_malformed_address():
+    with pytest.raises(Exception, match="'bogus' is not a Dask scheduler address") as info:
+        executor_registry.get("dask")(max_parallel=0, cluster="bogus", retries=0)
+    assert info.value.exit_code == 2
+    assert executor_registry.get("dask")(max_parallel=0, cluster="tcp://127.0.0.1:8786",
+                                         retries=0).parallelism > 1000  # the scheduler queues

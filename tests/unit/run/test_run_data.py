@@ -130,3 +130,18 @@ def test_notebook_without_kernelspec_uses_python3(tmp_path):
 
     node = make_notebook("x", metadata={})
     assert resolve_kernel(node, None) == ("python3", "python")
+
+
+def test_atomic_write_without_fsync_for_intermediate_saves(tmp_path, monkeypatch):
+    from nbprod import fsutil
+
+    def no_fsync(fd):
+        raise AssertionError("fsync called for a non-durable write")
+
+    monkeypatch.setattr(fsutil.os, "fsync", no_fsync)
+    target = tmp_path / "out.ipynb"
+    fsutil.atomic_write(target, "{}", durable=False)
+    assert target.read_text() == "{}"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.ipynb"]
+    with pytest.raises(AssertionError, match="fsync called"):
+        fsutil.atomic_write(target, "{}")
