@@ -2,4 +2,7 @@
 
 from nbprod.cli import main
 
-main()
+# Guarded: the worker processes of a local Dask cluster (spawn) import the main module again
+# as "__mp_main__"; an unguarded call would run the command once more in every worker.
+if __name__ == "__main__":
+    main()

@@ -128,7 +128,7 @@ def _assignments(stmt: ast.stmt, where: str):
                 and len(target.elts) == len(stmt.value.elts)
                 and all(isinstance(t, ast.Name) for t in target.elts)
             ):
-                for name, value in zip(target.elts, stmt.value.elts):
+                for name, value in zip(target.elts, stmt.value.elts, strict=True):
                     yield name.id, None, value  # type: ignore[attr-defined]
             else:
                 raise ParameterError(

@@ -20,9 +20,9 @@ from .base import Artifact, Exporter
 from .config import ExportConfig, Layout, resolve_layout
 from .fingerprint import expected_paths, fingerprint
 from .module import ModuleExporter
+from .provenance import inspect
 from .steps import StepsExporter
 from .tests import TestsExporter
-from .provenance import inspect
 from .writer import (
     UNCHANGED,
     FileStatus,

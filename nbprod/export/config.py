@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ..errors import ConfigError, ExportError, PathError
+from ..errors import ConfigError, PathError
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -62,7 +62,8 @@ class ModuleExporter:
             dunder_all=python_list(names),
             cells="\n\n\n".join(parts),
         )
-        return [Artifact(layout.module_path, stamp_python(body, layout.notebook, layout.inputs), self.name,
+        text = stamp_python(body, layout.notebook, layout.inputs)
+        return [Artifact(layout.module_path, text, self.name,
                          layout.notebook)]
 
 

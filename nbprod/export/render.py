@@ -95,7 +95,11 @@ def import_block(statements: list[str], first_party: str) -> list[str]:
     for section in (0, 1, 2):
         block = sorted(straight[section], key=lambda t: t.split()[1].lower())
         for module in sorted(members[section], key=str.lower):
-            names = sorted_names(sorted(members[section][module]))
+            names = sorted_names(sorted(members[section][module] - {"*"}))
+            if "*" in members[section][module]:
+                block.append(f"from {module} import *")  # never merged with names
+            if not names:
+                continue
             flat = f"from {module} import {', '.join(names)}"
             if len(flat) <= 100:
                 block.append(flat)

@@ -54,10 +54,6 @@ class StepPlan:
     module_names: list[str] = field(default_factory=list)  # taken from the exported module
     needs: list[str] = field(default_factory=list)
 
-    @property
-    def first(self) -> int:
-        return self.cells[0].index
-
 
 @dataclass
 class _Plan:
@@ -90,7 +86,8 @@ class StepsExporter:
         module_text = _render_module(plan, layout)
         pipeline = _pipeline(plan, layout)
         return [
-            Artifact(layout.pipeline_path, stamp_python(module_text, layout.notebook, layout.inputs), self.name,
+            Artifact(layout.pipeline_path,
+                     stamp_python(module_text, layout.notebook, layout.inputs), self.name,
                      layout.notebook),
             Artifact(layout.pipeline_json_path, stamp_json(pipeline.to_dict(), layout.notebook,
                                              layout.inputs),

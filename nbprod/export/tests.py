@@ -74,7 +74,8 @@ class TestsExporter:
             params=params_block,
             functions="\n\n\n".join(functions),
         )
-        return [Artifact(layout.tests_path, stamp_python(body, layout.notebook, layout.inputs), self.name,
+        text = stamp_python(body, layout.notebook, layout.inputs)
+        return [Artifact(layout.tests_path, text, self.name,
                          layout.notebook)]
 
 

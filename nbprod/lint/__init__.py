@@ -53,8 +53,10 @@ __all__ = [
 ]
 
 #: Below this many notebooks, linting runs in this process: starting workers would cost
-#: more than it saves (measured in bench/lint).
+#: more than it saves. A notebook takes about 15 ms of CPU (bench/lint --breakdown); forking
+#: two workers about 50 ms; a spawned worker imports nbprod again (about half a second).
 PARALLEL_THRESHOLD = 24
+PARALLEL_THRESHOLD_SPAWN = 100
 
 
 @dataclass
@@ -166,7 +168,11 @@ def lint_paths(
 
 def _run_all(files: list[Path], config: LintConfig, root: Path | None, jobs: int | None):
     jobs = jobs or os.cpu_count() or 1
-    if jobs <= 1 or len(files) < PARALLEL_THRESHOLD:
+    # Forking a process that runs threads (a Jupyter server) can deadlock the child, and
+    # macOS and Windows cannot fork safely at all: there, workers start fresh (spawn).
+    can_fork = sys.platform.startswith("linux") and threading.active_count() == 1
+    threshold = PARALLEL_THRESHOLD if can_fork else PARALLEL_THRESHOLD_SPAWN
+    if jobs <= 1 or len(files) < threshold:
         return [_lint_one(path, config, root) for path in files]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -175,25 +181,37 @@ def _run_all(files: list[Path], config: LintConfig, root: Path | None, jobs: int
     from .rules import rule_registry
 
     # Workers forked from here inherit the imported rules (and their entry-point plugins)
-    # and the compiled schema checks: nothing to import or compile again. Forking a process
-    # that runs threads (a Jupyter server) can deadlock the child, and macOS and Windows
-    # cannot fork safely at all: there, workers start fresh.
+    # and the compiled schema checks: nothing to import or compile again.
     rule_registry.names()
     prepare_validation()
-    can_fork = sys.platform.startswith("linux") and threading.active_count() == 1
     method = "fork" if can_fork else "spawn"
     context = multiprocessing.get_context(method)
-    chunk = max(1, min(16, len(files) // (jobs * 4)))
+    # Largest notebooks first, in small chunks, so that no worker is left with a big one at
+    # the end while the other idles; results are put back in the order of ``files``.
+    order = sorted(range(len(files)), key=lambda i: -_size(files[i]))
+    chunk = max(1, min(8, len(files) // (jobs * 8)))
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            return list(
-                pool.map(_lint_one, files, [config] * len(files), [root] * len(files),
+            ordered = [files[i] for i in order]
+            outcomes = list(
+                pool.map(_lint_one, ordered, [config] * len(files), [root] * len(files),
                          chunksize=chunk)
             )
     except BrokenProcessPool:
         raise InfrastructureError(
             "a lint worker process died (out of memory?); rerun with fewer notebooks"
         ) from None
+    results: list = [None] * len(files)
+    for position, outcome in zip(order, outcomes, strict=True):
+        results[position] = outcome
+    return results
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _lint_one(path: Path, config: LintConfig, root: Path | None) -> LintResult | str:

@@ -385,18 +385,18 @@ def apply_ruff_fixes(nb: Any, diagnostics: Iterable[Diagnostic], allowed: set) -
     int
         How many diagnostics were fixed.
     """
-    by_cell: dict[int, list[tuple[Diagnostic, list[dict]]]] = {}
+    by_cell: dict[int, list[list[dict]]] = {}
     for diag in diagnostics:
         edits = diag.data.get("ruff_edits")
         if diag.cell and edits and diag.fix_applicability in allowed:
-            by_cell.setdefault(diag.cell, []).append((diag, edits))
+            by_cell.setdefault(diag.cell, []).append(edits)
     cells = nb.cells
     fixed = 0
     for index, fixes in by_cell.items():
         cell = cells[index - 1]
         source = cell.source
         spans = []
-        for _diag, edits in fixes:
+        for edits in fixes:
             converted = [
                 (_offset(source, e.get("location")), _offset(source, e.get("end_location")),
                  str(e.get("content") or ""))

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..errors import ExecutionError, InfrastructureError, NbprodError, PathError
+from ..errors import ExecutionError, InfrastructureError, NbprodError, NotebookError, PathError
 
 __all__ = [
     "RunConfig",
@@ -26,6 +26,7 @@ __all__ = [
 ]
 
 HEARTBEAT_S = 30.0
+MIN_SECRET_LENGTH = 4
 
 
 @dataclass(frozen=True)
@@ -159,9 +160,9 @@ def run_notebook(
     try:
         raw = source if source is not None else nb_path.read_bytes()
     except FileNotFoundError:
-        raise nbmod.NotebookError(f"{nb_path}: no such file; check the path") from None
+        raise NotebookError(f"{nb_path}: no such file; check the path") from None
     except OSError as exc:
-        raise nbmod.NotebookError(f"{nb_path}: cannot read: {exc.strerror}") from None
+        raise NotebookError(f"{nb_path}: cannot read: {exc.strerror}") from None
     nb = nbmod.loads(raw, path=nb_path)
     where = str(nb_path)
     schema = P.schema(nb)
@@ -267,7 +268,9 @@ class _Runner:
         beat = threading.Thread(target=_heartbeat, args=(store, handle.run_id, stop_beat),
                                 daemon=True)
         beat.start()
-        secrets = [str(v) for k, v in self.values.items() if P.is_secret(k) and v is not None]
+        # Values scrubbed from stored outputs; very short ones would blank out unrelated text.
+        secrets = [str(v) for k, v in self.values.items()
+                   if P.is_secret(k) and v is not None and len(str(v)) >= MIN_SECRET_LENGTH]
         try:
             with _signals_interrupt():
                 execution = self._execute(handle, public_params, secrets)

@@ -23,8 +23,8 @@ pytestmark = pytest.mark.xdist_group("fuzz")
 
 # Sized for 60-70 s of CPU in total (about 15 ms per mutated notebook, which is loaded and
 # linted twice; generic JSON and bytes are mostly refused early).
-EXAMPLES_MUTATED = 3000
-EXAMPLES_JSON = 2000
+EXAMPLES_MUTATED = 3500
+EXAMPLES_JSON = 2500
 EXAMPLES_BYTES = 2500
 FUZZ = settings(
     deadline=None,

@@ -91,7 +91,8 @@ def test_pipeline_values_equal_the_notebook_run_top_to_bottom(kale_project, run_
     assert set(values) == {"xs", "ys", "mean_y", "slope", "intercept", "residuals"}
     for name, value in values.items():
         assert value == expected[name], name
-    assert (pipeline_dir / "report.json").read_bytes() == (notebook_dir / "report.json").read_bytes()
+    report = (pipeline_dir / "report.json").read_bytes()
+    assert report == (notebook_dir / "report.json").read_bytes()
 
 
 def test_examples_round_trip(tmp_path, run_cli, monkeypatch):

@@ -194,3 +194,23 @@ async def test_too_many_running_jobs_is_a_429(api, jp_web_app):
 async def test_an_unknown_job_is_a_404(api):
     status, _, data = await api("jobs", "0123456789abcdef")
     assert status == 404 and data == {"error": "NotFound", "message": "no such job on this server"}
+
+
+async def test_pipeline_status_then_run_as_a_job_then_every_step_is_cached(api, server_root):
+    (server_root / "nb" / "steps.ipynb").write_text(nbformat.writes(make_notebook(
+        {"source": "n: int = 3", "tags": ["parameters"]},
+        {"source": "data = list(range(n))", "tags": ["step:prepare"]},
+        {"source": "total = sum(data)\nprint(total)", "tags": ["step:train"]},
+    )))
+    status, _, steps = await api("pipeline", params={"path": "nb/steps.ipynb"})
+    assert status == 200
+    assert steps == cli_json(server_root, "pipeline", "status", "nb/steps.ipynb")
+    assert [(s["name"], s["cached"]) for s in steps] == [("prepare", False), ("train", False)]
+
+    status, _, job = await api("pipeline/run", method="POST", body={"path": "nb/steps.ipynb"})
+    assert status == 202 and job["kind"] == "pipeline"
+    done = await wait_for_job(api, job["job_id"])
+    assert done["state"] == "succeeded", done
+    assert [s["status"] for s in done["result"]["steps"]] == ["succeeded", "succeeded"]
+    status, _, steps = await api("pipeline", params={"path": "nb/steps.ipynb"})
+    assert all(s["cached"] for s in steps)

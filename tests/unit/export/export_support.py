@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import nbformat
+from conftest import make_notebook
 
 from nbprod.export import ExportConfig, export
 from nbprod.notebook import loads
-from conftest import make_notebook
 
 
 def generate(*cells, name: str = "nb.ipynb", **config) -> dict[str, str]:

@@ -80,3 +80,18 @@ def test_a_module_shadowing_the_standard_library_is_refused(tmp_path):
 )
 def test_module_names_from_file_names(name, module):
     assert module_name_for(name) == module
+
+
+def test_exporters_are_looked_up_in_the_registry(tmp_path):
+    import nbformat
+    from conftest import make_notebook
+
+    from nbprod.export import exporter_registry, export
+    from nbprod.notebook import loads
+
+    assert exporter_registry.names() == ["module", "steps", "tests"]
+    nb = loads(nbformat.writes(make_notebook({"source": "x = 1", "tags": ["export"]})),
+               path=tmp_path / "nb.ipynb")
+    assert [a.kind for a in export(nb, ExportConfig(exporters=("module",)))] == ["module"]
+    with pytest.raises(ConfigError, match="unknown exporter 'modul' \\(did you mean 'module'"):
+        export(nb, ExportConfig(exporters=("modul",)))

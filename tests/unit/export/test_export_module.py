@@ -49,8 +49,8 @@ def test_nbdev_directives_are_marks_and_are_stripped():
 
 
 def test_future_imports_open_the_module():
-    files = generate({"source": "from __future__ import annotations\n\ndef f() -> int:\n    return 1",
-                      "tags": ["export"]})
+    source = "from __future__ import annotations\n\ndef f() -> int:\n    return 1"
+    files = generate({"source": source, "tags": ["export"]})
     text = files["nb.py"]
     body = text.split("\n", 3)[3]
     assert body.lstrip().startswith("from __future__ import annotations")

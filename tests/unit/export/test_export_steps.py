@@ -155,3 +155,10 @@ def test_two_parameters_cells_are_refused():
 def test_display_in_a_step_is_imported_from_ipython():
     files = generate({"source": "display(1)", "tags": ["step:show"]})
     assert "from IPython.display import display" in files["nb_pipeline.py"]
+
+
+def test_star_and_named_imports_of_one_module_stay_apart():
+    from nbprod.export.render import import_block
+
+    assert import_block(["from os import *", "from os import sep", "import sys"], "pkg") == [
+        "import sys", "from os import *", "from os import sep"]

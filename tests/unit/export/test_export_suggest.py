@@ -72,7 +72,7 @@ def test_cli_prints_a_table_and_writes_only_with_write(notebook_factory, run_cli
     after = json.loads(path.read_text())
     before = json.loads(original)
     assert [c["metadata"].get("tags") for c in after["cells"]] == [["export"], ["step:main"]]
-    for old, new in zip(before["cells"], after["cells"]):
+    for old, new in zip(before["cells"], after["cells"], strict=True):
         assert (old["source"], old["outputs"], old["execution_count"]) == (
             new["source"], new["outputs"], new["execution_count"])
 

@@ -181,6 +181,7 @@ def test_parallel_and_serial_runs_agree(tmp_path, monkeypatch):
     import nbprod.lint as lint_module
 
     monkeypatch.setattr(lint_module, "PARALLEL_THRESHOLD", 2)
+    monkeypatch.setattr(lint_module, "PARALLEL_THRESHOLD_SPAWN", 2)
     for i in range(6):
         (tmp_path / f"nb{i}.ipynb").write_text(nbformat.writes(make_notebook(
             {"source": "import os", "execution_count": 2}, {"source": "x", "execution_count": 1})))
