@@ -114,9 +114,10 @@ def plan_init(root: Path, *, force: bool = False) -> list[PlannedFile]:
     planned.append(pyproject)
     planned.append(_plan_gitignore(root / ".gitignore", render_template("gitignore.j2", **values)))
     if conflicts and not force:
+        subject = "it exists" if len(conflicts) == 1 else "they exist"
         raise PathError(
-            f"{root}: refusing to overwrite {', '.join(conflicts)}; they exist with other"
-            " content. Pass --force to replace them"
+            f"{root}: refusing to overwrite {', '.join(conflicts)}: {subject} with other"
+            " content; pass --force to replace"
         )
     return planned
 

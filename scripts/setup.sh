@@ -22,7 +22,20 @@ stamp=.venv/.nbprod-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "==> installing nbprod[test] into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[test]"
+  # The extension is built below, explicitly; pip's build hook must not try it too.
+  SKIP_JUPYTER_BUILDER=1 .venv/bin/python -m pip install -q -e ".[test]"
   touch "$stamp"
+fi
+
+# The JupyterLab extension (Node >= 20.19); the browser tests load nbprod/labextension.
+if command -v node >/dev/null 2>&1; then
+  if [ ! -f nbprod/labextension/package.json ] || [ -n "$(find jupyter_extension/src \
+       jupyter_extension/style jupyter_extension/schema jupyter_extension/package.json \
+       -newer nbprod/labextension/package.json -print -quit)" ]; then
+    echo "==> building the JupyterLab extension"
+    bash scripts/build-labextension.sh
+  fi
+else
+  echo "warning: node is missing; the JupyterLab extension is not built, browser tests will fail" >&2
 fi
 echo "==> environment ready: .venv/bin/nbprod"
