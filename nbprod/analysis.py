@@ -117,10 +117,10 @@ def mask_ipython(source: str) -> tuple[str, list[Magic], bool]:
             word = stripped.lstrip("%").split(maxsplit=1)
             magics.append(Magic(index + 1, "line", word[0] if word else "", text))
             lines[index] = indent + "pass"
-        elif _HELP_RE.match(text) and "?" in stripped:
+        elif "?" in stripped and _HELP_RE.match(text):
             magics.append(Magic(index + 1, "help", stripped.strip("?"), text))
             lines[index] = indent + "pass"
-        else:
+        elif "!" in stripped or "%" in stripped:  # `x = !cmd` or `x = %magic`
             match = _ASSIGN_MAGIC_RE.match(text)
             if match and not match.group(2).rstrip().endswith(("=", "!", "<", ">")):
                 sigil, name = match.group(3), match.group(5)
@@ -188,6 +188,25 @@ class _ModuleWalker(ast.NodeVisitor):
     def run(self, tree: ast.Module) -> None:
         for stmt in tree.body:
             self.visit(stmt)
+
+    # NodeVisitor.visit looks the method up by name for every node; one lookup per node
+    # type (shared by all walkers) makes the walk several times cheaper on large notebooks.
+    _methods: dict[type, object] = {}
+
+    def visit(self, node: ast.AST) -> None:
+        kind = type(node)
+        method = self._methods.get(kind)
+        if method is None:
+            method = getattr(type(self), "visit_" + kind.__name__, _ModuleWalker.generic_visit)
+            self._methods[kind] = method
+        method(self, node)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        for child in _child_nodes(node):
+            self.visit(child)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        return None  # no names inside (and NodeVisitor's version checks deprecated names)
 
     # --- binding and reading -------------------------------------------------------------
     def _define(self, name: str, line: int) -> None:
@@ -383,28 +402,57 @@ class _ModuleWalker(ast.NodeVisitor):
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _SCOPES = (*_FUNCTIONS, ast.ClassDef, *_COMPREHENSIONS)
+_SCOPE_TYPES = frozenset(_SCOPES)
+
+
+def _child_nodes(node: ast.AST) -> list[ast.AST]:
+    """``ast.iter_child_nodes`` as a list, without the ``Load``/``Store``/``Del`` markers
+    (which hold no names) and without its per-field generator overhead."""
+    found: list[ast.AST] = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            if not isinstance(value, ast.expr_context):
+                found.append(value)
+        elif isinstance(value, list):
+            found.extend(item for item in value if isinstance(item, ast.AST))
+    return found
+
+
+_LEAVES = frozenset({ast.Name, ast.Constant, ast.Pass, ast.Break, ast.Continue, ast.Global,
+                     ast.Nonlocal, ast.alias})
 
 
 def _children(node: ast.AST) -> list[ast.AST]:
     """Child nodes in evaluation order (the value of an assignment before its targets)."""
-    if isinstance(node, (ast.Assign, ast.AugAssign, ast.NamedExpr)):
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        return [node.value, *targets]
-    if isinstance(node, ast.AnnAssign):
+    kind = type(node)
+    if kind in _LEAVES:
+        return []
+    if kind is ast.Assign:
+        return [node.value, *node.targets]
+    if kind is ast.AugAssign or kind is ast.NamedExpr:
+        return [node.value, node.target]
+    if kind is ast.AnnAssign:
         return [n for n in (node.value, node.annotation, node.target) if n is not None]
-    if isinstance(node, (ast.For, ast.AsyncFor)):
+    if kind is ast.For or kind is ast.AsyncFor:
         return [node.iter, node.target, *node.body, *node.orelse]
-    return list(ast.iter_child_nodes(node))
+    return _child_nodes(node)
 
 
-def _same_scope_nodes(roots: list[ast.AST]):
-    """Nodes of one scope in evaluation order; nested scope nodes are yielded, not entered."""
+def _same_scope_nodes(roots: list[ast.AST]) -> list[ast.AST]:
+    """Nodes of one scope in evaluation order; nested scope nodes are listed, not entered."""
+    found: list[ast.AST] = []
     stack = list(reversed(roots))
+    scopes = _SCOPE_TYPES
     while stack:
         node = stack.pop()
-        yield node
-        if not isinstance(node, _SCOPES):
-            stack.extend(reversed(_children(node)))
+        found.append(node)
+        if type(node) not in scopes:
+            children = _children(node)
+            if children:
+                children.reverse()
+                stack.extend(children)
+    return found
 
 
 def _outer_parts(node: ast.AST) -> list[ast.AST]:
@@ -447,20 +495,24 @@ def _walrus_targets(node: ast.AST) -> dict[str, int]:
         current = stack.pop()
         if isinstance(current, ast.NamedExpr) and isinstance(current.target, ast.Name):
             found.setdefault(current.target.id, current.lineno)
-        for child in ast.iter_child_nodes(current):
+        for child in _child_nodes(current):
             if not isinstance(child, (*_FUNCTIONS, ast.ClassDef)):
                 stack.append(child)
     return found
 
 
-def _scope_reads(roots: list[ast.AST], local: set[str]) -> dict[str, int]:
-    """Names read by ``roots`` (one scope) and by scopes nested in it, minus ``local``."""
+def _scope_reads(
+    roots: list[ast.AST], local: set[str], nodes: list[ast.AST] | None = None
+) -> dict[str, int]:
+    """Names read by ``roots`` (one scope) and by scopes nested in it, minus ``local``;
+    ``nodes`` is ``_same_scope_nodes(roots)`` when the caller has it already."""
     reads: dict[str, int] = {}
-    for node in _same_scope_nodes(roots):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            if node.id not in local:
+    for node in _same_scope_nodes(roots) if nodes is None else nodes:
+        kind = type(node)
+        if kind is ast.Name:
+            if type(node.ctx) is ast.Load and node.id not in local:
                 reads.setdefault(node.id, node.lineno)
-        elif isinstance(node, _SCOPES):
+        elif kind in _SCOPE_TYPES:
             for name, line in _scope_reads(_outer_parts(node), local).items():
                 reads.setdefault(name, line)
             for name, line in _inner_free(node).items():
@@ -516,13 +568,15 @@ def _function_free_names(
     declared_global: set[str] = set()
     declared_nonlocal: set[str] = set()
     local = _parameters(node.args)
-    for sub in _same_scope_nodes(body):
-        if isinstance(sub, ast.Global):
+    nodes = _same_scope_nodes(body)
+    for sub in nodes:
+        if type(sub) is ast.Name:
+            if type(sub.ctx) is not ast.Load:  # Store or Del
+                local.add(sub.id)
+        elif isinstance(sub, ast.Global):
             declared_global.update(sub.names)
         elif isinstance(sub, ast.Nonlocal):
             declared_nonlocal.update(sub.names)
-        elif isinstance(sub, ast.Name) and isinstance(sub.ctx, (ast.Store, ast.Del)):
-            local.add(sub.id)
         elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             local.add(sub.name)
         elif isinstance(sub, (ast.Import, ast.ImportFrom)):
@@ -536,12 +590,13 @@ def _function_free_names(
         elif isinstance(sub, _COMPREHENSIONS):
             local |= set(_walrus_targets(sub))
     local -= declared_global
-    reads = _scope_reads(body, local | declared_nonlocal)
+    reads = _scope_reads(body, local | declared_nonlocal, nodes)
     global_stores: dict[str, int] = {}
-    for sub in _same_scope_nodes(body):
-        if (isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store)
-                and sub.id in declared_global):
-            global_stores.setdefault(sub.id, sub.lineno)
+    if declared_global:
+        for sub in nodes:
+            if (type(sub) is ast.Name and type(sub.ctx) is ast.Store
+                    and sub.id in declared_global):
+                global_stores.setdefault(sub.id, sub.lineno)
     return reads, global_stores
 
 

@@ -27,6 +27,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
+# Airflow lives in its own venv (its pins clash with JupyterLab's); the DAG export test uses it.
+bash scripts/setup-airflow.sh
+
 # The JupyterLab extension (Node >= 20.19); the browser tests load nbprod/labextension.
 if command -v node >/dev/null 2>&1; then
   if [ ! -f nbprod/labextension/package.json ] || [ -n "$(find jupyter_extension/src \

@@ -174,12 +174,16 @@ def _top_level_await(analysis: CellAnalysis) -> int | None:
 
 
 def _strip_directives(source: str) -> str:
-    """Remove the leading block of nbdev ``#|`` directive lines (and blank lines among them)."""
+    """Blank out the leading block of nbdev ``#|`` directive lines.
+
+    The lines are emptied rather than removed, so line numbers in messages stay the cell's own.
+    """
     lines = source.split("\n")
     index = 0
     while index < len(lines) and (not lines[index].strip() or _DIRECTIVE_RE.match(lines[index])):
+        lines[index] = ""
         index += 1
-    return "\n".join(lines[index:])
+    return "\n".join(lines)
 
 
 def _drop_safe_magics(source: str) -> tuple[str, list[str], list[Magic], CellAnalysis]:
@@ -211,5 +215,6 @@ def _drop_safe_magics(source: str) -> tuple[str, list[str], list[Magic], CellAna
     dropped = [lines[i - 1] for i in sorted(drop)]
     if not drop:
         return source, [], refused, probe
-    kept = "\n".join(line for number, line in enumerate(lines, start=1) if number not in drop)
+    # Emptied, not removed: line numbers in messages stay the cell's own.
+    kept = "\n".join("" if number in drop else line for number, line in enumerate(lines, 1))
     return kept, dropped, refused, analyze_source(kept)

@@ -52,6 +52,7 @@ class StepPlan:
     returns: list[str] = field(default_factory=list)
     parameters: list[str] = field(default_factory=list)
     module_names: list[str] = field(default_factory=list)  # taken from the exported module
+    hoisted: dict[str, str] = field(default_factory=dict)  # name -> import made in another step
     needs: list[str] = field(default_factory=list)
 
 
@@ -245,6 +246,11 @@ def _take(step, by_name, provider, sc, name, line, where, specs, used_preludes) 
                 f" two cells of step {source.name!r} that set it ({provider.cell.label} and"
                 f" {later[0].cell.label}); keep each step's cells together"
             )
+        statement = _import_binding(provider, name)
+        if statement is not None:
+            # A module cannot be pickled to another step; importing it again is equivalent.
+            step.hoisted[name] = statement
+            return
         if name not in step.args:
             step.args.append(name)
             step.arg_sources[name] = source.name
@@ -286,7 +292,8 @@ def _avoid_clashes(steps: list[StepPlan], cells: list[SourceCell], used_preludes
                    params_cell: SourceCell | None, needs_display: bool) -> None:
     """Rename step functions that would clash with a name the generated code uses: a
     module-level import, a builtin, a parameter, or any name the step cells read or set."""
-    taken = {n for s in steps for n in s.module_names} | {"run"} | set(dir(builtins))
+    taken = {n for s in steps for n in [*s.module_names, *s.hoisted]} | {"run"}
+    taken |= set(dir(builtins))
     for step in steps:
         for sc in step.cells:
             taken |= set(sc.analysis.defines) | set(sc.analysis.uses)
@@ -327,15 +334,31 @@ def _without_lines(code: str, lines: set[int]) -> str:
                      if number not in lines)
 
 
+def _import_binding(sc: SourceCell, name: str) -> str | None:
+    """The import statement by which the top level of ``sc`` binds ``name``, if any."""
+    tree = sc.analysis.tree
+    for stmt in tree.body if tree is not None else []:
+        if isinstance(stmt, ast.Import):
+            for alias in stmt.names:
+                if (alias.asname or alias.name.split(".")[0]) == name:
+                    return ast.unparse(ast.Import([alias]))
+        elif isinstance(stmt, ast.ImportFrom) and stmt.module and stmt.level == 0:
+            for alias in stmt.names:
+                if (alias.asname or alias.name) == name:
+                    return ast.unparse(ast.ImportFrom(stmt.module, [alias], 0))
+    return None
+
+
 def _check_rebinding(steps: list[StepPlan], where: str) -> None:
     """A step that rebinds a module-level name it also reads would hit UnboundLocalError."""
     for step in steps:
-        for name in step.module_names:
+        for name in [*step.module_names, *step.hoisted]:
+            origin = "an export cell" if name in step.module_names else "another step's import"
             for sc in step.cells:
                 if name in sc.analysis.defines:
                     raise ExportError(
                         f"{where} {sc.cell.label}, line {sc.analysis.defines[name]}: step"
-                        f" {step.name!r} reassigns {name!r}, which comes from an export cell;"
+                        f" {step.name!r} reassigns {name!r}, which comes from {origin};"
                         " use a new name in the step"
                     )
 
@@ -430,8 +453,13 @@ def _render_module(plan: _Plan, layout: Layout) -> str:
                 statements.append(ast.unparse(stmt))
     from_preludes = {n for c in plan.preludes for n in c.analysis.defines}
     for step in plan.steps:
+        statements.extend(step.hoisted.values())
         for sc in step.cells:
             # A star import is only legal at module level: it moves to the module's top.
+            statements.extend(text for text, _line in _star_import_texts(sc))
+    for sc in plan.cells:
+        if sc.role == "export":
+            # Names an export cell's star import provides are not in the module's __all__.
             statements.extend(text for text, _line in _star_import_texts(sc))
     module_names = sorted({n for s in plan.steps for n in s.module_names} - from_preludes)
     exported = [c for c in plan.cells if c.role == "export"]

@@ -74,6 +74,7 @@ class LintContext:
     nb: Notebook
     config: LintConfig
     project_root: Path | None = None
+    _memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @cached_property
     def analysis(self) -> NotebookAnalysis:
@@ -97,10 +98,12 @@ class LintContext:
 
     def memo(self, key: str, factory: Callable[[], Any]) -> Any:
         """Compute ``factory()`` once per notebook and share it between rules (e.g. parse trees)."""
-        cache = self.__dict__.setdefault("_memo", {})
-        if key not in cache:
-            cache[key] = factory()
-        return cache[key]
+        cache = self._memo
+        try:
+            return cache[key]
+        except KeyError:
+            value = cache[key] = factory()
+            return value
 
 
 class Rule:

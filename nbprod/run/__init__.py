@@ -263,7 +263,6 @@ class _Runner:
         env_box: dict[str, Any] = {}
         env_thread = threading.Thread(target=self._capture_environment, args=(env_box,),
                                       daemon=True)
-        env_thread.start()
         stop_beat = threading.Event()
         beat = threading.Thread(target=_heartbeat, args=(store, handle.run_id, stop_beat),
                                 daemon=True)
@@ -273,7 +272,7 @@ class _Runner:
                    if P.is_secret(k) and v is not None and len(str(v)) >= MIN_SECRET_LENGTH]
         try:
             with _signals_interrupt():
-                execution = self._execute(handle, public_params, secrets)
+                execution = self._execute(handle, public_params, secrets, env_thread)
             receipt = self._receipt(handle, rel, notebook_hash, public_params, execution,
                                     started_wall, began, env_thread, env_box, secrets)
             store.finish_run(handle.run_id, receipt)
@@ -298,7 +297,7 @@ class _Runner:
         except Exception as exc:  # recorded, never fatal: the notebook's result matters more
             box["env"] = {"error": f"{type(exc).__name__}: {exc}"}
 
-    def _execute(self, handle, public_params, secrets):
+    def _execute(self, handle, public_params, secrets, env_thread):
         from . import params as P
         from .capture import setup_source
         from .execute import execute, redacting
@@ -322,6 +321,9 @@ class _Runner:
                 records=handle.run_dir / "records.jsonl", run_id=handle.run_id,
                 capture=self.config.capture,
             )
+        # The environment is captured while the kernel starts (it is joined for the receipt);
+        # started only now, after this thread's own AST work (see _receipt).
+        env_thread.start()
         execution = execute(
             node, output_path=handle.run_dir / "output.ipynb", kernel_name=self.kernel_name,
             cwd=self.cwd, timeout=self.config.timeout, origins=origins, setup_source=setup,
@@ -345,6 +347,11 @@ class _Runner:
             profile_max_bytes=self.config.profile_max_bytes,
         )
         env_thread.join()
+        if "error" in env_box.get("env", {"error": None}):
+            # Capturing while the kernel runs can fail spuriously (CPython 3.11 raises
+            # "AST constructor recursion depth mismatch" when two threads build ASTs at once);
+            # the kernel is done now, so try once more in this thread.
+            self._capture_environment(env_box)
         return build_receipt(
             run_id=handle.run_id, status=execution.status,
             notebook={"path": rel, "hash": notebook_hash, "object": notebook_object},

@@ -10,7 +10,8 @@ import ast
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ...analysis import CellAnalysis
+from ...analysis import _LEAVES, CellAnalysis
+from ...analysis import _child_nodes as child_nodes
 from ...notebook import Cell
 from ..rule import LintContext
 
@@ -18,9 +19,11 @@ __all__ = [
     "Span",
     "call_name",
     "cell_calls",
+    "child_nodes",
     "dotted",
     "import_aliases",
     "keyword",
+    "mentions",
     "qualified",
     "sg_root",
     "span",
@@ -114,6 +117,15 @@ def import_aliases(ctx: LintContext) -> dict[str, str]:
     return ctx.memo("import_aliases", build)
 
 
+def mentions(ctx: LintContext, *words: str) -> bool:
+    """Whether any Python cell's source contains one of ``words``: a cheap test that lets
+    a rule skip a notebook where what it looks for cannot be written (an attribute, a
+    function or the import that would alias it must appear in the text)."""
+    return any(
+        word in result.masked_source for _cell, result in ctx.python_cells for word in words
+    )
+
+
 def qualified(ctx: LintContext, node: ast.AST) -> str | None:
     """The qualified name an expression refers to: ``np.random.seed`` -> ``numpy.random.seed``."""
     name = dotted(node)
@@ -161,18 +173,16 @@ def tree_nodes(ctx: LintContext, result: CellAnalysis) -> list[ast.AST]:
 
 
 def _all_nodes(tree: ast.AST) -> list[ast.AST]:
-    # ast.walk's generators cost more than the scan itself on large notebooks.
+    # ast.walk's generators cost more than the scan itself on large notebooks. The
+    # Load/Store/Del markers are left out: no rule looks at them, and they are a third of
+    # the nodes.
     found = [tree]
     position = 0
     while position < len(found):
         node = found[position]
         position += 1
-        for field in node._fields:
-            value = getattr(node, field, None)
-            if isinstance(value, ast.AST):
-                found.append(value)
-            elif isinstance(value, list):
-                found.extend(item for item in value if isinstance(item, ast.AST))
+        if type(node) not in _LEAVES:
+            found.extend(child_nodes(node))
     return found
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ...analysis import CellAnalysis
 from ...notebook import Cell
 from ..rule import LintContext, Rule, Severity
-from ._helpers import call_name, cell_calls, keyword, span, tree_nodes
+from ._helpers import call_name, cell_calls, child_nodes, keyword, mentions, span, tree_nodes
 
 __all__ = ["RULES"]
 
@@ -371,7 +371,7 @@ def _calls_by_statement(tree: ast.Module) -> dict[int, list[ast.Call]]:
             owner = node
         elif isinstance(node, ast.Call):
             found.setdefault(id(owner), []).append(node)
-        stack.extend((child, owner) for child in ast.iter_child_nodes(node))
+        stack.extend((child, owner) for child in child_nodes(node))
     return found
 
 
@@ -417,6 +417,10 @@ class FitBeforeSplit(Rule):
     severity = Severity.ERROR
 
     def check(self, ctx):
+        # Only a split reports anything, and a split is named in the source (its call or
+        # its import): most notebooks are done with at a substring test.
+        if not mentions(ctx, "train_test_split"):
+            return
         transformers: set[str] = set()  # names holding a preprocessing step
         fitted: dict[str, tuple[Cell, CellAnalysis, ast.Call, str]] = {}  # data name -> fit
         reported: set[int] = set()
@@ -502,6 +506,8 @@ class EvaluateOnTrainingData(Rule):
     severity = Severity.WARNING
 
     def check(self, ctx):
+        if not mentions(ctx, "fit"):  # nothing is evaluated before something is fitted
+            return
         fitted: dict[str, str] = {}  # model name -> base name of the data it was fitted on
         predictions: dict[str, tuple[str, bool]] = {}  # name -> (model, on training data)
         on_train: dict[str, list[tuple[Cell, CellAnalysis, ast.Call]]] = {}

@@ -17,13 +17,19 @@ _ANNOTATIONS = {bool: "bool", int: "int", float: "float", str: "str", list: "lis
 
 
 def _parameter_cells(ctx: LintContext) -> list[tuple[Cell, CellAnalysis | None]]:
-    found = []
-    for cell in ctx.nb.tagged(TAG):
-        if cell.cell_type != "code":
-            continue
-        result = next((r for c, r in ctx.python_cells if c.index == cell.index), None)
-        found.append((cell, result))
-    return found
+    """The parameter cells with their analysis (None when not Python); once per notebook,
+    as most NB1xx rules start from them."""
+
+    def build() -> list[tuple[Cell, CellAnalysis | None]]:
+        found = []
+        for cell in ctx.nb.tagged(TAG):
+            if cell.cell_type != "code":
+                continue
+            result = next((r for c, r in ctx.python_cells if c.index == cell.index), None)
+            found.append((cell, result))
+        return found
+
+    return ctx.memo("parameter_cells", build)
 
 
 def _is_literal(node: ast.AST) -> bool:

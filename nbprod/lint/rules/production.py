@@ -15,13 +15,17 @@ EXPORT = "export"
 
 
 def _export_cells(ctx: LintContext) -> list[tuple[Cell, CellAnalysis]]:
-    return [(c, r) for c, r in ctx.code_cells if EXPORT in c.marks]
+    """Code cells marked ``export`` with their analysis (marks are read once per notebook)."""
+    return ctx.memo(
+        "export_cells", lambda: [(c, r) for c, r in ctx.code_cells if EXPORT in c.marks]
+    )
 
 
 def _defined_in(ctx: LintContext, exported: bool) -> set[str]:
     names: set[str] = set()
+    export = {id(cell) for cell, _result in _export_cells(ctx)}
     for cell, result in ctx.code_cells:
-        if (EXPORT in cell.marks) == exported:
+        if (id(cell) in export) == exported:
             names |= set(result.defines)
     return names
 

@@ -67,9 +67,23 @@ def _output_text(output: dict) -> list[tuple[str, str]]:
             if isinstance(value, list):
                 value = "".join(str(v) for v in value)
             elif not isinstance(value, str):
+                if not _may_hold_secret(value):
+                    continue
                 value = json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False)
             found.append((mime, value))
     return found
+
+
+def _may_hold_secret(value: object) -> bool:
+    """Whether the JSON text of ``value`` contains a hint of some secret pattern.
+
+    The indented, sorted text the rules scan is built by json's pure-Python encoder, which
+    is slow on large widget and plot outputs; the compact text (C encoder) holds the same
+    strings with the same escapes, and no hint contains JSON punctuation, so it answers
+    the same question before the indented one is built.
+    """
+    compact = json.dumps(value, ensure_ascii=False, default=str)
+    return any(hint in compact for hint in _ALL_HINTS)
 
 
 def _texts(ctx: LintContext) -> list[_Text]:
@@ -82,16 +96,21 @@ def _texts(ctx: LintContext) -> list[_Text]:
                     texts.append(_Text(cell, number, f"output {number} ({label})",
                                        text[:_MAX_SCANNED]))
             metadata = {k: v for k, v in cell.node.get("metadata", {}).items()}
-            if metadata:
+            if metadata and _may_hold_secret(metadata):
                 texts.append(_Text(cell, None, "cell metadata",
                                    json.dumps(metadata, indent=1, sort_keys=True, default=str)))
         metadata = ctx.nb.node.get("metadata", {})
-        if metadata:
+        if metadata and _may_hold_secret(metadata):
             texts.append(_Text(None, None, "notebook metadata",
                                json.dumps(metadata, indent=1, sort_keys=True, default=str)))
         return texts
 
     return ctx.memo("secret_texts", build)
+
+
+def _all_text(ctx: LintContext) -> str:
+    """Every scanned text in one string: a hint absent from it is absent from each text."""
+    return ctx.memo("secret_all_text", lambda: "\0".join(item.text for item in _texts(ctx)))
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:
@@ -105,7 +124,11 @@ class _PatternRule(Rule):
 
     patterns: ClassVar[tuple[tuple[str, re.Pattern[str]], ...]]
     # Substrings every match contains: texts without any of them are skipped unscanned.
-    hints: ClassVar[tuple[str, ...]] = ()
+    # No hint may contain JSON punctuation (quotes, colons, commas, brackets): see
+    # ``_may_hold_secret``.
+    hints: ClassVar[tuple[str, ...]]
+    # Further substrings every match contains, all of them (texts without one are skipped).
+    needs: ClassVar[tuple[str, ...]] = ()
     severity = Severity.ERROR
 
     def describe(self, label: str, secret: str, match: re.Match[str]) -> str:
@@ -118,8 +141,14 @@ class _PatternRule(Rule):
         # One finding per secret and place: an output's text/plain and text/html usually
         # hold the same value twice.
         reported: set[tuple[int | None, int | None, str, str]] = set()
+        everything = _all_text(ctx)
+        hints = [hint for hint in self.hints if hint in everything]
+        if not hints or not all(need in everything for need in self.needs):
+            return  # most notebooks: no text can match
         for item in _texts(ctx):
-            if self.hints and not any(hint in item.text for hint in self.hints):
+            if not any(hint in item.text for hint in hints):
+                continue
+            if not all(need in item.text for need in self.needs):
                 continue
             place = item.where if item.output is None else "output"
             for label, pattern in self.patterns:
@@ -207,7 +236,7 @@ class GithubToken(_PatternRule):
 
     code = "NB402"
     name = "github-token"
-    hints = ("gh", "github_pat_")
+    hints = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")
     patterns = (
         ("GitHub token", re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{36,255})\b")),
         ("GitHub token", re.compile(r"\b(github_pat_[A-Za-z0-9_]{22,255})\b")),
@@ -328,6 +357,7 @@ class PasswordInUrl(_PatternRule):
     code = "NB405"
     name = "password-in-url"
     hints = ("@",)
+    needs = ("://",)
     patterns = (
         (
             "Password",
@@ -458,4 +488,10 @@ RULES = (
     PasswordInUrl,
     HardcodedPassword,
     JsonWebToken,
+)
+
+# Every hint of the pattern rules: a JSON output or metadata holding none of them is not
+# scanned at all.
+_ALL_HINTS = tuple(
+    dict.fromkeys(hint for rule in RULES if issubclass(rule, _PatternRule) for hint in rule.hints)
 )

@@ -86,7 +86,7 @@ def test_exporters_are_looked_up_in_the_registry(tmp_path):
     import nbformat
     from conftest import make_notebook
 
-    from nbprod.export import exporter_registry, export
+    from nbprod.export import export, exporter_registry
     from nbprod.notebook import loads
 
     assert exporter_registry.names() == ["module", "steps", "tests"]

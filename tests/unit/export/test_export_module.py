@@ -126,3 +126,8 @@ def test_regeneration_is_byte_identical():
     cells = ({"source": "def f():\n    return 1", "tags": ["export"]},
              {"source": "assert f() == 1", "tags": ["test"]})
     assert generate(*cells) == generate(*cells)
+
+
+def test_line_numbers_in_messages_are_the_cells_own():
+    with pytest.raises(ExportError, match=r"cell 1 \(id 'c1'\), line 4: IPython syntax '!ls'"):
+        generate("#| export\n%matplotlib inline\nimport os\n!ls")

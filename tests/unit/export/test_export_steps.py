@@ -162,3 +162,12 @@ def test_star_and_named_imports_of_one_module_stay_apart():
 
     assert import_block(["from os import *", "from os import sep", "import sys"], "pkg") == [
         "import sys", "from os import *", "from os import sep"]
+
+
+def test_a_module_imported_in_one_step_is_imported_again_not_passed():
+    files = generate({"source": "import json\nraw = json.dumps([1])", "tags": ["step:a"]},
+                     {"source": "data = json.loads(raw)", "tags": ["step:b"]})
+    b = _pipeline(files).step("b")
+    assert b.args == ("raw",)
+    assert "\nimport json\n" in files["nb_pipeline.py"].split("__all__")[0]
+    assert _namespace(files)["run"]() == {"raw": "[1]"}
