@@ -1,8 +1,9 @@
 """Where tasks run: the executor protocol, the built-ins and their registry.
 
 * ``local`` (the default, nothing to set up): in this process, one task at a time, when the
-  parallelism is 1; otherwise a Dask ``LocalCluster`` of worker processes, every listener bound
-  to 127.0.0.1.
+  parallelism is 1; otherwise notebook runs on threads of this process (each run's kernel is
+  its own process) and function steps on a Dask ``LocalCluster`` of worker processes, every
+  listener bound to 127.0.0.1, started only when a function step needs it.
 * ``dask``: an existing Dask distributed cluster, given by its scheduler address.
 
 Dask re-runs the task of a worker that died (up to ``distributed.scheduler.allowed-failures``
@@ -15,8 +16,11 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import re
+import threading
 import uuid
+from concurrent import futures
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Protocol
 
@@ -153,8 +157,17 @@ class DaskExecutor:
         return results
 
 
-class LocalExecutor(DaskExecutor):
-    """The default: serial for a parallelism of 1, else a LocalCluster on 127.0.0.1."""
+class LocalExecutor:
+    """The default: serial for a parallelism of 1, else threads in this process.
+
+    A notebook run spends its time in its own kernel process; the client side (papermill,
+    nbclient) mostly waits on the kernel's sockets. So notebook tasks run on a pool of threads
+    here: no worker processes to start, no second copy of papermill/nbformat to import, and a
+    crashing kernel still fails only its own run. Function steps run Python code in the
+    calling process (``os.chdir``, captured stdout, ``sys.modules``), which is not safe to
+    share between threads, so they go to a Dask ``LocalCluster`` of worker processes on
+    127.0.0.1, started only when the first function step is submitted.
+    """
 
     name: ClassVar[str] = "local"
 
@@ -163,18 +176,73 @@ class LocalExecutor(DaskExecutor):
         self.parallelism = max_parallel or os.cpu_count() or 1
         self.retries = retries
         self._run = run
-        self.client = None
-        self._cluster: Any = None
         self._serial = SerialExecutor(run) if self.parallelism == 1 else None
+        self._threads: _ThreadPool | None = None
+        self._processes: DaskExecutor | None = None
+        self._cluster: Any = None
+        self._lock = threading.Lock()
         del cluster  # a local executor starts its own
 
+    @property
+    def client(self) -> Any:
+        """The Dask client of the function-step cluster (None until one is needed)."""
+        return self._processes.client if self._processes is not None else None
+
     def __enter__(self) -> LocalExecutor:
+        if self._serial is None:
+            self._threads = _ThreadPool(self.parallelism)
         return self
 
-    def _connect(self) -> None:
+    def __exit__(self, *exc: object) -> None:
+        if self._threads is not None:
+            self._threads.close()
+            self._threads = None
+        if self._processes is not None:
+            self._processes.__exit__()
+            self._processes = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+    def submit(self, task: StepTask) -> Any:
+        if self._serial is not None:
+            return self._serial.submit(task)
+        assert self._threads is not None, "submit() outside of `with executor:`"
+        if task.function:
+            # A pool thread waits on the cluster, so every handle is a thread-pool future.
+            return self._threads.submit(self._on_cluster, task)
+        return self._threads.submit(self._run, task)
+
+    def wait_any(self, handles: Sequence[Any]) -> list[tuple[Any, TaskResult]]:
+        if self._serial is not None:
+            return self._serial.wait_any(handles)
+        finished = futures.wait(list(handles), return_when=futures.FIRST_COMPLETED).done
+        results = []
+        for future in finished:
+            error = future.exception()
+            if error is None:
+                results.append((future, future.result()))
+                continue
+            # run_task reports step failures itself; this is the machinery failing.
+            results.append((future, TaskResult(future.task_name, "error", error={
+                "ename": type(error).__name__,
+                "message": f"the task failed: {type(error).__name__}: {error}"})))
+        return results
+
+    def _on_cluster(self, task: StepTask) -> TaskResult:
+        """Run a function step on the LocalCluster (started by the first one to need it)."""
+        with self._lock:
+            if self._processes is None:
+                self._start_cluster()
+        assert self._processes is not None
+        future = self._processes.submit(task)
+        [(_, result)] = self._processes.wait_any([future])
+        return result
+
+    def _start_cluster(self) -> None:
         distributed = _distributed()
-        # Processes (not threads): papermill kernels and user code are not thread-safe, and a
-        # crashing step must not take the client down. Every listener stays on loopback.
+        # Processes, not threads: function steps change the working directory and capture
+        # stdout, and a crashing step must not take the client down. Loopback only.
         try:
             self._cluster = distributed.LocalCluster(
                 n_workers=self.parallelism, threads_per_worker=1, processes=True,
@@ -185,25 +253,53 @@ class LocalExecutor(DaskExecutor):
             raise InfrastructureError(
                 f"could not start a local Dask cluster of {self.parallelism} workers: {exc};"
                 " retry, or run one step at a time with --max-parallel 1") from None
-        self.client = distributed.Client(self._cluster, set_as_default=False)
+        processes = DaskExecutor(cluster=self._cluster.scheduler_address, retries=self.retries,
+                                 run=self._run)
+        processes.client = distributed.Client(self._cluster, set_as_default=False)
+        self._processes = processes
 
-    def __exit__(self, *exc: object) -> None:
-        if self.client is not None:
-            self.client.close()
-            self.client = None
-        if self._cluster is not None:
-            self._cluster.close()
-            self._cluster = None
 
-    def submit(self, task: StepTask) -> Any:
-        if self._serial is not None:
-            return self._serial.submit(task)
-        return super().submit(task)
+class _ThreadPool:
+    """A fixed set of daemon threads running submitted calls.
 
-    def wait_any(self, handles: Sequence[Any]) -> list[tuple[Any, TaskResult]]:
-        if self._serial is not None:
-            return self._serial.wait_any(handles)
-        return super().wait_any(handles)
+    Daemon threads (unlike ``concurrent.futures.ThreadPoolExecutor``'s) let Ctrl-C end the
+    command without waiting for the notebooks in flight; their kernels notice that their parent
+    went away and exit. The threads live as long as the pool, so each keeps the one asyncio
+    event loop jupyter_client creates per thread instead of leaking one per run.
+    """
+
+    def __init__(self, size: int):
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._submitted: list[futures.Future] = []
+        self._threads = [threading.Thread(target=self._work, name=f"nbprod-local-{i + 1}",
+                                          daemon=True) for i in range(size)]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, call: RunTask, task: StepTask) -> futures.Future:
+        future: futures.Future = futures.Future()
+        future.task_name = task.name  # type: ignore[attr-defined]
+        self._queue.put((future, call, task))
+        self._submitted.append(future)
+        return future
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            future, call, task = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(call(task))
+            except BaseException as exc:  # reported as the task's error by wait_any
+                future.set_exception(exc)
+
+    def close(self) -> None:
+        """Drop the tasks not started yet (after an error or Ctrl-C), let the threads finish
+        their current task and stop; do not wait for them."""
+        for future in self._submitted:
+            future.cancel()  # a no-op for the running and the finished ones
+        for _ in self._threads:
+            self._queue.put(None)
 
 
 def _distributed() -> Any:
