@@ -405,15 +405,27 @@ _SCOPES = (*_FUNCTIONS, ast.ClassDef, *_COMPREHENSIONS)
 _SCOPE_TYPES = frozenset(_SCOPES)
 
 
+# Fields that never hold a node with names in it: identifiers, flags, positions, the
+# Load/Store/Del markers and the operator singletons (``ast.Add``, ``ast.Eq``...).
+_SCALAR_FIELDS = frozenset({
+    "id", "ctx", "attr", "arg", "name", "asname", "module", "level", "conversion",
+    "is_async", "simple", "type_comment", "kind", "rest", "op", "ops", "lineno", "tag",
+})
+_NODE_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _child_nodes(node: ast.AST) -> list[ast.AST]:
-    """``ast.iter_child_nodes`` as a list, without the ``Load``/``Store``/``Del`` markers
-    (which hold no names) and without its per-field generator overhead."""
+    """``ast.iter_child_nodes`` as a list, without the nodes that hold no names (``Load``,
+    ``Store``, ``Del``, operators) and without its per-field generator overhead."""
+    kind = type(node)
+    fields = _NODE_FIELDS.get(kind)
+    if fields is None:
+        fields = _NODE_FIELDS[kind] = tuple(f for f in kind._fields if f not in _SCALAR_FIELDS)
     found: list[ast.AST] = []
-    for name in node._fields:
+    for name in fields:
         value = getattr(node, name, None)
         if isinstance(value, ast.AST):
-            if not isinstance(value, ast.expr_context):
-                found.append(value)
+            found.append(value)
         elif isinstance(value, list):
             found.extend(item for item in value if isinstance(item, ast.AST))
     return found

@@ -71,7 +71,8 @@ class NotebookFacts:
     magic_defines: dict = field(default_factory=dict)  # name -> first cell defining it
     run_cell: int | None = None  # first cell with %run (it may define any name)
     magic_words: frozenset[str] = frozenset()  # words in help lines and line magics
-    sources: tuple[str, ...] = ()  # cell sources, kept only when magic_words is not empty
+    sources: tuple[str, ...] = ()  # cell sources, to read the name an import binds
+    first_seen: dict = field(default_factory=dict)  # word -> first code cell it appears in
     via_stdin: bool = False  # ruff must read this notebook's converted JSON from stdin
 
 
@@ -89,11 +90,14 @@ def notebook_facts(nb: Any, suppressed: dict) -> NotebookFacts:
     run_cell: int | None = None
     words: set[str] = set()
     code_cells: set[int] = set()
+    first_seen: dict[str, int] = {}
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
         code_cells.add(cell.index)
         source = cell.source
+        for word in set(_WORD.findall(source)):
+            first_seen.setdefault(word, cell.index)
         if "%" not in source and "?" not in source:
             continue
         for line in source.splitlines():
@@ -116,7 +120,8 @@ def notebook_facts(nb: Any, suppressed: dict) -> NotebookFacts:
         magic_defines=defines,
         run_cell=run_cell,
         magic_words=frozenset(words),
-        sources=tuple(cell.source for cell in nb.cells) if words else (),
+        sources=tuple(cell.source for cell in nb.cells),
+        first_seen=first_seen,
         via_stdin=bool(nb.warnings and any("nbformat 3" in w for w in nb.warnings))
         or not path.endswith(".ipynb"),
     )
@@ -324,7 +329,10 @@ def _magic_false_positive(
         return facts.run_cell is not None and cell is not None and facts.run_cell <= cell
     if code == "F401":
         bound = _bound_name(item, cell, facts.sources) or name.split(".")[0]
-        return bound in facts.magic_words
+        # A name used in a cell above its import is the out-of-order case NB004 reports;
+        # ruff calls the import unused, and its fix would delete an import the notebook needs.
+        used_above = cell is not None and facts.first_seen.get(bound, cell) < cell
+        return bound in facts.magic_words or used_above
     return False
 
 

@@ -249,6 +249,7 @@ class _Runner:
     progress: Any
 
     def run(self) -> RunResult:
+        from ..store.environment import capture_environment
         from ..store.hashing import hash_bytes
         from . import params as P
 
@@ -261,8 +262,8 @@ class _Runner:
         started_wall = datetime.now(timezone.utc).isoformat()
         began = time.monotonic()
         env_box: dict[str, Any] = {}
-        env_thread = threading.Thread(target=self._capture_environment, args=(env_box,),
-                                      daemon=True)
+        env_thread = threading.Thread(target=self._capture_environment,
+                                      args=(env_box, capture_environment), daemon=True)
         stop_beat = threading.Event()
         beat = threading.Thread(target=_heartbeat, args=(store, handle.run_id, stop_beat),
                                 daemon=True)
@@ -289,18 +290,16 @@ class _Runner:
         return RunResult(handle.run_id, execution.status, handle.run_dir, receipt,
                          _error_for(execution, handle.run_id))
 
-    def _capture_environment(self, box: dict) -> None:
+    def _capture_environment(self, box: dict, capture: Any) -> None:
         try:
-            from ..store.environment import capture_environment
-
-            box["env"] = capture_environment(self.kernel_name, project_root=self.root)
+            box["env"] = capture(self.kernel_name, project_root=self.root)
         except Exception as exc:  # recorded, never fatal: the notebook's result matters more
             box["env"] = {"error": f"{type(exc).__name__}: {exc}"}
 
     def _execute(self, handle, public_params, secrets, env_thread):
         from . import params as P
         from .capture import setup_source
-        from .execute import execute, redacting
+        from .execute import execute, load_engine, redacting
 
         node = copy.deepcopy(self.nb.node)
         position = P.inject(node, self.values)
@@ -321,8 +320,11 @@ class _Runner:
                 records=handle.run_dir / "records.jsonl", run_id=handle.run_id,
                 capture=self.config.capture,
             )
-        # The environment is captured while the kernel starts (it is joined for the receipt);
-        # started only now, after this thread's own AST work (see _receipt).
+        # The environment is captured while the kernel starts (joined for the receipt). The
+        # thread starts only after every module both threads need is imported and this
+        # thread's own parsing is done: CPython 3.11 can fail when two threads build ASTs at
+        # once (import hooks such as pytest's parse modules).
+        load_engine()
         env_thread.start()
         execution = execute(
             node, output_path=handle.run_dir / "output.ipynb", kernel_name=self.kernel_name,
@@ -351,7 +353,9 @@ class _Runner:
             # Capturing while the kernel runs can fail spuriously (CPython 3.11 raises
             # "AST constructor recursion depth mismatch" when two threads build ASTs at once);
             # the kernel is done now, so try once more in this thread.
-            self._capture_environment(env_box)
+            from ..store.environment import capture_environment
+
+            self._capture_environment(env_box, capture_environment)
         return build_receipt(
             run_id=handle.run_id, status=execution.status,
             notebook={"path": rel, "hash": notebook_hash, "object": notebook_object},

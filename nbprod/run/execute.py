@@ -35,6 +35,7 @@ __all__ = [
     "RunnerInterrupted",
     "execute",
     "exit_code_for",
+    "load_engine",
     "redacting",
     "scrub",
     "resolve_kernel",
@@ -176,6 +177,22 @@ def resolve_kernel(nb_node: Any, requested: str | None) -> tuple[str, str]:
     return name, (spec.language or "").lower()
 
 
+def load_engine() -> Any:
+    """Import the papermill-based engine (``engine.py``).
+
+    Raises
+    ------
+    MissingDependencyError
+        When papermill (the ``run`` extra) is not installed.
+    """
+    try:
+        from . import engine
+    except ImportError as exc:
+        missing = getattr(exc, "name", None) or "papermill"
+        raise MissingDependencyError(missing, "run", "nbprod run") from None
+    return engine
+
+
 def execute(
     nb_node: Any,
     *,
@@ -224,12 +241,7 @@ def execute(
     MissingDependencyError
         When papermill (the ``run`` extra) is not installed.
     """
-    try:
-        from . import engine
-    except ImportError as exc:
-        missing = getattr(exc, "name", None) or "papermill"
-        raise MissingDependencyError(missing, "run", "nbprod run") from None
-    return engine.run(
+    return load_engine().run(
         nb_node, output_path=output_path, kernel_name=kernel_name, cwd=cwd, timeout=timeout,
         origins=origins, setup_source=setup_source, progress=progress, redactor=redactor,
         notebook_meta=notebook_meta or {},

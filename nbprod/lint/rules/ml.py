@@ -9,9 +9,10 @@ arbitrary functions, so they miss some cases rather than guess.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 
-from ...analysis import CellAnalysis
+from ...analysis import _LEAVES, CellAnalysis
 from ...notebook import Cell
 from ..rule import LintContext, Rule, Severity
 from ._helpers import call_name, cell_calls, child_nodes, keyword, mentions, span, tree_nodes
@@ -343,9 +344,9 @@ def _is_transformer_call(ctx: LintContext, node: ast.AST) -> bool:
 
 def _statements(ctx: LintContext) -> list[tuple[Cell, CellAnalysis, ast.stmt, set[str],
                                                 list[ast.Call]]]:
-    """Every statement (nested ones included) in top-to-bottom order, with the names it
-    assigns and its own calls (not those of statements nested in its body); computed once
-    per notebook."""
+    """Every statement (nested ones included) that calls something or assigns, in
+    top-to-bottom order, with the names it assigns and its own calls (not those of
+    statements nested in its body); computed once per notebook."""
 
     def build():
         found = []
@@ -354,7 +355,10 @@ def _statements(ctx: LintContext) -> list[tuple[Cell, CellAnalysis, ast.stmt, se
             statements = [n for n in tree_nodes(ctx, result) if isinstance(n, ast.stmt)]
             statements.sort(key=lambda n: (n.lineno, n.col_offset))
             for stmt in statements:
-                calls = sorted(own.get(id(stmt), []), key=lambda n: (n.lineno, n.col_offset))
+                calls = own.get(id(stmt))
+                if calls is None and not isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+                    continue  # no call and no binding: nothing for the rules to follow
+                calls = sorted(calls or [], key=lambda n: (n.lineno, n.col_offset))
                 found.append((cell, result, stmt, _targets(stmt), calls))
         return found
 
@@ -362,16 +366,30 @@ def _statements(ctx: LintContext) -> list[tuple[Cell, CellAnalysis, ast.stmt, se
 
 
 def _calls_by_statement(tree: ast.Module) -> dict[int, list[ast.Call]]:
-    """id(statement) -> the calls whose innermost enclosing statement it is (one pass)."""
+    """id(statement) -> the calls whose innermost enclosing statement it is (one pass;
+    a call is listed before the calls nested in it)."""
     found: dict[int, list[ast.Call]] = {}
-    stack: list[tuple[ast.AST, ast.AST]] = [(child, tree) for child in tree.body]
-    while stack:
-        node, owner = stack.pop()
-        if isinstance(node, ast.stmt):
-            owner = node
-        elif isinstance(node, ast.Call):
-            found.setdefault(id(owner), []).append(node)
-        stack.extend((child, owner) for child in child_nodes(node))
+    owners: list[ast.AST] = [tree]
+    while owners:
+        owner = owners.pop()
+        calls: list[ast.Call] = []
+        stack = child_nodes(owner)
+        while stack:
+            node = stack.pop()
+            kind = type(node)
+            if kind in _LEAVES:
+                continue
+            if isinstance(node, ast.stmt):
+                owners.append(node)
+                continue
+            if kind is ast.Call:
+                calls.append(node)
+            children = child_nodes(node)
+            if children:
+                children.reverse()
+                stack.extend(children)
+        if calls and owner is not tree:
+            found[id(owner)] = calls
     return found
 
 
@@ -475,6 +493,7 @@ class FitBeforeSplit(Rule):
 
 
 _PREDICT = {"predict", "predict_proba", "decision_function"}
+_FIT_RE = re.compile(r"\bfit\b")
 
 
 class EvaluateOnTrainingData(Rule):
@@ -506,7 +525,8 @@ class EvaluateOnTrainingData(Rule):
     severity = Severity.WARNING
 
     def check(self, ctx):
-        if not mentions(ctx, "fit"):  # nothing is evaluated before something is fitted
+        # Nothing is evaluated before a `.fit(...)`, whose name is a word of the source.
+        if not any(_FIT_RE.search(result.masked_source) for _cell, result in ctx.python_cells):
             return
         fitted: dict[str, str] = {}  # model name -> base name of the data it was fitted on
         predictions: dict[str, tuple[str, bool]] = {}  # name -> (model, on training data)

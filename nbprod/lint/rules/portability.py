@@ -31,11 +31,25 @@ _HOME_RE = re.compile(r"^~[\\/][^\n]*$")
 
 
 def _literal_paths(ctx: LintContext, pattern: re.Pattern[str]):
-    for cell, result in ctx.python_cells:
-        for node in string_constants(ctx, result):
-            text = node.value
-            if len(text) < 300 and pattern.match(text):
-                yield cell, result, node
+    for cell, result, node in _path_like(ctx):
+        if pattern.match(node.value):
+            yield cell, result, node
+
+
+def _path_like(ctx: LintContext):
+    """String literals that may be absolute or home paths (``/...``, ``~...``, ``X:...``),
+    once per notebook: the three path rules then match few strings."""
+
+    def build():
+        return [
+            (cell, result, node)
+            for cell, result in ctx.python_cells
+            for node in string_constants(ctx, result)
+            if len(node.value) < 300
+            and (node.value.startswith(("/", "~")) or node.value[1:2] == ":")
+        ]
+
+    return ctx.memo("path_like_literals", build)
 
 
 class AbsolutePath(Rule):

@@ -150,3 +150,19 @@ def test_apply_edits_with_non_ascii_columns(tmp_path):
 
     assert apply_ruff_fixes(nb, diags, {Applicability.SAFE}) == 1
     assert nb.cells[1].source == "s = 'é漢字'; t = '😀'\nimport os"
+
+
+def test_import_used_in_a_cell_above_is_not_called_unused(tmp_path):
+    # Executed out of order: ruff sees the use before the import and calls the import unused;
+    # its "safe" fix would delete an import the notebook needs.
+    path = _write(
+        tmp_path / "order.ipynb",
+        MD,
+        "model = RandomForestClassifier()",
+        "from sklearn.ensemble import RandomForestClassifier\nimport numpy as np",
+    )
+    report = _ruff_only([path])
+    assert [(d.code, d.message) for d in report.diagnostics] == [
+        ("F821", "Undefined name `RandomForestClassifier`"),
+        ("F401", "`numpy` imported but unused"),
+    ]
