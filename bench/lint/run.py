@@ -23,7 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-RUFF_SELECT = "E4,E7,E9,F"  # LintConfig.ruff_select: what nbprod passes to ruff by default
+from nbprod.lint.checker import LintConfig
+
+RUFF_SELECT = ",".join(LintConfig.ruff_select)  # what nbprod passes to ruff by default
 TARGET_RATIO = 1.5
 
 

@@ -70,14 +70,17 @@ def lint_command(paths, select, ignore, extend_select, fix, unsafe_fixes, output
     for message in report.errors:
         click.echo(f"error: {message}", err=True)
     if output_format == "text" or report.errors:
-        _summary(len(diagnostics), sum(d.fixable for d in diagnostics), report)
+        safe = sum(d.fix_applicability == "safe" for d in diagnostics)
+        hidden = sum(d.fix_applicability == "unsafe" for d in diagnostics)
+        _summary(len(diagnostics), safe, report, hidden)
     if report.errors:
         return 2
     return 0 if exit_zero or not diagnostics else 1
 
 
-def _summary(found: int, fixable: int, report) -> None:
-    """One closing line on stderr, so stdout stays machine-readable."""
+def _summary(found: int, fixable: int, report, hidden: int = 0) -> None:
+    """One closing line on stderr, so stdout stays machine-readable; as ruff, ``fixable``
+    counts safe fixes and ``hidden`` the unsafe ones that need ``--unsafe-fixes``."""
     linted = len(report.results)
     parts = []
     if report.fixed:
@@ -85,8 +88,13 @@ def _summary(found: int, fixable: int, report) -> None:
     parts.append(f"found {found} finding{'s' if found != 1 else ''}")
     text = ", ".join(parts).capitalize()
     text += f" in {linted} notebook{'s' if linted != 1 else ''}"
-    if fixable:
-        text += f" ({fixable} fixable with --fix)"
+    notes = [f"{fixable} fixable with --fix"] if fixable else []
+    if hidden:
+        notes.append(
+            f"{hidden} hidden fix{'es' if hidden != 1 else ''} can be enabled with --unsafe-fixes"
+        )
+    if notes:
+        text += f" ({'; '.join(notes)})"
     if report.errors:
         failed = len(report.errors)
         text += f"; {failed} notebook{'s' if failed != 1 else ''} could not be read (see above)"

@@ -52,7 +52,9 @@ class LintConfig:
     extend_select: tuple[str, ...] = ()
     per_file_ignores: dict = field(default_factory=dict)
     ruff: bool = True
-    ruff_select: tuple[str, ...] = ("E4", "E7", "E9", "F")
+    # Ruff's syntax errors, pyflakes and the statement checks that fit notebooks, plus the
+    # NumPy 2 / pandas API removals that the NB5xx drift rules leave to ruff.
+    ruff_select: tuple[str, ...] = ("E4", "E7", "E9", "F", "NPY001", "NPY201", "PD007")
     ruff_ignore: tuple[str, ...] = ()
     require_parameters: bool = False
     max_output_bytes: int = 1_000_000

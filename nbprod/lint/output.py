@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from pathlib import PurePath
 
-from .rule import Diagnostic, Severity
+from .rule import Applicability, Diagnostic, Severity
 
 __all__ = ["FORMATS", "diagnostic_to_json", "render", "statistics"]
 
@@ -52,13 +52,16 @@ def _where(d: Diagnostic) -> str:
 
 
 def render_text(diagnostics: list[Diagnostic]) -> str:
-    """``path:cell 3:2:5: NB001 [*] message``, as ruff's concise format names notebook cells."""
+    """``path:cell 3:2:5: NB001 [*] message``, as ruff's concise format names notebook cells;
+    ``[*]`` marks findings with a safe fix."""
     lines = []
     for d in diagnostics:
         where = f"{d.path}:cell {d.cell}:" if d.cell else f"{d.path}:"
         if d.output:
             where += f"output {d.output}:"
-        mark = " [*]" if d.fixable else ""
+        # As ruff: [*] only when `--fix` alone repairs it; unsafe fixes are counted in the
+        # summary as hidden fixes (`--unsafe-fixes`), not marked on each line.
+        mark = " [*]" if d.fix_applicability is Applicability.SAFE else ""
         lines.append(f"{where}{d.line}:{d.column}: {d.code}{mark} {d.message}")
     return "\n".join(lines)
 
@@ -204,20 +207,21 @@ def statistics(diagnostics: list[Diagnostic], fmt: str = "text") -> str:
     """Counts per code, most frequent first (ruff's ``--statistics``), as text or JSON."""
     counts: dict[str, list] = {}
     for d in diagnostics:
-        entry = counts.setdefault(d.code, [0, d.name, False])
+        entry = counts.setdefault(d.code, [0, d.name, False, False])
         entry[0] += 1
         entry[2] = entry[2] or d.fixable
+        entry[3] = entry[3] or d.fix_applicability is Applicability.SAFE
     ordered = sorted(counts.items(), key=lambda item: (-item[1][0], item[0]))
     if fmt == "json":
         return json.dumps(
             [
                 {"code": code, "name": name, "count": count, "fixable": fixable}
-                for code, (count, name, fixable) in ordered
+                for code, (count, name, fixable, _safe) in ordered
             ],
             indent=2,
             sort_keys=True,
         )
     return "\n".join(
-        f"{count:5d}\t{code}\t{'[*]' if fixable else '[ ]'} {name}"
-        for code, (count, name, fixable) in ordered
+        f"{count:5d}\t{code}\t{'[*]' if safe else '[ ]'} {name}"
+        for code, (count, name, _fixable, safe) in ordered
     )

@@ -25,7 +25,10 @@ from papermill.engines import NotebookExecutionManager
 from ..fsutil import atomic_write
 from .execute import CellRun, Execution, Progress, RunnerInterrupted, error_for, is_clean_exit
 
-__all__ = ["run"]
+__all__ = ["START_ATTEMPTS", "kill_group", "run"]
+
+#: Kernels started per run when one dies before running anything.
+START_ATTEMPTS = 3
 
 
 class _Stop(Exception):
@@ -189,35 +192,19 @@ def run(
             origin = origins[index] if index < len(origins) else None
             cells[index] = CellRun(index + 1, origin, cell.get("id"), injected=origin is None)
     nb_node.metadata["papermill"] = dict(notebook_meta)
-    manager = _OutputManager(nb_node, output_path, redactor)
-    client = _TrackingClient(
-        manager, cells=cells, setup_source=setup_source, progress=progress,
-        kernel_name=kernel_name, timeout=max(1, math.ceil(timeout)) if timeout else None,
-        startup_timeout=60, resources={"metadata": {"path": str(cwd)}},
-        raise_on_iopub_timeout=False, log=_quiet_logger(),
-    )
-    status, cause = "succeeded", None
-    manager.notebook_start()
-    # The kernel's own stderr (not the notebook's) goes to a log beside the output, for
-    # post-mortems of dead kernels, instead of interleaving with nbprod's progress.
-    kernel_log = open(output_path.parent / "kernel.log", "ab")
-    try:
-        client.execute(stderr=kernel_log, stdout=kernel_log)
-    except _Stop as stop:
-        status, cause = stop.status, stop.cause
-    except (KeyboardInterrupt, RunnerInterrupted) as exc:
-        status, cause = "interrupted", exc
-    except Exception as exc:
-        if client.started:
-            _finish(nb_node, cells, "interrupted")
-            _safe_save(manager)
-            raise  # not a notebook problem: the caller records the run and reports a bug
-        status, cause = "kernel_died", exc  # the kernel never came up
-    finally:
-        kill_group(client.kernel_pid)
-        kernel_log.close()
-        manager.cleanup_pbar()
-        manager.notebook_complete()
+    for attempt in range(1, START_ATTEMPTS + 1):
+        manager = _OutputManager(nb_node, output_path, redactor)
+        client = _TrackingClient(
+            manager, cells=cells, setup_source=setup_source, progress=progress,
+            kernel_name=kernel_name, timeout=max(1, math.ceil(timeout)) if timeout else None,
+            startup_timeout=60, resources={"metadata": {"path": str(cwd)}},
+            raise_on_iopub_timeout=False, log=_quiet_logger(),
+        )
+        status, cause = _attempt(nb_node, cells, manager, client, output_path)
+        # A kernel that never came up ran nothing: start another. The usual cause is a port
+        # race (jupyter_client picks free TCP ports, another process takes one first).
+        if client.started or status != "kernel_died" or attempt == START_ATTEMPTS:
+            break
     records = list(cells.values())
     error = None
     if status == "succeeded" and client.failure is not None:
@@ -243,6 +230,34 @@ def run(
     _finish(nb_node, cells, status)
     _safe_save(manager)
     return Execution(status=status, cells=records, error=error)
+
+
+def _attempt(nb_node: Any, cells: dict[int, CellRun], manager: _OutputManager,
+             client: _TrackingClient, output_path: Path) -> tuple[str, BaseException | None]:
+    """Start a kernel and run the cells once; the status before cell errors are classified."""
+    status, cause = "succeeded", None
+    manager.notebook_start()
+    # The kernel's own stderr (not the notebook's) goes to a log beside the output, for
+    # post-mortems of dead kernels, instead of interleaving with nbprod's progress.
+    kernel_log = open(output_path.parent / "kernel.log", "ab")
+    try:
+        client.execute(stderr=kernel_log, stdout=kernel_log)
+    except _Stop as stop:
+        status, cause = stop.status, stop.cause
+    except (KeyboardInterrupt, RunnerInterrupted) as exc:
+        status, cause = "interrupted", exc
+    except Exception as exc:
+        if client.started:
+            _finish(nb_node, cells, "interrupted")
+            _safe_save(manager)
+            raise  # not a notebook problem: the caller records the run and reports a bug
+        status, cause = "kernel_died", exc  # the kernel never came up
+    finally:
+        kill_group(client.kernel_pid)
+        kernel_log.close()
+        manager.cleanup_pbar()
+        manager.notebook_complete()
+    return status, cause
 
 
 def _error_traceback(cell: Any) -> str | None:

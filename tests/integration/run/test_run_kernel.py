@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 import nbformat
@@ -142,3 +143,24 @@ def test_honest_status_and_no_orphans(project, run_cli, case):
     spawned = project / "child.pid"
     if spawned.exists():  # the notebook's own subprocess went with the kernel's group
         assert pid_gone(int(spawned.read_text()), within=10)
+
+
+def test_kernel_that_never_starts(project, run_cli, monkeypatch):
+    spec_dir = project / "jupyter" / "kernels" / "broken"
+    spec_dir.mkdir(parents=True)
+    argv = [sys.executable, "-c", "import sys; print('broken kernel start'); sys.exit(1)"]
+    (spec_dir / "kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": "broken", "language": "python"}),
+        encoding="utf-8")
+    monkeypatch.setenv("JUPYTER_PATH", str(project / "jupyter"))
+    nb_path = write_notebook(project, "nb.ipynb", "print(1)")
+    result = run_cli("run", nb_path, "--kernel", "broken", "--output-format", "json",
+                     cwd=project)
+    assert result.exit_code == 3, result.output
+    receipt = json.loads(result.stdout)
+    assert receipt["status"] == "kernel_died"
+    assert receipt["error"]["message"] == "the kernel died or did not start before the first cell"
+    assert "did not start" in receipt["error"]["evalue"]
+    log = (project / receipt["run_dir"] / "kernel.log").read_text()
+    assert log.count("broken kernel start") == 3  # started again: a port race is transient
+    assert live_children() == []

@@ -108,8 +108,9 @@ def test_is_selected(code, select, ignore, expected):
 
 def test_default_selection_is_nb_plus_ruff_defaults():
     config = LintConfig()
-    assert selection(config) == (("NB", "E4", "E7", "E9", "F"), ())
-    assert ruff_codes(config) == ("E4", "E7", "E9", "F")
+    ruff_defaults = ("E4", "E7", "E9", "F", "NPY001", "NPY201", "PD007")
+    assert selection(config) == (("NB", *ruff_defaults), ())
+    assert ruff_codes(config) == ruff_defaults
     assert ruff_codes(LintConfig(select=("NB001",))) == ()
     assert ruff_codes(LintConfig(select=("NB",), extend_select=("W",))) == ("W",)
     assert ruff_codes(LintConfig(ruff=False)) == ()

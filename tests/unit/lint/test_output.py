@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -91,6 +92,13 @@ def test_statistics_text_and_json():
     assert stats.splitlines()[0] == "    2\tF821\t[ ] undefined-name"
     data = json.loads(statistics(DIAGNOSTICS, "json"))
     assert {"code": "F401", "name": "unused-import", "count": 1, "fixable": True} in data
+
+
+def test_unsafe_only_fix_is_not_marked_in_text():
+    unsafe = replace(DIAGNOSTICS[1], code="NB999", fix_applicability=Applicability.UNSAFE)
+    assert render([unsafe], "text").endswith(": NB999 `os` imported but unused")
+    assert "[ ]" in statistics([unsafe]) and " [*] " in render([DIAGNOSTICS[1]], "text")
+    assert json.loads(render([unsafe], "json"))[0]["fix"]["applicability"] == "unsafe"
 
 
 def test_empty_outputs_are_valid():
