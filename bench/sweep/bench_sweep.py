@@ -4,12 +4,15 @@ Compares, in one run on this machine:
 
 * papermill, sequentially, through its Python API in one process (its best case: no
   interpreter start-up per run);
-* ``nbprod sweep`` on the local executor (a LocalCluster of worker processes on 127.0.0.1),
-  receipts and the run store included;
+* ``nbprod sweep`` on the local executor (notebook runs on threads of the nbprod process, each
+  with its own kernel), receipts and the run store included;
 * the same sweep on a Dask cluster on loopback (``dask scheduler`` + workers started before
   the timing, as a user's running cluster would be).
 
-Usage: .venv/bin/python bench/sweep/bench_sweep.py [--runs 16] [--workers 2]
+Usage: .venv/bin/python bench/sweep/bench_sweep.py [--runs 16] [--workers N]
+
+``--workers`` (runs in flight; default: the local executor's default, two per core) is passed
+to both nbprod sweeps as ``--max-parallel`` and is the number of Dask workers.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import time
 from pathlib import Path
 
 import nbformat
+
+from nbprod.pipeline.executors import LocalExecutor
 
 BIN = Path(sys.executable).parent
 
@@ -101,7 +106,7 @@ def start_cluster(folder: Path, workers: int) -> tuple[str, list[subprocess.Pope
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--workers", type=int, default=LocalExecutor.default_parallelism())
     options = parser.parse_args()
     values = ",".join(str(i) for i in range(options.runs))
     with tempfile.TemporaryDirectory(prefix="nbprod-bench-sweep-") as tmp:

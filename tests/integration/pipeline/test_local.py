@@ -1,8 +1,10 @@
-"""The local executor (in process, and a LocalCluster on 127.0.0.1) and the cache, for real."""
+"""The local executor (in process, on threads, and a LocalCluster on 127.0.0.1) and the cache,
+for real."""
 
 from __future__ import annotations
 
 import json
+import os
 import pickle
 
 import pytest
@@ -16,6 +18,7 @@ from nbprod.pipeline.run import PipelineRunner, run_pipeline
 from nbprod.pipeline.sweep import check_points, run_sweep
 from nbprod.pipeline.worker import StepTask
 from nbprod.store import open_project_store
+from tests.integration.pipeline.conftest import write_notebook
 
 
 def _plan(root, notebook=None, **overrides):
@@ -31,7 +34,7 @@ def test_local_cluster_listens_on_loopback_only(tmp_path):
         [(_, result)] = executor.wait_any([future])
         info = executor.client.scheduler_info()
         assert info["address"].startswith("tcp://127.0.0.1:")
-        assert len(info["workers"]) == 2
+        assert len(info["workers"]) == min(2, os.cpu_count() or 1)  # no more than cores
         assert all(address.startswith("tcp://127.0.0.1:") for address in info["workers"])
         assert executor._cluster.scheduler.http_server is None or all(
             sock.getsockname()[0] == "127.0.0.1"
@@ -40,7 +43,7 @@ def test_local_cluster_listens_on_loopback_only(tmp_path):
     assert executor.client is None  # closed on exit
 
 
-def test_sweep_on_a_local_cluster(sweep_project):
+def test_sweep_on_local_threads(sweep_project):
     notebook = sweep_project / "train.ipynb"
     points = check_points(notebook.read_bytes(), "train.ipynb",
                           [{"lr": "0.5", "depth": "2"}, {"lr": "1.5", "depth": "2"}],
@@ -53,6 +56,26 @@ def test_sweep_on_a_local_cluster(sweep_project):
     assert [r.records for r in result.runs] == [{"score": 1.0}, {"score": 3.0}]
     assert result.exit_code == 0
     assert store.get_run(result.sweep_id)["kind"] == "sweep"
+
+
+def test_a_dying_kernel_fails_only_its_own_run(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = \"demo\"\n")
+    notebook = write_notebook(
+        tmp_path / "fragile.ipynb",
+        {"source": "n: int = 0", "tags": ["parameters"]},
+        "import os\nif n == 2:\n    os._exit(1)",
+        "import nbprod\nnbprod.record('n', n)",
+    )
+    store = open_project_store(tmp_path)
+    executor = LocalExecutor(max_parallel=3)
+    result = run_sweep(notebook, [{"n": 1}, {"n": 2}, {"n": 3}], executor, root=tmp_path,
+                       store=store)
+    assert [r.status for r in result.runs] == ["succeeded", "kernel_died", "succeeded"]
+    assert [r.records for r in result.runs] == [{"n": 1}, {}, {"n": 3}]
+    assert executor.client is None  # notebook runs need no cluster
+    # The runs ran on threads of this process: their kernels were the only new processes.
+    workers = {store.get_run(r.run_id)["worker"] for r in result.runs}
+    assert {worker.rsplit(":", 1)[1] for worker in workers} == {str(os.getpid())}
 
 
 def test_unknown_sweep_parameter_is_refused_before_running(sweep_project, run_cli):

@@ -133,3 +133,46 @@ def test_dask_executor_refuses_a_malformed_address():
     assert info.value.exit_code == 2
     assert executor_registry.get("dask")(max_parallel=0, cluster="tcp://127.0.0.1:8786",
                                          retries=0).parallelism > 1000  # the scheduler queues
+
+
+def test_local_threads_run_tasks_side_by_side_and_report_a_crash():
+    # Two tasks that each wait for the other prove both run at once on the local threads.
+    both_started = threading.Barrier(2, timeout=10)
+
+    def run(task: StepTask) -> TaskResult:
+        if task.name in ("b", "c"):
+            both_started.wait()
+        if task.name == "e":
+            raise RuntimeError("machinery broke")
+        return TaskResult(task.name, "succeeded", worker=threading.current_thread().name)
+
+    with LocalExecutor(max_parallel=2, run=run) as executor:
+        outcomes, _ = drive(DIAMOND, executor, max_parallel=2)
+    assert executor.client is None  # notebook-only work starts no cluster
+    assert [outcomes[n].status for n in "abcd"] == ["succeeded"] * 4
+    assert outcomes["e"].status == "error"
+    assert "RuntimeError: machinery broke" in outcomes["e"].message
+
+
+def test_local_threads_drop_queued_tasks_on_exit():
+    started, release = threading.Event(), threading.Event()
+    ran: list[str] = []
+
+    def run(task: StepTask) -> TaskResult:
+        ran.append(task.name)
+        started.set()
+        release.wait(10)
+        return TaskResult(task.name, "succeeded")
+
+    # Leaving the block early (an error, Ctrl-C) must not start the tasks still queued.
+    with LocalExecutor(max_parallel=2, run=run) as executor:
+        first = executor.submit(StepTask("first", "/nowhere"))
+        started.wait(10)
+        queued = [executor.submit(StepTask(f"q{i}", "/nowhere")) for i in range(3)]
+    release.set()
+    assert first.result(timeout=10).status == "succeeded"
+    started_anyway = [f for f in queued if not f.cancelled()]
+    assert all(f.result(timeout=10).status == "succeeded" for f in started_anyway)
+    # The idle second thread may have taken one queued task before the exit; no more.
+    assert len(started_anyway) <= 1
+    assert len(ran) == 1 + len(started_anyway)
