@@ -7,7 +7,8 @@ Compares, in one run on this machine:
 * ``nbprod sweep`` on the local executor (notebook runs on threads of the nbprod process, each
   with its own kernel), receipts and the run store included;
 * the same sweep on a Dask cluster on loopback (``dask scheduler`` + workers started before
-  the timing, as a user's running cluster would be).
+  the timing, as a user's running cluster would be, with ``--preload nbprod.pipeline.worker``
+  as the docs advise).
 
 Usage: .venv/bin/python bench/sweep/bench_sweep.py [--runs 16] [--workers N]
 
@@ -94,7 +95,8 @@ def start_cluster(folder: Path, workers: int) -> tuple[str, list[subprocess.Pope
     for _ in range(workers):
         processes.append(subprocess.Popen(
             [str(BIN / "dask"), "worker", address, *loopback, "--nthreads", "1",
-             "--memory-limit", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+             "--memory-limit", "0", "--preload", "nbprod.pipeline.worker"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True))
     from distributed import Client
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from ..store.hashing import hash_bytes
 
-__all__ = ["StepTask", "TaskResult", "describe_error", "run_task"]
+__all__ = ["StepTask", "TaskResult", "dask_setup", "describe_error", "run_task", "warm_up"]
 
 #: The most printed text of a function step kept in its receipt (the end of it).
 MAX_STDOUT = 64 * 1024
@@ -100,6 +100,24 @@ def run_task(task: StepTask) -> TaskResult:
     result.worker = where
     result.duration_s = time.perf_counter() - started
     return result
+
+
+def warm_up() -> None:
+    """Import what a notebook run needs (papermill, nbclient, nbformat, the run store).
+
+    A fresh worker process otherwise pays several seconds of imports on its first run
+    (``import nbformat`` builds jsonschema's format checkers).
+    """
+    from ..run import engine  # noqa: F401  (imported for its side effect: warm caches)
+    from ..store import Store  # noqa: F401
+    from ..store import environment  # noqa: F401
+
+
+def dask_setup(worker: Any = None) -> None:
+    """Dask's preload hook: ``dask worker ADDRESS --preload nbprod.pipeline.worker`` imports
+    what runs need while the worker starts, so its first run is not seconds slower."""
+    del worker  # the hook's signature; nothing per worker to set up
+    warm_up()
 
 
 def _run_function(task: StepTask) -> TaskResult:

@@ -57,7 +57,9 @@ def dask_cluster(tmp_path_factory):
         for number in (1, 2):
             processes.append(_spawn(
                 [str(BIN / "dask"), "worker", address, *loopback, "--nthreads", "1",
-                 "--death-timeout", "60", "--memory-limit", "0", "--name", f"w{number}"],
+                 "--death-timeout", "60", "--memory-limit", "0", "--name", f"w{number}",
+                 # As the docs advise: imports done while the worker starts.
+                 "--preload", "nbprod.pipeline.worker"],
                 folder / f"worker{number}.log"))
         with distributed.Client(address, timeout=START_TIMEOUT_S) as client:
             client.wait_for_workers(2, timeout=START_TIMEOUT_S)
