@@ -9,8 +9,12 @@ from pathlib import Path
 import nbformat
 import pytest
 from click.testing import CliRunner
+from notebook_builder import make_notebook
 
 DATA = Path(__file__).parent / "data"
+
+# Golden files include generated test modules; they are data, not tests of this project.
+collect_ignore = ["data"]
 
 # pytest's own ``pytester`` fixture, for the tests of the pytest plugin (pytest only accepts
 # ``pytest_plugins`` in the top-level conftest).
@@ -60,41 +64,6 @@ def _apply_xdist_groups(config, items) -> None:
 def _hermetic_config(monkeypatch, tmp_path):
     """Stop config discovery at the test's tmp dir, so the repo's pyproject never leaks in."""
     monkeypatch.setenv("NBPROD_CEILING_DIRECTORIES", str(tmp_path))
-
-
-def make_notebook(*cells, minor: int = 5, metadata: dict | None = None) -> nbformat.NotebookNode:
-    """Build a notebook from cell specs.
-
-    Each spec is a source string (a code cell), or a dict with ``source`` and optionally
-    ``cell_type``, ``tags``, ``execution_count``, ``outputs``. Cell ids are deterministic
-    (``c1``, ``c2`` ...), so golden files are stable.
-    """
-    nb = nbformat.v4.new_notebook()
-    nb.nbformat_minor = minor
-    nb.metadata = metadata or {
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-        "language_info": {"name": "python"},
-    }
-    for index, spec in enumerate(cells, start=1):
-        if isinstance(spec, str):
-            spec = {"source": spec}
-        kind = spec.get("cell_type", "code")
-        if kind == "code":
-            cell = nbformat.v4.new_code_cell(spec["source"])
-            cell.execution_count = spec.get("execution_count")
-            cell.outputs = [nbformat.from_dict(o) for o in spec.get("outputs", [])]
-        elif kind == "markdown":
-            cell = nbformat.v4.new_markdown_cell(spec["source"])
-        else:
-            cell = nbformat.v4.new_raw_cell(spec["source"])
-        if spec.get("tags"):
-            cell.metadata["tags"] = list(spec["tags"])
-        if minor >= 5:
-            cell.id = spec.get("id", f"c{index}")
-        else:
-            cell.pop("id", None)
-        nb.cells.append(cell)
-    return nb
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ import queue
 import re
 import threading
 import uuid
-from concurrent import futures
 from collections.abc import Callable, Sequence
+from concurrent import futures
 from typing import Any, ClassVar, Protocol
 
 from ..errors import ConfigError, InfrastructureError, MissingDependencyError
@@ -282,7 +282,7 @@ class _ThreadPool:
 
     def __init__(self, size: int):
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._submitted: list[futures.Future] = []
+        self._queued: set[futures.Future] = set()  # not started yet: cancelled by close()
         self._threads = [threading.Thread(target=self._work, name=f"nbprod-local-{i + 1}",
                                           daemon=True) for i in range(size)]
         for thread in self._threads:
@@ -291,13 +291,14 @@ class _ThreadPool:
     def submit(self, call: RunTask, task: StepTask) -> futures.Future:
         future: futures.Future = futures.Future()
         future.task_name = task.name  # type: ignore[attr-defined]
+        self._queued.add(future)
         self._queue.put((future, call, task))
-        self._submitted.append(future)
         return future
 
     def _work(self) -> None:
         while (item := self._queue.get()) is not None:
             future, call, task = item
+            self._queued.discard(future)
             if not future.set_running_or_notify_cancel():
                 continue
             try:
@@ -308,8 +309,8 @@ class _ThreadPool:
     def close(self) -> None:
         """Drop the tasks not started yet (after an error or Ctrl-C), let the threads finish
         their current task and stop; do not wait for them."""
-        for future in self._submitted:
-            future.cancel()  # a no-op for the running and the finished ones
+        for future in list(self._queued):
+            future.cancel()  # a no-op for one a thread has just taken
         for _ in self._threads:
             self._queue.put(None)
 

@@ -108,9 +108,9 @@ def warm_up() -> None:
     A fresh worker process otherwise pays several seconds of imports on its first run
     (``import nbformat`` builds jsonschema's format checkers).
     """
-    from ..run import engine  # noqa: F401  (imported for its side effect: warm caches)
-    from ..store import Store  # noqa: F401
-    from ..store import environment  # noqa: F401
+    # Imported for their side effect: sys.modules holds them for the runs to come.
+    from ..run import engine  # noqa: F401
+    from ..store import Store, environment  # noqa: F401
 
 
 def dask_setup(worker: Any = None) -> None:

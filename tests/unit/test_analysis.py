@@ -7,7 +7,7 @@ import pytest
 
 from nbprod.analysis import analyze_notebook, analyze_source, mask_ipython
 from nbprod.notebook import loads
-from tests.conftest import make_notebook
+from notebook_builder import make_notebook
 
 
 def facts(source: str):

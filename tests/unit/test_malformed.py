@@ -8,7 +8,7 @@ import time
 
 import nbformat
 import pytest
-from conftest import make_notebook
+from notebook_builder import make_notebook
 from malformed_corpus import MALFORMED, build_huge, build_malformed, build_odd, tree_digest
 
 # A few go through a real subprocess (the console script's own error boundary).

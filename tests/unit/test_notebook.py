@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import make_notebook
+from notebook_builder import make_notebook
 from malformed_corpus import ODD, build_huge, build_odd, tree_digest
 
 from nbprod.errors import NbprodWarning, NotebookError

@@ -9,7 +9,7 @@ import textwrap
 
 import nbformat
 import pytest
-from conftest import make_notebook
+from notebook_builder import make_notebook
 
 from nbprod.errors import ConfigError, PluginError
 from nbprod.registry import Registry

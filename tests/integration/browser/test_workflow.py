@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import make_notebook
+from notebook_builder import make_notebook
 
 # One JupyterLab server per worker: keep every browser test on the same xdist worker.
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]

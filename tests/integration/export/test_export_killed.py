@@ -10,7 +10,7 @@ import time
 
 import nbformat
 import pytest
-from conftest import make_notebook
+from notebook_builder import make_notebook
 
 from nbprod.export import ExportConfig, export
 from nbprod.notebook import load

@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.conftest import make_notebook
+from notebook_builder import make_notebook
 
 BIN = Path(sys.executable).parent
 START_TIMEOUT_S = 60

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psutil
 import pytest
+
+from tests.integration.run import runhelpers
 
 
 @pytest.fixture
@@ -14,3 +17,10 @@ def project(tmp_path: Path) -> Path:
         '[project]\nname = "demo"\n\n[tool.nbprod.run]\ncapture = true\n', encoding="utf-8")
     (tmp_path / "data").mkdir()
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def _children_before_the_test():
+    """Remember the processes other tests left running, so orphan checks see only ours."""
+    runhelpers.BASELINE = {p.pid for p in psutil.Process().children(recursive=True)}
+    yield

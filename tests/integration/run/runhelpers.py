@@ -10,7 +10,11 @@ from pathlib import Path
 import nbformat
 import psutil
 
-from tests.conftest import make_notebook
+from notebook_builder import make_notebook
+
+#: Children of this worker that existed before the current test (other tests' servers and
+#: clusters under pytest-xdist); set by an autouse fixture in conftest.py.
+BASELINE: set[int] = set()
 
 
 def write_notebook(folder: Path, name: str, *cells) -> Path:
@@ -20,9 +24,11 @@ def write_notebook(folder: Path, name: str, *cells) -> Path:
 
 
 def live_children() -> list[psutil.Process]:
-    """Child processes of this test process that are still running (zombies don't count)."""
+    """Child processes started during this test that are still running (zombies don't count)."""
     alive = []
     for child in psutil.Process().children(recursive=True):
+        if child.pid in BASELINE:
+            continue
         try:
             if child.status() != psutil.STATUS_ZOMBIE:
                 alive.append(child)

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from pytest_jupyter.jupyter_server import *  # noqa: F403
 
-from tests.conftest import make_notebook
+from notebook_builder import make_notebook
 
 SAMPLE_CELLS = (
     {"source": "lr: float = 0.1  # learning rate\nepochs: int = 3", "tags": ["parameters"]},

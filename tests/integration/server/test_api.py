@@ -11,7 +11,7 @@ import sys
 
 import nbformat
 
-from tests.conftest import make_notebook
+from notebook_builder import make_notebook
 
 NOTEBOOK = "nb/sample.ipynb"
 

@@ -16,7 +16,7 @@ import pytest
 import nbprod.server.handlers as handlers_module
 from nbprod.server.handlers import MAX_BODY_BYTES, ROUTES
 from nbprod.server.paths import NOT_FOUND_MESSAGE
-from tests.conftest import make_notebook
+from notebook_builder import make_notebook
 
 VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 NOT_FOUND = {"error": "NotFound", "message": NOT_FOUND_MESSAGE}

@@ -7,7 +7,7 @@ import json
 import nbformat
 import pytest
 
-from tests.conftest import make_notebook
+from notebook_builder import make_notebook
 
 pytest.importorskip("papermill")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import nbformat
-from conftest import make_notebook
+from notebook_builder import make_notebook
 
 from nbprod.export import ExportConfig, export
 from nbprod.notebook import loads

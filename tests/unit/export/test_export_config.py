@@ -84,7 +84,7 @@ def test_module_names_from_file_names(name, module):
 
 def test_exporters_are_looked_up_in_the_registry(tmp_path):
     import nbformat
-    from conftest import make_notebook
+    from notebook_builder import make_notebook
 
     from nbprod.export import export, exporter_registry
     from nbprod.notebook import loads

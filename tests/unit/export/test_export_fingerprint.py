@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import nbformat
-from conftest import make_notebook
+from notebook_builder import make_notebook
 
 from nbprod.export import ExportConfig, layout_for, plan_export, write_planned
 from nbprod.export.fingerprint import fingerprint

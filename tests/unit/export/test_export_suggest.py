@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import nbformat
-from conftest import make_notebook
+from notebook_builder import make_notebook
 
 from nbprod.export.suggest import suggest_tags
 from nbprod.notebook import loads

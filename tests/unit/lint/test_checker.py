@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from conftest import make_notebook
+from notebook_builder import make_notebook
 
 from nbprod.errors import ConfigError
 from nbprod.lint import LintConfig, lint, lint_paths

@@ -6,7 +6,7 @@ import json
 
 import nbformat
 import pytest
-from conftest import make_notebook
+from notebook_builder import make_notebook
 
 from nbprod.lint import LintConfig, lint_paths
 from nbprod.lint.ruff import SYNTAX_ERROR_CODE, apply_ruff_fixes, check_text

@@ -17,7 +17,7 @@ from nbprod.lint.rules.portability import (
 )
 from nbprod.lint.rules.secrets import mask
 from nbprod.notebook import loads
-from tests.conftest import make_notebook
+from notebook_builder import make_notebook
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import pytest
 from nbprod.errors import NotebookError
 from nbprod.lint.checker import LintConfig, lint
 from nbprod.notebook import Notebook, load, loads
-from tests.conftest import make_notebook
+from notebook_builder import make_notebook
 
 CORPUS = Path(os.environ.get("NBPROD_CORPUS", "/work/shared/corpus"))
 ALL_RULES = LintConfig(select=("NB",), require_parameters=True)

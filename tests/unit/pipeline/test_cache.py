@@ -11,7 +11,7 @@ from nbprod.pipeline.cache import (
     explain,
     hash_json,
 )
-from tests.conftest import make_notebook
+from notebook_builder import make_notebook
 
 BASE = KeyParts(code="c", parameters=hash_json({"lr": 0.1}), inputs={"data/a.csv": "h1"},
                 upstream={"prepare": "k1"}, environment="e")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nbprod.run.compare import Tolerance, compare_notebooks, normalise, texts_match
-from tests.conftest import make_notebook
+from notebook_builder import make_notebook
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 from nbprod.run.capture import Access, capture_data
 from nbprod.run.profile import UNIQUE_CAP, profile_csv, profile_file, profile_parquet
 from nbprod.store import Store
-from tests.conftest import make_notebook
+from notebook_builder import make_notebook
 
 
 def test_profile_csv_columns(tmp_path):

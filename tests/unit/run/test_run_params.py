@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from nbprod.errors import ParameterError
 from nbprod.notebook import loads
 from nbprod.run import params as P
-from tests.conftest import make_notebook
+from notebook_builder import make_notebook
 
 PARAMS_CELL = """\
 from pathlib import Path

@@ -19,7 +19,7 @@ from nbprod.run.execute import (
     redacting,
 )
 from nbprod.run.receipt import SCHEMA_VERSION, build_receipt
-from tests.conftest import make_notebook
+from notebook_builder import make_notebook
 
 
 def _cells():

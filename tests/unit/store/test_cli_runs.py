@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from nbprod.store import Store
-from tests.conftest import make_notebook
+from notebook_builder import make_notebook
 
 NB_HASH = "blake3:" + "1" * 64
 

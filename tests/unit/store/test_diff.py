@@ -7,7 +7,7 @@ import copy
 import nbformat
 
 from nbprod.store.diff import diff_mappings, diff_receipts, normalize_outputs
-from tests.conftest import make_notebook
+from notebook_builder import make_notebook
 
 
 def _receipt(run_id: str) -> dict:
