@@ -92,7 +92,7 @@ def sweep_command(notebook, params, mode, sweep_file, max_parallel, executor, cl
             click.echo(text, nl=False)
         return 0
     factory = executor_registry.get(config.executor)
-    runner = factory(max_parallel=config.max_parallel or min(len(points), _cores()),
+    runner = factory(max_parallel=config.max_parallel or min(len(points), 2 * _cores()),
                      cluster=config.cluster, retries=2)
     store = open_project_store(project.root)
     from .progress import LiveProgress

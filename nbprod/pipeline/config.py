@@ -53,7 +53,7 @@ class PipelineConfig:
     steps: tuple[StepConfig, ...] = ()
     executor: str = "local"
     cluster: str | None = None
-    max_parallel: int = 0  # 0: one per CPU core
+    max_parallel: int = 0  # 0: the executor's default (local: two per core)
     retries: int = 2
     timeout: float | None = None  # seconds per notebook step
     image: str = "python:3.11-slim"  # container image of the Kubeflow export
