@@ -40,7 +40,7 @@ class ProjectConfig:
     data: dict = field(default_factory=dict)
 
     def section(self, name: str, cls: type[T], **overrides: Any) -> T:
-        """Build the dataclass ``cls`` from ``[tool.nbprod.<name>]``; ``overrides`` win (CLI flags)."""
+        """Build ``cls`` from ``[tool.nbprod.<name>]``; ``overrides`` (CLI flags) win."""
         where = f"{self.pyproject or 'pyproject.toml'} [tool.nbprod.{name}]"
         table = dict(self.data.get(name, {}))
         table.update({k: v for k, v in overrides.items() if v is not None})

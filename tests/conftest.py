@@ -68,7 +68,7 @@ def _hermetic_config(monkeypatch, tmp_path):
 
 @pytest.fixture
 def notebook_factory(tmp_path):
-    """Write a built notebook to tmp_path and return its path: ``notebook_factory('a.ipynb', ...)``."""
+    """Write a built notebook into tmp_path: ``notebook_factory('a.ipynb', *cells)`` -> path."""
 
     def write(name: str, *cells, **kwargs) -> Path:
         path = tmp_path / name

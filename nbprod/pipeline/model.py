@@ -1,9 +1,9 @@
 """The pipeline IR shared by its two sources and every executor and exporter.
 
 A pipeline comes either from the ``step:<name>`` cells of one notebook (``nbprod export``
-writes it as ``<module>_pipeline.json`` beside the generated step module) or from notebooks listed in
-``[[tool.nbprod.pipeline.steps]]``. Both become the same ``Pipeline``; executors and exporters
-only ever see this form.
+writes it as ``<module>_pipeline.json`` beside the generated step module) or from notebooks
+listed in ``[[tool.nbprod.pipeline.steps]]``. Both become the same ``Pipeline``; executors
+and exporters only ever see this form.
 """
 
 from __future__ import annotations

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import nbformat
 import pytest
+from notebook_builder import make_notebook
 
 from nbprod.analysis import analyze_notebook, analyze_source, mask_ipython
 from nbprod.notebook import loads
-from notebook_builder import make_notebook
 
 
 def facts(source: str):

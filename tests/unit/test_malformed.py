@@ -8,8 +8,8 @@ import time
 
 import nbformat
 import pytest
-from notebook_builder import make_notebook
 from malformed_corpus import MALFORMED, build_huge, build_malformed, build_odd, tree_digest
+from notebook_builder import make_notebook
 
 # A few go through a real subprocess (the console script's own error boundary).
 SUBPROCESS_CASES = ("not-json.ipynb", "utf16.ipynb", "deep-nesting.ipynb", "no-nbformat.ipynb")
@@ -85,7 +85,8 @@ def test_odd_but_valid_notebooks_lint_and_stay_untouched(run_cli, tmp_path):
     assert result.exit_code == 0, result.output
     assert "error:" not in result.output
     assert "Traceback" not in result.output and "NbprodWarning" not in result.output
-    assert "warning: " in result.output and "v3.ipynb: nbformat 3 notebook upgraded" in result.output
+    assert "warning: " in result.output
+    assert "v3.ipynb: nbformat 3 notebook upgraded" in result.output
     assert tree_digest(tmp_path) == before
 
 

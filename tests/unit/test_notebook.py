@@ -8,8 +8,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from notebook_builder import make_notebook
 from malformed_corpus import ODD, build_huge, build_odd, tree_digest
+from notebook_builder import make_notebook
 
 from nbprod.errors import NbprodWarning, NotebookError
 from nbprod.notebook import Node, dumps, load, loads, save

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import re
 
@@ -251,9 +252,11 @@ class DefinedByDeletedCell(Rule):
             count = cell.execution_count
             if not isinstance(count, int):
                 continue
-            missing = [n for n in range(1, count) if n not in counts]
-            if not missing:
+            present = sum(1 for n in counts if isinstance(n, int) and 0 < n < count)
+            if count - 1 - present <= 0:
                 continue
+            # Lazily: a saved count can be huge, and only the first few missing ones are shown.
+            missing = list(itertools.islice((n for n in range(1, count) if n not in counts), 6))
             shown = ", ".join(str(n) for n in missing[:5]) + (", ..." if len(missing) > 5 else "")
             where = _name_span(ctx.analysis.of(index), name, line)
             yield self.diagnostic(

@@ -6,9 +6,8 @@ import json
 
 import nbformat
 import pytest
-from playwright.sync_api import Page, expect
-
 from notebook_builder import make_notebook
+from playwright.sync_api import Page, expect
 
 # One JupyterLab server per worker: keep every browser test on the same xdist worker.
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]

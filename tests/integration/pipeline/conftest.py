@@ -12,7 +12,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from notebook_builder import make_notebook
 
 BIN = Path(sys.executable).parent

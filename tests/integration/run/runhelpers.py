@@ -9,7 +9,6 @@ from pathlib import Path
 
 import nbformat
 import psutil
-
 from notebook_builder import make_notebook
 
 #: Children of this worker that existed before the current test (other tests' servers and

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from pytest_jupyter.jupyter_server import *  # noqa: F403
-
 from notebook_builder import make_notebook
+from pytest_jupyter.jupyter_server import *  # noqa: F403
 
 SAMPLE_CELLS = (
     {"source": "lr: float = 0.1  # learning rate\nepochs: int = 3", "tags": ["parameters"]},

@@ -10,7 +10,6 @@ import subprocess
 import sys
 
 import nbformat
-
 from notebook_builder import make_notebook
 
 NOTEBOOK = "nb/sample.ipynb"

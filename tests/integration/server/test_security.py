@@ -12,11 +12,11 @@ from urllib.parse import quote, unquote
 
 import nbformat
 import pytest
+from notebook_builder import make_notebook
 
 import nbprod.server.handlers as handlers_module
 from nbprod.server.handlers import MAX_BODY_BYTES, ROUTES
 from nbprod.server.paths import NOT_FOUND_MESSAGE
-from notebook_builder import make_notebook
 
 VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 NOT_FOUND = {"error": "NotFound", "message": NOT_FOUND_MESSAGE}

@@ -6,7 +6,6 @@ import json
 
 import nbformat
 import pytest
-
 from notebook_builder import make_notebook
 
 pytest.importorskip("papermill")

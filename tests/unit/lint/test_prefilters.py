@@ -7,13 +7,13 @@ import json
 
 import nbformat
 import pytest
+from notebook_builder import make_notebook
 
 from nbprod.analysis import _child_nodes
 from nbprod.lint.checker import LintConfig, lint
 from nbprod.lint.rules.hygiene import _size, _size_bound
 from nbprod.lint.rules.secrets import _ALL_HINTS, _may_hold_secret
 from nbprod.notebook import loads
-from notebook_builder import make_notebook
 
 TOKEN = "ghp_" + "A1b2C3d4" * 5
 

@@ -6,6 +6,7 @@ import ast
 
 import nbformat
 import pytest
+from notebook_builder import make_notebook
 
 from nbprod.analysis import analyze_source
 from nbprod.lint.checker import LintConfig, lint
@@ -17,7 +18,6 @@ from nbprod.lint.rules.portability import (
 )
 from nbprod.lint.rules.secrets import mask
 from nbprod.notebook import loads
-from notebook_builder import make_notebook
 
 
 @pytest.mark.parametrize(

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_builder import make_notebook
 
 from nbprod.errors import NotebookError
 from nbprod.lint.checker import LintConfig, lint
 from nbprod.notebook import Notebook, load, loads
-from notebook_builder import make_notebook
 
 CORPUS = Path(os.environ.get("NBPROD_CORPUS", "/work/shared/corpus"))
 ALL_RULES = LintConfig(select=("NB",), require_parameters=True)
@@ -124,3 +124,11 @@ def test_rules_survive_the_corpus(shard):
         _check_locations(nb, result.diagnostics)
         linted += 1
     assert linted >= len(notebooks) * 0.9
+
+
+def test_huge_execution_counts_cost_no_memory():
+    # A saved execution count is any non-negative integer; rules must not enumerate up to it.
+    node = make_notebook({"source": "print(undefined_name)", "execution_count": 2**62})
+    nb = loads(nbformat.writes(node), path="huge.ipynb")
+    codes = {d.code for d in lint(nb, LintConfig()).diagnostics}
+    assert "NB005" in codes

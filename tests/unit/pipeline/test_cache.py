@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from notebook_builder import make_notebook
+
 from nbprod.pipeline.cache import (
     MISSING,
     KeyParts,
@@ -11,7 +13,6 @@ from nbprod.pipeline.cache import (
     explain,
     hash_json,
 )
-from notebook_builder import make_notebook
 
 BASE = KeyParts(code="c", parameters=hash_json({"lr": 0.1}), inputs={"data/a.csv": "h1"},
                 upstream={"prepare": "k1"}, environment="e")

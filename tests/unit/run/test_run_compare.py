@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from notebook_builder import make_notebook
 
 from nbprod.run.compare import Tolerance, compare_notebooks, normalise, texts_match
-from notebook_builder import make_notebook
 
 
 @pytest.mark.parametrize(

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from notebook_builder import make_notebook
 
 from nbprod.run.capture import Access, capture_data
 from nbprod.run.profile import UNIQUE_CAP, profile_csv, profile_file, profile_parquet
 from nbprod.store import Store
-from notebook_builder import make_notebook
 
 
 def test_profile_csv_columns(tmp_path):

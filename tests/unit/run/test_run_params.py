@@ -11,11 +11,11 @@ import nbformat
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from notebook_builder import make_notebook
 
 from nbprod.errors import ParameterError
 from nbprod.notebook import loads
 from nbprod.run import params as P
-from notebook_builder import make_notebook
 
 PARAMS_CELL = """\
 from pathlib import Path

@@ -8,6 +8,7 @@ import sys
 import warnings
 
 import pytest
+from notebook_builder import make_notebook
 
 from nbprod.run import record as record_mod
 from nbprod.run.capture import read_access_log, setup_source
@@ -19,7 +20,6 @@ from nbprod.run.execute import (
     redacting,
 )
 from nbprod.run.receipt import SCHEMA_VERSION, build_receipt
-from notebook_builder import make_notebook
 
 
 def _cells():

@@ -6,9 +6,9 @@ import json
 
 import nbformat
 import pytest
+from notebook_builder import make_notebook
 
 from nbprod.store import Store
-from notebook_builder import make_notebook
 
 NB_HASH = "blake3:" + "1" * 64
 

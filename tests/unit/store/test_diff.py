@@ -5,9 +5,9 @@ from __future__ import annotations
 import copy
 
 import nbformat
+from notebook_builder import make_notebook
 
 from nbprod.store.diff import diff_mappings, diff_receipts, normalize_outputs
-from notebook_builder import make_notebook
 
 
 def _receipt(run_id: str) -> dict:
