@@ -14,20 +14,12 @@ if [ -f "$stamp" ] && "$venv/bin/python" -c "import airflow" >/dev/null 2>&1; th
   echo "==> Airflow $AIRFLOW_VERSION already set up in $venv"
   exit 0
 fi
-install() {
-  if [ ! -x "$venv/bin/python" ]; then
-    echo "==> creating $venv"
-    python3 -m venv "$venv"
-  fi
-  echo "==> installing apache-airflow==$AIRFLOW_VERSION into $venv"
-  "$venv/bin/python" -m pip install -q --upgrade pip &&
-    "$venv/bin/python" -m pip install -q "apache-airflow==$AIRFLOW_VERSION"
-}
-# A pip upgrade interrupted or racing another pip can leave a broken pip behind: start over once.
-if ! install; then
-  echo "==> retrying with a fresh $venv"
-  rm -rf "$venv"
-  install
+if [ ! -x "$venv/bin/python" ]; then
+  echo "==> creating $venv"
+  python3 -m venv "$venv"
 fi
+echo "==> installing apache-airflow==$AIRFLOW_VERSION into $venv"
+"$venv/bin/python" -m pip install -q --upgrade pip
+"$venv/bin/python" -m pip install -q "apache-airflow==$AIRFLOW_VERSION"
 touch "$stamp"
 echo "==> Airflow ready: $venv/bin/python"

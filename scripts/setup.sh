@@ -21,17 +21,9 @@ fi
 stamp=.venv/.nbprod-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "==> installing nbprod[test] into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip
   # The extension is built below, explicitly; pip's build hook must not try it too.
-  # One retry: a pip upgrade racing another pip process can leave pip broken.
-  for attempt in 1 2; do
-    if .venv/bin/python -m pip install -q --upgrade pip &&
-       SKIP_JUPYTER_BUILDER=1 .venv/bin/python -m pip install -q -e ".[test]"; then
-      break
-    fi
-    [ "$attempt" = 2 ] && exit 1
-    echo "==> retrying with a fresh .venv"
-    rm -rf .venv && python3 -m venv .venv
-  done
+  SKIP_JUPYTER_BUILDER=1 .venv/bin/python -m pip install -q -e ".[test]"
   touch "$stamp"
 fi
 
