@@ -28,6 +28,7 @@ __all__ = [
     "analyze_source",
     "mask_ipython",
     "ALWAYS_DEFINED",
+    "import_aliases",
 ]
 
 #: Names a Jupyter kernel defines before any cell runs.
@@ -684,3 +685,24 @@ def analyze_notebook(nb) -> NotebookAnalysis:
     """Analyse every code cell of ``nb`` (a ``nbprod.notebook.Notebook``)."""
     cells = nb.code_cells
     return NotebookAnalysis(cells=cells, results=[analyze_source(c.source) for c in cells])
+
+
+def import_aliases(nodes) -> dict[str, str]:
+    """Local name -> dotted origin for every absolute import among ``nodes`` (``np`` -> ``numpy``).
+
+    ``nodes`` is any iterable of AST nodes (e.g. ``ast.walk(tree)``); star imports are skipped.
+    """
+    aliases: dict[str, str] = {}
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    aliases[alias.asname] = alias.name
+                else:
+                    top = alias.name.split(".")[0]
+                    aliases[top] = top
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                if alias.name != "*":
+                    aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return aliases

@@ -56,10 +56,10 @@ def atomic_write(
             pass
         raise
     if durable:
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     # Without syncing the folder, the rename itself may be lost on power failure.
     try:
         fd = os.open(folder, os.O_RDONLY)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
+from ..analysis import import_aliases as analysis_import_aliases
+
 __all__ = ["describe", "generator_functions", "import_aliases", "unserialisable_bindings"]
 
 _FILE_CALLS = {
@@ -30,21 +32,7 @@ _LOCK_MODULES = {"threading", "multiprocessing", "asyncio", "multiprocessing.syn
 
 def import_aliases(trees: list[ast.Module]) -> dict[str, str]:
     """Local name -> dotted origin for every import in ``trees`` (``np`` -> ``numpy``)."""
-    aliases: dict[str, str] = {}
-    for tree in trees:
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.asname:
-                        aliases[alias.asname] = alias.name
-                    else:
-                        top = alias.name.split(".")[0]
-                        aliases[top] = top
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                for alias in node.names:
-                    if alias.name != "*":
-                        aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-    return aliases
+    return analysis_import_aliases(node for tree in trees for node in ast.walk(tree))
 
 
 def generator_functions(trees: list[ast.Module]) -> set[str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 import blake3
 
 from ..errors import StoreError
-from ..fsutil import TEMP_PREFIX
+from ..fsutil import TEMP_PREFIX, fsync_dir
 from .crash import crashpoint
 from .hashing import HASH_PREFIX, hash_bytes, is_hash
 
@@ -102,7 +102,7 @@ class ObjectStore:
             os.chmod(tmp, OBJECT_MODE)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, target)
-            _fsync_folder(target.parent)
+            fsync_dir(target.parent)
             crashpoint("object.after_rename")
             return digest, size
         except BaseException:
@@ -125,15 +125,3 @@ class ObjectStore:
                     yield digest, entry
 
 
-def _fsync_folder(folder: Path) -> None:
-    # The rename is durable only once the folder entry itself reaches the disk.
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ...analysis import _LEAVES, CellAnalysis
 from ...analysis import _child_nodes as child_nodes
+from ...analysis import import_aliases as _import_aliases
 from ...notebook import Cell
 from ..rule import LintContext
 
@@ -98,21 +99,8 @@ def import_aliases(ctx: LintContext) -> dict[str, str]:
     """Local name -> qualified name for every import in the notebook (plus the usual aliases)."""
 
     def build() -> dict[str, str]:
-        aliases = dict(CONVENTIONAL_ALIASES)
-        for _cell, result in ctx.python_cells:
-            for node in tree_nodes(ctx, result):
-                if isinstance(node, ast.Import):
-                    for alias in node.names:
-                        if alias.asname:
-                            aliases[alias.asname] = alias.name
-                        else:
-                            top = alias.name.split(".")[0]
-                            aliases[top] = top
-                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                    for alias in node.names:
-                        if alias.name != "*":
-                            aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-        return aliases
+        nodes = (node for _cell, result in ctx.python_cells for node in tree_nodes(ctx, result))
+        return {**CONVENTIONAL_ALIASES, **_import_aliases(nodes)}
 
     return ctx.memo("import_aliases", build)
 
