@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -61,9 +62,12 @@ def _apply_xdist_groups(config, items) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _hermetic_config(monkeypatch, tmp_path):
-    """Stop config discovery at the test's tmp dir, so the repo's pyproject never leaks in."""
+def _hermetic_config(monkeypatch, tmp_path, tmp_path_factory):
+    """Stop config discovery at the test's tmp dir, so the repo's pyproject never leaks in,
+    and give each test its own lint cache, outside its tmp dir (tests check that linting
+    writes nothing there) and outside the user's home."""
     monkeypatch.setenv("NBPROD_CEILING_DIRECTORIES", str(tmp_path))
+    monkeypatch.setenv("NBPROD_CACHE_DIR", str(tmp_path_factory.mktemp("nbprod-cache")))
 
 
 @pytest.fixture
@@ -113,3 +117,6 @@ def read_json(text: str):
 
 
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+# Servers and clusters that fixtures start for a whole module or session keep their lint
+# cache here rather than in the user's home (each test then gets its own, see above).
+os.environ.setdefault("NBPROD_CACHE_DIR", tempfile.mkdtemp(prefix="nbprod-test-cache-"))

@@ -36,13 +36,18 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...] | None:
 @click.option("--max-size", type=click.IntRange(min=1), default=None,
               help="Largest notebook read, in MiB (default 100).")
 @click.option("--no-ruff", is_flag=True, help="Run nbprod's rules only, not ruff's.")
+@click.option("--no-cache", is_flag=True,
+              help="Lint every notebook afresh: neither read nor write the lint cache.")
 def lint_command(paths, select, ignore, extend_select, fix, unsafe_fixes, output_format,
-                 show_statistics, exit_zero, max_size, no_ruff):
+                 show_statistics, exit_zero, max_size, no_ruff, no_cache):
     """Lint notebooks (files or folders, recursively) with nbprod's rules and ruff's.
 
     \b
     Exit codes: 0 no findings (or --exit-zero), 1 findings,
     2 a notebook could not be read, or bad usage / configuration.
+
+    The findings of notebooks that did not change since the last run (nor any file they
+    read) come from a cache in $NBPROD_CACHE_DIR (default ~/.cache/nbprod).
     """
     targets = list(paths) or [Path(".")]
     project = load_project_config(targets[0])
@@ -57,7 +62,12 @@ def lint_command(paths, select, ignore, extend_select, fix, unsafe_fixes, output
         max_size=max_size,
         ruff=False if no_ruff else None,
     )
-    report = lint_paths(targets, config, project.root)
+    cache = None
+    if not (no_cache or config.fix):
+        from ..lint.cache import LintCache
+
+        cache = LintCache.for_settings(config, project.root)
+    report = lint_paths(targets, config, project.root, cache=cache)
     diagnostics = report.diagnostics
     if show_statistics:
         text = statistics(diagnostics, "json" if output_format != "text" else "text")

@@ -1,10 +1,11 @@
 """Linting notebooks: ``lint`` for one loaded notebook, ``lint_paths`` for files and folders.
 
-``lint_paths`` is what the CLI, the pre-commit hook and the server call. It starts ruff once
-over every notebook (in its own process, in the background), lints the notebooks with
-nbprod's rules (in a pool of worker processes when there are enough of them to pay for the
-start-up), then merges ruff's findings into each notebook's. A notebook that cannot be read
-is reported and skipped; the others are still linted.
+``lint_paths`` is what the CLI, the pre-commit hook and the server call. It takes the
+findings of unchanged notebooks from the lint cache when given one (``nbprod.lint.cache``),
+starts ruff once over the other notebooks (in its own process, in the background), lints
+them with nbprod's rules (in a pool of worker processes when there are enough of them to
+pay for the start-up), then merges ruff's findings into each notebook's. A notebook that
+cannot be read is reported and skipped; the others are still linted.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ..errors import (
     NotebookError,
 )
 from ..notebook import dumps, load, prepare_validation, save
+from .cache import LintCache
 from .checker import (
     MAX_FIX_PASSES,
     LintConfig,
@@ -111,6 +113,7 @@ def lint_paths(
     project_root: Path | None = None,
     *,
     jobs: int | None = None,
+    cache: LintCache | None = None,
 ) -> LintReport:
     """Lint every notebook under ``paths``, with nbprod's rules and ruff's.
 
@@ -125,6 +128,9 @@ def lint_paths(
     jobs:
         Worker processes; default: one per CPU. With fewer than ``PARALLEL_THRESHOLD``
         notebooks, or ``jobs=1``, linting runs in this process.
+    cache:
+        Results of unchanged notebooks to reuse, and where to keep the new ones
+        (``nbprod.lint.cache``); not used with ``config.fix``.
 
     Returns
     -------
@@ -142,27 +148,39 @@ def lint_paths(
     config = config or LintConfig()
     validate_selection(config)
     files = collect_notebooks(paths)
+    if config.fix:
+        cache = None
+    outcomes: list[LintResult | str | None] = [
+        cache.lookup(path) if cache else None for path in files
+    ]
+    todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
     codes = ruff_codes(config)
     batch = None
-    if codes and not config.fix:
+    if codes and not config.fix and todo:
         from .ruff import RuffBatch
 
-        batch = RuffBatch([f for f in files if f.suffix == ".ipynb"], codes).start()
+        batch = RuffBatch([files[i] for i in todo if files[i].suffix == ".ipynb"], codes).start()
     try:
-        outcomes = _run_all(files, config, project_root, jobs)
+        linted = _run_all([files[i] for i in todo], config, project_root, jobs)
         ruff_found = batch.results() if batch else {}
     finally:
         if batch:
             batch.cancel()
+    for position, outcome in zip(todo, linted, strict=True):
+        facts = getattr(outcome, "facts", None)
+        if batch and facts is not None and not facts.via_stdin:
+            outcome = _merge_ruff(outcome, ruff_found.get(os.path.abspath(facts.path), []), config)
+        if cache and not isinstance(outcome, str):
+            cache.store(files[position], outcome)
+        outcomes[position] = outcome
+    if cache:
+        cache.save()
     report = LintReport()
     for outcome in outcomes:
         if isinstance(outcome, str):
             report.errors.append(outcome)
-            continue
-        facts = outcome.facts
-        if batch and facts is not None and not facts.via_stdin:
-            outcome = _merge_ruff(outcome, ruff_found.get(os.path.abspath(facts.path), []), config)
-        report.results.append(outcome)
+        else:
+            report.results.append(outcome)
     return report
 
 

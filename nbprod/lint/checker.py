@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..notebook import Notebook
+from .probe import Observations
 from .rule import Applicability, Diagnostic, LintContext, Rule
 
 __all__ = [
@@ -79,6 +80,8 @@ class LintResult:
     fixed_notebook: Notebook | None = None
     facts: Any = None
     warnings: list[str] = field(default_factory=list)  # upgrades and repairs made on reading
+    # What the rules saw of other files (``nbprod.lint.probe``), for the lint cache.
+    observations: Observations | None = None
 
 
 def is_selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
@@ -254,6 +257,7 @@ def lint(
         diagnostics=sorted(found, key=Diagnostic.sort_key),
         fixed=fixed,
         fixed_notebook=working if fixed else None,
+        observations=ctx.files.seen,
     )
 
 

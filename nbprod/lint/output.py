@@ -67,10 +67,16 @@ def render_text(diagnostics: list[Diagnostic]) -> str:
 
 
 def render_json(diagnostics: list[Diagnostic]) -> str:
-    """A JSON array, keys sorted, one object per finding (the server returns the same)."""
-    return json.dumps(
-        [diagnostic_to_json(d) for d in diagnostics], indent=2, ensure_ascii=False, sort_keys=True
-    )
+    """A JSON array, one finding per line with its keys sorted (the server returns the same).
+
+    One line per finding diffs and greps well, and is written by json's C encoder: an
+    indented dump goes through the pure-Python one, a tenth of a second per few thousand
+    findings.
+    """
+    if not diagnostics:
+        return "[]"
+    encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
+    return "[\n" + ",\n".join(encode(diagnostic_to_json(d)) for d in diagnostics) + "\n]"
 
 
 def render_github(diagnostics: list[Diagnostic]) -> str:

@@ -16,6 +16,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from .probe import FileProbe
+
 if TYPE_CHECKING:
     from ..analysis import CellAnalysis, NotebookAnalysis
     from ..notebook import Cell, Notebook
@@ -69,11 +71,16 @@ class Diagnostic:
 
 @dataclass
 class LintContext:
-    """Everything a rule may read about one notebook; analysis is computed once, lazily."""
+    """Everything a rule may read about one notebook; analysis is computed once, lazily.
+
+    Rules that look at other files do so through ``files``, which records what they saw
+    (see ``nbprod.lint.probe``).
+    """
 
     nb: Notebook
     config: LintConfig
     project_root: Path | None = None
+    files: FileProbe = field(default_factory=FileProbe)
     _memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @cached_property

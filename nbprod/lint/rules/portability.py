@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from ...analysis import Magic
+from ..probe import FileProbe
 from ..rule import Applicability, LintContext, Rule, Severity
 from ._helpers import cell_calls, keyword, magic_span, span, string_constants, tree_nodes
 
@@ -354,11 +355,7 @@ class MissingDataFile(Rule):
 
     def check(self, ctx):
         for cell, result, literal, path in _file_reads(ctx):
-            try:
-                exists = path.exists()
-            except OSError:
-                exists = False
-            if not exists:
+            if not ctx.files.exists(path):
                 yield self.diagnostic(
                     ctx,
                     cell,
@@ -368,15 +365,14 @@ class MissingDataFile(Rule):
                 )
 
 
-def is_lfs_pointer(path: Path) -> bool:
+def is_lfs_pointer(path: Path, files: FileProbe | None = None) -> bool:
     """True when ``path`` is a Git LFS pointer stub instead of the file's content."""
+    files = files or FileProbe()
     try:
-        if not path.is_file() or path.stat().st_size > 1024:
-            return False
-        with path.open("rb") as handle:
-            return handle.read(len(LFS_HEADER)) == LFS_HEADER.encode()
+        head = files.head_of_small_file(path, 1024, len(LFS_HEADER))
     except OSError:
         return False
+    return head == LFS_HEADER.encode()
 
 
 class LfsPointerFile(Rule):
@@ -403,7 +399,7 @@ class LfsPointerFile(Rule):
 
     def check(self, ctx):
         for cell, result, literal, path in _file_reads(ctx):
-            if is_lfs_pointer(path):
+            if is_lfs_pointer(path, ctx.files):
                 yield self.diagnostic(
                     ctx,
                     cell,
@@ -513,23 +509,26 @@ def _names_from_environment(text: str) -> set[str]:
     return names
 
 
-def declared_distributions(folders: list[Path]) -> set[str] | None:
+def declared_distributions(
+    folders: list[Path], files: FileProbe | None = None
+) -> set[str] | None:
     """Normalised distribution names declared in the folders' requirements*.txt,
     pyproject.toml and environment.yml; None when no folder has any such file."""
+    files = files or FileProbe()
     names: set[str] = set()
     found = False
     for folder in folders:
         candidates = [
-            *sorted(folder.glob("requirements*.txt")),
+            *files.glob(folder, "requirements*.txt"),
             folder / "pyproject.toml",
             folder / "environment.yml",
             folder / "environment.yaml",
         ]
         for path in candidates:
             try:
-                if not path.is_file():
+                if not files.is_file(path):
                     continue
-                text = path.read_text(encoding="utf-8")
+                text = files.read_text(path)
             except (OSError, UnicodeDecodeError):
                 continue
             found = True
@@ -572,7 +571,7 @@ class UndeclaredDependency(Rule):
         if not folders:
             return
         unique = list(dict.fromkeys(folders))
-        declared = ctx.memo("declared", lambda: declared_distributions(unique))
+        declared = ctx.memo("declared", lambda: declared_distributions(unique, ctx.files))
         if declared is None:
             return
         reported: set[str] = set()
@@ -587,7 +586,7 @@ class UndeclaredDependency(Rule):
                 for full in modules:
                     top = full.split(".")[0]
                     if (top in reported or top in stdlib or top in KERNEL_PROVIDED
-                            or full in KERNEL_PROVIDED or _is_local(top, folders)):
+                            or full in KERNEL_PROVIDED or _is_local(top, folders, ctx.files)):
                         continue
                     if import_distributions(top) & declared:
                         continue
@@ -607,15 +606,12 @@ def _suggest(module: str) -> str:
     return installed[0] if installed else IMPORT_ALIASES.get(module, module)
 
 
-def _is_local(module: str, folders: list[Path]) -> bool:
-    for folder in folders:
-        for candidate in (folder / f"{module}.py", folder / module, folder / "src" / module):
-            try:
-                if candidate.exists():
-                    return True
-            except OSError:
-                continue
-    return False
+def _is_local(module: str, folders: list[Path], files: FileProbe) -> bool:
+    return any(
+        files.exists(candidate)
+        for folder in folders
+        for candidate in (folder / f"{module}.py", folder / module, folder / "src" / module)
+    )
 
 
 RULES = (

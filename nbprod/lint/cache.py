@@ -1,0 +1,238 @@
+"""The lint cache: the findings of a notebook that has not changed are reused, not recomputed.
+
+Linting a folder again after editing one notebook should cost about one notebook. A cached
+result is reused only when everything that decided it is unchanged:
+
+- the settings: the cache file is named by a hash of nbprod's own code (every module's
+  size and modification time, so an edited checkout counts too) and of the third-party
+  rules' modules, the Python version, the lint configuration, the project root, ruff's
+  executable and the folders packages are installed in (NB207 maps imports to installed
+  distributions);
+- the notebook: its stat signature (``nbprod.lint.probe.signature``) and the path it is
+  shown under;
+- everything a rule saw of other files (data files, requirements, local modules), as
+  ``LintContext.files`` recorded it (``nbprod.lint.probe.Observations``).
+
+A notebook or file changed less than ``RACY_SECONDS`` before it was linted is not cached: a
+second write within the file system's timestamp granularity would leave its signature as
+it was. Results with fixes applied, and notebooks that could not be read, are never cached.
+
+The cache lives in the user's cache folder (``$NBPROD_CACHE_DIR``, else
+``$XDG_CACHE_HOME/nbprod``, else ``~/.cache/nbprod``), as black's does, so that linting
+writes nothing into the project; ``nbprod lint --no-cache`` bypasses it. It only ever speeds
+things up: a missing, corrupt or unwritable cache is ignored and rebuilt, never an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from dataclasses import MISSING, asdict, fields
+from pathlib import Path
+
+from ..fsutil import atomic_write
+from .checker import LintConfig, LintResult, ruff_codes
+from .probe import Observations, signature
+from .rule import Applicability, Diagnostic, Severity
+
+__all__ = ["LintCache", "default_cache_folder", "settings_key"]
+
+CACHE_FORMAT = 1
+RACY_SECONDS = 2.0
+#: Entries of notebooks not linted for this long are dropped when the cache is next saved,
+#: and so are cache files (other settings, other projects) not written for this long.
+STALE_SECONDS = 30 * 24 * 3600
+
+_DIAGNOSTIC_FIELDS = tuple(f.name for f in fields(Diagnostic) if f.name not in ("path", "data"))
+# Fields without a default are always written; the others only when not None.
+_REQUIRED_FIELDS = {
+    f.name for f in fields(Diagnostic) if f.default is MISSING and f.default_factory is MISSING
+}
+
+
+def default_cache_folder() -> Path:
+    """``$NBPROD_CACHE_DIR``, else ``$XDG_CACHE_HOME/nbprod``, else ``~/.cache/nbprod``."""
+    explicit = os.environ.get("NBPROD_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "nbprod"
+
+
+class LintCache:
+    """The cached results for one set of settings; ``lookup`` before linting a notebook,
+    ``store`` after, ``save`` once at the end."""
+
+    def __init__(self, file: Path):
+        self.file = file
+        self._entries = self._read_entries()
+        self._stats: dict[str, list[int] | None] = {}
+        self._updated: set[str] = set()
+        self._checked: dict = {}  # file-system checks shared by this run's lookups
+
+    @classmethod
+    def for_settings(
+        cls, config: LintConfig, project_root: Path | None, folder: Path | None = None
+    ) -> LintCache:
+        """The cache of ``config`` in ``project_root``, in ``folder`` (default: the user's)."""
+        folder = folder or default_cache_folder()
+        return cls(folder / "lint" / f"{settings_key(config, project_root)}.json")
+
+    def lookup(self, path: Path) -> LintResult | None:
+        """The cached result of ``path`` when nothing it depends on changed, else None.
+
+        The notebook's signature is taken here, before anything reads it, so that a change
+        made while it is being linted is seen by the next run.
+        """
+        key = os.path.abspath(path)
+        current = self._stats[key] = signature(path)
+        entry = self._entries.get(key)
+        if entry is None or current is None:
+            return None
+        try:
+            if entry["stat"] != current or entry["display"] != str(path):
+                return None
+            if not Observations(**entry["observed"]).unchanged(self._checked):
+                return None
+            result = LintResult(
+                path=str(path),
+                diagnostics=[_diagnostic(item, str(path)) for item in entry["diagnostics"]],
+                warnings=[str(w) for w in entry["warnings"]],
+            )
+            used = float(entry.get("used", 0))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None  # an entry this version cannot read: lint the notebook again
+        if time.time() - used > 24 * 3600:
+            entry["used"] = int(time.time())
+            self._updated.add(key)
+        return result
+
+    def store(self, path: Path, result: LintResult) -> None:
+        """Remember ``result`` for ``path`` (looked up before), unless it may be racy."""
+        key = os.path.abspath(path)
+        notebook = self._stats.get(key)
+        observed = result.observations or Observations()
+        if notebook is None or result.fixed:
+            return
+        recent = time.time_ns() - int(RACY_SECONDS * 1e9)
+        if max(notebook[1], notebook[2], observed.newest_change_ns()) >= recent:
+            return
+        self._entries[key] = {
+            "stat": notebook,
+            "display": str(path),
+            "observed": asdict(observed),
+            "warnings": list(result.warnings),
+            "diagnostics": [_diagnostic_json(d) for d in result.diagnostics],
+            "used": int(time.time()),
+        }
+        self._updated.add(key)
+
+    def save(self) -> None:
+        """Write the entries this run added or refreshed, merged into what the file holds
+        now (another nbprod may have saved since this one read it), atomically; drop stale
+        entries and files. A cache that cannot be written is left as it was: linting has
+        already succeeded."""
+        if not self._updated:
+            return
+        entries = self._read_entries()
+        entries.update({key: self._entries[key] for key in self._updated})
+        oldest = time.time() - STALE_SECONDS
+        entries = {
+            k: v for k, v in entries.items()
+            if isinstance(v, dict) and isinstance(v.get("used"), int) and v["used"] >= oldest
+        }
+        text = json.dumps({"format": CACHE_FORMAT, "entries": entries}, separators=(",", ":"))
+        try:
+            self.file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            atomic_write(self.file, text, durable=False)
+            for other in self.file.parent.glob("*.json"):
+                if other != self.file and other.stat().st_mtime < oldest:
+                    other.unlink(missing_ok=True)
+        except OSError:
+            pass
+        self._updated.clear()
+
+    def _read_entries(self) -> dict[str, dict]:
+        """The entries in the cache file; none when it is missing or unreadable."""
+        try:
+            data = json.loads(self.file.read_bytes())
+            if data.get("format") == CACHE_FORMAT and isinstance(data.get("entries"), dict):
+                return data["entries"]
+        except (OSError, ValueError, AttributeError):
+            pass
+        return {}
+
+
+def settings_key(config: LintConfig, project_root: Path | None) -> str:
+    """A hash of everything besides the notebook and the files it names that decides the
+    findings (see the module docstring)."""
+    parts = {
+        "format": CACHE_FORMAT,
+        "python": [sys.version, sys.executable],
+        "config": json.dumps(asdict(config), sort_keys=True, default=repr),
+        "root": os.path.abspath(project_root) if project_root else None,
+        "code": _code_signatures(),
+        "ruff": _ruff_signature() if ruff_codes(config) else None,
+        "installed": [[p, signature(p)] for p in _install_folders()],
+    }
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _code_signatures() -> list:
+    """Size and modification time of every module of nbprod and of third-party rules."""
+    from .rules import rule_registry
+
+    package = Path(__file__).resolve().parent.parent
+    found = []
+    for folder, dirs, names in os.walk(package):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
+        for name in sorted(names):
+            if name.endswith(".py"):
+                sig = signature(os.path.join(folder, name))
+                found.append([os.path.join(folder, name), sig and sig[:2]])
+    for _code, rule in rule_registry.items():
+        module = sys.modules.get(rule.__module__)
+        origin = getattr(module, "__file__", None)
+        if origin and not origin.startswith(str(package)):
+            found.append([origin, signature(origin)])
+    return found
+
+
+def _install_folders() -> list[str]:
+    """Where distributions are installed (their folders change when one is added or removed)."""
+    import site
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    folders = [paths["purelib"], paths["platlib"]]
+    if site.ENABLE_USER_SITE:
+        folders.append(site.getusersitepackages())
+    return list(dict.fromkeys(folders))
+
+
+def _ruff_signature() -> list:
+    from .ruff import ruff_binary
+
+    binary = ruff_binary()
+    return [binary, signature(binary)]
+
+
+def _diagnostic_json(diagnostic: Diagnostic) -> dict:
+    item = {}
+    for name in _DIAGNOSTIC_FIELDS:
+        value = getattr(diagnostic, name)
+        if value is not None or name in _REQUIRED_FIELDS:
+            item[name] = value.value if hasattr(value, "value") else value
+    return item
+
+
+def _diagnostic(item: dict, path: str) -> Diagnostic:
+    values = dict(item)
+    values["severity"] = Severity(values["severity"])
+    if "fix_applicability" in values:
+        values["fix_applicability"] = Applicability(values["fix_applicability"])
+    return Diagnostic(path=path, **values)
