@@ -20,6 +20,8 @@ import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from .syntax import parse
+
 __all__ = [
     "CellAnalysis",
     "Magic",
@@ -156,7 +158,7 @@ def _parse_with_automagic(masked: str, result: CellAnalysis) -> tuple[ast.Module
             with warnings.catch_warnings():
                 # Invalid escapes in old notebooks warn at parse time; not the linter's output.
                 warnings.simplefilter("ignore")
-                return ast.parse("\n".join(lines)), "\n".join(lines)
+                return parse("\n".join(lines)), "\n".join(lines)
         except SyntaxError as exc:
             lineno = exc.lineno or 1
             text = lines[lineno - 1] if 0 < lineno <= len(lines) else ""

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from .analysis import mask_ipython
 from .errors import ParameterError
 from .pipeline.model import Parameter
+from .syntax import parse
 
 __all__ = ["ParameterSpec", "parse_parameters_cell", "parameter_specs"]
 
@@ -73,7 +74,7 @@ def parameter_specs(source: str, *, where: str = "parameters cell") -> list[Para
     if opaque:
         raise ParameterError(f"{where}: a cell magic makes the parameters unreadable; use Python")
     try:
-        tree = ast.parse(masked)
+        tree = parse(masked)
     except SyntaxError as exc:
         raise ParameterError(
             f"{where}, line {exc.lineno}: not valid Python ({exc.msg}); fix the parameters cell"

@@ -9,6 +9,7 @@ from typing import ClassVar
 from ..analysis import ALWAYS_DEFINED
 from ..errors import ExportError
 from ..notebook import Notebook
+from ..syntax import parse
 from .base import Artifact
 from .cells import SourceCell, classify, require_python
 from .config import Layout
@@ -160,7 +161,7 @@ def _split_future_imports(code: str) -> tuple[str, list[str]]:
     if "__future__" not in code:
         return code, []
     try:
-        tree = ast.parse(code)
+        tree = parse(code)
     except SyntaxError:
         return code, []
     lines = code.split("\n")

@@ -11,6 +11,8 @@ import sys
 from functools import lru_cache
 from importlib import resources
 
+from ..syntax import parse
+
 __all__ = [
     "import_block", "indent", "noqa_codes", "python_list", "render", "sorted_names",
 ]
@@ -80,7 +82,7 @@ def import_block(statements: list[str], first_party: str) -> list[str]:
     straight: dict[int, set[str]] = {0: set(), 1: set(), 2: set()}
     members: dict[int, dict[str, set[str]]] = {0: {}, 1: {}, 2: {}}
     for text in statements:
-        tree = ast.parse(text)
+        tree = parse(text)
         for stmt in tree.body:
             if isinstance(stmt, ast.Import):
                 for alias in stmt.names:
@@ -124,7 +126,7 @@ def _parse(code: str | ast.Module) -> ast.Module | None:
     if isinstance(code, ast.Module):
         return code
     try:
-        return ast.parse(code)
+        return parse(code)
     except SyntaxError:
         return None
 

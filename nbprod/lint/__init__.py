@@ -25,6 +25,7 @@ from ..errors import (
     NbprodWarning,
     NotebookError,
 )
+from ..fsutil import atomic_write
 from ..notebook import dumps, load, prepare_validation, save
 from .cache import LintCache
 from .checker import (
@@ -280,8 +281,11 @@ def _merge_ruff(result: LintResult, items: list[dict], config: LintConfig) -> Li
 
 def _fix(nb, config: LintConfig, root: Path | None, codes: tuple[str, ...]) -> LintResult:
     """nbprod's fixes, then ruff's (applied by nbprod, cell by cell), then a final lint of
-    the result; the notebook is saved once, atomically, when anything changed."""
+    the result; the notebook is saved once, atomically, when anything changed, after the
+    other files the fixes changed (a requirement moved out of the notebook is declared
+    before its install line is commented out, so an interruption loses nothing)."""
     result = lint(nb, config, root)
+    edits = result.file_edits
     working = result.fixed_notebook or copy_notebook(nb)
     fixed = result.fixed
     ruff_diagnostics: list[Diagnostic] = []
@@ -308,6 +312,11 @@ def _fix(nb, config: LintConfig, root: Path | None, codes: tuple[str, ...]) -> L
             # Ruff's edits may change what nbprod's rules see: report the final state.
             result = lint(working, replace(config, fix=False), root)
     if fixed:
+        for path, text in edits.items():
+            atomic_write(path, text)
         save(working)
+    if edits:
+        # What the final lint saw predates the edited files (NB207 reads requirements).
+        result = lint(working, replace(config, fix=False), root)
     diagnostics = sorted([*result.diagnostics, *ruff_diagnostics], key=Diagnostic.sort_key)
     return LintResult(path=nb.display_path, diagnostics=diagnostics, fixed=fixed)

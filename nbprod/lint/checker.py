@@ -82,6 +82,8 @@ class LintResult:
     warnings: list[str] = field(default_factory=list)  # upgrades and repairs made on reading
     # What the rules saw of other files (``nbprod.lint.probe``), for the lint cache.
     observations: Observations | None = None
+    # Other files the fixes changed (path -> new text), to save with the fixed notebook.
+    file_edits: dict[Path, str] = field(default_factory=dict)
 
 
 def is_selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
@@ -198,8 +200,11 @@ def _selected_rules(config: LintConfig, path: str) -> list[Rule]:
     return [cls() for code, cls in rule_registry.items() if selected(code)]
 
 
-def _run_rules(nb: Notebook, rules: list[Rule], config: LintConfig, root: Path | None):
-    ctx = LintContext(nb=nb, config=config, project_root=root)
+def _run_rules(
+    nb: Notebook, rules: list[Rule], config: LintConfig, root: Path | None,
+    edits: dict[Path, str],
+):
+    ctx = LintContext(nb=nb, config=config, project_root=root, edits=edits)
     suppressed = suppressed_codes(nb)
     found: list[Diagnostic] = []
     for rule in rules:
@@ -238,7 +243,8 @@ def lint(
     fixed = 0
     if config.fix:
         working = copy_notebook(nb)
-    ctx, found = _run_rules(working, rules, config, project_root)
+    edits: dict[Path, str] = {}
+    ctx, found = _run_rules(working, rules, config, project_root, edits)
     if config.fix:
         for _ in range(MAX_FIX_PASSES):
             fixable = [d for d in found if d.fix_applicability in allowed]
@@ -251,13 +257,14 @@ def lint(
             for diag in batch:
                 by_code[code].fix(ctx, diag)
             fixed += len(batch)
-            ctx, found = _run_rules(working, rules, config, project_root)
+            ctx, found = _run_rules(working, rules, config, project_root, edits)
     return LintResult(
         path=nb.display_path,
         diagnostics=sorted(found, key=Diagnostic.sort_key),
         fixed=fixed,
         fixed_notebook=working if fixed else None,
         observations=ctx.files.seen,
+        file_edits=edits,
     )
 
 

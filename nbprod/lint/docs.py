@@ -105,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     check = "--check" in args
     paths = [a for a in args if a != "--check"]
+    if len(paths) > 1 or any(a.startswith("-") for a in paths):
+        print("usage: python -m nbprod.lint.docs [--check] [PATH (default docs/rules.md)]",
+              file=sys.stderr)
+        return 2
     target = Path(paths[0]) if paths else Path("docs/rules.md")
     text = render_catalogue()
     if check:

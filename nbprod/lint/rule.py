@@ -81,6 +81,9 @@ class LintContext:
     config: LintConfig
     project_root: Path | None = None
     files: FileProbe = field(default_factory=FileProbe)
+    # Files other than the notebook that fixes change (path -> new text); like the notebook,
+    # they are written only when the fixed notebook is saved (``nbprod.lint.lint_paths``).
+    edits: dict[Path, str] = field(default_factory=dict)
     _memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @cached_property
@@ -153,10 +156,12 @@ class Rule:
         end_line: int | None = None,
         end_column: int | None = None,
         fix_title: str | None = None,
+        fix_applicability: Applicability | None = None,
         output: int | None = None,
         data: dict[str, Any] | None = None,
     ) -> Diagnostic:
-        """Build a Diagnostic for this rule; ``fix_title`` marks it fixable."""
+        """Build a Diagnostic for this rule; ``fix_title`` marks it fixable, with the rule's
+        fix applicability unless ``fix_applicability`` says otherwise for this finding."""
         return Diagnostic(
             code=self.code,
             name=self.name,
@@ -170,7 +175,10 @@ class Rule:
             end_line=end_line,
             end_column=end_column,
             fix_title=fix_title if self.fix_applicability else None,
-            fix_applicability=self.fix_applicability if fix_title else None,
+            fix_applicability=(
+                (fix_applicability or self.fix_applicability)
+                if fix_title and self.fix_applicability else None
+            ),
             url=RULE_URL.format(code=self.code),
             output=output,
             data=data or {},

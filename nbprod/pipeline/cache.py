@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..store.hashing import hash_bytes
+from ..syntax import parse
 
 __all__ = ["KeyParts", "code_hash_of_function", "code_hash_of_notebook", "environment_fingerprint",
            "explain", "hash_json"]
@@ -74,7 +75,7 @@ def code_hash_of_function(module_source: str, function: str, other_steps: set[st
     on it), not its siblings; editing a shared import or helper re-runs them all.
     """
     try:
-        tree = ast.parse(module_source)
+        tree = parse(module_source)
     except SyntaxError:
         return hash_bytes(module_source.encode("utf-8"))
     parts = []

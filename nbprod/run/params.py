@@ -21,6 +21,7 @@ from ..config import suggest
 from ..errors import ParameterError
 from ..notebook import Cell, Notebook
 from ..params_schema import ParameterSpec, parameter_specs
+from ..syntax import parse
 
 __all__ = [
     "INJECTED_TAG",
@@ -117,7 +118,7 @@ def parse_type(annotation: str | None) -> TypeSpec:
     if not annotation:
         return TypeSpec("any")
     try:
-        node = ast.parse(annotation, mode="eval").body
+        node = parse(annotation, mode="eval").body
     except SyntaxError:
         return TypeSpec("any")
     return _type_of(node)
@@ -538,7 +539,7 @@ _ALLOWED_CALLS = {
 
 def _check_literal_only(source: str) -> None:
     """Refuse any injected source that is more than literal assignments (defence in depth)."""
-    tree = ast.parse(source)
+    tree = parse(source)
     for stmt in tree.body:
         if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
                 and isinstance(stmt.targets[0], ast.Name)):

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import ast
 import functools
+import os
 import re
+import shlex
 import sys
 from pathlib import Path
 
 from ...analysis import Magic
+from ..declare import (
+    add_to_pyproject,
+    add_to_requirements_txt,
+    normalise,
+    requirement_name,
+)
 from ..probe import FileProbe
 from ..rule import Applicability, LintContext, Rule, Severity
 from ._helpers import cell_calls, keyword, magic_span, span, string_constants, tree_nodes
@@ -139,6 +147,71 @@ def _is_install(magic) -> bool:
     return "install" in words or "add" in words[:3]
 
 
+# Options of `pip install` that change nothing about what gets installed.
+_HARMLESS_PIP_OPTIONS = {
+    "-q", "-qq", "-qqq", "--quiet", "-U", "--upgrade", "--user", "--no-cache-dir", "--pre",
+    "--no-input", "--disable-pip-version-check", "--no-warn-script-location",
+    "--progress-bar=off",
+}
+_PIP_COMMANDS = (["pip"], ["pip3"], ["python", "-m", "pip"], ["python3", "-m", "pip"])
+_REQUIREMENT_SPEC = re.compile(
+    r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9._,-]*\])?"
+    r"((===?|~=|!=|<=?|>=?)[A-Za-z0-9.*+!_-]+(,(===?|~=|!=|<=?|>=?)[A-Za-z0-9.*+!_-]+)*)?"
+)
+
+
+def movable_requirements(line: str) -> list[str] | None:
+    """The requirements a plain `pip install` line installs (`!pip install -q xgboost
+    "pandas>=2"` gives `["xgboost", "pandas>=2"]`); None when the line does more than that
+    (another installer, other options, files, URLs, variables, several commands)."""
+    try:
+        words = shlex.split(line.strip().lstrip("%!"))
+    except ValueError:
+        return None
+    for command in _PIP_COMMANDS:
+        if words[: len(command) + 1] == [*command, "install"]:
+            arguments = words[len(command) + 1:]
+            break
+    else:
+        return None
+    specs = [w for w in arguments if w not in _HARMLESS_PIP_OPTIONS]
+    if not specs or not all(_REQUIREMENT_SPEC.fullmatch(w) for w in specs):
+        return None
+    return specs
+
+
+def declaration_file(ctx: LintContext, specs: list[str]) -> tuple[Path, str | None] | None:
+    """Where NB203's fix declares ``specs``, and that file's text with them declared (None
+    when they all are already): the requirements.txt of the project root or beside the
+    notebook, else a pyproject.toml there with a ``[project] dependencies`` array, else a
+    new requirements.txt at the project root (beside the notebook without one). None when
+    the file found cannot be read or edited safely, or the notebook has no folder."""
+    if ctx.nb.path is None:
+        return None
+    folders = list(dict.fromkeys(f for f in (ctx.project_root, ctx.nb.path.parent) if f))
+    candidates = [f / "requirements.txt" for f in folders] + [f / "pyproject.toml" for f in folders]
+    for candidate in candidates:
+        if not ctx.files.is_file(candidate):
+            continue
+        try:
+            text = ctx.edits[candidate] if candidate in ctx.edits else ctx.files.read_text(
+                candidate
+            )
+        except (OSError, UnicodeDecodeError):
+            return None
+        pyproject = candidate.name == "pyproject.toml"
+        declared = (_names_from_pyproject if pyproject else _names_from_requirements)(text)
+        missing = [s for s in specs if requirement_name(s) not in declared]
+        edited = add_to_pyproject(text, missing) if pyproject else add_to_requirements_txt(
+            text, missing
+        )
+        if edited is None:
+            continue  # a pyproject.toml without a dependencies array: try the next place
+        return candidate, edited if missing else None
+    new = folders[0] / "requirements.txt"
+    return new, add_to_requirements_txt(ctx.edits.get(new, ""), specs)
+
+
 class InstallInNotebook(Rule):
     """## What it does
     Checks for package installs inside the notebook: `!pip install`, `%pip install`,
@@ -160,14 +233,19 @@ class InstallInNotebook(Rule):
     install the environment before starting Jupyter.
 
     ## Fix safety
-    The fix comments the install line out; it is unsafe, because a fresh environment no
-    longer gets the package: declare it in requirements.txt first. Lines indented inside a
+    A plain `pip install` of named packages is moved: the packages not yet listed are
+    added to the project's requirements.txt (the one at the project root, else the one
+    beside the notebook, else a new one at the project root), and the line is commented
+    out with a note saying where they went. This fix is safe: the project now declares
+    what the notebook installed. Any other install line at the top level of a cell
+    (conda, files, URLs, index options, variables) can only be commented out, an unsafe
+    fix, because a fresh environment no longer gets the package. Lines indented inside a
     block are left alone (commenting them out could leave an empty block).
     """
 
     code = "NB203"
     name = "install-in-notebook"
-    fix_applicability = Applicability.UNSAFE
+    fix_applicability = Applicability.SAFE
 
     def check(self, ctx):
         for cell, result in ctx.code_cells:
@@ -178,15 +256,29 @@ class InstallInNotebook(Rule):
                 if magic.kind == "cell" or not _is_install(magic):
                     continue
                 where = magic_span(cell, magic.line)
-                top_level = where.column == 1
                 yield self.diagnostic(
                     ctx,
                     cell,
                     f"Package install in the notebook ({magic.text.strip()[:60]}); declare"
                     " the package in requirements.txt or pyproject.toml",
                     **where.kwargs(),
-                    fix_title="Comment out the install line" if top_level else None,
+                    **self._fix_offer(ctx, magic, top_level=where.column == 1),
                 )
+
+    def _fix_offer(self, ctx, magic, *, top_level: bool) -> dict:
+        """The fix title, applicability and data for one install line (none when indented)."""
+        if not top_level:
+            return {}
+        specs = movable_requirements(magic.text)
+        declaration = declaration_file(ctx, specs) if specs else None
+        if declaration is None:
+            return {"fix_title": "Comment out the install line",
+                    "fix_applicability": Applicability.UNSAFE}
+        shown = os.path.relpath(declaration[0], ctx.nb.path.parent)
+        names = ", ".join(f"`{s}`" for s in specs)
+        title = (f"Move {names} to {shown}" if declaration[1] is not None
+                 else f"Comment out the install line ({shown} declares {names})")
+        return {"fix_title": title, "data": {"requirements": specs, "shown": shown}}
 
     def _shell_cell(self, ctx, cell):
         """Install commands in a ``%%bash`` cell (reported, never fixed: it is not Python)."""
@@ -207,9 +299,20 @@ class InstallInNotebook(Rule):
         cell = ctx.nb.cells[diagnostic.cell - 1]
         lines = cell.source.split("\n")
         index = diagnostic.line - 1
-        if 0 <= index < len(lines) and not lines[index].startswith("#"):
+        if not 0 <= index < len(lines) or lines[index].startswith("#"):
+            return
+        move = diagnostic.data.get("requirements")
+        if move:
+            # Computed again: an earlier fix of this run may have edited the same file.
+            declaration = declaration_file(ctx, move)
+            if declaration is None:
+                return
+            if declaration[1] is not None:
+                ctx.edits[declaration[0]] = declaration[1]
+            lines[index] = f"# moved to {diagnostic.data['shown']}: {lines[index]}"
+        else:
             lines[index] = "# " + lines[index]
-            cell.source = "\n".join(lines)
+        cell.source = "\n".join(lines)
 
 
 class ChangeDirectory(Rule):
@@ -441,10 +544,6 @@ IMPORT_ALIASES = {
 KERNEL_PROVIDED = {"IPython", "ipykernel", "ipywidgets", "google.colab", "__future__"}
 
 
-def _normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 @functools.lru_cache(maxsize=1)
 def _installed_mapping() -> dict[str, tuple[str, ...]]:
     from importlib.metadata import packages_distributions
@@ -457,8 +556,8 @@ def _installed_mapping() -> dict[str, tuple[str, ...]]:
 
 def import_distributions(module: str) -> set[str]:
     """Normalised names of the distributions that may provide top-level ``module``."""
-    found = {_normalise(d) for d in _installed_mapping().get(module, ())}
-    found.add(_normalise(IMPORT_ALIASES.get(module, module)))
+    found = {normalise(d) for d in _installed_mapping().get(module, ())}
+    found.add(normalise(IMPORT_ALIASES.get(module, module)))
     return found
 
 
@@ -473,7 +572,7 @@ def _names_from_requirements(text: str) -> set[str]:
             continue
         match = _REQUIREMENT_RE.match(line)
         if match:
-            names.add(_normalise(match.group(1)))
+            names.add(normalise(match.group(1)))
     return names
 
 
@@ -496,7 +595,7 @@ def _names_from_pyproject(text: str) -> set[str]:
             specs += [k for k in (group.get("dependencies") or {}) if isinstance(k, str)]
     names = _names_from_requirements("\n".join(specs))
     if isinstance(project.get("name"), str):
-        names.add(_normalise(project["name"]))
+        names.add(normalise(project["name"]))
     return names
 
 
@@ -505,7 +604,7 @@ def _names_from_environment(text: str) -> set[str]:
     for line in text.splitlines():
         match = re.match(r"^\s*-\s+([A-Za-z0-9][A-Za-z0-9._-]*)", line)
         if match:
-            names.add(_normalise(match.group(1)))
+            names.add(normalise(match.group(1)))
     return names
 
 

@@ -52,7 +52,9 @@ def test_sweep_on_local_threads(sweep_project):
     store = open_project_store(sweep_project)
     result = run_sweep(notebook, points, LocalExecutor(max_parallel=2), root=sweep_project,
                        store=store)
-    assert [r.status for r in result.runs] == ["succeeded", "succeeded"]
+    assert [r.status for r in result.runs] == ["succeeded", "succeeded"], [
+        r.error for r in result.runs
+    ]
     assert [r.records for r in result.runs] == [{"score": 1.0}, {"score": 3.0}]
     assert result.exit_code == 0
     assert store.get_run(result.sweep_id)["kind"] == "sweep"

@@ -6,7 +6,9 @@ import json
 import shutil
 from pathlib import Path
 
+import nbformat
 import pytest
+from notebook_builder import make_notebook
 
 from nbprod.lint.checker import LintConfig, lint
 from nbprod.lint.rules import BUILTIN_RULES
@@ -25,7 +27,8 @@ EXPECTED = {
         "flags: list = [1, 2]"
     },
     "NB203": {
-        "c1": "# !pip install xgboost\n# %pip install -q lightgbm\nimport os",
+        "c1": "# moved to requirements.txt: !pip install xgboost\n"
+        "# moved to requirements.txt: %pip install -q lightgbm\nimport os",
         "c4": "# %conda install numpy",
     },
     "NB503": {
@@ -103,8 +106,70 @@ def test_unsafe_fix_needs_unsafe_fixes(tmp_path):
     path = tmp_path / "NB203.ipynb"
     shutil.copyfile(FIXTURES / "NB203.ipynb", path)
     _, result = _fix(path, "NB203", unsafe_fixes=False)
-    assert result.fixed == 0
-    assert result.fixed_notebook is None
+    assert result.fixed == 2  # the two pip lines are moved; the conda line needs unsafe fixes
+    sources = [cell.source for cell in result.fixed_notebook.cells]
+    assert sources[3] == "%conda install numpy"
+
+
+def test_moved_installs_are_declared_only_when_the_notebook_is_saved(tmp_path):
+    path = tmp_path / "NB203.ipynb"
+    shutil.copyfile(FIXTURES / "NB203.ipynb", path)
+    _, result = _fix(path, "NB203")
+    assert list(result.file_edits) == [tmp_path / "requirements.txt"]
+    added = result.file_edits[tmp_path / "requirements.txt"].splitlines()
+    assert sorted(added) == ["lightgbm", "xgboost"]
+    assert not (tmp_path / "requirements.txt").exists()
+
+
+def test_moving_installs_through_the_cli(run_cli, tmp_path):
+    """The project's requirements.txt gets what was missing (kept as it was otherwise), the
+    install lines are commented out, and NB207 then finds the packages declared."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "churn"\n')
+    (tmp_path / "requirements.txt").write_text("# pinned\nXGBoost==2.0.3")
+    notebook = tmp_path / "nbs" / "train.ipynb"
+    notebook.parent.mkdir()
+    notebook.write_text(nbformat.writes(make_notebook(
+        '!pip install -q xgboost "scikit-learn>=1.3"\nimport xgboost\nimport sklearn',
+        "!pip install -r other.txt",
+    )))
+    result = run_cli("lint", notebook, "--select", "NB203,NB207", "--fix", cwd=tmp_path)
+    assert result.exit_code == 1, result.output  # the `-r` line only has an unsafe fix
+    assert (tmp_path / "requirements.txt").read_text() == (
+        "# pinned\nXGBoost==2.0.3\nscikit-learn>=1.3\n"
+    )
+    cells = ["".join(c["source"]) for c in json.loads(notebook.read_text())["cells"]]
+    assert cells[0].startswith(
+        '# moved to ../requirements.txt: !pip install -q xgboost "scikit-learn>=1.3"\n'
+    )
+    assert cells[1] == "!pip install -r other.txt"
+    assert "NB207" not in result.output
+    assert "1 hidden fix can be enabled with --unsafe-fixes" in result.output
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("!pip install xgboost", ["xgboost"]),
+        ("%pip install -q -U xgboost==2.0.3 'pandas[parquet]>=2,<3'", ["xgboost==2.0.3",
+                                                                      "pandas[parquet]>=2,<3"]),
+        ("!python -m pip install --user seaborn", ["seaborn"]),
+        ("pip install lightgbm", ["lightgbm"]),
+        ("!pip install -r requirements.txt", None),
+        ("!pip install -e .", None),
+        ("!pip install git+https://github.com/org/repo", None),
+        ("!pip install --index-url https://example.org/simple torch", None),
+        ("!pip install $PACKAGE", None),
+        ("!{sys.executable} -m pip install numpy", None),
+        ("!pip install numpy && echo done", None),
+        ("%conda install numpy", None),
+        ("!pip install", None),
+        ("!pip install 'unbalanced", None),
+    ],
+)
+def test_which_install_lines_can_be_moved(line, expected):
+    from nbprod.lint.rules.portability import movable_requirements
+
+    assert movable_requirements(line) == expected
 
 
 def test_fix_through_the_cli_writes_the_file(run_cli, tmp_path):

@@ -266,3 +266,15 @@ def test_changes_no_rule_looked_at_keep_the_cache(tmp_path, cache_dir, monkeypat
     data.write_text("a,b\n" + "3,4\n" * 2000)
     forbid_linting(monkeypatch)
     assert lint_cached([path], cache_dir, root=tmp_path).diagnostics == before.diagnostics
+
+
+def test_reading_warnings_are_reported_again_from_the_cache(tmp_path, cache_dir, monkeypatch,
+                                                            no_racy_window):
+    path = write(tmp_path / "a.ipynb", "x = 1")
+    data = json.loads(path.read_text())
+    data["path_"] = "kept as it is"  # an unexpected top-level key: read with a warning
+    path.write_text(json.dumps(data))
+    before = lint_cached([path], cache_dir)
+    assert before.warnings and "path_" in before.warnings[0]
+    forbid_linting(monkeypatch)
+    assert lint_cached([path], cache_dir).warnings == before.warnings
