@@ -233,11 +233,12 @@ class InstallInNotebook(Rule):
     install the environment before starting Jupyter.
 
     ## Fix safety
-    A plain `pip install` of named packages is moved: the packages not yet listed are
-    added to the project's requirements.txt (the one at the project root, else the one
-    beside the notebook, else a new one at the project root), and the line is commented
-    out with a note saying where they went. This fix is safe: the project now declares
-    what the notebook installed. Any other install line at the top level of a cell
+    A plain `pip install` of named packages is moved: the packages not yet declared are
+    added to the project's requirements.txt (at the project root, else beside the
+    notebook), else to `[project] dependencies` in its pyproject.toml (an edit checked by
+    parsing the file again), else to a new requirements.txt at the project root; the line
+    is commented out with a note saying where they went. This fix is safe: the project now
+    declares what the notebook installed. Any other install line at the top level of a cell
     (conda, files, URLs, index options, variables) can only be commented out, an unsafe
     fix, because a fresh environment no longer gets the package. Lines indented inside a
     block are left alone (commenting them out could leave an empty block).
