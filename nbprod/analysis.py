@@ -30,6 +30,7 @@ __all__ = [
     "analyze_source",
     "mask_ipython",
     "ALWAYS_DEFINED",
+    "dotted",
     "import_aliases",
 ]
 
@@ -687,6 +688,18 @@ def analyze_notebook(nb) -> NotebookAnalysis:
     """Analyse every code cell of ``nb`` (a ``nbprod.notebook.Notebook``)."""
     cells = nb.code_cells
     return NotebookAnalysis(cells=cells, results=[analyze_source(c.source) for c in cells])
+
+
+def dotted(node: ast.AST) -> str | None:
+    """``a.b.c`` for a chain of attributes on a name, else None."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
 
 
 def import_aliases(nodes) -> dict[str, str]:

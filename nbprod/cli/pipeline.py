@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from ..config import load_project_config
-from ..fsutil import atomic_write
 from ..pipeline.config import load_pipeline_config
+from .emit import emit
 
 __all__ = ["pipeline_group"]
 
@@ -115,11 +115,7 @@ def show_command(notebook, fmt, output):
 
     _, _, _, plan = _prepare(notebook, ())
     text = render(plan, fmt)
-    if output:
-        atomic_write(output, text)
-        click.echo(f"wrote {output}", err=True)
-    else:
-        click.echo(text, nl=False)
+    emit(text, output)
     return 0
 
 
@@ -160,9 +156,5 @@ def export_command(notebook, target, output):
     project, config, _, plan = _prepare(notebook, ())
     options = {"image": config.image} if target == "kfp" else {}
     text = export_pipeline(plan, target, root=project.root, **options)
-    if output:
-        atomic_write(output, text)
-        click.echo(f"wrote {output}", err=True)
-    else:
-        click.echo(text, nl=False)
+    emit(text, output)
     return 0

@@ -11,6 +11,7 @@ import click
 
 from ..config import load_project_config
 from ..errors import ConfigError, PathError
+from .emit import emit
 
 __all__ = ["sweep_command"]
 
@@ -80,16 +81,11 @@ def sweep_command(notebook, params, mode, sweep_file, max_parallel, executor, cl
         raise PathError(f"{notebook} is outside the project {project.root}") from None
     points = check_points(path.read_bytes(), relative, points)
     if export_to:
-        from ..fsutil import atomic_write
         from ..pipeline.export_airflow import export_sweep_airflow
 
         text = export_sweep_airflow(relative, points, root=project.root,
                                     name=f"sweep_{path.stem}")
-        if output:
-            atomic_write(output, text)
-            click.echo(f"wrote {output}", err=True)
-        else:
-            click.echo(text, nl=False)
+        emit(text, output)
         return 0
     factory = executor_registry.get(config.executor)
     runner = factory(max_parallel=config.max_parallel or min(len(points), 2 * _cores()),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
+from ..analysis import dotted
 from ..analysis import import_aliases as analysis_import_aliases
 
 __all__ = ["describe", "generator_functions", "import_aliases", "unserialisable_bindings"]
@@ -57,17 +58,6 @@ def _yields(func: ast.FunctionDef) -> bool:
     return False
 
 
-def _dotted(node: ast.AST) -> str | None:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
-
-
 def describe(value: ast.AST, aliases: dict[str, str], generators: set[str],
              known: dict[str, str]) -> str | None:
     """What unserialisable thing ``value`` makes ("an open file"), or None if nothing known."""
@@ -81,7 +71,7 @@ def describe(value: ast.AST, aliases: dict[str, str], generators: set[str],
         return None
     if isinstance(value.func, ast.Attribute) and value.func.attr == "open":
         return "an open file"
-    name = _dotted(value.func)
+    name = dotted(value.func)
     if name is None:
         return None
     head, _, rest = name.partition(".")

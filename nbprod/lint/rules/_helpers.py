@@ -10,7 +10,7 @@ import ast
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ...analysis import _LEAVES, CellAnalysis
+from ...analysis import _LEAVES, CellAnalysis, dotted
 from ...analysis import _child_nodes as child_nodes
 from ...analysis import import_aliases as _import_aliases
 from ...notebook import Cell
@@ -81,18 +81,6 @@ def span(result: CellAnalysis, node: ast.AST) -> Span:
     end_offset = getattr(node, "end_col_offset", None)
     end_column = _char_column(lines, end_line, end_offset) if end_offset is not None else column
     return Span(line, column, end_line, end_column)
-
-
-def dotted(node: ast.AST) -> str | None:
-    """``a.b.c`` for a chain of attributes on a name, else None."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
 
 
 def import_aliases(ctx: LintContext) -> dict[str, str]:
