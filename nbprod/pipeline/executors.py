@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Protocol
 
 from ..errors import ConfigError, InfrastructureError, MissingDependencyError
 from ..registry import Registry
+from ..syntax import guard_parsing
 from .worker import StepTask, TaskResult, run_task
 
 __all__ = ["DaskExecutor", "Executor", "ExecutorFactory", "LocalExecutor", "SerialExecutor",
@@ -281,6 +282,7 @@ class _ThreadPool:
     """
 
     def __init__(self, size: int):
+        guard_parsing()  # the runs parse Python on several threads at once
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._queued: set[futures.Future] = set()  # not started yet: cancelled by close()
         self._threads = [threading.Thread(target=self._work, name=f"nbprod-local-{i + 1}",

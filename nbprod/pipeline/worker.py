@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..store.hashing import hash_bytes
+from ..syntax import guard_parsing
 
 __all__ = ["StepTask", "TaskResult", "dask_setup", "describe_error", "run_task", "warm_up"]
 
@@ -117,6 +118,7 @@ def dask_setup(worker: Any = None) -> None:
     """Dask's preload hook: ``dask worker ADDRESS --preload nbprod.pipeline.worker`` imports
     what runs need while the worker starts, so its first run is not seconds slower."""
     del worker  # the hook's signature; nothing per worker to set up
+    guard_parsing()  # a worker with several threads runs several notebooks at once
     warm_up()
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import threading
 
 import pytest
 
+from nbprod import syntax
 from nbprod.pipeline.executors import LocalExecutor, SerialExecutor, executor_registry
 from nbprod.pipeline.schedule import Job, Outcome, schedule
 from nbprod.pipeline.worker import StepTask, TaskResult
@@ -152,6 +154,17 @@ def test_local_threads_run_tasks_side_by_side_and_report_a_crash():
     assert [outcomes[n].status for n in "abcd"] == ["succeeded"] * 4
     assert outcomes["e"].status == "error"
     assert "RuntimeError: machinery broke" in outcomes["e"].message
+
+
+def test_local_threads_parse_through_the_guard():
+    # Papermill, grammars and tracebacks call ast.parse on the pool threads; on interpreters
+    # whose AST constructor shares state between threads it must be the guarded one there.
+    def run(task: StepTask) -> TaskResult:
+        return TaskResult(task.name, "succeeded", values={"guarded": ast.parse is syntax.parse})
+
+    with LocalExecutor(max_parallel=2, run=run) as executor:
+        [(_, result)] = executor.wait_any([executor.submit(StepTask("probe", "/nowhere"))])
+    assert result.values == {"guarded": syntax.SHARED_AST_STATE}
 
 
 def test_local_threads_drop_queued_tasks_on_exit():
