@@ -20,7 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 REPO = Path(__file__).resolve().parents[3]
 LABEXTENSION = REPO / "nbprod" / "labextension"
@@ -37,6 +37,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# Assertions wait as long as actions (the page's default timeout below), not playwright's
+# 5 s: a shared 2-core machine running the rest of the suite beside the browser can be slow.
+expect.set_options(timeout=30_000)
 
 
 @pytest.fixture(scope="module")
