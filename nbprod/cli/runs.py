@@ -172,22 +172,9 @@ def _receipt_view(receipt: dict, run_dir: Path) -> list:
     for name, value in rows:
         head.add_row(name, value)
     parts: list = [head]
-    parameters = receipt.get("parameters") or {}
-    if parameters:
-        table = Table(title="parameters", title_justify="left", box=None, header_style="bold")
-        table.add_column("NAME")
-        table.add_column("VALUE")
-        for name, value in parameters.items():
-            table.add_row(name, json.dumps(value, ensure_ascii=False))
-        parts.append(table)
-    records = receipt.get("records") or {}
-    if records:
-        table = Table(title="records", title_justify="left", box=None, header_style="bold")
-        table.add_column("NAME")
-        table.add_column("VALUE")
-        for name, value in records.items():
-            table.add_row(name, json.dumps(value, ensure_ascii=False, default=str))
-        parts.append(table)
+    for title in ("parameters", "records"):
+        if receipt.get(title):
+            parts.append(_values_table(title, receipt[title]))
     error = receipt.get("error")
     if error:
         where = f"cell {error.get('cell')} ({error.get('cell_id')}): " if error.get("cell") else ""
@@ -207,6 +194,16 @@ def _receipt_view(receipt: dict, run_dir: Path) -> list:
                           "yes" if entry.get("stored") else "no")
         parts.append(table)
     return parts
+
+
+def _values_table(title: str, values: dict) -> Table:
+    """A NAME / VALUE table of a receipt's parameters or records, values shown as JSON."""
+    table = Table(title=title, title_justify="left", box=None, header_style="bold")
+    table.add_column("NAME")
+    table.add_column("VALUE")
+    for name, value in values.items():
+        table.add_row(name, json.dumps(value, ensure_ascii=False, default=str))
+    return table
 
 
 @runs_group.command("diff")
