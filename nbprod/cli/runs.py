@@ -48,11 +48,14 @@ def _echo_json(data: Any) -> None:
 
 
 def _render(*renderables) -> None:
-    """Print rich renderables through click (so tests capture them), coloured only on a tty."""
+    """Print rich renderables through click (so tests capture them), coloured only on a tty.
+
+    On a terminal, rich's own rule applies: ``NO_COLOR`` set to anything turns colour off.
+    """
     tty = sys.stdout.isatty()
     width = shutil.get_terminal_size((120, 24)).columns if tty else 120
     buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=tty, width=width, no_color=not tty,
+    console = Console(file=buffer, force_terminal=tty, width=width, no_color=None if tty else True,
                       highlight=False, soft_wrap=not tty)
     for renderable in renderables:
         console.print(renderable)
@@ -165,16 +168,18 @@ def _receipt_view(receipt: dict, run_dir: Path) -> list:
         rows.append(("python", f"{env.get('python')} on {env.get('platform')}"))
         rows.append(("packages", str(len(env.get("packages") or {}))))
         if env.get("not_reproducible"):
-            rows.append(("not reproducible", ", ".join(env["not_reproducible"])))
+            rows.append(("not reproducible", _not_reproducible(env["not_reproducible"])))
     if git:
         dirty = " (dirty)" if git.get("dirty") else ""
         rows.append(("git", f"{(git.get('commit') or 'no commit')[:12]}{dirty}"))
     for name, value in rows:
         head.add_row(name, value)
     parts: list = [head]
-    for title in ("parameters", "records"):
-        if receipt.get(title):
-            parts.append(_values_table(title, receipt[title]))
+    used = _parameters_used(receipt, run_dir)
+    if used:
+        parts.append(_parameters_table(used))
+    if receipt.get("records"):
+        parts.append(_values_table("records", receipt["records"]))
     error = receipt.get("error")
     if error:
         where = f"cell {error.get('cell')} ({error.get('cell_id')}): " if error.get("cell") else ""
@@ -196,8 +201,44 @@ def _receipt_view(receipt: dict, run_dir: Path) -> list:
     return parts
 
 
+def _not_reproducible(names: list[str]) -> str:
+    """Why a package is flagged: its version number does not pin its code."""
+    return (f"{', '.join(names)} (installed from a local folder or in editable mode: the same"
+            " version can hold other code, so rebuild it from the project's commit)")
+
+
+def _parameters_used(receipt: dict, run_dir: Path) -> list[dict]:
+    """The values the run used: its own, and its notebook's defaults for the others.
+
+    The defaults come from the parameters cell of the run's executed notebook (the code that
+    ran, not today's notebook); without a readable one only the given values are known.
+    """
+    from ..errors import NbprodError
+    from ..notebook import load
+    from ..run.params import schema, values_used
+
+    given = receipt.get("parameters") or {}
+    output = run_dir / "output.ipynb"
+    try:
+        params = schema(load(output)) if output.is_file() else []
+    except NbprodError:
+        params = []
+    return values_used(params, given)
+
+
+def _parameters_table(rows: list[dict]) -> Table:
+    table = Table(title="parameters", title_justify="left", box=None, header_style="bold")
+    for column in ("NAME", "VALUE", "TYPE", "SET BY"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["name"], json.dumps(row["value"], ensure_ascii=False, default=str),
+                      row["type"] or "-",
+                      "given" if row["given"] else Text("default", style="dim"))
+    return table
+
+
 def _values_table(title: str, values: dict) -> Table:
-    """A NAME / VALUE table of a receipt's parameters or records, values shown as JSON."""
+    """A NAME / VALUE table of a receipt's records, values shown as JSON."""
     table = Table(title=title, title_justify="left", box=None, header_style="bold")
     table.add_column("NAME")
     table.add_column("VALUE")
@@ -256,6 +297,8 @@ def _diff_text(result: dict) -> str:
             lines.append(title)
             lines += [f"  ~ {k}: {v['a']} -> {v['b']}" for k, v in changes.items()]
     lines += _mapping_lines("packages", env["packages"])
+    if env.get("not_reproducible"):
+        lines += ["not reproducible", f"  ! {_not_reproducible(env['not_reproducible'])}"]
     lines += _mapping_lines("lockfiles", env["lockfiles"])
     data = result["data"]
     if data["added"] or data["removed"] or data["changed"]:
