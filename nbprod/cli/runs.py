@@ -1,4 +1,4 @@
-"""``nbprod runs list|show|diff|path`` and ``nbprod store verify``: the run store from the shell.
+"""``nbprod runs list|show|diff|path|report`` and ``nbprod store verify``: the run store.
 
 Every command takes ``--store DIR`` (default: ``.nbprod`` at the project root, or
 ``[tool.nbprod.store] path``) and ``--output-format json``, whose output the JupyterLab panel
@@ -21,6 +21,7 @@ from rich.text import Text
 
 from ..store import STATUSES, Store, StoreNotFoundError, open_project_store
 from ..store.diff import diff_receipts
+from .emit import emit
 
 FORMATS = ("text", "json")
 
@@ -352,6 +353,49 @@ def path_command(run_id, store_dir, output_format) -> int:
     else:
         click.echo(str(folder))
     return 0
+
+
+@runs_group.command("report")
+@click.argument("run_ids", nargs=-1, required=True, metavar="RUN...")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+              help="The HTML file to write (default: nbprod-report-<RUN>.html here;"
+                   " - for stdout).")
+@click.option("--store", "store_dir", type=click.Path(path_type=Path), default=None,
+              help="The store folder (default: .nbprod at the project root).")
+@click.option("--output-format", type=click.Choice(["html", "json"]), default="html",
+              show_default=True,
+              help="json: the page and its title on stdout, for the JupyterLab panel.")
+def report_command(run_ids, output, store_dir, output_format) -> int:
+    """Write a run, sweep or pipeline as one self-contained HTML page.
+
+    One run: its verdict, parameters (defaults marked), recorded values, data lineage,
+    environment, then the executed notebook with the failing cell highlighted. A sweep or a
+    pipeline run, or several RUNs: a table of parameters against recorded values with a
+    chart of each, the pipeline's DAG, and each run's receipt. The page needs no network.
+
+    Exit codes: 0 written, 2 unknown or ambiguous run id.
+    """
+    from ..report import ensure_runs_exist, report
+
+    store = _open(store_dir)
+    ensure_runs_exist(store, list(run_ids))
+    html, title = report(store, list(run_ids))
+    if output_format == "json":
+        _echo_json({"title": title, "run_ids": [store.resolve_run_id(r) for r in run_ids],
+                    "html": html})
+        return 0
+    write_report(html, output, store.resolve_run_id(run_ids[0]), extra=len(run_ids) - 1)
+    return 0
+
+
+def write_report(html: str, output: Path | None, run_id: str, extra: int = 0) -> None:
+    """Write a report page where asked (or to a default file named after the run)."""
+    if output is not None and str(output) == "-":
+        click.echo(html, nl=False)
+        return
+    if output is None:
+        output = Path(f"nbprod-report-{run_id}{f'-and-{extra}-more' if extra else ''}.html")
+    emit(html, output)
 
 
 @click.group("store")

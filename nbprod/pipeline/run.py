@@ -194,7 +194,8 @@ class PipelineRunner:
             "parameters": recorded,
             "timing": _timing(started),
             "pipeline": {"name": self.plan.pipeline.name, "steps": {
-                n: {"status": o.status, "run_id": o.run_id, "message": o.message}
+                n: {"status": o.status, "run_id": o.run_id, "message": o.message,
+                    "upstream": list(self.plan.upstream.get(n, ()))}
                 for n, o in outcomes.items()}},
             "error": None if result.ok else {"message": _failure_summary(outcomes)},
         })
@@ -425,10 +426,14 @@ def _now() -> str:
 
 
 def _timing(started: str | None, duration: float | None = None) -> dict[str, Any]:
+    """Start, end and duration; a step timed by its worker gets its start from the duration."""
     end = _now()
     if started is not None:
         duration = (dt.datetime.fromisoformat(end) - dt.datetime.fromisoformat(started)
                     ).total_seconds()
+    elif duration is not None:
+        started = (dt.datetime.fromisoformat(end) - dt.timedelta(seconds=duration)
+                   ).isoformat(timespec="microseconds")
     return {"start": started, "end": end, "duration_s": duration}
 
 

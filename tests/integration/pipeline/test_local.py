@@ -183,3 +183,14 @@ def test_sweep_cli_summary_formats(sweep_project, run_cli, fmt):
     else:
         assert "score" in result.stdout and "succeeded" in result.stdout
     assert "1 of 2 runs succeeded" in result.stderr
+
+
+def test_sweep_report_charts_the_recorded_values_and_names_the_failure(sweep_project, run_cli):
+    result = run_cli("sweep", sweep_project / "train.ipynb", "-p", "depth", "2,4,99",
+                     "--max-parallel", "2", "--report", "sweep.html", cwd=sweep_project)
+    assert result.exit_code == 1, result.output
+    page = (sweep_project / "sweep.html").read_text()
+    assert "3 runs: 1 failed, 2 succeeded" in page
+    assert page.count('<circle class="point"') == 2  # the failed run recorded no score
+    assert "score against depth" in page
+    assert "ValueError" in page and "depth 99 is too deep" in page
