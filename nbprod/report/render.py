@@ -2,7 +2,7 @@
 
 The page templates are files under ``templates/report/`` (an nbconvert template,
 ``nbprod_run``, and ``runs.html.j2``), so a team can restyle its reports without touching
-code. In the wheel they ship as ``nbprod/templates/report/``.
+code.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, NbprodError, StoreError
+from ..errors import NbprodError, StoreError
+from ..template_paths import template_dir
 from .charts import scatter_svg
 from .context import run_context, show
 
@@ -21,15 +22,9 @@ __all__ = ["ensure_runs_exist", "notebook_page", "report", "templates_dir"]
 GROUP_KINDS = ("sweep", "pipeline")
 
 
-@lru_cache(maxsize=1)
 def templates_dir() -> Path:
-    """Where the report templates are: inside the installed package, or the source tree."""
-    package = Path(__file__).resolve().parents[1]
-    for candidate in (package / "templates" / "report", package.parent / "templates" / "report"):
-        if (candidate / "runs.html.j2").is_file():
-            return candidate
-    raise ConfigError("nbprod's report templates are missing from this installation;"
-                      " reinstall nbprod")
+    """The report templates' folder (``templates/report/``)."""
+    return template_dir("report")
 
 
 def report(store: Any, run_ids: list[str]) -> tuple[str, str]:
