@@ -115,6 +115,7 @@ class PipelineRunner:
         self._keys: dict[str, str] = {}
         self._code: dict[str, str] = {}
         self._run_id: str | None = None
+        self._send_known_inputs = False  # set by run(): only for workers off this disk
 
     # -- status -----------------------------------------------------------------------------
 
@@ -146,6 +147,7 @@ class PipelineRunner:
             Before anything runs, when ``--only``/``--from`` left out an upstream step that is
             not cached.
         """
+        self._send_known_inputs = not getattr(executor, "shares_disk", False)
         states = self.status(force=force)
         selected = set(self.plan.selected)
         needed = self._needed_upstream(selected)
@@ -333,10 +335,9 @@ class PipelineRunner:
     def _task(self, name: str) -> StepTask:
         step = self.plan.step(name)
         params = dict(self.plan.parameters[name])
+        inputs = self._inputs_to_send(name)
         if step.notebook:
             data = self._notebook_bytes(step.notebook)
-            inputs = {p: (self.root / p).read_bytes() for p in step.inputs
-                      if (self.root / p).is_file()}
             return StepTask(name, str(self.root), notebook=step.notebook, notebook_bytes=data,
                             parameters=params, outputs=step.outputs, input_files=inputs,
                             timeout=self.timeout, kernel=self.kernel)
@@ -347,7 +348,38 @@ class PipelineRunner:
         source = self.plan.pipeline.source
         cwd = str((self.root / source).parent) if source else None
         return StepTask(name, str(self.root), function=step.function, modules=self.modules,
-                        parameters=params, args=args, returns=step.returns, cwd=cwd)
+                        parameters=params, args=args, returns=step.returns, cwd=cwd,
+                        input_files=inputs)
+
+    def _inputs_to_send(self, name: str) -> dict[str, bytes]:
+        """The project files a step's worker needs, by path relative to the project root.
+
+        Declared inputs always travel (a notebook step off the project's disk runs in a copy
+        of it). For workers that may not share this disk, so do the files the step's last run
+        was seen reading and the files its parameters name (``data_path = "../data/x.csv"``):
+        a worker without the project gets everything the step is known to read.
+        """
+        step = self.plan.step(name)
+        wanted = list(step.inputs)  # upstream outputs too: they are on this disk by now
+        if self._send_known_inputs:
+            history = self._step_history(name)
+            if history:
+                wanted += [e.get("path") for e in history[0].get("data") or []
+                           if isinstance(e, dict) and e.get("role") == "input"]
+            folder = (self.root / (step.notebook or self.plan.pipeline.source or "x")).parent
+            for value in self.plan.parameters[name].values():
+                if isinstance(value, str) and value and len(value) < 4096:
+                    wanted += [_relative_file(base / value, self.root)
+                               for base in (folder, self.root)]
+        files = {}
+        for relative in dict.fromkeys(w for w in wanted if isinstance(w, str) and w):
+            try:
+                path = resolve_inside(self.root, relative)
+            except Exception:  # outside the project: never sent
+                continue
+            if path.is_file():
+                files[relative] = path.read_bytes()
+        return files
 
     def _notebook_bytes(self, relative: str) -> bytes:
         if relative not in self._notebooks:
@@ -459,6 +491,15 @@ def run_pipeline(plan: Plan, source: PipelineSource, executor: Executor, *, root
 
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+def _relative_file(path: Path, root: Path) -> str | None:
+    """``path`` relative to ``root`` when it is a file inside it, else None."""
+    try:
+        resolved = path.resolve()
+        return resolved.relative_to(root).as_posix() if resolved.is_file() else None
+    except (OSError, ValueError):
+        return None
 
 
 def _source(cell: dict) -> str:

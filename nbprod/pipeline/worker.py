@@ -127,20 +127,48 @@ def dask_setup(worker: Any = None) -> None:
 def _run_function(task: StepTask) -> TaskResult:
     module_name, _, function_name = (task.function or "").partition(":")
     printed = io.StringIO()
-    try:
-        # What the step prints is kept for its receipt, not mixed into the caller's output;
-        # the files it opens are watched, so its cache key covers the data it read.
-        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed), \
-                _working_directory(task.cwd):
-            module = _load_modules(task.modules, module_name, task.project_root)
-            with watch_reads(task.project_root) as reads:
-                value = getattr(module, function_name)(**task.args, **task.parameters)
-        values = _named(task.returns, value)
-    except Exception as exc:  # the step's own code raised: report it, do not crash the worker
-        return TaskResult(task.name, "failed", error=_error(exc),
-                          stdout=printed.getvalue()[-MAX_STDOUT:])
-    return TaskResult(task.name, "succeeded", values=values, inputs=reads.inputs,
-                      stdout=printed.getvalue()[-MAX_STDOUT:])
+    with tempfile.TemporaryDirectory(prefix="nbprod-task-") as scratch:
+        root, cwd = _function_workspace(task, Path(scratch))
+        try:
+            # What the step prints is kept for its receipt, not mixed into the caller's
+            # output; the files it opens are watched, so its cache key covers what it read.
+            with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed), \
+                    _working_directory(cwd):
+                module = _load_modules(task.modules, module_name, task.project_root)
+                with watch_reads(str(root)) as reads:
+                    value = getattr(module, function_name)(**task.args, **task.parameters)
+            values = _named(task.returns, value)
+        except Exception as exc:  # the step's own code raised: report it, do not crash
+            return TaskResult(task.name, "failed", error=_error(exc),
+                              stdout=printed.getvalue()[-MAX_STDOUT:])
+        # On a worker without the project's disk, what the step wrote goes back with it.
+        files = {} if root == Path(task.project_root) else {
+            rel: (root / rel).read_bytes() for rel in sorted(reads.written)
+            if (root / rel).is_file()}
+        return TaskResult(task.name, "succeeded", values=values, inputs=reads.inputs,
+                          files=files, stdout=printed.getvalue()[-MAX_STDOUT:])
+
+
+def _function_workspace(task: StepTask, scratch: Path) -> tuple[Path, str | None]:
+    """(project root, working folder) for a function step on this worker.
+
+    The project itself when this worker sees it; else a scratch copy of the project layout
+    holding the files shipped with the task, with the same working folder inside it.
+    """
+    shared = Path(task.project_root)
+    if shared.is_dir() and all(
+            (shared / rel).is_file() and hash_bytes((shared / rel).read_bytes()) == hash_bytes(data)
+            for rel, data in task.input_files.items()):
+        return shared, task.cwd
+    root = scratch / "project"
+    for rel, data in task.input_files.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    relative = os.path.relpath(task.cwd, task.project_root) if task.cwd else "."
+    cwd = (root / relative).resolve()
+    cwd.mkdir(parents=True, exist_ok=True)
+    return root, str(cwd)
 
 
 @contextlib.contextmanager
