@@ -39,6 +39,7 @@ from .checker import (
     suppressed_codes,
     validate_selection,
 )
+from .rerun import Verdict, verdict
 from .rule import Applicability, Diagnostic, LintContext, Rule, Severity
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "LintResult",
     "Rule",
     "Severity",
+    "Verdict",
     "collect_notebooks",
     "lint",
     "lint_paths",
@@ -81,6 +83,11 @@ class LintReport:
     @property
     def fixed(self) -> int:
         return sum(r.fixed for r in self.results)
+
+    @property
+    def verdicts(self) -> list[Verdict]:
+        """The rerun verdict of every linted notebook, in the order they were linted."""
+        return [verdict(r.path, r.diagnostics) for r in self.results]
 
 
 def collect_notebooks(paths: Iterable[str | Path]) -> list[Path]:
@@ -271,12 +278,26 @@ def _lint_one(path: Path, config: LintConfig, root: Path | None) -> LintResult |
 
 
 def _merge_ruff(result: LintResult, items: list[dict], config: LintConfig) -> LintResult:
-    from .ruff import to_diagnostics
-
     selected = file_selector(config, result.path)
-    found = to_diagnostics(items, result.facts, selected, result.diagnostics)
+    found = _ruff_diagnostics(items, result.facts, selected, result.diagnostics)
     result.diagnostics = sorted([*result.diagnostics, *found], key=Diagnostic.sort_key)
     return result
+
+
+#: nbprod codes that say all a notebook's syntax errors mean: ruff's E999 per cell is dropped.
+SUPERSEDES_E999 = ("NB014",)
+
+
+def _ruff_diagnostics(items, facts, selected, nb_diagnostics) -> list[Diagnostic]:
+    """Ruff's findings as diagnostics, without the syntax errors of a notebook NB014 already
+    calls Python 2, and marked where they block a rerun (``nbprod.lint.rerun``)."""
+    from .rerun import mark_ruff_blockers
+    from .ruff import SYNTAX_ERROR_CODE, to_diagnostics
+
+    found = to_diagnostics(items, facts, selected, nb_diagnostics)
+    if any(d.code in SUPERSEDES_E999 for d in nb_diagnostics):
+        found = [d for d in found if d.code != SYNTAX_ERROR_CODE]
+    return mark_ruff_blockers(found)
 
 
 def _fix(nb, config: LintConfig, root: Path | None, codes: tuple[str, ...]) -> LintResult:
@@ -290,7 +311,7 @@ def _fix(nb, config: LintConfig, root: Path | None, codes: tuple[str, ...]) -> L
     fixed = result.fixed
     ruff_diagnostics: list[Diagnostic] = []
     if codes:
-        from .ruff import apply_ruff_fixes, check_text, notebook_facts, to_diagnostics
+        from .ruff import apply_ruff_fixes, check_text, notebook_facts
 
         allowed = {Applicability.SAFE} | (
             {Applicability.UNSAFE} if config.unsafe_fixes else set()
@@ -300,7 +321,7 @@ def _fix(nb, config: LintConfig, root: Path | None, codes: tuple[str, ...]) -> L
         for attempt in range(MAX_FIX_PASSES + 1):
             items = check_text(dumps(working), nb.display_path, codes)
             facts = notebook_facts(working, suppressed_codes(working))
-            ruff_diagnostics = to_diagnostics(items, facts, selected, result.diagnostics)
+            ruff_diagnostics = _ruff_diagnostics(items, facts, selected, result.diagnostics)
             if attempt == MAX_FIX_PASSES:
                 break
             applied = apply_ruff_fixes(working, ruff_diagnostics, allowed)

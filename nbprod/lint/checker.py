@@ -2,10 +2,12 @@
 suppression comments, and fixes applied to a copy of the notebook.
 
 One selection covers nbprod's rules and ruff's: ``NB`` codes run here, every other code is
-ruff's (``nbprod.lint.ruff``). The default selection is every NB rule plus ``ruff_select``
-(ruff's syntax errors, pyflakes and the statement checks that fit notebooks); ``select``
-replaces it, ``extend_select`` adds to it, ``ignore`` removes from it, and the longest
-matching prefix decides, as in ruff.
+ruff's (``nbprod.lint.ruff``). The default selection is every NB rule that is on by default
+(``Rule.default``) plus ``ruff_select`` (ruff's syntax errors, the pyflakes checks that find
+real mistakes and the removed NumPy and pandas APIs); ``select`` replaces it,
+``extend_select`` adds to it, ``ignore`` removes from it, and the longest matching prefix
+decides, as in ruff. Rules off by default flag notebook habits rather than mistakes
+(``docs/lint.md`` says which and why); they run when selected by code or prefix.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ __all__ = [
     "LintResult",
     "MAX_FIX_PASSES",
     "copy_notebook",
+    "default_nb_codes",
     "file_selector",
     "is_selected",
     "lint",
@@ -44,7 +47,8 @@ _SUPPRESS_RE = re.compile(r"#\s*nbprod:\s*ignore(?:\[([A-Z0-9,\s]+)\])?", re.I)
 class LintConfig:
     """``[tool.nbprod.lint]``; command-line flags override it.
 
-    ``select`` None means the default selection: every NB rule plus ``ruff_select``.
+    ``select`` None means the default selection: the NB rules on by default plus
+    ``ruff_select``.
     ``max_size`` is in MiB. ``ruff`` False runs nbprod's rules only (``--no-ruff``).
     """
 
@@ -53,9 +57,16 @@ class LintConfig:
     extend_select: tuple[str, ...] = ()
     per_file_ignores: dict = field(default_factory=dict)
     ruff: bool = True
-    # Ruff's syntax errors, pyflakes and the statement checks that fit notebooks, plus the
-    # NumPy 2 / pandas API removals that the NB5xx drift rules leave to ruff.
-    ruff_select: tuple[str, ...] = ("E4", "E7", "E9", "F", "NPY001", "NPY201", "PD007")
+    # Ruff's syntax errors and pyflakes, without the star-import checks (F403, F405: a
+    # notebook's `from pylab import *` is a habit, and F405 fires on every name it brings)
+    # and F811 (importing or defining a name again in a later cell is how notebooks grow),
+    # plus the NumPy 2 / pandas API removals that the NB5xx drift rules leave to ruff. The
+    # pycodestyle statement checks (E4, E7: imports below the top, `plt.plot(x);`, one-line
+    # `if` bodies) flag how notebooks are written, not mistakes: off unless selected.
+    ruff_select: tuple[str, ...] = (
+        "E9", "F401", "F402", "F404", "F406", "F407", "F5", "F6", "F7", "F82", "F84", "F9",
+        "NPY001", "NPY201", "PD007",
+    )
     ruff_ignore: tuple[str, ...] = ()
     require_parameters: bool = False
     max_output_bytes: int = 1_000_000
@@ -100,9 +111,19 @@ def _specificity(code: str, prefix: str) -> int:
     return len(prefix) if code.startswith(prefix) else -1
 
 
+def default_nb_codes() -> tuple[str, ...]:
+    """The codes of the built-in NB rules that are on by default (``Rule.default``)."""
+    from .rules import BUILTIN_RULES
+
+    return tuple(rule.code for rule in BUILTIN_RULES if rule.default)
+
+
 def selection(config: LintConfig) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The effective (select, ignore) codes and prefixes, NB and ruff alike."""
-    select = config.select if config.select is not None else ("NB", *config.ruff_select)
+    select = (
+        config.select if config.select is not None
+        else (*default_nb_codes(), *config.ruff_select)
+    )
     return (*select, *config.extend_select), (*config.ignore, *config.ruff_ignore)
 
 

@@ -90,6 +90,7 @@ class RemovedSklearnModule(Rule):
 
     code = "NB501"
     name = "removed-sklearn-module"
+    rerun_blocker = True
     severity = Severity.ERROR
 
     def check(self, ctx):
@@ -155,6 +156,7 @@ class RemovedSklearnName(Rule):
 
     code = "NB502"
     name = "removed-sklearn-name"
+    rerun_blocker = True
     severity = Severity.ERROR
 
     def check(self, ctx):
@@ -217,6 +219,7 @@ class SeabornStyleName(Rule):
 
     code = "NB503"
     name = "seaborn-style-name"
+    rerun_blocker = True
     severity = Severity.ERROR
     fix_applicability = Applicability.SAFE
 
@@ -280,6 +283,7 @@ class GroupbyAxis(Rule):
 
     code = "NB504"
     name = "groupby-axis"
+    rerun_blocker = True
     severity = Severity.ERROR
 
     def check(self, ctx):
@@ -342,6 +346,7 @@ class DataFrameAppend(Rule):
 
     code = "NB505"
     name = "dataframe-append"
+    rerun_blocker = True
     severity = Severity.ERROR
 
     def check(self, ctx):
@@ -413,6 +418,7 @@ class RemovedPandasAttribute(Rule):
 
     code = "NB506"
     name = "removed-pandas-attribute"
+    rerun_blocker = True
     severity = Severity.ERROR
 
     def check(self, ctx):
@@ -494,6 +500,7 @@ class RemovedPandasMethod(Rule):
 
     code = "NB507"
     name = "removed-pandas-method"
+    rerun_blocker = True
     severity = Severity.ERROR
     fix_applicability = Applicability.SAFE
 
@@ -577,6 +584,7 @@ class RemovedKeywordArgument(Rule):
 
     code = "NB508"
     name = "removed-keyword-argument"
+    rerun_blocker = True
     severity = Severity.ERROR
 
     def check(self, ctx):
@@ -638,6 +646,7 @@ class RemovedMatplotlibApi(Rule):
 
     code = "NB509"
     name = "removed-matplotlib-api"
+    rerun_blocker = True
     severity = Severity.ERROR
 
     def check(self, ctx):
@@ -659,6 +668,84 @@ class RemovedMatplotlibApi(Rule):
                 yield self.diagnostic(ctx, cell, message, **span(result, call).kwargs())
 
 
+# Offset aliases pandas 3.0 removed (deprecated in 2.2) -> the alias to use instead.
+REMOVED_FREQUENCIES = {
+    "H": "h", "BH": "bh", "CBH": "cbh", "T": "min", "S": "s", "L": "ms", "U": "us", "N": "ns",
+    "M": "ME", "BM": "BME", "SM": "SME", "CBM": "CBME", "Q": "QE", "BQ": "BQE",
+    "Y": "YE", "A": "YE", "BA": "BYE", "AS": "YS", "BAS": "BYS", "BY": "BYE",
+}
+_FREQUENCY_RE = re.compile(r"^(\d*)([A-Z]+)(-[A-Z]{3})?$")
+# Calls whose frequency argument is an offset: (first positional, keyword).
+_FREQUENCY_CALLS = {
+    "date_range": "freq", "bdate_range": "freq", "resample": "rule", "asfreq": "freq",
+    "Grouper": "freq",
+}
+
+
+def _frequency_argument(call: ast.Call, method: str) -> ast.Constant | None:
+    keyword = _FREQUENCY_CALLS[method]
+    value = next((k.value for k in call.keywords if k.arg in (keyword, "freq")), None)
+    if value is None and method in ("resample", "asfreq") and call.args:
+        value = call.args[0]
+    if isinstance(value, ast.Constant) and isinstance(value.value, str):
+        return value
+    return None
+
+
+class RemovedFrequencyAlias(Rule):
+    """## What it does
+    Checks the frequency of `pd.date_range`, `pd.bdate_range`, `.resample`, `.asfreq` and
+    `pd.Grouper` for the offset aliases pandas 3.0 removed: `'H'`, `'T'`, `'S'`, `'L'`,
+    `'U'`, `'N'` (now lower case: `'h'`, `'min'`, `'s'`, `'ms'`...) and the period-end
+    aliases `'M'`, `'Q'`, `'Y'`, `'A'`, `'BM'`... (now `'ME'`, `'QE'`, `'YE'`, `'BME'`).
+    Reported only when the installed pandas is 3.0 or later.
+
+    ## Why is this bad?
+    The call fails with `ValueError: Invalid frequency: H`.
+
+    ## Example
+    ```python
+    hours = pd.date_range("2015-07-03", periods=8, freq="H")
+    monthly = sales.resample("M").sum()
+    ```
+
+    ## Use instead
+    ```python
+    hours = pd.date_range("2015-07-03", periods=8, freq="h")
+    monthly = sales.resample("ME").sum()
+    ```
+    """
+
+    code = "NB510"
+    name = "removed-frequency-alias"
+    rerun_blocker = True
+    severity = Severity.ERROR
+
+    def check(self, ctx):
+        from ..rerun import removed_here
+
+        if not removed_here("pandas", "3.0"):
+            return
+        for cell, result in ctx.python_cells:
+            for call, _name in cell_calls(ctx, cell, result):
+                func = call.func
+                method = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if method not in _FREQUENCY_CALLS:
+                    continue
+                literal = _frequency_argument(call, method)
+                match = _FREQUENCY_RE.match(literal.value) if literal is not None else None
+                if match is None or match.group(2) not in REMOVED_FREQUENCIES:
+                    continue
+                count, alias, anchor = match.group(1), match.group(2), match.group(3) or ""
+                new = f"{count}{REMOVED_FREQUENCIES[alias]}{anchor}"
+                yield self.diagnostic(
+                    ctx,
+                    cell,
+                    f"Frequency {literal.value!r} was removed in pandas 3.0; use {new!r}",
+                    **span(result, literal).kwargs(),
+                )
+
+
 RULES = (
     RemovedSklearnModule,
     RemovedSklearnName,
@@ -669,4 +756,5 @@ RULES = (
     RemovedPandasMethod,
     RemovedKeywordArgument,
     RemovedMatplotlibApi,
+    RemovedFrequencyAlias,
 )
