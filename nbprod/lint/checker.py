@@ -28,8 +28,9 @@ __all__ = [
     "LintConfig",
     "LintResult",
     "MAX_FIX_PASSES",
+    "RUFF_DEFAULT_OFF",
     "copy_notebook",
-    "default_nb_codes",
+    "default_off_codes",
     "file_selector",
     "is_selected",
     "lint",
@@ -57,16 +58,11 @@ class LintConfig:
     extend_select: tuple[str, ...] = ()
     per_file_ignores: dict = field(default_factory=dict)
     ruff: bool = True
-    # Ruff's syntax errors and pyflakes, without the star-import checks (F403, F405: a
-    # notebook's `from pylab import *` is a habit, and F405 fires on every name it brings)
-    # and F811 (importing or defining a name again in a later cell is how notebooks grow),
-    # plus the NumPy 2 / pandas API removals that the NB5xx drift rules leave to ruff. The
-    # pycodestyle statement checks (E4, E7: imports below the top, `plt.plot(x);`, one-line
-    # `if` bodies) flag how notebooks are written, not mistakes: off unless selected.
-    ruff_select: tuple[str, ...] = (
-        "E9", "F401", "F402", "F404", "F406", "F407", "F5", "F6", "F7", "F82", "F84", "F9",
-        "NPY001", "NPY201", "PD007",
-    )
+    # Ruff's syntax errors and pyflakes (but for ``RUFF_DEFAULT_OFF``), plus the NumPy 2 /
+    # pandas API removals that the NB5xx drift rules leave to ruff. The pycodestyle
+    # statement checks (E4, E7: imports below the top, `plt.plot(x);`, one-line `if`
+    # bodies) flag how notebooks are written, not mistakes: off unless selected.
+    ruff_select: tuple[str, ...] = ("E9", "F", "NPY001", "NPY201", "PD007")
     ruff_ignore: tuple[str, ...] = ()
     require_parameters: bool = False
     max_output_bytes: int = 1_000_000
@@ -111,27 +107,44 @@ def _specificity(code: str, prefix: str) -> int:
     return len(prefix) if code.startswith(prefix) else -1
 
 
-def default_nb_codes() -> tuple[str, ...]:
-    """The codes of the built-in NB rules that are on by default (``Rule.default``)."""
+#: Ruff codes inside the default selection's prefixes that are off unless selected by name
+#: or by a prefix the user gives: star imports (F403, and F405 on every name a
+#: `from pylab import *` brings) and F811 (a later cell importing or defining a name
+#: again is how notebooks grow).
+RUFF_DEFAULT_OFF = frozenset({"F403", "F405", "F811"})
+
+
+def default_off_codes() -> frozenset[str]:
+    """Codes that run only when the user selects them: the built-in NB rules that are off
+    by default (``Rule.default``) and ``RUFF_DEFAULT_OFF``."""
     from .rules import BUILTIN_RULES
 
-    return tuple(rule.code for rule in BUILTIN_RULES if rule.default)
+    return RUFF_DEFAULT_OFF | {rule.code for rule in BUILTIN_RULES if not rule.default}
 
 
 def selection(config: LintConfig) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The effective (select, ignore) codes and prefixes, NB and ruff alike."""
-    select = (
-        config.select if config.select is not None
-        else (*default_nb_codes(), *config.ruff_select)
-    )
+    select = config.select if config.select is not None else ("NB", *config.ruff_select)
     return (*select, *config.extend_select), (*config.ignore, *config.ruff_ignore)
 
 
 def file_selector(config: LintConfig, path: str):
-    """``code -> bool``: whether ``code`` is on for the notebook at ``path``."""
+    """``code -> bool``: whether ``code`` is on for the notebook at ``path``.
+
+    A rule that is off by default runs only when the user's own ``select`` or
+    ``extend_select`` names it (by code or by a prefix such as ``NB`` or ``ALL``).
+    """
     select, ignore = selection(config)
     ignore = (*ignore, *_file_ignores(config, path))
-    return lambda code: is_selected(code, select, ignore)
+    chosen = (*(config.select or ()), *config.extend_select)
+    off = default_off_codes()
+
+    def selected(code: str) -> bool:
+        if not is_selected(code, select, ignore):
+            return False
+        return code not in off or any(_specificity(code, p) >= 0 for p in chosen)
+
+    return selected
 
 
 def ruff_codes(config: LintConfig) -> tuple[str, ...]:

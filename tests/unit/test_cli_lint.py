@@ -68,7 +68,9 @@ def test_output_formats(run_cli, messy, fmt):
     elif fmt == "github":
         assert out.splitlines()[1].startswith("::warning title=nbprod (NB001),file=")
     else:
-        assert len(out.splitlines()) == 2
+        lines = out.splitlines()
+        assert len(lines) == 3
+        assert lines[2] == f"{messy}: no rerun blocker found"
 
 
 def test_statistics(run_cli, messy):

@@ -599,6 +599,9 @@ class MissingTitle(Rule):
     Code cells that hold only comments or nbdev directives (`#| default_exp`) may come
     before it.
 
+    Off by default: a title helps readers, but its absence changes no result. Select it
+    (`--select NB012`) where notebooks are published.
+
     ## Why is this bad?
     The title is what readers, JupyterLab's table of contents and generated documentation
     show first. Without it a notebook is known only by its file name.
@@ -617,6 +620,7 @@ class MissingTitle(Rule):
     code = "NB012"
     name = "missing-title"
     severity = Severity.INFO
+    default = False
 
     def check(self, ctx):
         first = None
@@ -721,7 +725,7 @@ class Python2Notebook(Rule):
     """
 
     code = "NB014"
-    name = "python2-notebook"
+    name = "python-2-notebook"
     rerun_blocker = True
     severity = Severity.ERROR
 

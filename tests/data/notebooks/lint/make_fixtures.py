@@ -97,6 +97,10 @@ FIXTURES: dict[str, dict] = {
     "NB012-ok": {"cells": [code("#| default_exp core"), md("# Core"), code("x = 1")]},
     "NB013": {"filename": "churn-Copy1.ipynb", "cells": [md("# Churn"), code("x = 1")]},
     "NB013-ok": {"filename": "churn_model.ipynb", "cells": [md("# Churn"), code("x = 1")]},
+    "NB014": {"cells": [
+        code("import math\nx = math.pi"), code('print "x is", x'),
+        code("try:\n    y = 1 / x\nexcept ZeroDivisionError, e:\n    pass"),
+    ]},
     "NB101": {"config": {"require_parameters": True}, "cells": [
         code("import math"), code("alpha = 0.5\nname = 'x'"), code("beta = math.sqrt(alpha)"),
     ]},
@@ -156,6 +160,8 @@ FIXTURES: dict[str, dict] = {
              '    pass\nremote = pd.read_csv("https://example.com/x.csv")'),
         code("!wget -O data/downloaded.csv https://example.com/d.csv"),
         code('d = pd.read_csv("data/downloaded.csv")\ntext = open("notes.txt").read()'),
+        code("!head -3 data/peeked.csv\n# !curl -o data/commented.csv https://example.com/c.csv"),
+        code('p = pd.read_csv("data/peeked.csv")\nc = pd.read_csv("data/commented.csv")'),
     ]},
     "NB206": {"cells": [
         code('import pandas as pd\nstub = pd.read_csv("data/lfs.csv")\n'
@@ -165,6 +171,13 @@ FIXTURES: dict[str, dict] = {
         code("import os\nimport pandas as pd\nimport xgboost\n"
              "from sklearn.linear_model import LinearRegression\nimport localmod"),
         code("import matplotlib.pyplot as plt\nfrom xgboost import XGBClassifier"),
+        code("from stocker import Stocker"),
+    ]},
+    "NB208": {"cells": [
+        code("import os\nimport pandas as pd\nimport nbprod_absent_package\n"
+             "from nbprod_absent_package.sub import thing\nimport localmod"),
+        code("try:\n    import nbprod_optional_absent\nexcept ImportError:\n    pass"),
+        code("from stocker import Stocker"),
     ]},
     "NB301": {"cells": [
         code("%matplotlib inline\ndef f():\n    return 1", tags=["export"]),
@@ -275,6 +288,12 @@ FIXTURES: dict[str, dict] = {
              'ok = matplotlib.colormaps["viridis"]\nax = fig.gca(projection="3d")\n'
              'ax2 = fig.gca()\nax.set_axis_bgcolor("white")'),
     ]},
+    "NB510": {"cells": [
+        code('import pandas as pd\nhours = pd.date_range("2015-07-03", periods=8, freq="H")\n'
+             'ok = pd.date_range("2015-07-03", periods=8, freq="h")\n'
+             'monthly = sales.resample("M").sum()\nstarts = sales.resample("MS").sum()\n'
+             'quarter = sales.asfreq(freq="15T")\nyearly = pd.Grouper(freq="A-DEC")'),
+    ]},
     "NB601": {"cells": [
         code("import random\nx = random.random()\nz = random.randint(1, 6)"),
         code("rng = random.Random()\nrng2 = random.Random(42)"),
@@ -318,6 +337,10 @@ FIXTURES: dict[str, dict] = {
 SUPPORT_FILES = {
     "requirements.txt": "pandas>=2\nnumpy\nscikit-learn  # imported as sklearn\nmatplotlib\n",
     "localmod.py": '"""A module beside the notebooks: a local import, not a dependency."""\n',
+    "stocker.py": (
+        '"""A local module that imports a package no environment here has."""\n'
+        "import os\n\nimport quandl_absent_package\n\nimport localmod\n"
+    ),
     "data/present.csv": "a,b\n1,2\n",
     "data/lfs.csv": (
         "version https://git-lfs.github.com/spec/v1\n"
