@@ -279,7 +279,9 @@ def _lint_one(path: Path, config: LintConfig, root: Path | None) -> LintResult |
 
 def _merge_ruff(result: LintResult, items: list[dict], config: LintConfig) -> LintResult:
     selected = file_selector(config, result.path)
-    found = _ruff_diagnostics(items, result.facts, selected, result.diagnostics)
+    found = _ruff_diagnostics(
+        items, result.facts, selected, result.diagnostics, result.parsed_cells
+    )
     result.diagnostics = sorted([*result.diagnostics, *found], key=Diagnostic.sort_key)
     return result
 
@@ -288,15 +290,22 @@ def _merge_ruff(result: LintResult, items: list[dict], config: LintConfig) -> Li
 SUPERSEDES_E999 = ("NB014",)
 
 
-def _ruff_diagnostics(items, facts, selected, nb_diagnostics) -> list[Diagnostic]:
-    """Ruff's findings as diagnostics, without the syntax errors of a notebook NB014 already
-    calls Python 2, and marked where they block a rerun (``nbprod.lint.rerun``)."""
+def _ruff_diagnostics(
+    items, facts, selected, nb_diagnostics, parsed_cells: frozenset[int] = frozenset()
+) -> list[Diagnostic]:
+    """Ruff's findings as diagnostics, marked where they block a rerun
+    (``nbprod.lint.rerun``), without the syntax errors that are not: those in cells that
+    parse as IPython (``ls data`` is an automagic, not a syntax error), and all of them in a
+    notebook that NB014 already calls Python 2."""
     from .rerun import mark_ruff_blockers
     from .ruff import SYNTAX_ERROR_CODE, to_diagnostics
 
     found = to_diagnostics(items, facts, selected, nb_diagnostics)
-    if any(d.code in SUPERSEDES_E999 for d in nb_diagnostics):
-        found = [d for d in found if d.code != SYNTAX_ERROR_CODE]
+    python2 = any(d.code in SUPERSEDES_E999 for d in nb_diagnostics)
+    found = [
+        d for d in found
+        if d.code != SYNTAX_ERROR_CODE or not (python2 or d.cell in parsed_cells)
+    ]
     return mark_ruff_blockers(found)
 
 
@@ -321,7 +330,9 @@ def _fix(nb, config: LintConfig, root: Path | None, codes: tuple[str, ...]) -> L
         for attempt in range(MAX_FIX_PASSES + 1):
             items = check_text(dumps(working), nb.display_path, codes)
             facts = notebook_facts(working, suppressed_codes(working))
-            ruff_diagnostics = _ruff_diagnostics(items, facts, selected, result.diagnostics)
+            ruff_diagnostics = _ruff_diagnostics(
+                items, facts, selected, result.diagnostics, result.parsed_cells
+            )
             if attempt == MAX_FIX_PASSES:
                 break
             applied = apply_ruff_fixes(working, ruff_diagnostics, allowed)

@@ -91,6 +91,9 @@ class LintResult:
     observations: Observations | None = None
     # Other files the fixes changed (path -> new text), to save with the fixed notebook.
     file_edits: dict[Path, str] = field(default_factory=dict)
+    # Code cells that parse as IPython (magics, automagics like `ls`, `!cmd`, `obj?`): a
+    # syntax error ruff reports in one of them is IPython syntax ruff does not know.
+    parsed_cells: frozenset[int] = frozenset()
 
 
 def is_selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
@@ -299,6 +302,9 @@ def lint(
         fixed_notebook=working if fixed else None,
         observations=ctx.files.seen,
         file_edits=edits,
+        parsed_cells=frozenset(
+            cell.index for cell, result in ctx.code_cells if result.syntax_error is None
+        ),
     )
 
 

@@ -54,10 +54,13 @@ def removed_here(package: str, version: str) -> bool:
 
 
 def mark_ruff_blockers(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
-    """Ruff's findings with ``rerun_blocker`` set where their code stops a rerun here."""
+    """Ruff's findings with ``rerun_blocker`` set where their code stops a rerun here (a
+    finding in a cell; ruff's notebook-level errors are about the file, not the code)."""
     marked = []
     for d in diagnostics:
-        if d.code in RUFF_RERUN_BLOCKERS:
+        # Without a cell, ruff could not read the file as a notebook at all (a schema it
+        # does not know): that says nothing about running it.
+        if d.code in RUFF_RERUN_BLOCKERS and d.cell is not None:
             removed = RUFF_RERUN_BLOCKERS[d.code]
             if removed is None or removed_here(*removed):
                 d = replace(d, rerun_blocker=True)

@@ -703,9 +703,9 @@ def _python2_metadata(nb) -> bool:
 
 class Python2Notebook(Rule):
     """## What it does
-    Checks for notebooks written for Python 2: cells that are not Python 3 syntax
-    (`print x`, `except E, e:`, `0777`) in a notebook whose kernel is Python 2 or whose
-    syntax errors are Python 2's. The notebook gets one finding, on the first such cell,
+    Checks for notebooks written for Python 2: cells that are not Python 3 syntax in the
+    ways only Python 2 code is (`print x`, `exec "code"`, `except E, e:`, `0777`). The
+    notebook gets one finding, on the first cell that is not Python 3, listing them all,
     instead of one syntax error per cell (ruff's E999 is not reported for it).
 
     ## Why is this bad?
@@ -736,18 +736,18 @@ class Python2Notebook(Rule):
         ]
         if not broken:
             return
-        python2 = [(cell, error) for cell, error in broken if _PYTHON2_ERRORS.search(error[1])]
-        if not python2 and not _python2_metadata(ctx.nb):
-            return
+        if not any(_PYTHON2_ERRORS.search(message) for _cell, (_line, message) in broken):
+            return  # syntax errors of any Python: ruff's E999 reports them
         first, (line, _message) = broken[0]
-        plural = "s are" if len(broken) != 1 else " is"
+        kernel = " (its kernel is Python 2)" if _python2_metadata(ctx.nb) else ""
+        numbers = ", ".join(str(cell.index) for cell, _e in broken[:8])
+        more = ", ..." if len(broken) > 8 else ""
+        cells = f"cells {numbers}{more} are" if len(broken) > 1 else f"cell {numbers} is"
         yield self.diagnostic(
             ctx,
             first,
-            f"Python 2 notebook: {len(broken)} cell{plural} not Python 3 syntax (cells"
-            f" {', '.join(str(cell.index) for cell, _e in broken[:8])}"
-            f"{', ...' if len(broken) > 8 else ''}); a Python 3 kernel stops here. Port it"
-            " to Python 3 (`2to3` does most of it)",
+            f"Python 2 notebook{kernel}: {cells} not Python 3 syntax; a Python 3 kernel"
+            " stops here. Port it to Python 3 (`2to3` does most of it)",
             line=line,
         )
 

@@ -393,7 +393,7 @@ def _read_path(call: ast.Call, name: str) -> ast.Constant | None:
     if (
         not text
         or "://" in text
-        or text.startswith(("/", "~", "\\"))
+        or text.startswith(("\\", "/dev/"))
         or re.match(r"^[A-Za-z]:", text)
         or any(c in text for c in "*?[{\n")
         or len(text) > 300
@@ -448,14 +448,15 @@ def _file_reads(ctx: LintContext):
             )
             if name and name in before:
                 continue
-            yield cell, result, literal, base / literal.value
+            yield cell, result, literal, base / Path(literal.value).expanduser()
         seen_text.append(_without_read_only_shell(cell.source))
 
 
 class MissingDataFile(Rule):
     """## What it does
-    Checks that files the notebook reads by a literal relative path (`open("x")`,
-    `pd.read_csv("data/x.csv")`, `np.load(...)`) exist relative to the notebook's folder.
+    Checks that files the notebook reads by a literal path (`open("x")`,
+    `pd.read_csv("data/x.csv")`, `np.load(...)`) exist: relative to the notebook's folder,
+    or on this machine for an absolute path (NB201 says why those are fragile).
     Files whose name appears in an earlier cell (written or downloaded there) are not
     checked, nor anything after the notebook changes directory; a shell line that only
     reads the file (`!head data/x.csv`, `!wc -l data/x.csv`) or a comment (a download
@@ -482,11 +483,13 @@ class MissingDataFile(Rule):
     def check(self, ctx):
         for cell, result, literal, path in _file_reads(ctx):
             if not ctx.files.exists(path):
+                where = ("on this machine" if Path(literal.value).expanduser().is_absolute()
+                         else "relative to the notebook")
                 yield self.diagnostic(
                     ctx,
                     cell,
-                    f"File {_short(literal.value)!r} does not exist relative to the notebook;"
-                    " add it to the repository or make the path a parameter",
+                    f"File {_short(literal.value)!r} does not exist {where}; add it to the"
+                    " repository or make the path a parameter",
                     **span(result, literal).kwargs(),
                 )
 
@@ -725,13 +728,18 @@ def _notebook_imports(ctx: LintContext, folders: list[Path], everywhere: bool = 
     """(cell, result, node, module, via) for each third-party module the notebook imports,
     directly (``via`` None) or through a local module beside it (``via`` its name);
     ``everywhere`` as in ``_top_level_imports``."""
-    for cell, result in ctx.python_cells:
-        for name, node in _top_level_imports(result.tree, everywhere):
+    earlier = ""
+    for cell, result in ctx.code_cells:
+        imports = _top_level_imports(result.tree, everywhere) if result.tree is not None else ()
+        for name, node in imports:
+            if f"{name.split('.')[0]}.py" in earlier:
+                continue  # written by an earlier cell (`%%writefile mymodule.py`)
             if _third_party(name, folders, ctx.files):
                 yield cell, result, node, name, None
             elif _is_local(name.split(".")[0], folders, ctx.files):
                 for inner in _local_module_imports(name, folders, ctx.files):
                     yield cell, result, node, inner, name.split(".")[0]
+        earlier += cell.source
 
 
 def _folders(ctx: LintContext) -> list[Path]:

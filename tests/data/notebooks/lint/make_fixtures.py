@@ -161,7 +161,8 @@ FIXTURES: dict[str, dict] = {
         code("!wget -O data/downloaded.csv https://example.com/d.csv"),
         code('d = pd.read_csv("data/downloaded.csv")\ntext = open("notes.txt").read()'),
         code("!head -3 data/peeked.csv\n# !curl -o data/commented.csv https://example.com/c.csv"),
-        code('p = pd.read_csv("data/peeked.csv")\nc = pd.read_csv("data/commented.csv")'),
+        code('p = pd.read_csv("data/peeked.csv")\nc = pd.read_csv("data/commented.csv")\n'
+             'a = pd.read_csv("/nbprod-no-such-folder/a.csv")'),
     ]},
     "NB206": {"cells": [
         code('import pandas as pd\nstub = pd.read_csv("data/lfs.csv")\n'
