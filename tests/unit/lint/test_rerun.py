@@ -3,6 +3,7 @@ notebooks, and what ``nbprod lint`` shows of them (text, JSON, ``--rerun``, colo
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -74,6 +75,9 @@ def test_ruff_blockers_depend_on_the_installed_versions():
     marked = {d.code: d.rerun_blocker for d in mark_ruff_blockers(
         [_ruff("E999"), _ruff("F821"), _ruff("F401"), _ruff("NPY201")])}
     assert marked["E999"] and marked["F821"] and not marked["F401"]
+    # Ruff's error about the file itself (no cell) says nothing about running the code.
+    (unread,) = mark_ruff_blockers([dataclasses.replace(_ruff("E999"), cell=None)])
+    assert not unread.rerun_blocker
     assert marked["NPY201"] == removed_here("numpy", "2.0")
     assert removed_here("a-package-nobody-installed", "1.0")
     assert not removed_here("pip", "999.0")
@@ -92,6 +96,13 @@ def test_python2_notebook_is_one_finding_not_one_syntax_error_per_cell(notebook_
     report3 = lint_paths([path3], LintConfig(), jobs=1)
     assert [d.code for d in report3.diagnostics] == ["E999"]
     assert report3.verdicts[0].will_fail
+
+
+def test_ipython_syntax_is_not_a_syntax_error(notebook_factory):
+    path = notebook_factory("shell.ipynb", "ls data", "cat notes.txt", "x = 1\nx?")
+    report = lint_paths([path], LintConfig(), jobs=1)
+    assert [d.code for d in report.diagnostics] == []
+    assert not report.verdicts[0].will_fail
 
 
 def test_cli_prints_a_verdict_per_notebook(run_cli, notebook_factory):
