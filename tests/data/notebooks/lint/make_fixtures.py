@@ -316,6 +316,11 @@ FIXTURES: dict[str, dict] = {
              "model = RandomForestClassifier(n_estimators=10, random_state=0)\ncv = KFold(5)\n"
              "cv2 = KFold(5, shuffle=True)\nfrom sklearn.linear_model import LinearRegression\n"
              "lr = LinearRegression()"),
+        code("from sklearn.tree import DecisionTreeClassifier\n"
+             "from sklearn.ensemble import BaggingClassifier\ntree = DecisionTreeClassifier()\n"
+             "bag = BaggingClassifier(tree, random_state=1)\n"
+             "bag2 = BaggingClassifier(DecisionTreeClassifier(), random_state=0)\n"
+             "alone = DecisionTreeClassifier()"),
     ]},
     "NB605": {"cells": [
         code("from sklearn.preprocessing import StandardScaler\n"
@@ -332,6 +337,8 @@ FIXTURES: dict[str, dict] = {
              "print(accuracy_score(y, pred))"),
         code("other = LogisticRegression()\nother.fit(X_train, y_train)\n"
              "other.score(X_train, y_train)\nother.score(X_test, y_test)"),
+        code("chained = LogisticRegression().fit(X2, y2)\nchained.score(X2, y2)\n"
+             "held = LogisticRegression(C=2).fit(X_train, y_train)\nheld.score(X_test, y_test)"),
     ]},
 }
 
