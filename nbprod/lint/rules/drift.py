@@ -15,7 +15,17 @@ import re
 from ...analysis import CellAnalysis
 from ...notebook import Cell
 from ..rule import Applicability, LintContext, Rule, Severity
-from ._helpers import Span, call_name, cell_calls, qualified, sg_root, sg_span, span, tree_nodes
+from ._helpers import (
+    Span,
+    call_name,
+    cell_calls,
+    dotted,
+    qualified,
+    sg_root,
+    sg_span,
+    span,
+    tree_nodes,
+)
 
 __all__ = ["RULES"]
 
@@ -621,15 +631,26 @@ _REMOVED_AXES_METHODS = {
 }
 
 
+def _steps_linestyle(call: ast.Call) -> ast.Constant | None:
+    """The ``ls='steps...'`` / ``linestyle='steps...'`` argument of a call, if any."""
+    for k in call.keywords:
+        value = k.value
+        if (k.arg in ("ls", "linestyle") and isinstance(value, ast.Constant)
+                and isinstance(value.value, str) and value.value.startswith("steps")):
+            return value
+    return None
+
+
 class RemovedMatplotlibApi(Rule):
     """## What it does
     Checks for matplotlib functions and methods that were removed:
     `matplotlib.cm.get_cmap`, `plt.hold`, `mlab.normpdf`, `ax.set_axis_bgcolor()`,
-    and `gca(projection=...)`.
+    `gca(projection=...)`, and the `'steps'` line styles (`plot(x, ls='steps-mid')`), which
+    are draw styles (`drawstyle='steps-mid'` is still valid).
 
     ## Why is this bad?
-    The call fails with `AttributeError` (or `TypeError` for `gca` with arguments) on
-    current matplotlib.
+    The call fails with `AttributeError` (`TypeError` for `gca` with arguments,
+    `ValueError` for a `'steps'` line style) on current matplotlib.
 
     ## Example
     ```python
@@ -664,6 +685,16 @@ class RemovedMatplotlibApi(Rule):
                     message = ("`gca(projection=...)` was removed in matplotlib 3.6; use"
                                " `fig.add_subplot(projection=...)`")
                 else:
+                    steps = _steps_linestyle(call)
+                    if steps is None:
+                        continue
+                    yield self.diagnostic(
+                        ctx,
+                        cell,
+                        f"Line style {steps.value!r} was removed in matplotlib 3.3 (a draw"
+                        f" style, not a line style); use `drawstyle={steps.value!r}`",
+                        **span(result, steps).kwargs(),
+                    )
                     continue
                 yield self.diagnostic(ctx, cell, message, **span(result, call).kwargs())
 
@@ -746,6 +777,180 @@ class RemovedFrequencyAlias(Rule):
                 )
 
 
+# rcParams that current matplotlib no longer has -> what to do instead. Reported only
+# with matplotlib 3.9 or later installed (every key checked against it).
+REMOVED_RCPARAMS = {
+    "axes.color_cycle": "use `axes.prop_cycle` (`cycler(color=[...])`)",
+    "axes.hold": "delete the setting (axes always hold)",
+    "text.latex.unicode": "delete the setting (unicode is always on)",
+    "text.latex.preview": "delete the setting",
+    "savefig.frameon": "use `savefig.facecolor` or `savefig.transparent`",
+    "savefig.jpeg_quality": "pass `pil_kwargs={'quality': ...}` to `savefig`",
+    "examples.directory": "delete the setting",
+    "datapath": "use `matplotlib.get_data_path()`",
+    "verbose.level": "use Python's `logging`",
+    "verbose.fileo": "use Python's `logging`",
+    "pgf.debug": "delete the setting",
+    "backend.qt4": "use `backend`",
+    "keymap.all_axes": "delete the setting",
+    "animation.avconv_path": "use `animation.ffmpeg_path`",
+    "mathtext.fallback_to_cm": "use `mathtext.fallback`",
+}
+_RCPARAMS_SINCE = ("matplotlib", "3.9")
+
+
+def _rcparam_keys(call_or_subscript: ast.AST):
+    """(key, node) for the rcParam names an expression sets or reads: ``rcParams['k']``,
+    ``rcParams.update({'k': v})``, ``rc_context({'k': v})``, ``rc('axes', color_cycle=v)``."""
+    node = call_or_subscript
+    if isinstance(node, ast.Subscript):
+        base = dotted(node.value) or ""
+        if base.endswith("rcParams") and isinstance(node.slice, ast.Constant):
+            yield node.slice.value, node.slice
+        return
+    if not isinstance(node, ast.Call):
+        return
+    name = dotted(node.func) or ""
+    if name.endswith(("rcParams.update", "rc_context")):
+        for arg in node.args:
+            if isinstance(arg, ast.Dict):
+                for key in arg.keys:
+                    if isinstance(key, ast.Constant):
+                        yield key.value, key
+    elif (name.rsplit(".", 1)[-1] == "rc" and node.args
+          and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+        for k in node.keywords:
+            if k.arg:
+                yield f"{node.args[0].value}.{k.arg}", k
+
+
+class RemovedRcParam(Rule):
+    """## What it does
+    Checks for matplotlib settings (rcParams) that current matplotlib no longer has:
+    `axes.color_cycle`, `axes.hold`, `text.latex.unicode`, `savefig.frameon`,
+    `savefig.jpeg_quality`, `datapath`..., read or set through `rcParams[...]`,
+    `rcParams.update({...})`, `rc_context({...})` or `rc('axes', color_cycle=...)`.
+    Reported only when the installed matplotlib is 3.9 or later.
+
+    ## Why is this bad?
+    The line fails with `KeyError: 'axes.color_cycle is not a valid rc parameter'`, usually
+    in the first cell, where the plot style is set.
+
+    ## Example
+    ```python
+    plt.rcParams["axes.color_cycle"] = ["#348ABD", "#A60628"]
+    ```
+
+    ## Use instead
+    ```python
+    from cycler import cycler
+    plt.rcParams["axes.prop_cycle"] = cycler(color=["#348ABD", "#A60628"])
+    ```
+    """
+
+    code = "NB511"
+    name = "removed-rcparam"
+    rerun_blocker = True
+    severity = Severity.ERROR
+
+    def check(self, ctx):
+        from ..rerun import removed_here
+
+        if not any("rc" in result.masked_source for _cell, result in ctx.python_cells):
+            return
+        if not removed_here(*_RCPARAMS_SINCE):
+            return
+        for cell, result in ctx.python_cells:
+            for node in tree_nodes(ctx, result):
+                for key, where in _rcparam_keys(node):
+                    if key in REMOVED_RCPARAMS:
+                        yield self.diagnostic(
+                            ctx,
+                            cell,
+                            f"rcParam {key!r} no longer exists in matplotlib;"
+                            f" {REMOVED_RCPARAMS[key]}",
+                            **span(result, where).kwargs(),
+                        )
+
+
+# Modules removed from packages other than scikit-learn (NB501):
+# module -> (distribution, version that removed it, use instead).
+REMOVED_MODULES = {
+    "IPython.html": ("ipython", "4.0", "ipywidgets (widgets) and notebook"),
+    "IPython.kernel": ("ipython", "4.0", "ipykernel and jupyter_client"),
+    "IPython.parallel": ("ipython", "4.0", "ipyparallel"),
+    "IPython.nbformat": ("ipython", "4.0", "nbformat"),
+    "IPython.nbconvert": ("ipython", "4.0", "nbconvert"),
+    "IPython.qt": ("ipython", "4.0", "qtconsole"),
+    "IPython.config": ("ipython", "4.0", "traitlets.config"),
+    "IPython.utils.traitlets": ("ipython", "4.0", "traitlets"),
+    "pandas.io.data": ("pandas", "0.19", "pandas_datareader.data"),
+    "pandas.io.wb": ("pandas", "0.19", "pandas_datareader.wb"),
+    "pandas.tools.plotting": ("pandas", "0.25", "pandas.plotting"),
+    "pandas.tools.merge": ("pandas", "0.25", "pandas.merge / pandas.concat"),
+    "pandas.tseries.tools": ("pandas", "0.25", "pandas.to_datetime"),
+    "pandas.lib": ("pandas", "0.25", "the public pandas API"),
+    "pandas.core.datetools": ("pandas", "0.25", "pandas.tseries.offsets"),
+    "matplotlib.finance": ("matplotlib", "2.2", "mplfinance"),
+    "scipy.weave": ("scipy", "0.15", "Cython or numba"),
+}
+
+
+class RemovedModule(Rule):
+    """## What it does
+    Checks for imports of modules that IPython, pandas, matplotlib and SciPy removed:
+    `IPython.html` (`from IPython.html import widgets`), `IPython.kernel`,
+    `IPython.parallel`, `pandas.io.data`, `pandas.tools.plotting`, `matplotlib.finance`...
+    Reported only when the installed version no longer has the module (scikit-learn's
+    removed modules are NB501's).
+
+    ## Why is this bad?
+    The import fails with `ModuleNotFoundError`, usually in the first cell.
+
+    ## Example
+    ```python
+    from IPython.html import widgets
+    from pandas.tools.plotting import scatter_matrix
+    ```
+
+    ## Use instead
+    ```python
+    import ipywidgets as widgets
+    from pandas.plotting import scatter_matrix
+    ```
+    """
+
+    code = "NB512"
+    name = "removed-module"
+    rerun_blocker = True
+    severity = Severity.ERROR
+
+    def check(self, ctx):
+        from ..rerun import removed_here
+
+        for cell, result in ctx.python_cells:
+            for node in tree_nodes(ctx, result):
+                if isinstance(node, ast.Import):
+                    modules = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    modules = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+                else:
+                    continue
+                for module in modules:
+                    found = next((m for m in REMOVED_MODULES
+                                  if module == m or module.startswith(m + ".")), None)
+                    if found is None or not removed_here(*REMOVED_MODULES[found][:2]):
+                        continue
+                    package, version, instead = REMOVED_MODULES[found]
+                    yield self.diagnostic(
+                        ctx,
+                        cell,
+                        f"`{found}` was removed in {package} {version}; use {instead}",
+                        **span(result, node).kwargs(),
+                    )
+                    break
+
+
 RULES = (
     RemovedSklearnModule,
     RemovedSklearnName,
@@ -757,4 +962,6 @@ RULES = (
     RemovedKeywordArgument,
     RemovedMatplotlibApi,
     RemovedFrequencyAlias,
+    RemovedRcParam,
+    RemovedModule,
 )

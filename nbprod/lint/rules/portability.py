@@ -561,6 +561,7 @@ IMPORT_ALIASES = {
     "OpenSSL": "pyopenssl",
     "jose": "python-jose",
     "mpl_toolkits": "matplotlib",
+    "mpl_toolkits.basemap": "basemap",
     "pkg_resources": "setuptools",
     "IPython": "ipython",
     "tables": "tables",
@@ -747,22 +748,48 @@ def _folders(ctx: LintContext) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
+def missing_module(module: str) -> str | None:
+    """The part of the dotted ``module`` this environment lacks (found, never imported), or
+    None when it is installed: the top-level package, or the first sub-package of a
+    namespace package (``mpl_toolkits.basemap`` is a distribution of its own)."""
+    parts = module.split(".")
+    if not _can_find(parts[0]):
+        return parts[0]
+    if len(parts) > 1 and _is_namespace(parts[0]) and not _can_find(".".join(parts[:2])):
+        return ".".join(parts[:2])
+    return None
+
+
 @functools.lru_cache(maxsize=512)
-def is_installed(module: str) -> bool:
-    """Whether top-level ``module`` can be imported in this environment (found, not run)."""
+def _can_find(name: str) -> bool:
     import importlib.util
 
     try:
-        return importlib.util.find_spec(module) is not None
+        # For ``a.b`` this imports ``a``: only ever a namespace package here, no code runs.
+        return importlib.util.find_spec(name) is not None
     except (ImportError, ValueError):
         return False
+
+
+@functools.lru_cache(maxsize=128)
+def _is_namespace(name: str) -> bool:
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return False
+    return spec is not None and spec.origin in (None, "namespace") and bool(
+        spec.submodule_search_locations
+    )
 
 
 class MissingPackage(Rule):
     """## What it does
     Checks that every third-party module the notebook imports is installed in the
     environment nbprod runs in, following imports into local modules beside the notebook
-    (`from stocker import Stocker`, where `stocker.py` imports `quandl`). Imports inside a
+    (`from stocker import Stocker`, where `stocker.py` imports `quandl`), and into namespace
+    packages whose parts are installed separately (`mpl_toolkits.basemap`). Imports inside a
     `try` (an `except ImportError` fallback) or a function are not checked.
 
     ## Why is this bad?
@@ -788,16 +815,16 @@ class MissingPackage(Rule):
     def check(self, ctx):
         reported: set[str] = set()
         for cell, result, node, module, via in _notebook_imports(ctx, _folders(ctx)):
-            top = module.split(".")[0]
-            if top in reported or is_installed(top):
+            missing = missing_module(module)
+            if missing is None or missing in reported:
                 continue
-            reported.add(top)
+            reported.add(missing)
             through = f" (imported by the local module `{via}`)" if via else ""
             yield self.diagnostic(
                 ctx,
                 cell,
-                f"`{top}`{through} is not installed in this environment; a rerun stops here"
-                f" with ModuleNotFoundError: install {_suggest(top)}",
+                f"`{missing}`{through} is not installed in this environment; a rerun stops"
+                f" here with ModuleNotFoundError: install {_suggest(missing)}",
                 **span(result, node).kwargs(),
             )
 

@@ -179,6 +179,7 @@ FIXTURES: dict[str, dict] = {
              "from nbprod_absent_package.sub import thing\nimport localmod"),
         code("try:\n    import nbprod_optional_absent\nexcept ImportError:\n    pass"),
         code("from stocker import Stocker"),
+        code("from mpl_toolkits.mplot3d import Axes3D\nfrom mpl_toolkits.basemap import Basemap"),
     ]},
     "NB301": {"cells": [
         code("%matplotlib inline\ndef f():\n    return 1", tags=["export"]),
@@ -288,12 +289,28 @@ FIXTURES: dict[str, dict] = {
         code('import matplotlib\ncmap = matplotlib.cm.get_cmap("viridis")\n'
              'ok = matplotlib.colormaps["viridis"]\nax = fig.gca(projection="3d")\n'
              'ax2 = fig.gca()\nax.set_axis_bgcolor("white")'),
+        code("plt.plot(x, y, ls='steps-mid')\nplt.plot(x, y, drawstyle='steps-mid')\n"
+             "plt.plot(x, y, linestyle='steps')\nplt.plot(x, y, ls='--')"),
     ]},
     "NB510": {"cells": [
         code('import pandas as pd\nhours = pd.date_range("2015-07-03", periods=8, freq="H")\n'
              'ok = pd.date_range("2015-07-03", periods=8, freq="h")\n'
              'monthly = sales.resample("M").sum()\nstarts = sales.resample("MS").sum()\n'
              'quarter = sales.asfreq(freq="15T")\nyearly = pd.Grouper(freq="A-DEC")'),
+    ]},
+    "NB511": {"cells": [
+        code("import matplotlib as mpl\nimport matplotlib.pyplot as plt\n"
+             "plt.rcParams['axes.color_cycle'] = ['r', 'g']\n"
+             "plt.rcParams['axes.prop_cycle'] = mpl.cycler(color=['r', 'g'])\n"
+             "mpl.rcParams.update({'savefig.frameon': False, 'figure.dpi': 100})\n"
+             "mpl.rc('axes', color_cycle=['r'], grid=True)"),
+        code("with plt.rc_context({'text.latex.unicode': True}):\n    plt.plot([1])"),
+    ]},
+    "NB512": {"cells": [
+        code("from IPython.html import widgets\nimport ipywidgets\n"
+             "from IPython.display import display"),
+        code("from pandas.tools.plotting import scatter_matrix\n"
+             "from pandas.plotting import andrews_curves\nimport pandas.io.data as web"),
     ]},
     "NB601": {"cells": [
         code("import random\nx = random.random()\nz = random.randint(1, 6)"),
