@@ -11,6 +11,7 @@ cannot be read is reported and skipped; the others are still linted.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import threading
 import warnings
@@ -296,7 +297,8 @@ def _ruff_diagnostics(
     """Ruff's findings as diagnostics, marked where they block a rerun
     (``nbprod.lint.rerun``), without the syntax errors that are not: those in cells that
     parse as IPython (``ls data`` is an automagic, not a syntax error), and all of them in a
-    notebook that NB014 already calls Python 2."""
+    notebook that NB014 already calls Python 2; and without the undefined names (F821) that
+    IPython defines (``_magic_defined``)."""
     from .rerun import mark_ruff_blockers
     from .ruff import SYNTAX_ERROR_CODE, to_diagnostics
 
@@ -304,9 +306,29 @@ def _ruff_diagnostics(
     python2 = any(d.code in SUPERSEDES_E999 for d in nb_diagnostics)
     found = [
         d for d in found
-        if d.code != SYNTAX_ERROR_CODE or not (python2 or d.cell in parsed_cells)
+        if not (d.code == SYNTAX_ERROR_CODE and (python2 or d.cell in parsed_cells))
+        and not (d.code == "F821" and _magic_defined(d, facts))
     ]
     return mark_ruff_blockers(found)
+
+
+_CELL_MAGIC = re.compile(r"^\s*%%\w+")
+
+
+def _magic_defined(diagnostic: Diagnostic, facts) -> bool:
+    """Whether ruff's undefined name may come from IPython: the notebook runs ``%pylab``
+    (NumPy's and matplotlib's names), or the name appears in an earlier cell whose cell
+    magic compiles another language into Python functions (``%%cython``, ``%%fortran``)."""
+    if "pylab" in facts.magic_words:
+        return True
+    names = re.findall(r"`([^`]+)`", diagnostic.message)[:1]
+    if not names or not diagnostic.cell:
+        return False
+    word = re.compile(rf"\b{re.escape(names[0])}\b")
+    return any(
+        _CELL_MAGIC.match(source) and word.search(source)
+        for source in facts.sources[: diagnostic.cell - 1]
+    )
 
 
 def _fix(nb, config: LintConfig, root: Path | None, codes: tuple[str, ...]) -> LintResult:

@@ -726,21 +726,28 @@ def _local_module_imports(
 
 
 def _notebook_imports(ctx: LintContext, folders: list[Path], everywhere: bool = False):
-    """(cell, result, node, module, via) for each third-party module the notebook imports,
-    directly (``via`` None) or through a local module beside it (``via`` its name);
-    ``everywhere`` as in ``_top_level_imports``."""
+    """(cell, result, node, module, via, shell) for each third-party module the notebook
+    imports, directly (``via`` None) or through a local module beside it (``via`` its name);
+    ``shell`` when an earlier shell line names it (`!pip install x`, `!f2py -m x ...`: the
+    notebook installs or builds it). ``everywhere`` as in ``_top_level_imports``."""
     earlier = ""
+    shell: set[str] = set()  # words of earlier shell lines
     for cell, result in ctx.code_cells:
         imports = _top_level_imports(result.tree, everywhere) if result.tree is not None else ()
         for name, node in imports:
-            if f"{name.split('.')[0]}.py" in earlier:
-                continue  # written by an earlier cell (`%%writefile mymodule.py`)
+            top = name.split(".")[0]
+            if f"{top}.py" in earlier:
+                continue  # a local module an earlier cell writes (`%%writefile mymodule.py`)
             if _third_party(name, folders, ctx.files):
-                yield cell, result, node, name, None
-            elif _is_local(name.split(".")[0], folders, ctx.files):
+                yield cell, result, node, name, None, top in shell
+            elif _is_local(top, folders, ctx.files):
                 for inner in _local_module_imports(name, folders, ctx.files):
-                    yield cell, result, node, inner, name.split(".")[0]
+                    yield cell, result, node, inner, top, False
         earlier += cell.source
+        shell.update(
+            word for line in cell.source.split("\n") if line.lstrip().startswith("!")
+            for word in re.findall(r"[A-Za-z_]\w*", line)
+        )
 
 
 def _folders(ctx: LintContext) -> list[Path]:
@@ -790,7 +797,9 @@ class MissingPackage(Rule):
     environment nbprod runs in, following imports into local modules beside the notebook
     (`from stocker import Stocker`, where `stocker.py` imports `quandl`), and into namespace
     packages whose parts are installed separately (`mpl_toolkits.basemap`). Imports inside a
-    `try` (an `except ImportError` fallback) or a function are not checked.
+    `try` (an `except ImportError` fallback) or a function are not checked, nor modules an
+    earlier shell line installs or builds (`!pip install x`, `!f2py -c x.f -m x`; NB203
+    says why installing in the notebook is fragile).
 
     ## Why is this bad?
     A top-to-bottom run in this environment stops with `ModuleNotFoundError` at that cell.
@@ -814,8 +823,8 @@ class MissingPackage(Rule):
 
     def check(self, ctx):
         reported: set[str] = set()
-        for cell, result, node, module, via in _notebook_imports(ctx, _folders(ctx)):
-            missing = missing_module(module)
+        for cell, result, node, module, via, shell in _notebook_imports(ctx, _folders(ctx)):
+            missing = None if shell else missing_module(module)
             if missing is None or missing in reported:
                 continue
             reported.add(missing)
@@ -865,7 +874,9 @@ class UndeclaredDependency(Rule):
         if declared is None:
             return
         reported: set[str] = set()
-        for cell, result, node, module, via in _notebook_imports(ctx, folders, everywhere=True):
+        for cell, result, node, module, via, _shell in _notebook_imports(
+            ctx, folders, everywhere=True
+        ):
             top = module.split(".")[0]
             if top in reported or import_distributions(top) & declared:
                 continue

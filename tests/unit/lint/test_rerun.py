@@ -105,6 +105,16 @@ def test_ipython_syntax_is_not_a_syntax_error(notebook_factory):
     assert not report.verdicts[0].will_fail
 
 
+def test_names_ipython_defines_are_not_undefined(notebook_factory):
+    typo = notebook_factory("typo.ipynb", "import numpy as np", "x = np.zeros(3) + arange(3)")
+    pylab = notebook_factory("pylab.ipynb", "%pylab inline", "x = arange(3)")
+    cython = notebook_factory("cython.ipynb", "%load_ext Cython",
+                              "%%cython\ndef fast(int n):\n    return n", "fast(3)")
+    report = lint_paths([typo, pylab, cython], LintConfig(), jobs=1)
+    assert [(d.path, d.code) for d in report.diagnostics] == [(str(typo), "F821")]
+    assert [v.will_fail for v in report.verdicts] == [True, False, False]
+
+
 def test_cli_prints_a_verdict_per_notebook(run_cli, notebook_factory):
     bad = notebook_factory("bad.ipynb", "print(later)", "later = 1")
     good = notebook_factory("good.ipynb", "x = 1\nprint(x)")

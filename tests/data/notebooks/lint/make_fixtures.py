@@ -180,6 +180,8 @@ FIXTURES: dict[str, dict] = {
         code("try:\n    import nbprod_optional_absent\nexcept ImportError:\n    pass"),
         code("from stocker import Stocker"),
         code("from mpl_toolkits.mplot3d import Axes3D\nfrom mpl_toolkits.basemap import Basemap"),
+        code("!f2py -c dprod.f -m nbprod_built_here"),
+        code("import nbprod_built_here"),
     ]},
     "NB301": {"cells": [
         code("%matplotlib inline\ndef f():\n    return 1", tags=["export"]),
