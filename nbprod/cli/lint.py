@@ -165,7 +165,9 @@ def rule_command(code, show_all):
             return _ruff_rule(key)
         rule = rule_registry.get(key)
         fix = f"Fix: {rule.fix_applicability.value}" if rule.fix_applicability else "Fix: none"
-        click.echo(f"{rule.code} ({rule.name})\n{fix}\n\n{rule.documentation()}")
+        facts = (f"{fix} · On by default: {'yes' if rule.default else 'no'}"
+                 f" · Rerun blocker: {'yes' if rule.rerun_blocker else 'no'}")
+        click.echo(f"{rule.code} ({rule.name})\n{facts}\n\n{rule.documentation()}")
         return 0
     import shutil
 

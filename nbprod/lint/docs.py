@@ -101,11 +101,13 @@ def rule_table(width: int = 100) -> str:
         lines.append(title)
         for rule in rules:
             mark = "[*]" if rule.fix_applicability else "   "
-            head = f"  {rule.code} {mark} {rule.name:<32} "
+            flag = "off" if not rule.default else ("rerun" if rule.rerun_blocker else "")
+            head = f"  {rule.code} {mark} {rule.name:<32} {flag:<6}"
             room = max(width - len(head), 20)
             lines.append(head + textwrap.shorten(rule.summary(), room, placeholder="..."))
     lines.append("")
-    lines.append("[*] fixable with --fix (--unsafe-fixes for unsafe fixes);"
+    lines.append("[*] fixable with --fix (--unsafe-fixes for unsafe fixes); rerun: a finding"
+                 " stops a top-to-bottom run; off: not in the default selection;"
                  " `nbprod rule CODE` explains one rule")
     return "\n".join(lines)
 
