@@ -46,8 +46,9 @@ class ExecutionOutOfOrder(Rule):
     or rerun).
 
     Only a notebook whose counts can tell an order is judged: one with at least two
-    executed cells and no count repeated. Notebooks saved by Colab and by some exporters
-    carry the same count (often 0) on every cell; they have no order to judge.
+    different counts above 0. Notebooks saved by Colab and by some exporters carry the same
+    count (often 0) on every cell; they have no order to judge. A count equal to the one
+    above it is not taken as out of order (an exporter's, or a restart's).
 
     ## Why is this bad?
     Outputs saved from an out-of-order session may depend on state that a top-to-bottom
@@ -83,8 +84,8 @@ class ExecutionOutOfOrder(Rule):
             if isinstance(cell.execution_count, int) and cell.execution_count > 0
         ]
         counts = [count for _cell, count in executed]
-        if len(counts) < 2 or len(set(counts)) != len(counts):
-            return  # no order to judge
+        if len(set(counts)) < 2:
+            return  # never executed, or one count on every cell: no order to judge
         late: list[tuple[object, int, int]] = []
         highest = 0
         for cell, count in executed:
@@ -96,7 +97,8 @@ class ExecutionOutOfOrder(Rule):
         shown = ", ".join(
             f"cell {cell.index} ([{count}] after [{before}])" for cell, count, before in late[:5]
         ) + (f" and {len(late) - 5} more" if len(late) > 5 else "")
-        unseen = max(counts) - len(counts)
+        # With a count repeated (the kernel restarted between runs), what is missing is unknown.
+        unseen = max(counts) - len(counts) if len(set(counts)) == len(counts) else 0
         hidden = (
             f"; {unseen} execution{'s' if unseen != 1 else ''} not in the saved notebook"
             if unseen > 0 else ""

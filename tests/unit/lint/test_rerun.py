@@ -30,7 +30,7 @@ def counted(*counts):
     return [{"source": f"x{i} = {i}", "execution_count": c} for i, c in enumerate(counts)]
 
 
-@pytest.mark.parametrize("counts", [(0, 0, 0, 0), (1, 1, 1), (None, None), (3,), (2, 5, 5, 1)])
+@pytest.mark.parametrize("counts", [(0, 0, 0, 0), (1, 1, 1), (None, None), (3,), (0, 4, 4)])
 def test_counts_that_tell_no_order_are_not_judged(counts):
     assert codes_of(*counted(*counts)) == []
 
@@ -44,6 +44,16 @@ def test_out_of_order_is_one_finding_listing_the_cells():
         " 4 executions not in the saved notebook; restart the kernel and run all cells"
     )
     assert codes_of(*counted(1, 2, 4)) == []  # a gap alone is NB002's, off by default
+
+
+def test_a_restarted_kernel_still_shows_the_order():
+    """Counts repeat when the kernel restarted between runs: the order is still judged, but
+    equal counts are not taken as out of order, and no missing executions are claimed."""
+    found = codes_of(*counted(1, 2, 2, 3, 1, 4))
+    assert [d.message for d in found] == [
+        "1 cell executed out of order: cell 5 ([1] after [3]); restart the kernel and run"
+        " all cells"
+    ]
 
 
 def test_every_rule_declares_whether_it_blocks_a_rerun():
