@@ -157,10 +157,10 @@ class PipelineRunner:
         self._keys = {n: s.parts.key for n, s in states.items() if n not in considered}
         jobs = [Job(n, tuple(u for u in self.plan.upstream[n] if u in considered))
                 for n in considered]
+        recorded = self.plan.typed(parameters or {})
         handle = self.store.begin_run(
             self.plan.pipeline.source or "pyproject.toml",
-            hash_json(self.plan.pipeline.to_dict()),
-            dict(parameters or {}), kind="pipeline")
+            hash_json(self.plan.pipeline.to_dict()), recorded, kind="pipeline")
         self._run_id = handle.run_id
         started = _now()
 
@@ -183,7 +183,7 @@ class PipelineRunner:
         except BaseException as exc:  # Ctrl-C, a lost store: the pipeline run ends honestly
             self.store.finish_run(handle.run_id, {
                 "status": "interrupted", "kind": "pipeline", "timing": _timing(started),
-                "parameters": dict(parameters or {}),
+                "parameters": recorded,
                 "error": {"message": f"{type(exc).__name__}: {exc}"}})
             raise
         result = PipelineResult(self.plan.pipeline.name, handle.run_id, outcomes)
@@ -191,10 +191,11 @@ class PipelineRunner:
             "status": "succeeded" if result.ok else "failed",
             "kind": "pipeline",
             "notebook": {"path": self.plan.pipeline.source, "hash": None},
-            "parameters": dict(parameters or {}),
+            "parameters": recorded,
             "timing": _timing(started),
             "pipeline": {"name": self.plan.pipeline.name, "steps": {
-                n: {"status": o.status, "run_id": o.run_id, "message": o.message}
+                n: {"status": o.status, "run_id": o.run_id, "message": o.message,
+                    "upstream": list(self.plan.upstream.get(n, ()))}
                 for n, o in outcomes.items()}},
             "error": None if result.ok else {"message": _failure_summary(outcomes)},
         })
@@ -425,10 +426,14 @@ def _now() -> str:
 
 
 def _timing(started: str | None, duration: float | None = None) -> dict[str, Any]:
+    """Start, end and duration; a step timed by its worker gets its start from the duration."""
     end = _now()
     if started is not None:
         duration = (dt.datetime.fromisoformat(end) - dt.datetime.fromisoformat(started)
                     ).total_seconds()
+    elif duration is not None:
+        started = (dt.datetime.fromisoformat(end) - dt.timedelta(seconds=duration)
+                   ).isoformat(timespec="microseconds")
     return {"start": started, "end": end, "duration_s": duration}
 
 
