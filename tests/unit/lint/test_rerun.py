@@ -165,3 +165,14 @@ def test_colour_on_a_terminal_unless_no_color(monkeypatch, notebook_factory):
     monkeypatch.setenv("NO_COLOR", "1")
     plain = runner.invoke(cli, ["lint", str(bad)], color=True)
     assert "\x1b[" not in plain.stdout
+
+
+@pytest.mark.parametrize(("pandas", "found"), [("2.2.3", []), ("3.0.0", ["NB510"])])
+def test_a_removed_api_is_reported_only_where_the_installed_version_lacks_it(
+    monkeypatch, pandas, found
+):
+    import nbprod.lint.rerun as rerun
+
+    monkeypatch.setattr(rerun, "installed_version", {"pandas": pandas}.get)
+    cell = "import pandas as pd\nhours = pd.date_range('2020', periods=3, freq='H')"
+    assert [d.code for d in codes_of(cell, select=("NB510",))] == found
