@@ -733,7 +733,8 @@ def _notebook_imports(ctx: LintContext, folders: list[Path], everywhere: bool = 
     earlier = ""
     shell: set[str] = set()  # words of earlier shell lines
     for cell, result in ctx.code_cells:
-        imports = _top_level_imports(result.tree, everywhere) if result.tree is not None else ()
+        has_imports = result.tree is not None and "import" in result.masked_source
+        imports = _top_level_imports(result.tree, everywhere) if has_imports else ()
         for name, node in imports:
             top = name.split(".")[0]
             if f"{top}.py" in earlier:
@@ -833,7 +834,7 @@ class MissingPackage(Rule):
                 ctx,
                 cell,
                 f"`{missing}`{through} is not installed in this environment; a rerun stops"
-                f" here with ModuleNotFoundError: install {_suggest(missing)}",
+                f" here with ModuleNotFoundError: install {IMPORT_ALIASES.get(missing, missing)}",
                 **span(result, node).kwargs(),
             )
 
