@@ -25,7 +25,7 @@ HEADER = """\
 
 `nbprod lint` runs these rules, plus ruff's own rules (see [lint.md](lint.md)). Codes are
 `NB` + 3 digits, one family per block of 100. Select and ignore them by code or prefix
-(`--select NB4`, `--ignore NB008`), suppress one in a cell with `# nbprod: ignore[NB001]`,
+(`--select NB4`, `--ignore NB006`), suppress one in a cell with `# nbprod: ignore[NB001]`,
 and read one in the terminal with `nbprod rule NB001` (or by name:
 `nbprod rule execution-out-of-order`).
 
