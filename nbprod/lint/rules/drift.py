@@ -745,12 +745,18 @@ class RemovedFrequencyAlias(Rule):
     hours = pd.date_range("2015-07-03", periods=8, freq="h")
     monthly = sales.resample("ME").sum()
     ```
+
+    ## Fix safety
+    The fix writes the new alias, which means the same offset (pandas has both since 2.2,
+    and the rule only runs with pandas 3 installed); it is safe. Literals written with
+    escapes or in f-strings are left alone.
     """
 
     code = "NB510"
     name = "removed-frequency-alias"
     rerun_blocker = True
     severity = Severity.ERROR
+    fix_applicability = Applicability.SAFE
 
     def check(self, ctx):
         from ..rerun import removed_here
@@ -769,12 +775,23 @@ class RemovedFrequencyAlias(Rule):
                     continue
                 count, alias, anchor = match.group(1), match.group(2), match.group(3) or ""
                 new = f"{count}{REMOVED_FREQUENCIES[alias]}{anchor}"
+                where = span(result, literal)
+                # The literal as written (`'H'` or `"H"`), for the fix to replace in place.
+                text = result.masked_source.split("\n")[where.line - 1][
+                    where.column - 1 : where.end_column - 1
+                ] if where.line == where.end_line else ""
+                fixable = text[1:-1] == literal.value and text[:1] in "'\"" and text[:1]
                 yield self.diagnostic(
                     ctx,
                     cell,
                     f"Frequency {literal.value!r} was removed in pandas 3.0; use {new!r}",
-                    **span(result, literal).kwargs(),
+                    **where.kwargs(),
+                    fix_title=f"Use {new!r}" if fixable else None,
+                    data={"old": text, "new": f"{text[:1]}{new}{text[-1:]}"},
                 )
+
+    def fix(self, ctx, diagnostic):
+        _replace_at(ctx, diagnostic, diagnostic.data["old"], diagnostic.data["new"])
 
 
 # rcParams that current matplotlib no longer has -> what to do instead. Reported only

@@ -90,7 +90,7 @@ def test_ruff_blockers_depend_on_the_installed_versions():
     assert not unread.rerun_blocker
     assert marked["NPY201"] == removed_here("numpy", "2.0")
     assert removed_here("a-package-nobody-installed", "1.0")
-    assert not removed_here("pip", "999.0")
+    assert not removed_here("pandas", "999.0")
 
 
 def test_python2_notebook_is_one_finding_not_one_syntax_error_per_cell(notebook_factory):

@@ -28,17 +28,6 @@ FAMILY_BLOCKS = {
     "ml": 6,
 }
 CODES = [rule.code for rule in BUILTIN_RULES]
-# The drift rules report an API only where the installed version lacks it: the goldens are
-# those of these versions, whatever this environment has.
-GOLDEN_VERSIONS = {"pandas": "3.1.1", "matplotlib": "3.11.2", "numpy": "2.4.6",
-                   "scikit-learn": "1.9.1", "ipython": "9.18.1"}
-
-
-@pytest.fixture(autouse=True)
-def golden_versions(monkeypatch):
-    import nbprod.lint.rerun as rerun
-
-    monkeypatch.setattr(rerun, "installed_version", GOLDEN_VERSIONS.get)
 
 
 def lint_fixture(name: str, code: str, **overrides):
