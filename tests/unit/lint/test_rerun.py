@@ -176,3 +176,12 @@ def test_a_removed_api_is_reported_only_where_the_installed_version_lacks_it(
     monkeypatch.setattr(rerun, "installed_version", {"pandas": pandas}.get)
     cell = "import pandas as pd\nhours = pd.date_range('2020', periods=3, freq='H')"
     assert [d.code for d in codes_of(cell, select=("NB510",))] == found
+
+
+def test_installed_versions_are_read_from_the_environment(monkeypatch):
+    monkeypatch.undo()  # the lint tests pin versions (conftest); this one reads the real ones
+    import nbprod.lint.rerun as rerun
+
+    assert rerun.installed_version("pytest") is not None
+    assert rerun.installed_version("a-package-nobody-installed") is None
+    assert not rerun.removed_here("pytest", "1.0")
