@@ -184,4 +184,4 @@ def test_installed_versions_are_read_from_the_environment(monkeypatch):
 
     assert rerun.installed_version("pytest") is not None
     assert rerun.installed_version("a-package-nobody-installed") is None
-    assert not rerun.removed_here("pytest", "1.0")
+    assert not rerun.removed_here("pytest", "999.0") and rerun.removed_here("pytest", "1.0")
