@@ -219,7 +219,7 @@ class PipelineRunner:
         latest = history[0] if history else None
         parts = KeyParts(
             code=self._code_hash(name),
-            parameters=hash_json(self.plan.parameters[name]),
+            parameters=self._parameters_hash(name),
             inputs=self._input_hashes(name, latest),
             upstream={u: keys[u] for u in self.plan.upstream[name] if u in keys},
             environment=environment_fingerprint(),
@@ -247,6 +247,10 @@ class PipelineRunner:
                 self._code[name] = code_hash_of_function(
                     self._module_source(module), function, siblings)
         return self._code[name]
+
+    def _parameters_hash(self, name: str) -> str:
+        """The step's effective parameters (after ``-p`` and type conversion), hashed."""
+        return hash_json(self.plan.parameters[name])
 
     def _reached_code(self, name: str) -> dict[str, str]:
         """The hash of every project definition the step's code reaches through imports.
