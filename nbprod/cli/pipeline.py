@@ -87,7 +87,7 @@ def run_command(notebook, only, start, executor, cluster, max_parallel, force, t
                       quiet=output_format == "json") as progress:
         result = run_pipeline(plan, source, runner, root=project.root, store=store, force=force,
                               parameters=dict(params), timeout=config.timeout,
-                              on_event=progress)
+                              pinned=config.pinned, on_event=progress)
     if output_format == "json":
         click.echo(json.dumps({
             "pipeline": result.pipeline, "run_id": result.run_id, "ok": result.ok,
@@ -133,8 +133,9 @@ def status_command(notebook, params, output_format):
     """Say which steps are cached and why the others would run."""
     from ..pipeline.run import PipelineRunner
 
-    project, _, source, plan = _prepare(notebook, params)
-    runner = PipelineRunner(plan, source, root=project.root, store=_store(project))
+    project, config, source, plan = _prepare(notebook, params)
+    runner = PipelineRunner(plan, source, root=project.root, store=_store(project),
+                            pinned=config.pinned)
     states = runner.status()
     if output_format == "json":
         click.echo(json.dumps([{"name": s.name, "cached": s.cached, "reason": s.reason,

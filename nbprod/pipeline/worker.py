@@ -82,6 +82,7 @@ class TaskResult:
     stdout: str = ""  # what a function step printed (notebook output stays in the notebook)
     inputs: list[str] = field(default_factory=list)  # project files a function step read
     written: list[str] = field(default_factory=list)  # project files the step wrote
+    opaque: str | None = None  # why a function step's inputs may not all have been seen
     worker: str = ""
     duration_s: float = 0.0
 
@@ -147,7 +148,7 @@ def _run_function(task: StepTask) -> TaskResult:
             rel: (root / rel).read_bytes() for rel in sorted(reads.written)
             if (root / rel).is_file()}
         return TaskResult(task.name, "succeeded", values=values, inputs=reads.inputs,
-                          written=sorted(reads.written), files=files,
+                          written=sorted(reads.written), files=files, opaque=reads.opaque,
                           stdout=printed.getvalue()[-MAX_STDOUT:])
 
 
