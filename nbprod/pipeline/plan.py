@@ -217,7 +217,7 @@ def _parameters(pipeline: Pipeline, overrides: Mapping[str, Any]) -> dict[str, d
         values = dict(step.parameters)
         for name, value in overrides.items():
             if name in step.parameters or name in step.accepts:
-                type_name = _type_of(declared[name]) if name in declared else None
+                type_name = type_of(declared[name]) if name in declared else None
                 values[name] = (
                     parse_value(value, type_name, name=name, where=f"pipeline {pipeline.name!r}")
                     if isinstance(value, str) else value
@@ -226,7 +226,7 @@ def _parameters(pipeline: Pipeline, overrides: Mapping[str, Any]) -> dict[str, d
     return effective
 
 
-def _type_of(parameter: Parameter) -> str | None:
+def type_of(parameter: Parameter) -> str | None:
     """The declared type, else the type of the default (``n = 3``: int), as ``run`` reads it."""
     if parameter.type:
         return parameter.type

@@ -226,6 +226,11 @@ def test_script_export_runs_function_steps(step_notebook, run_cli):
     assert process.returncode == 0, process.stderr
     assert process.stdout.split() == ["step", "load", "step", "good", "step", "bad",
                                       "step", "after"]
+    # Its options read text as `nbprod run -p` does: same value, or the same error.
+    bad = subprocess.run([sys.executable, str(script), "--n", "4.5"], cwd=root,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2
+    assert "parameter 'n' expects int, got '4.5'" in bad.stderr
 
 
 def test_unknown_target_is_refused(notebook_pipeline, run_cli):
