@@ -3,7 +3,7 @@
  * (the sidebar, the cell tag editor, the cell badges, lint on save).
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ToolbarButton } from '@jupyterlab/apputils';
+import { ICommandPalette, ToolbarButton } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { buildIcon, tagIcon } from '@jupyterlab/ui-components';
@@ -24,8 +24,23 @@ import { INbprodClient } from './tokens';
 export namespace CommandIDs {
   export const editTags = 'nbprod:edit-tags';
   export const lint = 'nbprod:lint';
+  export const fix = 'nbprod:fix';
+  export const exportWrite = 'nbprod:export';
+  export const run = 'nbprod:run';
+  export const openRuns = 'nbprod:open-runs';
   export const openPanel = 'nbprod:open-panel';
 }
+
+/** The commands the palette lists under "nbprod" (and the nbprod menu shows). */
+const PALETTE = [
+  CommandIDs.lint,
+  CommandIDs.fix,
+  CommandIDs.editTags,
+  CommandIDs.exportWrite,
+  CommandIDs.run,
+  CommandIDs.openRuns,
+  CommandIDs.openPanel
+];
 
 const clientPlugin: JupyterFrontEndPlugin<INbprodClient> = {
   id: 'nbprod:client',
@@ -58,12 +73,13 @@ const uiPlugin: JupyterFrontEndPlugin<void> = {
   description: 'The nbprod sidebar, cell tag editor and cell badges.',
   autoStart: true,
   requires: [INbprodClient, INotebookTracker],
-  optional: [ISettingRegistry],
+  optional: [ISettingRegistry, ICommandPalette],
   activate: (
     app: JupyterFrontEnd,
     client: INbprodClient,
     tracker: INotebookTracker,
-    settingRegistry: ISettingRegistry | null
+    settingRegistry: ISettingRegistry | null,
+    palette: ICommandPalette | null
   ) => {
     let lintOnSave = true;
     const ctx: ISectionContext = {
@@ -127,14 +143,53 @@ const uiPlugin: JupyterFrontEndPlugin<void> = {
         }
       }
     });
+    const hasNotebook = () => !!tracker.currentWidget;
+    const inPanel = (section: Section, action: () => Promise<void>) => async () => {
+      app.shell.activateById(panel.id);
+      if (section.hasClass('nbprod-folded')) {
+        section.toggleFolded();
+      }
+      section.node.scrollIntoView({ block: 'nearest' });
+      await action();
+    };
     app.commands.addCommand(CommandIDs.lint, {
       label: 'Lint Notebook with nbprod',
-      execute: () => lint.lint()
+      caption: 'Find what breaks when someone else reruns this notebook',
+      isEnabled: hasNotebook,
+      execute: inPanel(lint, () => lint.lint())
+    });
+    app.commands.addCommand(CommandIDs.fix, {
+      label: 'Fix Notebook with nbprod',
+      caption: 'Apply the safe fixes of nbprod and ruff',
+      isEnabled: hasNotebook,
+      execute: inPanel(lint, () => lint.fix())
+    });
+    app.commands.addCommand(CommandIDs.exportWrite, {
+      label: 'Export Notebook with nbprod',
+      caption: 'Write the module, tests and pipeline of the tagged cells',
+      isEnabled: hasNotebook,
+      execute: inPanel(exporter, () => exporter.write(false))
+    });
+    app.commands.addCommand(CommandIDs.run, {
+      label: 'Run Notebook with nbprod',
+      caption: 'Run with the parameters of the Run form and keep a receipt',
+      isEnabled: hasNotebook,
+      execute: inPanel(run, () => run.start())
+    });
+    app.commands.addCommand(CommandIDs.openRuns, {
+      label: 'Show the Runs of this Notebook',
+      isEnabled: hasNotebook,
+      execute: inPanel(runs, () => runs.refresh())
     });
     app.commands.addCommand(CommandIDs.openPanel, {
       label: 'Show the nbprod Panel',
       execute: () => app.shell.activateById(panel.id)
     });
+    if (palette) {
+      for (const command of PALETTE) {
+        palette.addItem({ command, category: 'nbprod' });
+      }
+    }
     app.contextMenu.addItem({
       command: CommandIDs.editTags,
       selector: '.jp-Notebook .jp-Cell',

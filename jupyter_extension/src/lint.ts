@@ -37,10 +37,14 @@ export class LintSection extends Section {
       return;
     }
     this.running = true;
+    const panel = this.notebook;
     try {
       await this.busy('Linting…', async () => {
         await this.saveFirst();
-        this.render(await this.ctx.client.lint(this.path));
+        const found = await this.ctx.client.lint(this.path);
+        if (this.owns(panel)) {
+          this.render(found);
+        }
       });
     } finally {
       this.running = false;
@@ -58,9 +62,12 @@ export class LintSection extends Section {
       await this.busy('Fixing…', async () => {
         await this.saveFirst();
         const before = this.diagnostics.length;
+        const panel = this.notebook;
         const left = await this.ctx.client.fix(this.path);
         await context.revert();
-        this.render(left, before > left.length ? `Fixed ${before - left.length}. ` : '');
+        if (this.owns(panel)) {
+          this.render(left, before > left.length ? `Fixed ${before - left.length}. ` : '');
+        }
       });
     } finally {
       this.running = false;

@@ -109,3 +109,16 @@ export function isNbprodTag(tag: string): boolean {
     (tag.startsWith(STEP_PREFIX) && tag.length > STEP_PREFIX.length)
   );
 }
+
+/**
+ * Whether `path` is a run's executed notebook rather than a source notebook: the copy
+ * `nbprod run -o` writes (`*.output.ipynb`) or a notebook inside the run store (`.nbprod/`).
+ */
+export function isRunOutput(path: string): boolean {
+  return /\.output\.ipynb$/.test(path) || /(^|\/)\.nbprod\//.test(path);
+}
+
+/** The source notebook a run output most likely came from (`a/train.output.ipynb` -> `a/train.ipynb`). */
+export function sourceOf(path: string): string {
+  return path.replace(/\.output\.ipynb$/, '.ipynb');
+}

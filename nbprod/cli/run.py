@@ -82,7 +82,8 @@ def run_command(notebook, params, parameters_file, cwd, timeout, kernel, output,
         values[name] = value
         texts.add(name)
     store = _open_store(notebook, store_dir) if store_dir is not None else None
-    with _CellProgress(not quiet and output_format != "json") as progress:
+    # Progress goes to stderr whatever the format: the JupyterLab panel shows it per cell.
+    with _CellProgress(not quiet) as progress:
         result = run_notebook(
             notebook, values, text_parameters=texts, cwd=cwd, timeout=timeout, kernel=kernel,
             store=store, output=output, progress=progress,

@@ -259,7 +259,16 @@ def diff_command(run_a, run_b, store_dir, output_format) -> int:
     """
     store = _open(store_dir)
     a, b = store.get_run(run_a), store.get_run(run_b)
-    result = diff_receipts(a, b, store.run_dir(a["run_id"]), store.run_dir(b["run_id"]))
+    dir_a, dir_b = store.run_dir(a["run_id"]), store.run_dir(b["run_id"])
+    # Parameters are compared as the runs used them, defaults included: a value one run
+    # left at its default is "4 (default) -> 3", not "added".
+    used_a, used_b = _parameters_used(a, dir_a), _parameters_used(b, dir_b)
+    result = diff_receipts({**a, "parameters": {r["name"]: r["value"] for r in used_a}},
+                           {**b, "parameters": {r["name"]: r["value"] for r in used_b}},
+                           dir_a, dir_b)
+    result["parameter_defaults"] = {
+        "a": [r["name"] for r in used_a if not r["given"]],
+        "b": [r["name"] for r in used_b if not r["given"]]}
     if output_format == "json":
         _echo_json(result)
     else:
@@ -267,16 +276,29 @@ def diff_command(run_a, run_b, store_dir, output_format) -> int:
     return 0
 
 
-def _mapping_lines(title: str, diff: dict) -> list[str]:
+def _mapping_lines(title: str, diff: dict, defaults: dict | None = None) -> list[str]:
+    """``+``/``-``/``~`` lines of a mapping diff; ``defaults`` marks values left at default."""
+    defaults = defaults or {}
+
+    def shown(value: Any, side: str, key: str) -> str:
+        mark = " (default)" if key in defaults.get(side, ()) else ""
+        return _brief_value(value) + mark
+
     lines = []
     for key, value in diff["added"].items():
-        lines.append(f"  + {key} = {json.dumps(value, ensure_ascii=False)}")
+        lines.append(f"  + {key} = {shown(value, 'b', key)}")
     for key, value in diff["removed"].items():
-        lines.append(f"  - {key} = {json.dumps(value, ensure_ascii=False)}")
+        lines.append(f"  - {key} = {shown(value, 'a', key)}")
     for key, change in diff["changed"].items():
-        lines.append(f"  ~ {key}: {json.dumps(change['a'], ensure_ascii=False)}"
-                     f" -> {json.dumps(change['b'], ensure_ascii=False)}")
+        lines.append(f"  ~ {key}: {shown(change['a'], 'a', key)} -> {shown(change['b'], 'b', key)}")
     return [title, *lines] if lines else []
+
+
+def _brief_value(value: Any) -> str:
+    """A value for a diff line: floats to 6 significant digits, the rest as JSON."""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _diff_text(result: dict) -> str:
@@ -290,7 +312,8 @@ def _diff_text(result: dict) -> str:
                 changes = {title: changes}
             lines.append(title)
             lines += [f"  ~ {k}: {v['a']} -> {v['b']}" for k, v in changes.items()]
-    lines += _mapping_lines("parameters", result["parameters"])
+    lines += _mapping_lines("parameters", result["parameters"],
+                            result.get("parameter_defaults"))
     lines += _mapping_lines("records", result["records"])
     env = result["environment"]
     for title, changes in (("system", env["system"]), ("git", env["git"])):
