@@ -2,7 +2,7 @@
 import { ServerConnection } from '@jupyterlab/services';
 
 import { requestAPI } from './request';
-import { IDiagnostic, IInfo, IJob, INbprodClient, IRunReport } from './tokens';
+import { IDiagnostic, IFixPreview, IInfo, IJob, INbprodClient, IRunReport } from './tokens';
 
 function query(values: Record<string, string>): string {
   return '?' + new URLSearchParams(values).toString();
@@ -28,6 +28,9 @@ export class NbprodClient implements INbprodClient {
   }
   fix(path: string): Promise<IDiagnostic[]> {
     return this.call('lint/fix', post({ path }));
+  }
+  fixPreview(path: string): Promise<IFixPreview> {
+    return this.call('lint/fix' + query({ path }));
   }
   suggestTags(path: string): Promise<any> {
     return this.call('tags/suggest' + query({ path }));

@@ -88,6 +88,9 @@ const uiPlugin: JupyterFrontEndPlugin<void> = {
         await app.commands.execute('docmanager:open', { path });
       },
       goToCell: (panel, cellId) => goToCell(app, panel, cellId),
+      saveText: async (path, text) => {
+        await app.serviceManager.contents.save(path, { type: 'file', format: 'text', content: text });
+      },
       openPage: (id, title, html) => {
         const existing = Array.from(app.shell.widgets('main')).find(w => w.id === id);
         existing?.dispose();

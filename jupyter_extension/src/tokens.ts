@@ -71,6 +71,7 @@ export interface INbprodClient {
   info(): Promise<IInfo>;
   lint(path: string): Promise<IDiagnostic[]>;
   fix(path: string): Promise<IDiagnostic[]>;
+  fixPreview(path: string): Promise<IFixPreview>;
   suggestTags(path: string): Promise<any>;
   exportPreview(path: string): Promise<any>;
   exportWrite(path: string, force?: boolean): Promise<any>;
@@ -83,6 +84,28 @@ export interface INbprodClient {
   showRun(path: string, runId: string): Promise<any>;
   diffRuns(path: string, a: string, b: string): Promise<any>;
   runReport(path: string, runId: string): Promise<IRunReport>;
+}
+
+/** One cell as `nbprod lint --diff` describes it before or after the fixes. */
+export interface ICellState {
+  source: string;
+  tags: string[];
+  outputs: number;
+}
+
+/** `nbprod lint P --diff --output-format json`: what Fix would change. */
+export interface IFixPreview {
+  notebooks: {
+    filename: string;
+    cells: {
+      change: 'modified' | 'removed' | 'added';
+      cell: number | null;
+      cell_id: string | null;
+      before: ICellState | null;
+      after: ICellState | null;
+    }[];
+    files: { path: string; before: string; after: string }[];
+  }[];
 }
 
 /** `nbprod runs report RUN --output-format json`: a self-contained HTML page. */

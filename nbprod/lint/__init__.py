@@ -86,6 +86,12 @@ class LintReport:
         return sum(r.fixed for r in self.results)
 
     @property
+    def previews(self) -> list[dict]:
+        """With ``diff``: what the fixes would change, per notebook that would change."""
+        return [r.preview for r in self.results if r.preview and (
+            r.preview["cells"] or r.preview["files"])]
+
+    @property
     def verdicts(self) -> list[Verdict]:
         """The rerun verdict of every linted notebook, in the order they were linted."""
         return [verdict(r.path, r.diagnostics) for r in self.results]
@@ -365,6 +371,12 @@ def _fix(nb, config: LintConfig, root: Path | None, codes: tuple[str, ...]) -> L
             fixed += ruff_fixed
             # Ruff's edits may change what nbprod's rules see: report the final state.
             result = lint(working, replace(config, fix=False), root)
+    if config.diff:
+        from .preview import changes
+
+        diagnostics = sorted([*result.diagnostics, *ruff_diagnostics], key=Diagnostic.sort_key)
+        return LintResult(path=nb.display_path, diagnostics=diagnostics, fixed=fixed,
+                          preview=changes(nb, working, edits))
     if fixed:
         for path, text in edits.items():
             atomic_write(path, text)

@@ -8,6 +8,7 @@ Route table (``path`` is relative to the server root, ``/``-separated)::
 
     GET    /nbprod                     info: version and the commands this nbprod has
     GET    /nbprod/lint?path=P         nbprod lint P                          (findings)
+    GET    /nbprod/lint/fix?path=P     nbprod lint P --diff  (what Fix would change)
     POST   /nbprod/lint/fix            {path, unsafe_fixes?}  nbprod lint P --fix
     GET    /nbprod/tags/suggest?path=P nbprod tag --suggest P
     GET    /nbprod/export?path=P       nbprod export P --dry-run              (preview)
@@ -294,6 +295,14 @@ class LintHandler(NbprodHandler):
 class LintFixHandler(NbprodHandler):
     command = "lint"
     body_fields = {"path": (str, True), "unsafe_fixes": (bool, False)}
+    query_fields = frozenset({"path"})
+
+    @web.authenticated
+    @authorized("read")
+    async def get(self) -> None:
+        """What the fixes would change (``lint --diff``), shown before anything is written."""
+        self.require_command()
+        await self.cli("lint", self.path_query(), "--diff")
 
     @web.authenticated
     @authorized("write")

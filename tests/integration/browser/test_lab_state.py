@@ -3,6 +3,7 @@ plainly: the JupyterLab problems people ran into, one test each."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import nbformat
@@ -147,3 +148,36 @@ def test_commands_menu_shortcut_and_folding(page: Page, lab_server, shot):
            ).to_be_visible()
     page.keyboard.press("Escape")
 
+
+
+def test_fix_shows_a_preview_applies_to_the_open_notebook_and_undoes(page: Page, lab_server,
+                                                                      shot):
+    _, _, root = lab_server
+    name = write(root, "state/fixme.ipynb",
+                 {"source": "import os\nx = 1", "execution_count": 1},
+                 {"source": "y = x + 1", "execution_count": 2, "outputs": [
+                     {"output_type": "error", "ename": "NameError", "evalue": "x",
+                      "traceback": ["NameError: x"]}]})
+    before = (root / name).read_text()
+    goto(page, lab_server, name)
+    open_panel(page)
+    page.locator(".nbprod-lint-fix").click()
+    dialog = page.locator(".jp-Dialog")
+    preview = dialog.locator(".nbprod-fix-preview")
+    expect(preview).to_be_visible(timeout=60_000)
+    expect(preview.locator(".nbprod-fix-cell").first.locator(".nbprod-diff-a")).to_contain_text(
+        "import os")
+    expect(preview).to_contain_text("outputs cleared")  # the saved error
+    shot(page, "state-fix-preview")
+    # A preview writes nothing (JupyterLab itself may have saved the same cells).
+    assert json.loads((root / name).read_text())["cells"] == json.loads(before)["cells"]
+    dialog.locator(".jp-mod-accept").click()
+    expect(page.locator(".nbprod-lint .nbprod-status")).to_contain_text("Applied fixes",
+                                                                       timeout=60_000)
+    expect(page.locator(CELLS).first).not_to_contain_text("import os")
+    expect(page.locator(CELLS).nth(1)).not_to_contain_text("NameError")
+    # JupyterLab's own undo takes the fix back: it went through the notebook's model.
+    page.locator(CELLS).first.click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("z")
+    expect(page.locator(CELLS).first).to_contain_text("import os")
