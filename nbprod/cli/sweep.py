@@ -45,6 +45,7 @@ def sweep_command(notebook, params, mode, sweep_file, max_parallel, executor, cl
 
     Exit codes: 0 every run succeeded, 1 a run failed, 2 bad input, 3 the machinery failed.
     """
+    from ..notebook import read_bytes
     from ..pipeline.config import load_sweep_config
     from ..pipeline.executors import executor_registry
     from ..pipeline.sweep import check_points, expand, load_sweep_file, run_sweep
@@ -79,7 +80,7 @@ def sweep_command(notebook, params, mode, sweep_file, max_parallel, executor, cl
         relative = path.relative_to(project.root).as_posix()
     except ValueError:
         raise PathError(f"{notebook} is outside the project {project.root}") from None
-    points = check_points(path.read_bytes(), relative, points)
+    points = check_points(read_bytes(path), relative, points)
     if export_to:
         from ..pipeline.export_airflow import export_sweep_airflow
 

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..errors import ExecutionError, InfrastructureError, NbprodError, NotebookError, PathError
+from ..errors import ExecutionError, InfrastructureError, NbprodError, PathError
 
 __all__ = [
     "RunConfig",
@@ -157,12 +157,7 @@ def run_notebook(
     from .execute import resolve_kernel
 
     nb_path = Path(path)
-    try:
-        raw = source if source is not None else nb_path.read_bytes()
-    except FileNotFoundError:
-        raise NotebookError(f"{nb_path}: no such file; check the path") from None
-    except OSError as exc:
-        raise NotebookError(f"{nb_path}: cannot read: {exc.strerror}") from None
+    raw = source if source is not None else nbmod.read_bytes(nb_path)
     nb = nbmod.loads(raw, path=nb_path)
     where = str(nb_path)
     schema = P.schema(nb)
@@ -203,8 +198,11 @@ def _kernel_cwd(cwd: Any, config: RunConfig, root: Path, nb_path: Path) -> Path:
 
 def _check_output(output: str | os.PathLike, nb_path: Path) -> Path:
     """Refuse an output copy that would overwrite the input or another source notebook."""
-    target = Path(output).resolve()
-    source = nb_path.resolve()
+    try:
+        target = Path(output).resolve()
+        source = nb_path.resolve()
+    except (OSError, RuntimeError):
+        raise PathError(f"--output {output}: is a symlink loop; choose another path") from None
     if target == source or (target.exists() and source.exists() and target.samefile(source)):
         raise PathError(
             f"--output {output}: is the input notebook; nbprod never overwrites it, choose"
