@@ -74,6 +74,9 @@ class NbprodGroup(click.Group):
             click.echo("interrupted", err=True)
             sys.exit(130)
         except BrokenPipeError:
+            from .pipes import silence
+
+            silence(sys.stdout, sys.stderr)  # nothing more to say, not even at shutdown
             sys.exit(1)
         except Exception:
             traceback.print_exc()

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
+
+from .pipes import echo
 
 FORMATS = ("text", "json")
 
 
 def _progress(position: int, total: int, cell) -> None:
-    click.echo(f"[{position}/{total}] {cell.label}", err=True)
+    echo(f"[{position}/{total}] {cell.label}", err=True)
 
 
 def _open_store(start: Path, store_dir: Path | None):
@@ -64,7 +65,7 @@ def run_command(notebook, params, parameters_file, cwd, timeout, kernel, output,
         progress=None if quiet or output_format == "json" else _progress,
     )
     if output_format == "json":
-        click.echo(json.dumps({**result.receipt, "run_dir": str(result.run_dir)}, indent=2,
+        echo(json.dumps({**result.receipt, "run_dir": str(result.run_dir)}, indent=2,
                               ensure_ascii=False, default=str))
     else:
         _print_result(result)
@@ -75,16 +76,16 @@ def _print_result(result) -> None:
     duration = result.receipt.get("timing", {}).get("duration_s") or 0.0
     where = _display(result.output_path)
     if result.status == "succeeded":
-        click.echo(f"run {result.run_id} succeeded in {duration:.1f} s")
-        click.echo(f"output: {where}")
+        echo(f"run {result.run_id} succeeded in {duration:.1f} s")
+        echo(f"output: {where}")
         return
     error = result.receipt.get("error") or {}
     traceback = (error.get("traceback") or "").rstrip().splitlines()
     if result.status == "failed" and traceback:
-        click.echo("\n".join(traceback[-8:]), err=True)
-    click.echo(f"error: run {result.run_id} {result.status}: {error.get('message', '')}",
+        echo("\n".join(traceback[-8:]), err=True)
+    echo(f"error: run {result.run_id} {result.status}: {error.get('message', '')}",
                err=True)
-    click.echo(f"output: {where}")
+    echo(f"output: {where}")
 
 
 def _display(path: Path) -> str:
@@ -109,7 +110,7 @@ def params_command(notebook, output_format):
     infos = schema(nb)
     if output_format == "json":
         cell = parameters_cell(nb)
-        click.echo(json.dumps({
+        echo(json.dumps({
             "notebook": str(notebook),
             "cell": cell.index if cell else None,
             "cell_id": cell.id if cell else None,
@@ -117,7 +118,7 @@ def params_command(notebook, output_format):
         }, indent=2, ensure_ascii=False))
         return 0
     if not infos:
-        click.echo(f"{notebook}: no cell tagged 'parameters'", err=True)
+        echo(f"{notebook}: no cell tagged 'parameters'", err=True)
         return 0
     rows = [("NAME", "TYPE", "DEFAULT", "HELP")]
     for info in infos:
@@ -128,7 +129,7 @@ def params_command(notebook, output_format):
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     for row in rows:
         padded = [cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)]
-        click.echo("  ".join([*padded, row[3]]).rstrip())
+        echo("  ".join([*padded, row[3]]).rstrip())
     return 0
 
 
@@ -169,14 +170,14 @@ def reproduce_command(run_id, rtol, atol, params, timeout, store_dir, quiet, out
         progress=None if quiet or not text else _progress,
     )
     if not text:
-        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str))
+        echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str))
         return result.exit_code
     original = result.original.get("run_id")
     if result.ok:
-        click.echo(f"reproduced: run {result.run.run_id} matches run {original}")
+        echo(f"reproduced: run {result.run.run_id} matches run {original}")
     else:
         assert result.difference is not None
-        click.echo(f"error: run {result.run.run_id} does not reproduce run {original}:"
+        echo(f"error: run {result.run.run_id} does not reproduce run {original}:"
                    f" {result.difference.message()}", err=True)
     return result.exit_code
 
@@ -202,8 +203,7 @@ def _print_report(environment: dict, data: dict, notes: list[str]) -> None:
     for entry in data.get("removed", []):
         lines.append(f"data: {entry['path']} is missing")
     for line in lines:
-        click.echo(line, err=True)
-    sys.stderr.flush()
+        echo(line, err=True)
 
 
 def _brief(value) -> str:
