@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .pipes import echo
+from .streams import echo
 
 FORMATS = ("text", "json")
 

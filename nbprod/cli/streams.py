@@ -1,5 +1,10 @@
-"""Printing that outlives its reader: ``nbprod run nb.ipynb | head -1`` must not stop a run.
+"""Printing that survives its terminal: any text, and a reader that goes away.
 
+Text: a notebook may hold any character, and a terminal or pipe may only take ASCII or
+Latin-1 (``PYTHONIOENCODING``, an old locale). ``tolerate_any_text`` makes such streams
+print what they cannot encode as escapes (``\u6f22``) instead of failing.
+
+Readers: ``nbprod run nb.ipynb | head -1`` must not stop a run.
 When the program reading nbprod's output exits, the next write raises ``BrokenPipeError``.
 Raised in the middle of a run, it would end the run as interrupted. Instead the stream is
 pointed at ``/dev/null`` (as the Python documentation recommends for SIGPIPE-less
@@ -13,7 +18,7 @@ import sys
 
 import click
 
-__all__ = ["echo", "silence"]
+__all__ = ["echo", "silence", "tolerate_any_text"]
 
 
 def echo(message: str = "", *, err: bool = False, nl: bool = True) -> None:
@@ -37,3 +42,14 @@ def silence(*streams) -> None:
             os.dup2(devnull, fd)
         finally:
             os.close(devnull)
+
+
+def tolerate_any_text() -> None:
+    """Have stdout and stderr escape characters their encoding cannot write."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", None) == "strict":
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                continue  # a stream that cannot change now (detached, in use)
