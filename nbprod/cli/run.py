@@ -75,6 +75,10 @@ def run_command(notebook, params, parameters_file, cwd, timeout, kernel, output,
 def _print_result(result) -> None:
     duration = result.receipt.get("timing", {}).get("duration_s") or 0.0
     where = _display(result.output_path)
+    masked = result.receipt.get("masked") or 0
+    if masked:
+        echo(f"masked {masked} secret value{'s' if masked != 1 else ''} in the run store's"
+             " copies (output notebook, receipt)", err=True)
     if result.status == "succeeded":
         echo(f"run {result.run_id} succeeded in {duration:.1f} s")
         echo(f"output: {where}")

@@ -357,6 +357,9 @@ def _verify_text(report: dict) -> str:
          lambda x: f"{x['path']} (cached {_short(x['cached'])}, now {_short(x['actual'])})"),
         ("marked interrupted", report["interrupted"], str),
         ("object not indexed", report["unindexed_objects"], str),
+        ("unmasked secret", report["unmasked_secrets"],
+         lambda x: f"{x['kind']} {x['value']} in {x['path']} ({x['where']}); delete the run"
+                   " or remove the value"),
     )
     for title, items, show in sections:
         for item in items:

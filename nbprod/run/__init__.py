@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ExecutionError, InfrastructureError, NbprodError, PathError
+from .masking import SecretMasker, environment_secrets
 
 __all__ = [
     "RunConfig",
@@ -266,25 +267,29 @@ class _Runner:
         beat = threading.Thread(target=_heartbeat, args=(store, handle.run_id, stop_beat),
                                 daemon=True)
         beat.start()
-        # Values scrubbed from stored outputs; very short ones would blank out unrelated text.
+        # Values masked in stored outputs; very short ones would blank out unrelated text.
         secrets = [str(v) for k, v in self.values.items()
                    if P.is_secret(k) and v is not None and len(str(v)) >= MIN_SECRET_LENGTH]
+        masker = SecretMasker([*secrets, *environment_secrets()])
         try:
             with _signals_interrupt():
-                execution = self._execute(handle, public_params, secrets, env_thread)
+                execution = self._execute(handle, public_params, masker, env_thread)
+            _mask_run_files(handle.run_dir, masker)
             receipt = self._receipt(handle, rel, notebook_hash, public_params, execution,
-                                    started_wall, began, env_thread, env_box, secrets)
+                                    started_wall, began, env_thread, env_box, masker)
             store.finish_run(handle.run_id, receipt)
         except BaseException as exc:
             self._record_crash(handle, rel, notebook_hash, public_params, started_wall, began,
-                               exc)
+                               exc, masker)
             raise
         finally:
             stop_beat.set()
         if self.output_copy is not None:
+            # The user's own copy is the notebook as it ran: outputs unmasked (only the
+            # injected parameters cell shows secret parameters as ***).
             from ..fsutil import atomic_write
 
-            atomic_write(self.output_copy, (handle.run_dir / "output.ipynb").read_bytes())
+            atomic_write(self.output_copy, self._user_copy())
         return RunResult(handle.run_id, execution.status, handle.run_dir, receipt,
                          _error_for(execution, handle.run_id))
 
@@ -294,7 +299,7 @@ class _Runner:
         except Exception as exc:  # recorded, never fatal: the notebook's result matters more
             box["env"] = {"error": f"{type(exc).__name__}: {exc}"}
 
-    def _execute(self, handle, public_params, secrets, env_thread):
+    def _execute(self, handle, public_params, masker, env_thread):
         from . import params as P
         from .capture import setup_source
         from .execute import execute, load_engine, redacting
@@ -327,14 +332,26 @@ class _Runner:
         execution = execute(
             node, output_path=handle.run_dir / "output.ipynb", kernel_name=self.kernel_name,
             cwd=self.cwd, timeout=self.config.timeout, origins=origins, setup_source=setup,
-            progress=self.progress, redactor=redacting(secrets, position, safe_source),
+            progress=self.progress, redactor=redacting(masker, position, safe_source),
             notebook_meta={"parameters": public_params, "input_path": self.nb.display_path,
                            "output_path": str(handle.run_dir / "output.ipynb")},
         )
+        self._executed = (node, position, safe_source)
         return execution
 
+    def _user_copy(self) -> str:
+        """The executed notebook for ``--output``, secret parameters hidden in its injected
+        cell only."""
+        import nbformat
+
+        node, position, safe_source = self._executed
+        if position is not None and safe_source is not None:
+            node = copy.deepcopy(node)
+            node.cells[position].source = safe_source
+        return nbformat.writes(node)
+
     def _receipt(self, handle, rel, notebook_hash, public_params, execution, started_wall,
-                 began, env_thread, env_box, secrets):
+                 began, env_thread, env_box, masker):
         from .capture import capture_data, read_access_log
         from .receipt import build_receipt
         from .record import read_records
@@ -362,11 +379,11 @@ class _Runner:
             end=datetime.now(timezone.utc).isoformat(), duration_s=time.monotonic() - began,
             cells=execution.cells, environment=env_box.get("env", {}), data=data,
             records=read_records(handle.run_dir / "records.jsonl"), error=execution.error,
-            objects=[notebook_object, *stored], secrets=secrets,
+            objects=[notebook_object, *stored], masker=masker,
         )
 
     def _record_crash(self, handle, rel, notebook_hash, public_params, started_wall, began,
-                      exc: BaseException) -> None:
+                      exc: BaseException, masker: Any) -> None:
         """Close the run as interrupted when nbprod itself failed or was stopped mid-way."""
         from .receipt import build_receipt
 
@@ -378,12 +395,33 @@ class _Runner:
             cells=[], environment={}, data=[], records={},
             error={"cell": None, "cell_id": None, "ename": type(exc).__name__,
                    "evalue": str(exc), "message": f"nbprod stopped: {type(exc).__name__}"},
-            objects=[],
+            objects=[], masker=masker,
         )
         try:
+            _mask_run_files(handle.run_dir, masker)
             self.store.finish_run(handle.run_id, receipt)
         except Exception:
             pass  # the store's pid check marks the run interrupted later
+
+
+#: Files the kernel writes into the run folder itself, bypassing the masked saves.
+_KERNEL_WRITTEN = ("records.jsonl", "kernel.log")
+
+
+def _mask_run_files(run_dir: Path, masker: Any) -> None:
+    """Mask the files the kernel wrote into the run folder (records it appended, its own
+    stderr), so the store holds no secret the output notebook and receipt do not."""
+    from ..fsutil import atomic_write
+
+    for name in _KERNEL_WRITTEN:
+        path = run_dir / name
+        try:
+            text = path.read_bytes().decode("utf-8", "replace")
+        except OSError:
+            continue
+        masked = masker.text(text)
+        if masked != text:
+            atomic_write(path, masked)
 
 
 def _relative_to(path: Path | None, root: Path) -> str:
