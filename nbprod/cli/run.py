@@ -177,12 +177,19 @@ def reproduce_command(run_id, rtol, atol, params, timeout, store_dir, quiet, out
         echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str))
         return result.exit_code
     original = result.original.get("run_id")
-    if result.ok:
+    flux = result.inputs_in_flux
+    if result.ok and flux:
+        echo(f"reproduced, with a caveat: run {result.run.run_id} matches run {original}, but"
+             f" {', '.join(flux)} changed while a run read it; the recorded hashes may not be"
+             " what the notebook read")
+    elif result.ok:
         echo(f"reproduced: run {result.run.run_id} matches run {original}")
     else:
         assert result.difference is not None
         echo(f"error: run {result.run.run_id} does not reproduce run {original}:"
                    f" {result.difference.message()}", err=True)
+        if flux:
+            echo(f"note: {', '.join(flux)} changed while a run read it", err=True)
     return result.exit_code
 
 

@@ -193,7 +193,20 @@ def _receipt_view(receipt: dict, run_dir: Path) -> list:
                           Text(str(entry.get("error", "not hashed")), style="red"),
                           "yes" if entry.get("stored") else "no")
         parts.append(table)
+    parts += [Text(line, style="yellow") for line in _flux_lines(receipt)]
     return parts
+
+
+def _flux_lines(receipt: dict, label: str = "") -> list[str]:
+    """Inputs that changed while the run read them (receipt ``changed_during_run``)."""
+    lines = []
+    for entry in receipt.get("changed_during_run") or []:
+        first = entry.get("hash_at_first_read")
+        seen = f"read as {_short(first)}" if first else "changed after it was opened"
+        lines.append(f"{label}changed during the run: {entry.get('path')} ({seen},"
+                     f" {_short(entry.get('hash_at_end'))} at the end); the outputs may not"
+                     " match any one version of it")
+    return lines
 
 
 def _values_table(title: str, values: dict) -> Table:
@@ -239,6 +252,9 @@ def _mapping_lines(title: str, diff: dict) -> list[str]:
 
 def _diff_text(result: dict) -> str:
     lines = [f"--- {result['a']}", f"+++ {result['b']}"]
+    flux = result.get("changed_during_run") or {}
+    for side in ("a", "b"):
+        lines += _flux_lines({"changed_during_run": flux.get(side)}, f"{result[side]}: ")
     if result["identical"]:
         lines.append("The runs are identical in parameters, environment, data and outputs.")
         return "\n".join(lines)

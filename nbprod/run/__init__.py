@@ -271,12 +271,21 @@ class _Runner:
         secrets = [str(v) for k, v in self.values.items()
                    if P.is_secret(k) and v is not None and len(str(v)) >= MIN_SECRET_LENGTH]
         masker = SecretMasker([*secrets, *environment_secrets()])
+        watcher = None
+        if self.config.capture and self.language == "python":
+            from .watch import InputWatcher
+
+            watcher = InputWatcher(handle.run_dir / "access.jsonl", store, self.root).start()
         try:
-            with _signals_interrupt():
-                execution = self._execute(handle, public_params, masker, env_thread)
+            try:
+                with _signals_interrupt():
+                    execution = self._execute(handle, public_params, masker, env_thread)
+            finally:
+                if watcher is not None:
+                    watcher.stop()
             _mask_run_files(handle.run_dir, masker)
             receipt = self._receipt(handle, rel, notebook_hash, public_params, execution,
-                                    started_wall, began, env_thread, env_box, masker)
+                                    started_wall, began, env_thread, env_box, masker, watcher)
             store.finish_run(handle.run_id, receipt)
         except BaseException as exc:
             self._record_crash(handle, rel, notebook_hash, public_params, started_wall, began,
@@ -351,7 +360,7 @@ class _Runner:
         return nbformat.writes(node)
 
     def _receipt(self, handle, rel, notebook_hash, public_params, execution, started_wall,
-                 began, env_thread, env_box, masker):
+                 began, env_thread, env_box, masker, watcher):
         from .capture import capture_data, read_access_log
         from .receipt import build_receipt
         from .record import read_records
@@ -380,6 +389,7 @@ class _Runner:
             cells=execution.cells, environment=env_box.get("env", {}), data=data,
             records=read_records(handle.run_dir / "records.jsonl"), error=execution.error,
             objects=[notebook_object, *stored], masker=masker,
+            changed_during_run=watcher.changes(data) if watcher is not None else None,
         )
 
     def _record_crash(self, handle, rel, notebook_hash, public_params, started_wall, began,

@@ -40,6 +40,14 @@ class ReproduceResult:
         return self.difference is None
 
     @property
+    def inputs_in_flux(self) -> list[str]:
+        """Inputs that changed while the original run or the re-run read them: a match (or a
+        mismatch) then says little about the notebook, and reports say so."""
+        paths = [entry.get("path") for receipt in (self.original, self.run.receipt)
+                 for entry in receipt.get("changed_during_run") or []]
+        return sorted({str(p) for p in paths if p})
+
+    @property
     def exit_code(self) -> int:
         if self.ok:
             return 0
@@ -58,6 +66,7 @@ class ReproduceResult:
             "data": self.data,
             "notes": self.notes,
             "difference": self.difference.to_dict() if self.difference else None,
+            "inputs_changed_during_run": self.inputs_in_flux,
         }
 
 
