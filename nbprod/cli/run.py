@@ -24,52 +24,83 @@ def _open_store(start: Path, store_dir: Path | None):
 
 @click.command("run")
 @click.argument("notebook", type=click.Path(path_type=Path))
-@click.option("-p", "--parameter", "params", nargs=2, multiple=True, metavar="NAME VALUE",
+@click.argument("output_path", required=False, metavar="[OUTPUT]")
+@click.option("-p", "--parameter", "--parameters", "params", nargs=2, multiple=True,
+              metavar="NAME VALUE",
               help="A parameter value (text, converted to the declared type). Repeatable.")
-@click.option("-f", "--parameters-file", type=click.Path(path_type=Path),
-              help="A YAML file of parameter values; -p values win.")
+@click.option("-r", "--parameter-raw", "--parameters_raw", "raw_params", nargs=2,
+              multiple=True, metavar="NAME VALUE",
+              help="A parameter value kept as text, never parsed (papermill's -r). Repeatable.")
+@click.option("-f", "--parameters-file", "--parameters_file", "parameter_files", multiple=True,
+              type=click.Path(path_type=Path),
+              help="A YAML file of parameter values. Repeatable; later files win, -y, -p and"
+                   " -r values win over files.")
+@click.option("-y", "--parameters-yaml", "--parameters_yaml", "yaml_params", multiple=True,
+              metavar="YAML", help="Parameter values as a YAML mapping. Repeatable.")
+@click.option("-b", "--parameters-base64", "--parameters_base64", "base64_params",
+              multiple=True, metavar="BASE64",
+              help="Parameter values as a base64-encoded YAML mapping. Repeatable.")
 @click.option("--cwd", type=click.Path(path_type=Path),
               help="Working directory of the kernel (default: the notebook's folder).")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True),
+@click.option("--timeout", "--execution-timeout", type=click.FloatRange(min=0, min_open=True),
               help="Per-cell time limit in seconds.")
-@click.option("--kernel", help="Kernel name (default: the notebook's kernelspec).")
-@click.option("-o", "--output", type=click.Path(path_type=Path),
+@click.option("-k", "--kernel", help="Kernel name (default: the notebook's kernelspec).")
+@click.option("-o", "--output",
               help="Also copy the executed notebook here (never over a source notebook).")
 @click.option("--store", "store_dir", type=click.Path(path_type=Path),
               help="Run store folder (default: .nbprod at the project root).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@click.option("--log-output/--no-log-output", default=False,
+              help="Echo the notebook's printed output to stderr as it runs.")
+@click.option("--progress-bar/--no-progress-bar", default=None, hidden=True,
+              help="papermill's switch: --no-progress-bar is -q.")
+@click.option("--request-save-on-cell-execute/--no-request-save-on-cell-execute",
+              default=True, hidden=True,
+              help="Accepted for papermill scripts: the output is always saved after each cell.")
 @click.option("--output-format", type=click.Choice(FORMATS), default="text", show_default=True)
-def run_command(notebook, params, parameters_file, cwd, timeout, kernel, output, store_dir,
-                quiet, output_format):
+def run_command(notebook, output_path, params, raw_params, parameter_files, yaml_params,
+                base64_params, cwd, timeout, kernel, output, store_dir, quiet, log_output,
+                progress_bar, request_save_on_cell_execute, output_format):
     """Run a notebook with parameters and keep a receipt of the run.
 
     The executed notebook and its receipt go to .nbprod/runs/<run_id>/; the input notebook is
-    never modified.
+    never modified. papermill's command line works too: `nbprod run IN OUT -p a 1 -r b x -y
+    YAML -f file.yaml -k kernel` (OUT is the same as -o OUT).
 
     Exit codes: 0 succeeded, 1 a cell failed or the notebook stopped early (sys.exit),
     2 bad input (unknown parameter, wrong type...), 3 the kernel died, a cell timed out or
     the run was interrupted.
     """
     from ..run import run_notebook
-    from ..run.params import load_parameter_file
+    from .papermill_args import merge_parameters, output_target
 
-    values = dict(load_parameter_file(parameters_file)) if parameters_file else {}
-    texts = set()
-    for name, value in params:
-        values[name] = value
-        texts.add(name)
+    output = output_target(output_path, output)
+    values, texts = merge_parameters(params, raw_params, parameter_files, yaml_params,
+                                     base64_params)
+    quiet = quiet or progress_bar is False
     store = _open_store(notebook, store_dir) if store_dir is not None else None
     result = run_notebook(
         notebook, values, text_parameters=texts, cwd=cwd, timeout=timeout, kernel=kernel,
         store=store, output=output,
         progress=None if quiet or output_format == "json" else _progress,
+        log_output=_LogOutput() if log_output else None,
     )
     if output_format == "json":
         echo(json.dumps({**result.receipt, "run_dir": str(result.run_dir)}, indent=2,
-                              ensure_ascii=False, default=str))
+                        ensure_ascii=False, default=str))
     else:
         _print_result(result)
     return result.exit_code
+
+
+class _LogOutput:
+    """Where ``--log-output`` sends the notebook's printed output: stderr, as it comes."""
+
+    def write(self, text: str) -> None:
+        echo(text, err=True, nl=False)
+
+    def flush(self) -> None:
+        pass
 
 
 def _print_result(result) -> None:

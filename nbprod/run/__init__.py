@@ -98,6 +98,7 @@ def run_notebook(
     output: str | os.PathLike | None = None,
     progress: Any = None,
     source: bytes | None = None,
+    log_output: Any = None,
 ) -> RunResult:
     """Execute a notebook with parameters and record the run (output notebook + receipt).
 
@@ -139,6 +140,9 @@ def run_notebook(
     source:
         Notebook content to run instead of the file's current content (``reproduce`` runs
         the version recorded in the store); ``path`` still names it in the receipt.
+    log_output:
+        A file-like object (``write``, ``flush``) that receives the notebook's stream output
+        (stdout and stderr text) as it is produced: papermill's ``--log-output``.
 
     Returns
     -------
@@ -181,7 +185,7 @@ def run_notebook(
 
         store = Store.open(store)
     return _Runner(store, project.root, nb, raw, values, kernel_name, language, kernel_cwd,
-                   config, kind, parent, output_copy, progress).run()
+                   config, kind, parent, output_copy, progress, log_output).run()
 
 
 def _kernel_cwd(cwd: Any, config: RunConfig, root: Path, nb_path: Path) -> Path:
@@ -221,12 +225,23 @@ def _check_output(output: str | os.PathLike, nb_path: Path) -> Path:
                 f"--output {output}: exists and is not a notebook nbprod wrote; choose another"
                 " path"
             ) from None
-        if "nbprod" not in existing.node.get("metadata", {}):
+        if not _is_run_output(existing.node.get("metadata", {}), target):
             raise PathError(
                 f"--output {output}: is a source notebook (not an nbprod output); nbprod does"
                 " not overwrite source notebooks, choose another path"
             )
     return target
+
+
+def _is_run_output(metadata: dict, target: Path) -> bool:
+    """Whether a notebook is the output of an earlier run at ``target``: written by nbprod,
+    or by papermill to this very name (``papermill in.ipynb out.ipynb`` then
+    ``nbprod run in.ipynb out.ipynb`` in the same script)."""
+    if "nbprod" in metadata:
+        return True
+    papermill = metadata.get("papermill")
+    recorded = papermill.get("output_path") if isinstance(papermill, dict) else None
+    return isinstance(recorded, str) and Path(recorded).name == target.name
 
 
 @dataclass
@@ -246,6 +261,7 @@ class _Runner:
     parent: str | None
     output_copy: Path | None
     progress: Any
+    log_output: Any = None
 
     def run(self) -> RunResult:
         from ..store.environment import capture_environment
@@ -342,6 +358,7 @@ class _Runner:
             node, output_path=handle.run_dir / "output.ipynb", kernel_name=self.kernel_name,
             cwd=self.cwd, timeout=self.config.timeout, origins=origins, setup_source=setup,
             progress=self.progress, redactor=redacting(masker, position, safe_source),
+            log_output=self.log_output,
             notebook_meta={"parameters": public_params, "input_path": self.nb.display_path,
                            "output_path": str(handle.run_dir / "output.ipynb")},
         )

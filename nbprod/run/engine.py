@@ -193,6 +193,7 @@ def run(
     progress: Progress | None,
     redactor: Callable[[Any], Any] | None,
     notebook_meta: dict,
+    log_output: Any = None,
 ) -> Execution:
     """Execute the notebook and classify the outcome (see ``execute.execute``)."""
     cells: dict[int, CellRun] = {}
@@ -208,6 +209,8 @@ def run(
             kernel_name=kernel_name, timeout=max(1, math.ceil(timeout)) if timeout else None,
             startup_timeout=60, resources={"metadata": {"path": str(cwd)}},
             raise_on_iopub_timeout=False, log=_quiet_logger(),
+            # papermill's own echo of stream output, pointed at the caller's writer.
+            stdout_file=log_output, stderr_file=log_output,
         )
         status, cause = _attempt(nb_node, cells, manager, client, output_path)
         # A kernel that never came up ran nothing: start another. The usual cause is a port

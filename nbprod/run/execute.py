@@ -204,6 +204,7 @@ def execute(
     progress: Progress | None = None,
     redactor: Callable[[Any], Any] | None = None,
     notebook_meta: dict | None = None,
+    log_output: Any = None,
 ) -> Execution:
     """Run every cell of ``nb_node`` (already parameterised) in a fresh kernel.
 
@@ -230,6 +231,8 @@ def execute(
         Turns the notebook into the version that may be stored (secret values removed).
     notebook_meta:
         Stored under the output notebook's ``metadata.papermill`` (parameters, paths).
+    log_output:
+        Receives the notebook's stream output as it comes (``write``/``flush``), or None.
 
     Returns
     -------
@@ -243,7 +246,7 @@ def execute(
     return load_engine().run(
         nb_node, output_path=output_path, kernel_name=kernel_name, cwd=cwd, timeout=timeout,
         origins=origins, setup_source=setup_source, progress=progress, redactor=redactor,
-        notebook_meta=notebook_meta or {},
+        notebook_meta=notebook_meta or {}, log_output=log_output,
     )
 
 
