@@ -76,11 +76,14 @@ def test_papermill_cli_example_runs_through_nbprod_run(papermill_project, name):
     assert papermill.returncode == 0, papermill.stderr
     expected = _shown(project / "output.ipynb")
 
-    # papermill's output is an executed notebook: nbprod may replace it (same path).
+    # papermill's output is an executed notebook: nbprod may replace it (same path), and
+    # keeps its permissions.
+    os.chmod(project / "output.ipynb", 0o640)
     ours = subprocess.run(_args(EXAMPLES[name], [*nbprod_command(), "run"]), cwd=project,
                           env=env, capture_output=True, text=True, timeout=180)
     assert ours.returncode == 0, ours.stderr
     assert _shown(project / "output.ipynb") == expected
+    assert oct((project / "output.ipynb").stat().st_mode & 0o777) == oct(0o640)
     (run,) = Store.open(project).list_runs()
     assert run["status"] == "succeeded"
     if name == "options":
