@@ -53,6 +53,10 @@ class SecretMasker:
         # Longest first, so a value that contains another is masked whole.
         self.known = sorted({str(v) for v in known if v}, key=len, reverse=True)
         self.masked: set[str] = set()
+        # The output notebook is saved (and masked) after every cell, and the outputs of
+        # finished cells do not change: each text is scanned once. A str caches its own
+        # hash, so finding the same text again costs nothing.
+        self._done: dict[str, str] = {}
 
     @property
     def count(self) -> int:
@@ -61,6 +65,12 @@ class SecretMasker:
 
     def text(self, text: str) -> str:
         """``text`` with every secret value replaced by ``***``."""
+        done = self._done.get(text)
+        if done is None:
+            done = self._done[text] = self._mask(text)
+        return done
+
+    def _mask(self, text: str) -> str:
         from ..lint.rules.secrets import find_secrets
 
         for value in self.known:
