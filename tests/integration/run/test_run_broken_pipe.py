@@ -51,3 +51,13 @@ def test_closed_pipe_on_reproduce_keeps_its_verdict(project, run_cli):
     assert code == 0
     runs = Store.open(project).list_runs()
     assert sorted(r["status"] for r in runs) == ["succeeded", "succeeded"]
+
+
+def test_closed_pipe_lets_a_sweep_finish_every_run(project):
+    nb_path = write_notebook(project, "nb.ipynb", {"source": "x = 1", "tags": ["parameters"]},
+                             "import time\ntime.sleep(0.5)", "print(x)")
+    code = _run_with_closed_pipe(project, "sweep", str(nb_path), "-p", "x", "1,2,3",
+                                 "--max-parallel", "1")
+    assert code in (0, 1)  # 1 when the summary itself met the closed pipe: a quiet exit
+    runs = Store.open(project).list_runs()
+    assert sorted(r["status"] for r in runs if r["kind"] != "sweep") == ["succeeded"] * 3
