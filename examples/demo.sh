@@ -14,40 +14,51 @@ cp -r "$here/pyproject.toml" "$here/data" "$here/notebooks" "$work/"
 cd "$work"
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+# What to look for in the output that follows, in one line.
+say() { printf '\033[2m    %s\033[0m\n' "$*"; }
 # Commands that report findings or failures exit 1 by design; the demo shows them and goes on.
 show() { echo "\$ $*"; "$@" || echo "(exit $?)"; }
 
 step "1. Lint: the messy exploration notebook has production problems, the cleaned one has none"
+say "Each finding names its cell; NB004 predicts a NameError on a rerun, NB401 a leaked key."
 show nbprod lint notebooks/exploration.ipynb
 nbprod lint notebooks/train.ipynb
 
 step "2. Fix what is safe to fix automatically (error outputs, empty cells, tags...)"
+say "The fixes are written atomically; what needs a person stays, counted per rule."
 show nbprod lint notebooks/exploration.ipynb --fix --statistics
 
 step "3. Tag suggestions for the untagged notebook"
+say "Which cells would become the module (export) and which pipeline steps, and why."
 nbprod tag --suggest notebooks/exploration.ipynb
 
 step "4. Export the tagged notebook: a module, its tests and a step pipeline"
+say "Generated files carry a hash; --check fails in CI when they are out of date."
 nbprod export notebooks/train.ipynb
 nbprod export notebooks/train.ipynb --check
 
 step "5. The generated tests pass against the generated module"
+say "The test cells of the notebook, run by pytest against wine/train.py."
 python -m pytest -q -p no:cacheprovider -W ignore::DeprecationWarning tests
 
 step "6. The parameters the notebook takes, and a run with one of them changed"
+say "Typed parameters from the parameters cell; the run keeps a receipt in .nbprod/."
 nbprod params notebooks/train.ipynb
 nbprod run notebooks/train.ipynb -p n_estimators 10
 first=$(nbprod runs list --output-format json | python -c 'import json,sys; print(json.load(sys.stdin)[0]["run_id"])')
 
 step "7. A sweep: one receipt per combination, with the accuracy each run recorded"
+say "Four runs, two at a time, each in its own kernel; accuracy comes from nbprod.record()."
 nbprod sweep notebooks/train.ipynb -p max_depth 2,4 -p n_estimators 10,30 --max-parallel 2
 
 step "8. The step: cells as a cached pipeline (a rerun skips every unchanged step)"
+say "First run: every step runs. Second run: nothing changed, so every step is cached."
 nbprod pipeline show notebooks/train.ipynb
 nbprod pipeline run notebooks/train.ipynb
 nbprod pipeline run notebooks/train.ipynb
 
 step "9. The same pipeline on a Dask cluster (scheduler and two workers on 127.0.0.1)"
+say "The same steps on other processes, with max_depth=3 (an int, as the parameter says)."
 port=$(python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 python -m distributed.cli.dask_scheduler --host 127.0.0.1 --port "$port" --no-dashboard \
   >"$work/scheduler.log" 2>&1 &
@@ -62,15 +73,20 @@ nbprod pipeline run notebooks/train.ipynb --executor dask --cluster "tcp://127.0
   --force -p max_depth 3
 
 step "10. Every run left a receipt: list them and diff the first run with the latest one"
+say "The diff names what differs: here only the parameter that was changed."
 nbprod runs list --limit 8
 nbprod run notebooks/train.ipynb -p n_estimators 30
 last=$(nbprod runs list --kind run --output-format json | python -c 'import json,sys; print(json.load(sys.stdin)[0]["run_id"])')
 nbprod runs diff "$first" "$last"
 
 step "11. Reproduce the first run: same parameters, outputs compared with tolerances"
+say "A rerun of the receipt; a mismatch would name the first differing cell."
 nbprod reproduce "$first"
 
 step "12. The store is sound"
+say "Every receipt and stored object is checked against its hash."
 nbprod store verify
 
 printf '\nDemo finished. Everything it made is in %s\n' "$work"
+printf 'Open it in JupyterLab; the nbprod panel is the gears tab of the left sidebar:\n'
+printf '  cd %s && %s/jupyter lab notebooks/train.ipynb\n' "$work" "$(dirname "$(command -v nbprod)")"

@@ -1,6 +1,6 @@
 """``nbprod init``: the starter files of a project, planned first, then written atomically.
 
-The files come from Jinja templates shipped inside the package (``nbprod/templates/init``).
+The files come from the Jinja templates of ``templates/init/`` (``nbprod.template_paths``).
 Planning is pure and checks everything before anything is written, so a refused ``init`` leaves
 the folder untouched. Existing files are never overwritten without ``force``; pyproject.toml and
 .gitignore are extended rather than replaced, and a file that already holds exactly what ``init``
@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path, PurePosixPath
 
 from . import __version__
 from .errors import ConfigError, PathError
 from .fsutil import atomic_write
+from .template_paths import template_dir
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -49,10 +49,10 @@ class PlannedFile:
 
 
 def render_template(name: str, **values: str) -> str:
-    """Render ``nbprod/templates/init/<name>`` with ``values`` (unknown variables are errors)."""
+    """Render ``templates/init/<name>`` with ``values`` (unknown variables are errors)."""
     import jinja2
 
-    source = files("nbprod").joinpath("templates", "init", name).read_text(encoding="utf-8")
+    source = (template_dir("init") / name).read_text(encoding="utf-8")
     env = jinja2.Environment(
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
     )

@@ -41,4 +41,14 @@ if command -v node >/dev/null 2>&1; then
 else
   echo "warning: node is missing; the JupyterLab extension is not built, browser tests will fail" >&2
 fi
+
+# The editable install copies only install.json into the venv's labextensions folder (the
+# bundle is built after it); link the built bundle there so `.venv/bin/jupyter lab` shows
+# the nbprod sidebar, and `jlpm watch` takes effect on a page reload.
+link=.venv/share/jupyter/labextensions/nbprod
+if [ -f nbprod/labextension/package.json ] && \
+   [ "$(readlink -f "$link" 2>/dev/null)" != "$(readlink -f nbprod/labextension)" ]; then
+  echo "==> linking the JupyterLab extension into .venv"
+  .venv/bin/jupyter-builder develop --overwrite . >/dev/null
+fi
 echo "==> environment ready: .venv/bin/nbprod"

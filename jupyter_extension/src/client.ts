@@ -2,7 +2,7 @@
 import { ServerConnection } from '@jupyterlab/services';
 
 import { requestAPI } from './request';
-import { IDiagnostic, IInfo, IJob, INbprodClient } from './tokens';
+import { IDiagnostic, IInfo, IJob, INbprodClient, IRunReport } from './tokens';
 
 function query(values: Record<string, string>): string {
   return '?' + new URLSearchParams(values).toString();
@@ -61,5 +61,8 @@ export class NbprodClient implements INbprodClient {
   }
   diffRuns(path: string, a: string, b: string): Promise<any> {
     return this.call('runs/diff' + query({ path, a, b }));
+  }
+  runReport(path: string, runId: string): Promise<IRunReport> {
+    return this.call('runs/' + encodeURIComponent(runId) + '/report' + query({ path }));
   }
 }

@@ -11,6 +11,7 @@ import { buildIcon, tagIcon } from '@jupyterlab/ui-components';
 import { NbprodClient } from './client';
 import { ExportSection } from './export';
 import { LintSection } from './lint';
+import { pageTab } from './page';
 import { NbprodPanel } from './panel';
 import { NbprodRequestError } from './request';
 import { RunSection } from './run';
@@ -70,7 +71,13 @@ const uiPlugin: JupyterFrontEndPlugin<void> = {
       open: async path => {
         await app.commands.execute('docmanager:open', { path });
       },
-      goToCell: (panel, cellId) => goToCell(app, panel, cellId)
+      goToCell: (panel, cellId) => goToCell(app, panel, cellId),
+      openPage: (id, title, html) => {
+        const existing = Array.from(app.shell.widgets('main')).find(w => w.id === id);
+        existing?.dispose();
+        app.shell.add(pageTab(id, title, html), 'main');
+        app.shell.activateById(id);
+      }
     };
     const lint = new LintSection(ctx);
     const exporter = new ExportSection(ctx);

@@ -106,7 +106,7 @@ export class RunsSection extends Section {
       replace(this.table);
       return;
     }
-    const header = h('tr', {}, ...['', 'run', 'status', 'parameters'].map(t => h('th', {}, t)));
+    const header = h('tr', {}, ...['', 'run', 'status', 'parameters', ''].map(t => h('th', {}, t)));
     const body = rows.map(row => {
       const box = h('input', {
         type: 'checkbox',
@@ -128,7 +128,20 @@ export class RunsSection extends Section {
         h('td', {}, box),
         h('td', {}, row.run_id.split('-').pop() ?? row.run_id),
         h('td', { className: `nbprod-run-${row.status}` }, row.status),
-        h('td', { className: 'nbprod-run-params' }, params)
+        h('td', { className: 'nbprod-run-params' }, params),
+        h(
+          'td',
+          {},
+          h(
+            'button',
+            {
+              className: 'jp-Button jp-mod-styled jp-mod-minimal nbprod-run-report',
+              title: 'Open the report of this run in a tab',
+              onClick: () => void this.report(row.run_id)
+            },
+            'Report'
+          )
+        )
       );
     });
     replace(this.table, h('table', { className: 'nbprod-table' }, h('thead', {}, header), h('tbody', {}, ...body)));
@@ -149,6 +162,16 @@ export class RunsSection extends Section {
       }
     }
     this.diffButton.disabled = this.selected.length !== 2;
+  }
+
+  /** Open the run's report (receipt and executed notebook) in a main-area tab. */
+  async report(runId: string): Promise<void> {
+    const path = this.path;
+    await this.busy('Writing the report…', async () => {
+      const page = await this.ctx.client.runReport(path, runId);
+      this.ctx.openPage(`nbprod-report-${runId}`, `Report ${runId.split('-').pop()}`, page.html);
+      this.setStatus(`Opened the report of run ${runId}.`);
+    });
   }
 
   async compare(): Promise<void> {

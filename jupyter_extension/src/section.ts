@@ -13,6 +13,8 @@ export interface ISectionContext {
   open(path: string): Promise<void>;
   /** Go to a cell of the notebook (by cell id); false when it is not there. */
   goToCell(panel: NotebookPanel, cellId: string): boolean;
+  /** Show an HTML page (a run report) in a main-area tab. */
+  openPage(id: string, title: string, html: string): void;
 }
 
 /** One collapsible section of the nbprod sidebar, working on the active notebook. */

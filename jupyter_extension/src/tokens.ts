@@ -82,6 +82,14 @@ export interface INbprodClient {
   runs(path: string): Promise<any>;
   showRun(path: string, runId: string): Promise<any>;
   diffRuns(path: string, a: string, b: string): Promise<any>;
+  runReport(path: string, runId: string): Promise<IRunReport>;
+}
+
+/** `nbprod runs report RUN --output-format json`: a self-contained HTML page. */
+export interface IRunReport {
+  title: string;
+  run_ids: string[];
+  html: string;
 }
 
 /** The token that provides the nbprod client. */

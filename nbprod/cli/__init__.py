@@ -52,6 +52,17 @@ class NbprodGroup(click.Group):
         module, attr = target.split(":")
         return getattr(importlib.import_module(module), attr)
 
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        """As click's, but an unknown command gets a did-you-mean, as git and ruff give."""
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in COMMANDS:
+            import difflib
+
+            close = difflib.get_close_matches(name, sorted(COMMANDS), n=1, cutoff=0.6)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            ctx.fail(f"No such command {name!r}.{hint}")
+        return super().resolve_command(ctx, args)
+
     def main(self, args=None, prog_name=None, **extra):  # type: ignore[override]
         debug = os.environ.get("NBPROD_DEBUG") == "1" or "--debug" in (args or sys.argv[1:])
         from .streams import tolerate_any_text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -14,7 +15,9 @@ _VERBS = {"create": "created", "append": "updated", "replace": "replaced", "unch
 @click.option(
     "--force", is_flag=True, help="Replace existing files and an existing [tool.nbprod] section."
 )
-def init_command(directory: Path, force: bool) -> int:
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: each file with the action taken, for scripts.")
+def init_command(directory: Path, force: bool, output_format: str) -> int:
     """Add nbprod to a project: [tool.nbprod] in pyproject.toml, a GitHub Actions workflow,
     a pre-commit hook, .gitignore entries and a tagged starter notebook.
 
@@ -28,6 +31,12 @@ def init_command(directory: Path, force: bool) -> int:
 
     planned = plan_init(directory, force=force)
     changed = write_init(directory, planned)
+    if output_format == "json":
+        click.echo(json.dumps({
+            "changed": bool(changed),
+            "files": [{"path": str(item.path), "action": _VERBS[item.action]}
+                      for item in planned]}, indent=2))
+        return 0
     for item in planned:
         click.echo(f"{_VERBS[item.action]:10s} {item.path}")
     if not changed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -114,20 +115,33 @@ def _summary(found: int, fixable: int, report, hidden: int = 0) -> None:
 @click.command("rule")
 @click.argument("code", required=False)
 @click.option("--all", "show_all", is_flag=True, help="List every rule.")
-def rule_command(code, show_all):
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def rule_command(code, show_all, output_format):
     """Show the documentation of a lint rule (by code or name), or list all rules.
 
     Codes that are not nbprod's are ruff's: ``nbprod rule F401`` shows ``ruff rule F401``.
+    JSON has ruff's field names (code, name, summary, fix, explanation).
     """
     from ..lint.rules import rule_registry
 
+    as_json = output_format == "json"
     if code and not show_all:
         key = code.upper() if code[:2].isalpha() and code[2:].isdigit() else code
         if key not in rule_registry and _RUFF_CODE.fullmatch(key) and not key.startswith("NB"):
-            return _ruff_rule(key)
+            return _ruff_rule(key, as_json)
         rule = rule_registry.get(key)
+        if as_json:
+            click.echo(json.dumps(_rule_json(rule), indent=2))
+            return 0
         fix = f"Fix: {rule.fix_applicability.value}" if rule.fix_applicability else "Fix: none"
         click.echo(f"{rule.code} ({rule.name})\n{fix}\n\n{rule.documentation()}")
+        return 0
+    if as_json:
+        from ..lint.docs import families
+
+        rules = [rule for _, family in families() for rule in family]
+        click.echo(json.dumps([_rule_json(r) for r in rules], indent=2))
         return 0
     import shutil
 
@@ -137,13 +151,21 @@ def rule_command(code, show_all):
     return 0
 
 
-def _ruff_rule(code: str) -> int:
+def _rule_json(rule) -> dict:
+    fix = rule.fix_applicability.value if rule.fix_applicability else None
+    return {"code": rule.code, "name": rule.name, "linter": "nbprod",
+            "summary": rule.summary(), "fix": fix, "severity": rule.severity.value,
+            "explanation": rule.documentation()}
+
+
+def _ruff_rule(code: str, as_json: bool = False) -> int:
     import subprocess
 
     from ..errors import ConfigError
     from ..lint.ruff import ruff_binary
 
-    proc = subprocess.run([ruff_binary(), "rule", code], capture_output=True, text=True)
+    command = [ruff_binary(), "rule", code, *(["--output-format", "json"] if as_json else [])]
+    proc = subprocess.run(command, capture_output=True, text=True)
     if proc.returncode != 0:
         raise ConfigError(
             f"unknown rule {code!r}: neither an nbprod rule nor a ruff rule;"

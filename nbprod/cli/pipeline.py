@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -93,8 +94,11 @@ def run_command(notebook, only, start, executor, cluster, max_parallel, force, t
             "steps": [{"name": n, "status": o.status, "run_id": o.run_id, "message": o.message}
                       for n, o in result.outcomes.items()]}, indent=2))
     else:
-        for name, outcome in result.outcomes.items():
-            click.echo(f"{outcome.status:>9}  {name}  {outcome.message}".rstrip())
+        # On a terminal the progress display already drew one line per step; a pipe or a
+        # file gets them here, on stdout, so nothing is shown twice.
+        if not (progress.shows_results and sys.stdout.isatty()):
+            for name, outcome in result.outcomes.items():
+                click.echo(f"{outcome.status:>9}  {name}  {outcome.message}".rstrip())
         counts: dict[str, int] = {}
         for outcome in result.outcomes.values():
             counts[outcome.status] = counts.get(outcome.status, 0) + 1
@@ -105,8 +109,9 @@ def run_command(notebook, only, start, executor, cluster, max_parallel, force, t
 
 @pipeline_group.command("show")
 @notebook_argument
-@click.option("--format", "fmt", type=click.Choice(["text", "mermaid", "svg"]), default="text",
-              show_default=True)
+@click.option("--output-format", "--format", "fmt", type=click.Choice(["text", "mermaid", "svg"]),
+              default="text", show_default=True,
+              help="text, Mermaid (for Markdown docs) or SVG (--format is the old name).")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
               help="Write to this file instead of stdout.")
 def show_command(notebook, fmt, output):

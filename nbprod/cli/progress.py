@@ -31,7 +31,9 @@ class _StayingConsole(Console):
 class LiveProgress:
     """A bar of finished/total work plus one line per finished job, on stderr.
 
-    Used as a context manager; ``__call__`` is the ``on_event`` callback of ``schedule``.
+    The lines are drawn only on a terminal: piped stderr (a CI log) gets the command's own
+    summary instead, once. Used as a context manager; ``__call__`` is the ``on_event``
+    callback of ``schedule``.
     """
 
     def __init__(self, total: int, label: str, *, quiet: bool = False):
@@ -44,6 +46,11 @@ class LiveProgress:
             console=self.console, transient=True, disable=quiet,
         )
         self.task = self.progress.add_task(label, total=total, running="")
+
+    @property
+    def shows_results(self) -> bool:
+        """Whether each finished job gets its own line on the terminal."""
+        return not self.quiet and self.console.is_terminal
 
     def __enter__(self) -> LiveProgress:
         self.progress.start()
@@ -59,7 +66,7 @@ class LiveProgress:
         else:
             self.running.discard(event.name)
             outcome = event.outcome
-            if outcome is not None and not self.quiet:
+            if outcome is not None and self.shows_results:
                 style = _STYLE.get(outcome.status, "white")
                 note = f"  {outcome.message}" if outcome.message else ""
                 # Text, not markup: messages may contain brackets from user code.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -12,8 +13,32 @@ from .streams import echo
 FORMATS = ("text", "json")
 
 
-def _progress(position: int, total: int, cell) -> None:
-    echo(f"[{position}/{total}] {cell.label}", err=True)
+class _CellProgress:
+    """Say which cell runs: a line per cell in a log, one line rewritten on a terminal.
+
+    Used as a context manager, so the terminal line is ended before anything else is printed,
+    whether the run finished, failed or raised.
+    """
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.in_place = enabled and sys.stderr.isatty()
+        self.line_open = False
+
+    def __call__(self, position: int, total: int, cell) -> None:
+        text = f"[{position}/{total}] {cell.label}"
+        if self.in_place:
+            echo(f"\r\x1b[K{text}", err=True, nl=False)
+            self.line_open = True
+        else:
+            echo(text, err=True)
+
+    def __enter__(self):
+        return self if self.enabled else None
+
+    def __exit__(self, *exc_info) -> None:
+        if self.line_open:
+            echo("", err=True)
 
 
 def _open_store(start: Path, store_dir: Path | None):
@@ -79,12 +104,12 @@ def run_command(notebook, output_path, params, raw_params, parameter_files, yaml
                                      base64_params)
     quiet = quiet or progress_bar is False
     store = _open_store(notebook, store_dir) if store_dir is not None else None
-    result = run_notebook(
-        notebook, values, text_parameters=texts, cwd=cwd, timeout=timeout, kernel=kernel,
-        store=store, output=output,
-        progress=None if quiet or output_format == "json" else _progress,
-        log_output=_LogOutput() if log_output else None,
-    )
+    with _CellProgress(not quiet and output_format != "json") as progress:
+        result = run_notebook(
+            notebook, values, text_parameters=texts, cwd=cwd, timeout=timeout, kernel=kernel,
+            store=store, output=output, progress=progress,
+            log_output=_LogOutput() if log_output else None,
+        )
     if output_format == "json":
         echo(json.dumps({**result.receipt, "run_dir": str(result.run_dir)}, indent=2,
                         ensure_ascii=False, default=str))
@@ -198,12 +223,12 @@ def reproduce_command(run_id, rtol, atol, params, timeout, store_dir, quiet, out
 
     store = open_project_store(Path.cwd(), store_dir, create=False)
     text = output_format == "text"
-    result = reproduce(
-        run_id, store=store, tolerance=Tolerance(rtol=rtol, atol=atol),
-        parameters=dict(params), timeout=timeout,
-        on_report=_print_report if text else None,
-        progress=None if quiet or not text else _progress,
-    )
+    with _CellProgress(not quiet and text) as progress:
+        result = reproduce(
+            run_id, store=store, tolerance=Tolerance(rtol=rtol, atol=atol),
+            parameters=dict(params), timeout=timeout,
+            on_report=_print_report if text else None, progress=progress,
+        )
     if not text:
         echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str))
         return result.exit_code

@@ -1,4 +1,4 @@
-"""``nbprod runs list|show|diff|path`` and ``nbprod store verify``: the run store from the shell.
+"""``nbprod runs list|show|diff|path|report`` and ``nbprod store verify``: the run store.
 
 Every command takes ``--store DIR`` (default: ``.nbprod`` at the project root, or
 ``[tool.nbprod.store] path``) and ``--output-format json``, whose output the JupyterLab panel
@@ -21,6 +21,7 @@ from rich.text import Text
 
 from ..store import STATUSES, Store, StoreNotFoundError, open_project_store
 from ..store.diff import diff_receipts
+from .emit import emit
 
 FORMATS = ("text", "json")
 
@@ -48,11 +49,14 @@ def _echo_json(data: Any) -> None:
 
 
 def _render(*renderables) -> None:
-    """Print rich renderables through click (so tests capture them), coloured only on a tty."""
+    """Print rich renderables through click (so tests capture them), coloured only on a tty.
+
+    On a terminal, rich's own rule applies: ``NO_COLOR`` set to anything turns colour off.
+    """
     tty = sys.stdout.isatty()
     width = shutil.get_terminal_size((120, 24)).columns if tty else 120
     buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=tty, width=width, no_color=not tty,
+    console = Console(file=buffer, force_terminal=tty, width=width, no_color=None if tty else True,
                       highlight=False, soft_wrap=not tty)
     for renderable in renderables:
         console.print(renderable)
@@ -165,16 +169,18 @@ def _receipt_view(receipt: dict, run_dir: Path) -> list:
         rows.append(("python", f"{env.get('python')} on {env.get('platform')}"))
         rows.append(("packages", str(len(env.get("packages") or {}))))
         if env.get("not_reproducible"):
-            rows.append(("not reproducible", ", ".join(env["not_reproducible"])))
+            rows.append(("not reproducible", _not_reproducible(env["not_reproducible"])))
     if git:
         dirty = " (dirty)" if git.get("dirty") else ""
         rows.append(("git", f"{(git.get('commit') or 'no commit')[:12]}{dirty}"))
     for name, value in rows:
         head.add_row(name, value)
     parts: list = [head]
-    for title in ("parameters", "records"):
-        if receipt.get(title):
-            parts.append(_values_table(title, receipt[title]))
+    used = _parameters_used(receipt, run_dir)
+    if used:
+        parts.append(_parameters_table(used))
+    if receipt.get("records"):
+        parts.append(_values_table("records", receipt["records"]))
     error = receipt.get("error")
     if error:
         where = f"cell {error.get('cell')} ({error.get('cell_id')}): " if error.get("cell") else ""
@@ -209,8 +215,44 @@ def _flux_lines(receipt: dict, label: str = "") -> list[str]:
     return lines
 
 
+def _not_reproducible(names: list[str]) -> str:
+    """Why a package is flagged: its version number does not pin its code."""
+    return (f"{', '.join(names)} (installed from a local folder or in editable mode: the same"
+            " version can hold other code, so rebuild it from the project's commit)")
+
+
+def _parameters_used(receipt: dict, run_dir: Path) -> list[dict]:
+    """The values the run used: its own, and its notebook's defaults for the others.
+
+    The defaults come from the parameters cell of the run's executed notebook (the code that
+    ran, not today's notebook); without a readable one only the given values are known.
+    """
+    from ..errors import NbprodError
+    from ..notebook import load
+    from ..run.params import schema, values_used
+
+    given = receipt.get("parameters") or {}
+    output = run_dir / "output.ipynb"
+    try:
+        params = schema(load(output)) if output.is_file() else []
+    except NbprodError:
+        params = []
+    return values_used(params, given)
+
+
+def _parameters_table(rows: list[dict]) -> Table:
+    table = Table(title="parameters", title_justify="left", box=None, header_style="bold")
+    for column in ("NAME", "VALUE", "TYPE", "SET BY"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["name"], json.dumps(row["value"], ensure_ascii=False, default=str),
+                      row["type"] or "-",
+                      "given" if row["given"] else Text("default", style="dim"))
+    return table
+
+
 def _values_table(title: str, values: dict) -> Table:
-    """A NAME / VALUE table of a receipt's parameters or records, values shown as JSON."""
+    """A NAME / VALUE table of a receipt's records, values shown as JSON."""
     table = Table(title=title, title_justify="left", box=None, header_style="bold")
     table.add_column("NAME")
     table.add_column("VALUE")
@@ -272,6 +314,8 @@ def _diff_text(result: dict) -> str:
             lines.append(title)
             lines += [f"  ~ {k}: {v['a']} -> {v['b']}" for k, v in changes.items()]
     lines += _mapping_lines("packages", env["packages"])
+    if env.get("not_reproducible"):
+        lines += ["not reproducible", f"  ! {_not_reproducible(env['not_reproducible'])}"]
     lines += _mapping_lines("lockfiles", env["lockfiles"])
     data = result["data"]
     if data["added"] or data["removed"] or data["changed"]:
@@ -325,6 +369,49 @@ def path_command(run_id, store_dir, output_format) -> int:
     else:
         click.echo(str(folder))
     return 0
+
+
+@runs_group.command("report")
+@click.argument("run_ids", nargs=-1, required=True, metavar="RUN...")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+              help="The HTML file to write (default: nbprod-report-<RUN>.html here;"
+                   " - for stdout).")
+@click.option("--store", "store_dir", type=click.Path(path_type=Path), default=None,
+              help="The store folder (default: .nbprod at the project root).")
+@click.option("--output-format", type=click.Choice(["html", "json"]), default="html",
+              show_default=True,
+              help="json: the page and its title on stdout, for the JupyterLab panel.")
+def report_command(run_ids, output, store_dir, output_format) -> int:
+    """Write a run, sweep or pipeline as one self-contained HTML page.
+
+    One run: its verdict, parameters (defaults marked), recorded values, data lineage,
+    environment, then the executed notebook with the failing cell highlighted. A sweep or a
+    pipeline run, or several RUNs: a table of parameters against recorded values with a
+    chart of each, the pipeline's DAG, and each run's receipt. The page needs no network.
+
+    Exit codes: 0 written, 2 unknown or ambiguous run id.
+    """
+    from ..report import ensure_runs_exist, report
+
+    store = _open(store_dir)
+    ensure_runs_exist(store, list(run_ids))
+    html, title = report(store, list(run_ids))
+    if output_format == "json":
+        _echo_json({"title": title, "run_ids": [store.resolve_run_id(r) for r in run_ids],
+                    "html": html})
+        return 0
+    write_report(html, output, store.resolve_run_id(run_ids[0]), extra=len(run_ids) - 1)
+    return 0
+
+
+def write_report(html: str, output: Path | None, run_id: str, extra: int = 0) -> None:
+    """Write a report page where asked (or to a default file named after the run)."""
+    if output is not None and str(output) == "-":
+        click.echo(html, nl=False)
+        return
+    if output is None:
+        output = Path(f"nbprod-report-{run_id}{f'-and-{extra}-more' if extra else ''}.html")
+    emit(html, output)
 
 
 @click.group("store")

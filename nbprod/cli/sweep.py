@@ -35,8 +35,11 @@ __all__ = ["sweep_command"]
               help="Write an Airflow DAG (dynamic task mapping) instead of running.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
               help="With --export: the file to write.")
+@click.option("--report", "report_to", is_flag=False, flag_value="", default=None,
+              metavar="[FILE]",
+              help="Also write the sweep's HTML report (default: nbprod-report-<SWEEP>.html).")
 def sweep_command(notebook, params, mode, sweep_file, max_parallel, executor, cluster, timeout,
-                  output_format, export_to, output):
+                  output_format, export_to, output, report_to):
     """Run NOTEBOOK once per combination of parameter values.
 
     Each run gets its own receipt; failed runs are listed with their error while the others
@@ -103,6 +106,12 @@ def sweep_command(notebook, params, mode, sweep_file, max_parallel, executor, cl
                    f" {run.error}", err=True)
     ok = len(result.runs) - len(result.failed)
     click.echo(f"sweep {result.sweep_id}: {ok} of {len(result.runs)} runs succeeded", err=True)
+    if report_to is not None:
+        from ..report import report
+        from .runs import write_report
+
+        html, _ = report(store, [result.sweep_id])
+        write_report(html, Path(report_to) if report_to else None, result.sweep_id)
     return result.exit_code
 
 

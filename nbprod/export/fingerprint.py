@@ -16,6 +16,7 @@ from pathlib import PurePosixPath
 
 from .. import __version__
 from ..notebook import Notebook
+from ..template_paths import template_dir
 from .config import ExportConfig, Layout
 
 __all__ = ["fingerprint", "expected_paths"]
@@ -32,8 +33,8 @@ def _generator_digest() -> str:
     export_dir = package.joinpath("export")
     names = sorted(p.name for p in export_dir.iterdir() if p.name.endswith(".py"))
     files = [export_dir.joinpath(n) for n in names]
-    files += [export_dir.joinpath("templates", n) for n in
-              sorted(p.name for p in export_dir.joinpath("templates").iterdir())]
+    templates = template_dir("export")
+    files += [templates / n for n in sorted(p.name for p in templates.iterdir())]
     files += [package.joinpath(*n.split("/")) for n in _GENERATOR_SOURCES]
     for file in files:
         digest.update(file.read_bytes())

@@ -1,7 +1,7 @@
 """Rendering generated Python: the Jinja templates, and the lint codes cell-joining causes.
 
-Templates ship inside the package (``nbprod/export/templates``) and are read with
-``importlib.resources``, so an installed wheel renders exactly what the tests render.
+Templates are the files of ``templates/export/`` (``nbprod.template_paths`` finds them in a
+checkout and in an installed wheel alike), so a wheel renders exactly what the tests render.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 import ast
 import sys
 from functools import lru_cache
-from importlib import resources
 
 from ..syntax import parse
+from ..template_paths import template_dir
 
 __all__ = [
     "import_block", "indent", "noqa_codes", "python_list", "render", "sorted_names",
@@ -24,7 +24,7 @@ def _environment():
     import jinja2
 
     def load(name: str) -> str:
-        return resources.files("nbprod.export").joinpath("templates", name).read_text("utf-8")
+        return (template_dir("export") / name).read_text("utf-8")
 
     return jinja2.Environment(
         loader=jinja2.FunctionLoader(load),

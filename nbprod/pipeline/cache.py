@@ -1,11 +1,13 @@
 """Content-hash caching of steps: the key of a step, and why a step would run.
 
 A step's key covers everything that can change its result: its code (the notebook's code
-cells, or the step function and the module code around it), its effective parameters, the
-content hashes of its input files (declared ones, and the ones its last run was seen reading),
-the keys of the steps it depends on (so a change upstream reaches every step downstream), and
-an environment fingerprint (Python, platform, installed distributions). Outputs are not part of
-the key: they are what the cache restores.
+cells, or the step function and the module code around it), the project modules that code
+reaches through its imports (exported helpers, ``mylib``; see ``reach``), its effective
+parameters, the content hashes of its input files (declared ones, and the ones its last run
+was seen reading, for notebook and function steps alike), the keys of the steps it depends on
+(so a change upstream reaches every step downstream), and an environment fingerprint (Python,
+platform, installed distributions). Outputs are not part of the key: they are what the cache
+restores.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class KeyParts:
     inputs: Mapping[str, str] = field(default_factory=dict)
     upstream: Mapping[str, str] = field(default_factory=dict)
     environment: str = ""
+    reached: Mapping[str, str] = field(default_factory=dict)  # "module:name" -> code hash
 
     @property
     def key(self) -> str:
@@ -47,6 +50,7 @@ class KeyParts:
         data = asdict(self)
         data["inputs"] = dict(self.inputs)
         data["upstream"] = dict(self.upstream)
+        data["reached"] = dict(self.reached)
         data["key"] = self.key
         return data
 
@@ -118,6 +122,16 @@ def _installed_distributions() -> list[str]:
     return sorted(found)
 
 
+def _describe_code(where: str) -> str:
+    """``"wine.train:train"`` as a reader says it: "`train` in wine.train"."""
+    module, _, name = where.partition(":")
+    if name == "*":
+        return f"module {module}"
+    if name == "<module>":
+        return f"top-level code of {module}"
+    return f"`{name}` in {module}"
+
+
 def explain(current: KeyParts, previous: Mapping[str, Any] | None,
             rerunning: Mapping[str, str] | None = None) -> str | None:
     """Why a step would run, or None when it is cached.
@@ -145,6 +159,13 @@ def explain(current: KeyParts, previous: Mapping[str, Any] | None,
         return None
     if previous.get("code") != current.code:
         return "code changed"
+    old_reached = previous.get("reached", {})
+    for where, digest in current.reached.items():
+        if old_reached.get(where) != digest:
+            return _describe_code(where) + (" changed" if where in old_reached else " is new")
+    for where in old_reached:
+        if where not in current.reached:
+            return _describe_code(where) + " is no longer used"
     if previous.get("parameters") != current.parameters:
         return "parameters changed"
     old_inputs = previous.get("inputs", {})

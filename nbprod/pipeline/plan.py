@@ -42,6 +42,19 @@ class Plan:
     def step(self, name: str) -> Step:
         return self.pipeline.step(name)
 
+    def typed(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
+        """``overrides`` with each value as the steps received it (converted to its type).
+
+        The pipeline's own receipt records these, so ``-p max_depth 3`` is the int 3 there
+        as in every step's receipt, whichever executor ran the steps.
+        """
+        typed = dict(overrides)
+        for values in self.parameters.values():
+            for name in overrides:
+                if name in values:
+                    typed[name] = values[name]
+        return typed
+
     def downstream(self, name: str) -> set[str]:
         """Every step that depends on ``name``, directly or not."""
         found: set[str] = set()

@@ -34,6 +34,7 @@ from .cache import (
 )
 from .executors import Executor
 from .plan import Plan
+from .reach import WHOLE, local_module_finder, reached_code
 from .schedule import Event, Job, Outcome, schedule
 from .worker import StepTask, TaskResult, describe_error
 
@@ -41,6 +42,8 @@ __all__ = ["PipelineResult", "PipelineRunner", "StepState", "run_pipeline"]
 
 #: How many past step runs of one notebook the cache looks through.
 HISTORY_LIMIT = 500
+#: The pseudo-module name of a notebook step's code cells, for reach.
+NOTEBOOK_CODE = "<notebook>"
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,7 @@ class PipelineRunner:
         self.plan = plan
         self.modules = dict(source.modules)
         self.root = Path(root).resolve()
+        self._find_module = local_module_finder(self.root, self.modules)
         self.store = store
         self.timeout = timeout
         self.kernel = kernel
@@ -157,10 +161,10 @@ class PipelineRunner:
         self._keys = {n: s.parts.key for n, s in states.items() if n not in considered}
         jobs = [Job(n, tuple(u for u in self.plan.upstream[n] if u in considered))
                 for n in considered]
+        recorded = self.plan.typed(parameters or {})
         handle = self.store.begin_run(
             self.plan.pipeline.source or "pyproject.toml",
-            hash_json(self.plan.pipeline.to_dict()),
-            dict(parameters or {}), kind="pipeline")
+            hash_json(self.plan.pipeline.to_dict()), recorded, kind="pipeline")
         self._run_id = handle.run_id
         started = _now()
 
@@ -183,7 +187,7 @@ class PipelineRunner:
         except BaseException as exc:  # Ctrl-C, a lost store: the pipeline run ends honestly
             self.store.finish_run(handle.run_id, {
                 "status": "interrupted", "kind": "pipeline", "timing": _timing(started),
-                "parameters": dict(parameters or {}),
+                "parameters": recorded,
                 "error": {"message": f"{type(exc).__name__}: {exc}"}})
             raise
         result = PipelineResult(self.plan.pipeline.name, handle.run_id, outcomes)
@@ -191,10 +195,11 @@ class PipelineRunner:
             "status": "succeeded" if result.ok else "failed",
             "kind": "pipeline",
             "notebook": {"path": self.plan.pipeline.source, "hash": None},
-            "parameters": dict(parameters or {}),
+            "parameters": recorded,
             "timing": _timing(started),
             "pipeline": {"name": self.plan.pipeline.name, "steps": {
-                n: {"status": o.status, "run_id": o.run_id, "message": o.message}
+                n: {"status": o.status, "run_id": o.run_id, "message": o.message,
+                    "upstream": list(self.plan.upstream.get(n, ()))}
                 for n, o in outcomes.items()}},
             "error": None if result.ok else {"message": _failure_summary(outcomes)},
         })
@@ -216,6 +221,7 @@ class PipelineRunner:
             inputs=self._input_hashes(name, latest),
             upstream={u: keys[u] for u in self.plan.upstream[name] if u in keys},
             environment=environment_fingerprint(),
+            reached=self._reached_code(name),
         )
         for receipt in history:
             if receipt["cache"].get("key") == parts.key and self._restorable(receipt):
@@ -239,6 +245,25 @@ class PipelineRunner:
                 self._code[name] = code_hash_of_function(
                     self._module_source(module), function, siblings)
         return self._code[name]
+
+    def _reached_code(self, name: str) -> dict[str, str]:
+        """The hash of every project definition the step's code reaches through imports.
+
+        A notebook step starts from its code cells; a function step from its function, whose
+        own module ``_code_hash`` already covers (function by function).
+        """
+        step = self.plan.step(name)
+        if step.notebook:
+            own = NOTEBOOK_CODE
+            cells = json.loads(self._notebook_bytes(step.notebook)).get("cells", [])
+            code = "\n".join(_source(c) for c in cells if c.get("cell_type") == "code")
+            reached = reached_code([(own, WHOLE)], self._find_module, extra={own: code})
+        else:
+            own, _, function = (step.function or "").partition(":")
+            self._module_source(own)
+            reached = reached_code([(own, function)], self._find_module)
+        return {where: hash_bytes(code.encode("utf-8"))
+                for where, code in sorted(reached.items()) if not where.startswith(own + ":")}
 
     def _module_source(self, module: str) -> str:
         if module not in self.modules:
@@ -273,6 +298,14 @@ class PipelineRunner:
         if not path.is_file():
             return MISSING
         return self.store.hash_file(path)[0]
+
+    def _input_entry(self, relative: str) -> dict[str, Any]:
+        """A receipt ``data`` entry for a file a function step read."""
+        digest = self._hash_path(relative)
+        path = self.root / relative
+        return {"path": relative, "role": "input",
+                "hash": None if digest == MISSING else digest,
+                "bytes": path.stat().st_size if path.is_file() else None}
 
     def _step_history(self, name: str) -> list[dict]:
         """Receipts of the step's successful runs in this pipeline, newest first."""
@@ -364,6 +397,10 @@ class PipelineRunner:
         for data in result.objects.values():
             self.store.put_bytes(data)  # the objects the worker's receipt names
         ok = result.status == "succeeded"
+        if result.inputs and not receipt.get("data"):
+            # A function step: the worker saw which project files it read.
+            receipt["data"] = [self._input_entry(path) for path in result.inputs
+                               if path not in step.outputs]
         parts = self._state(name, self._keys, {}).parts if ok else None
         if parts is not None and receipt.get("data"):
             # Key the run on the inputs it was seen reading, so an unchanged rerun hits.
@@ -424,11 +461,20 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
 
 
+def _source(cell: dict) -> str:
+    source = cell.get("source", "")
+    return source if isinstance(source, str) else "".join(source)
+
+
 def _timing(started: str | None, duration: float | None = None) -> dict[str, Any]:
+    """Start, end and duration; a step timed by its worker gets its start from the duration."""
     end = _now()
     if started is not None:
         duration = (dt.datetime.fromisoformat(end) - dt.datetime.fromisoformat(started)
                     ).total_seconds()
+    elif duration is not None:
+        started = (dt.datetime.fromisoformat(end) - dt.timedelta(seconds=duration)
+                   ).isoformat(timespec="microseconds")
     return {"start": started, "end": end, "duration_s": duration}
 
 

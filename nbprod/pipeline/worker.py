@@ -30,6 +30,7 @@ from typing import Any
 
 from ..store.hashing import hash_bytes
 from ..syntax import guard_parsing
+from .access import watch_reads
 
 __all__ = ["StepTask", "TaskResult", "dask_setup", "describe_error", "run_task", "warm_up"]
 
@@ -79,6 +80,7 @@ class TaskResult:
     files: dict[str, bytes] = field(default_factory=dict)
     objects: dict[str, bytes] = field(default_factory=dict)  # store objects the receipt names
     stdout: str = ""  # what a function step printed (notebook output stays in the notebook)
+    inputs: list[str] = field(default_factory=list)  # project files a function step read
     worker: str = ""
     duration_s: float = 0.0
 
@@ -126,16 +128,18 @@ def _run_function(task: StepTask) -> TaskResult:
     module_name, _, function_name = (task.function or "").partition(":")
     printed = io.StringIO()
     try:
-        # What the step prints is kept for its receipt, not mixed into the caller's output.
+        # What the step prints is kept for its receipt, not mixed into the caller's output;
+        # the files it opens are watched, so its cache key covers the data it read.
         with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed), \
                 _working_directory(task.cwd):
             module = _load_modules(task.modules, module_name, task.project_root)
-            value = getattr(module, function_name)(**task.args, **task.parameters)
+            with watch_reads(task.project_root) as reads:
+                value = getattr(module, function_name)(**task.args, **task.parameters)
         values = _named(task.returns, value)
     except Exception as exc:  # the step's own code raised: report it, do not crash the worker
         return TaskResult(task.name, "failed", error=_error(exc),
                           stdout=printed.getvalue()[-MAX_STDOUT:])
-    return TaskResult(task.name, "succeeded", values=values,
+    return TaskResult(task.name, "succeeded", values=values, inputs=reads.inputs,
                       stdout=printed.getvalue()[-MAX_STDOUT:])
 
 

@@ -625,6 +625,24 @@ def inject(nb_node: Any, values: dict[str, Any]) -> int | None:
     return position
 
 
+def values_used(params: list[ParamInfo], given: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every value a run used: the ``given`` ones, then the schema's defaults for the rest.
+
+    ``given`` is a receipt's (already redacted) parameters; defaults of secret-named
+    parameters are redacted here. Each entry says whether the value was given or defaulted,
+    so ``runs show`` can list what the run really used, not only what was overridden.
+    """
+    declared = {p.name: p for p in params}
+    rows = [{"name": name, "value": value, "given": True,
+             "type": declared[name].to_dict()["type"] if name in declared else None}
+            for name, value in given.items()]
+    for param in params:
+        if param.name not in given and not param.required:
+            rows.append({"name": param.name, "value": param.to_dict()["default"],
+                         "given": False, "type": param.to_dict()["type"]})
+    return rows
+
+
 # --- secrets -------------------------------------------------------------------------------
 
 

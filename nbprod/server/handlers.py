@@ -21,6 +21,7 @@ Route table (``path`` is relative to the server root, ``/``-separated)::
     GET    /nbprod/runs?path=P         nbprod runs list --notebook P          (P's runs)
     GET    /nbprod/runs/diff?path=P&a=A&b=B   nbprod runs diff A B
     GET    /nbprod/runs/ID?path=P      nbprod runs show ID
+    GET    /nbprod/runs/ID/report?path=P   nbprod runs report ID  (the page, as JSON)
     GET    /nbprod/pipeline?path=P     nbprod pipeline status P               (steps, cache)
     POST   /nbprod/pipeline/run        {path}  start nbprod pipeline run P -> 202 {job}
 
@@ -472,6 +473,18 @@ class RunShowHandler(RunsHandler):
         await self.cli("runs", "show", run_id, cwd=folder)
 
 
+class RunReportHandler(RunsHandler):
+    query_fields = frozenset({"path"})
+
+    @web.authenticated
+    @authorized("read")
+    async def get(self, run_id: str) -> None:
+        self.require_command()
+        run_id = self.run_id(run_id)
+        folder, _ = self.notebook_place()
+        await self.cli("runs", "report", run_id, cwd=folder)
+
+
 class PipelineHandler(NbprodHandler):
     command = "pipeline"
     query_fields = frozenset({"path"})
@@ -508,6 +521,7 @@ ROUTES: list[tuple[str, type[NbprodHandler]]] = [
     ("jobs/(?P<job_id>[^/]+)", JobHandler),
     ("runs", RunsListHandler),
     ("runs/diff", RunsDiffHandler),
+    ("runs/(?P<run_id>[^/]+)/report", RunReportHandler),
     ("runs/(?P<run_id>[^/]+)", RunShowHandler),
     ("pipeline", PipelineHandler),
     ("pipeline/run", PipelineRunHandler),

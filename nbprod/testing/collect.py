@@ -112,6 +112,13 @@ class NotebookItem(pytest.Item):
         self.user_properties.append(("cells_compared", outcome.compared))
         self.user_properties.append(("cells_skipped", len(outcome.skipped)))
         if outcome.problems:
+            report_dir = self.config.option.nbprod_report
+            if report_dir and outcome.notebook is not None:
+                from .page import write_failure_page
+
+                page = write_failure_page(Path(report_dir), self._where(), outcome,
+                                          self.test_config.parameters_for(self.path, self.root))
+                self.user_properties.append(("nbprod_report", str(page)))
             raise NotebookFailed(outcome.problems)
 
     def repr_failure(self, excinfo, style=None):

@@ -41,6 +41,7 @@ class NotebookOutcome:
 
     problems: list[CellProblem] = field(default_factory=list)
     executed: int = 0
+    notebook: Any = None  # the executed copy (nbformat node), for a failure's HTML report
     skipped: list[tuple[Cell, str]] = field(default_factory=list)  # (cell, marker)
     compared: int = 0
 
@@ -83,6 +84,7 @@ def run_notebook(
     workdir = cwd or (nb.path.parent if nb.path else Path.cwd())
     plan = _plan(nb, injected_at, replaced)
     asyncio.run(_execute(node, plan, config, workdir, outcome))
+    outcome.notebook = node
     return outcome
 
 

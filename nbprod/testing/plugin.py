@@ -39,6 +39,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Seconds a cell may run (default 600, or [tool.nbprod.test] timeout).",
     )
     group.addoption(
+        "--nbprod-report",
+        default=None,
+        metavar="DIR",
+        help="Write an HTML report (the executed notebook, the failing cell highlighted) of"
+        " each failing notebook into DIR.",
+    )
+    group.addoption(
         "--nbprod-kernel",
         default=None,
         metavar="NAME",

@@ -69,7 +69,12 @@ def test_workflow_parses_and_has_the_expected_jobs(run_cli, tmp_path):
     upload = [s for s in lint["steps"] if "upload-sarif" in s.get("uses", "")]
     assert upload and upload[0]["with"]["sarif_file"] == "nbprod-lint.sarif"
     assert "nbprod export --check notebooks/*.ipynb" in runs("export-check")
-    assert "python -m pytest --nbprod -n auto notebooks" in runs("notebooks")
+    assert ("python -m pytest --nbprod --nbprod-report nbprod-reports -n auto notebooks"
+            in runs("notebooks"))
+    artifact = [s for s in workflow["jobs"]["notebooks"]["steps"]
+                if "upload-artifact" in s.get("uses", "")]
+    assert artifact and artifact[0]["with"]["path"] == "nbprod-reports/"
+    assert artifact[0]["if"] == "failure()"
     assert "python -m pytest tests" in runs("exported-tests")
 
     repo = yaml.safe_load((tmp_path / ".pre-commit-config.yaml").read_text())["repos"][0]

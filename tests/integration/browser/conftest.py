@@ -12,14 +12,11 @@ import json
 import os
 import secrets
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from labserver import running_lab
 from playwright.sync_api import expect, sync_playwright
 
 REPO = Path(__file__).resolve().parents[3]
@@ -68,27 +65,6 @@ def page(chromium):
     context.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for(url: str, token: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"jupyter lab exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        request = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
-        try:
-            with urllib.request.urlopen(request, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    pytest.fail(f"jupyter lab did not answer within 90 s:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="session")
 def lab_server(tmp_path_factory):
     """Start ``jupyter lab``; yield ``(base_url, token, root)``; stop it afterwards."""
@@ -107,7 +83,6 @@ def lab_server(tmp_path_factory):
     # The "get notified about Jupyter news?" toast would cover the sidebar in screenshots.
     (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
     token = secrets.token_hex(16)
-    port = _free_port()
     env = {
         **os.environ,
         "JUPYTER_PATH": str(share),
@@ -117,26 +92,12 @@ def lab_server(tmp_path_factory):
         "NBPROD_CEILING_DIRECTORIES": str(root),
     }
     log = home / "lab.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-                "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
-                f"--ServerApp.root_dir={root}", "--ServerApp.jpserver_extensions=nbprod=True",
-            ],
-            cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
+    argv = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}",
+            "--ServerApp.jpserver_extensions=nbprod=True"]
     try:
-        _wait_for(f"{base}/api/status", token, process, log)
-        yield base, token, root
+        with running_lab(argv, token, cwd=root, env=env, log=log) as base:
+            yield base, token, root
     finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         shutil.copy(log, ARTIFACTS / "lab.log")
         # Jupyter's own start-up banner prints the login URL; no other line may hold the token.

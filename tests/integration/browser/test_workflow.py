@@ -100,3 +100,16 @@ def test_export_run_with_a_parameter_and_diff_two_runs(page: Page, lab_server, s
     expect(diff).to_contain_text("parameters.changed.epochs: 2 → 7", timeout=30_000)
     page.locator(".nbprod-runs").scroll_into_view_if_needed()
     shot(page, "runs-diff")
+
+    # The newest run's report opens in a main-area tab: the receipt above the notebook.
+    newest = rows.first.get_attribute("data-run-id")
+    rows.first.locator(".nbprod-run-report").click()
+    report_tab = page.locator(".lm-TabBar-tab", has_text=f"Report {newest.split('-')[-1]}")
+    expect(report_tab).to_be_visible(timeout=30_000)
+    frame = page.frame_locator("iframe.nbprod-page-frame")
+    expect(frame.locator(".nbprod-report h1")).to_have_text(f"nbprod run {newest}",
+                                                       timeout=30_000)
+    expect(frame.locator(".nbprod-parameters")).to_contain_text("epochs")
+    expect(frame.locator(".nbprod-verdict")).to_contain_text("succeeded")
+    assert page.locator("iframe.nbprod-page-frame").get_attribute("sandbox") == ""
+    shot(page, "run-report-in-lab")

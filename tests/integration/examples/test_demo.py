@@ -41,8 +41,16 @@ def test_demo_runs_the_whole_story(tmp_path):
         [sys.executable, "-m", "nbprod", "runs", "list", "--output-format", "json"],
         cwd=work, env=env, capture_output=True, text=True, check=True,
     )
-    statuses = {r["status"] for r in json.loads(runs.stdout)}
-    assert statuses == {"succeeded"}
+    listed = json.loads(runs.stdout)
+    assert {r["status"] for r in listed} == {"succeeded"}
+    # Each step is reported once per pipeline run: twice run (locally, then on Dask), once cached.
+    step_lines = [line.split()[:2] for line in out.splitlines()]
+    assert step_lines.count(["succeeded", "load"]) == 2, out
+    assert step_lines.count(["cached", "load"]) == 1, out
+    # The Dask pipeline's parameter is recorded with its declared type.
+    dask_run = next(r for r in listed if r["kind"] == "pipeline" and r["parameters"])
+    assert dask_run["parameters"] == {"max_depth": 3}
+    assert "jupyter lab notebooks/train.ipynb" in done.stdout
     # The example folder itself is untouched: everything happened in the scratch copy.
     assert not (REPO / "examples" / ".nbprod").exists()
     assert not (REPO / "examples" / "wine").exists()

@@ -152,6 +152,24 @@ def test_function_steps_in_process_with_cli(step_notebook, run_cli):
     assert "has no cached run" in result.output
 
 
+def test_pipeline_text_output_names_each_step_once_with_typed_parameters(step_notebook,
+                                                                         run_cli):
+    notebook = step_notebook(bad_code="oops = total * 2")
+    root = notebook.parent
+    result = run_cli("pipeline", "run", notebook, "--max-parallel", "1", "-p", "n", "5",
+                     cwd=root)
+    assert result.exit_code == 0, result.output
+    for step in ("load", "good", "bad", "after"):
+        lines = [line for line in result.output.splitlines()
+                 if line.split()[:2] == ["succeeded", step]]
+        assert len(lines) == 1, result.output
+    store = open_project_store(root)
+    pipeline_run = store.list_runs(kind="pipeline")[0]
+    receipt = store.get_run(pipeline_run["run_id"])
+    assert receipt["parameters"] == {"n": 5}  # the int the steps got, not the text "5"
+    assert store.get_run(receipt["pipeline"]["steps"]["load"]["run_id"])["parameters"]["n"] == 5
+
+
 @pytest.mark.parametrize("fmt", ["text", "csv"])
 def test_sweep_cli_summary_formats(sweep_project, run_cli, fmt):
     result = run_cli("sweep", sweep_project / "train.ipynb", "-p", "depth", "2,99",
@@ -165,3 +183,14 @@ def test_sweep_cli_summary_formats(sweep_project, run_cli, fmt):
     else:
         assert "score" in result.stdout and "succeeded" in result.stdout
     assert "1 of 2 runs succeeded" in result.stderr
+
+
+def test_sweep_report_charts_the_recorded_values_and_names_the_failure(sweep_project, run_cli):
+    result = run_cli("sweep", sweep_project / "train.ipynb", "-p", "depth", "2,4,99",
+                     "--max-parallel", "2", "--report", "sweep.html", cwd=sweep_project)
+    assert result.exit_code == 1, result.output
+    page = (sweep_project / "sweep.html").read_text()
+    assert "3 runs: 1 failed, 2 succeeded" in page
+    assert page.count('<circle class="point"') == 2  # the failed run recorded no score
+    assert "score against depth" in page
+    assert "ValueError" in page and "depth 99 is too deep" in page

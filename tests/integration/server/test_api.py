@@ -149,6 +149,14 @@ async def test_run_with_a_parameter_then_list_show_and_diff_its_runs(api, server
     status, _, missing = await api("runs", "20000101T000000Z-000000", params={"path": NOTEBOOK})
     assert status == 400 and "20000101T000000Z-000000" in missing["message"]
 
+    status, _, report = await api("runs", f"{a}/report", params={"path": NOTEBOOK})
+    assert status == 200
+    assert report["run_ids"] == [a] and report["title"] == f"nbprod run {a}"
+    assert report["html"].startswith("<!DOCTYPE html>") and "epochs" in report["html"]
+    status, _, missing = await api("runs", "20000101T000000Z-000000/report",
+                                   params={"path": NOTEBOOK})
+    assert status == 400 and "20000101T000000Z-000000" in missing["message"]
+
 
 async def test_a_run_with_a_bad_parameter_ends_as_an_error_job(api):
     status, _, job = await api("run", method="POST",

@@ -42,6 +42,20 @@ def test_run_mode_passes_clean_notebook_and_fails_raising_one_naming_the_cell(pr
     assert bad.read_bytes() == before  # the notebook under test is never modified
 
 
+def test_a_failing_notebook_gets_an_html_report(project):
+    pt = project()
+    write_notebook(pt.path, "good.ipynb", "x = 20")
+    write_notebook(pt.path, "sub/bad.ipynb", "import math", "raise ValueError('boom 7')")
+    outcome = pt.runpytest("--nbprod", "--nbprod-report", "reports", *RUN)
+    outcome.assert_outcomes(passed=1, failed=1)
+    pages = sorted(p.name for p in (pt.path / "reports").iterdir())
+    assert pages == ["sub_bad.html"]  # only the failing notebook
+    page = (pt.path / "reports" / "sub_bad.html").read_text()
+    assert "sub/bad.ipynb" in page and "raised ValueError: boom 7" in page
+    assert '<a href="#cell-id=c2">cell 2 (id c2)</a>' in page
+    assert "celltag_nbprod-failed" in page and "<script src" not in page
+
+
 def test_notebooks_are_not_collected_without_the_option(project):
     pt = project()
     write_notebook(pt.path, "bad.ipynb", "raise ValueError('never run')")

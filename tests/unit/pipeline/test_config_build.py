@@ -114,10 +114,13 @@ def test_cli_show_formats(project, run_cli, tmp_path):
     result = run_cli("pipeline", "show", cwd=tmp_path)
     assert result.exit_code == 0
     assert "train  (train.ipynb)  <- prepare" in result.output
-    result = run_cli("pipeline", "show", "--format", "svg", "-o", tmp_path / "dag.svg",
+    result = run_cli("pipeline", "show", "--output-format", "svg", "-o", tmp_path / "dag.svg",
                      cwd=tmp_path)
     assert result.exit_code == 0
     assert (tmp_path / "dag.svg").read_text().startswith("<svg")
+    # --format, the option's old name, still works.
+    result = run_cli("pipeline", "show", "--format", "mermaid", cwd=tmp_path)
+    assert result.exit_code == 0 and result.output.startswith("flowchart TD")
     result = run_cli("pipeline", "run", "-p", "rowz", "3", cwd=tmp_path)
     assert result.exit_code == 2
     assert "unknown parameter 'rowz'" in result.output

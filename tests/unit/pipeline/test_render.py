@@ -18,7 +18,7 @@ PIPELINE = Pipeline("demo", (
 
 def test_layers(tmp_path):
     plan = plan_pipeline(PIPELINE, root=tmp_path)
-    assert layers(plan) == [["load"], ["clean", "features"], ["train"]]
+    assert layers(plan.order, plan.upstream) == [["load"], ["clean", "features"], ["train"]]
 
 
 def test_text_and_mermaid(tmp_path, golden):

@@ -137,3 +137,40 @@ def test_verify_exit_codes_and_json(run_cli, project):
     assert result.exit_code == 0 and "removed temp file" in result.output
     assert not stray.exists()
     assert run_cli("store", "verify", "--rehash", "--bogus").exit_code == 2
+
+
+def test_show_lists_every_value_the_run_used_with_defaults_marked(run_cli, tmp_path,
+                                                                   monkeypatch):
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
+    store = Store.open(tmp_path)
+    run = store.begin_run("nb.ipynb", NB_HASH, {"lr": 0.1})
+    nbformat.write(make_notebook(
+        {"source": "lr: float = 0.5  # learning rate\nepochs: int = 3\napi_token = 'abc'",
+         "tags": ["parameters"]},
+        {"source": "lr = 0.1", "tags": ["injected-parameters"]}), run.run_dir / "output.ipynb")
+    store.finish_run(run.run_id, {"status": "succeeded"})
+    store.close()
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("runs", "show", run.run_id)
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[0]: line.split()[1:] for line in result.output.splitlines()
+            if line.split() and line.split()[0] in ("lr", "epochs", "api_token")}
+    assert rows["lr"] == ["0.1", "float", "given"]
+    assert rows["epochs"] == ["3", "int", "default"]
+    assert rows["api_token"][0] == '"***"'  # a secret's default is not shown
+
+
+def test_show_and_diff_explain_a_package_that_is_not_reproducible(run_cli, project):
+    root, ids = project
+    store = Store.open(root)
+    runs = []
+    for lr in (0.1, 0.2):
+        run = store.begin_run("nb/train.ipynb", NB_HASH, {"lr": lr})
+        store.finish_run(run.run_id, {"status": "succeeded", "environment": {
+            "python": "3.11", "packages": {"mylib": "1.0"}, "not_reproducible": ["mylib"]}})
+        runs.append(run.run_id)
+    store.close()
+    shown = run_cli("runs", "show", runs[0]).output
+    assert "not reproducible  mylib (installed from a local folder or in editable mode" in shown
+    diff = run_cli("runs", "diff", *runs).output
+    assert "not reproducible\n  ! mylib (installed from a local folder" in diff

@@ -1,0 +1,236 @@
+"""The project code a step reaches: the definitions it uses, through imports, in turn.
+
+A step's cache key must change when any code it runs changes, not only its own lines: the
+exported helpers a generated step module imports (``from wine.train import train``), and the
+project's own modules a step or notebook imports (``from mylib import clean``). Installed
+packages are not followed: the environment fingerprint covers them.
+
+Reach is followed name by name. From a step function, every global name it reads is looked
+up: a top-level definition of the same module (function, class, assignment) is reached and
+read in turn; an imported name leads to that definition in the module it came from, when that
+module is *local* (shipped with the pipeline as generated code, or a ``.py`` file of the
+project: ``<root>/a/b.py``, ``<root>/a/b/__init__.py``, or the same under ``src/``). A module
+used as a whole (``mylib.clean``, ``import mylib`` then ``mylib``) is followed by attribute
+where it can be, else as a whole. A module's top-level statements that are not definitions
+or imports (they run at import time) count whenever anything of it is reached. So editing one
+helper reruns the steps that call it, and only those; when in doubt, more is reached, never
+less.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..analysis import mask_ipython
+from ..syntax import parse
+
+__all__ = ["WHOLE", "local_module_finder", "reached_code"]
+
+#: Stands for "everything in the module" in a (module, name) pair.
+WHOLE = "*"
+
+#: A local module's source, and whether it is a package (``__init__.py``).
+Found = tuple[str, bool]
+
+
+def local_module_finder(root: Path, shipped: Mapping[str, str]
+                        ) -> Callable[[str], Found | None]:
+    """A lookup: dotted name -> (source, is_package) of a local module, or None."""
+    found: dict[str, Found | None] = {}
+
+    def find(name: str) -> Found | None:
+        if name in shipped:
+            return shipped[name], False
+        if name not in found:
+            found[name] = _read_project_module(root, name)
+        return found[name]
+
+    return find
+
+
+def reached_code(start: Iterable[tuple[str, str]], find: Callable[[str], Found | None],
+                 extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The source of every definition reached from ``start``, by ``"module:name"``.
+
+    Parameters
+    ----------
+    start:
+        ``(module, name)`` pairs to begin with (``name`` may be ``WHOLE``).
+    find:
+        Finds local modules (see ``local_module_finder``).
+    extra:
+        Pseudo-modules by name (a notebook's code cells), searched before ``find``.
+    """
+    modules: dict[str, _Module | None] = {}
+
+    def module(name: str) -> _Module | None:
+        if name not in modules:
+            if extra and name in extra:
+                modules[name] = _Module.of(name, extra[name], package=False)
+            else:
+                found = find(name)
+                modules[name] = _Module.of(name, *found) if found else None
+        return modules[name]
+
+    reached: dict[str, str] = {}
+    pending = list(start)
+    seen: set[tuple[str, str]] = set()
+    while pending:
+        name, attr = pending.pop()
+        if (name, attr) in seen:
+            continue
+        seen.add((name, attr))
+        found = module(name)
+        if found is None:
+            continue
+        if found.body:
+            reached.setdefault(f"{name}:<module>", found.body)
+        if attr == WHOLE:
+            reached[f"{name}:{WHOLE}"] = found.source
+            pending.extend(found.follow(found.all_reads))
+        elif attr in found.definitions:
+            node_source, reads = found.definitions[attr]
+            reached[f"{name}:{attr}"] = node_source
+            pending.extend(found.follow(reads))
+        elif attr in found.imports:
+            pending.append(found.imports[attr])
+        elif module(f"{name}.{attr}") is not None:  # a submodule: ``from pkg import mod``
+            pending.append((f"{name}.{attr}", WHOLE))
+        else:  # a name the module makes some other way (star import, setattr): all of it
+            pending.append((name, WHOLE))
+    return reached
+
+
+@dataclass
+class _Module:
+    """One module's top level: definitions with the global names each reads, and imports."""
+
+    name: str
+    source: str
+    definitions: dict[str, tuple[str, set[str]]] = field(default_factory=dict)
+    imports: dict[str, tuple[str, str]] = field(default_factory=dict)  # alias -> (mod, name)
+    body: str = ""  # top-level code that is neither a definition nor an import
+    all_reads: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, name: str, source: str, package: bool) -> _Module:
+        found = cls(name, source)
+        masked, _, opaque = mask_ipython(source)
+        try:
+            tree = None if opaque else parse(masked)
+        except (SyntaxError, ValueError):
+            tree = None
+        if tree is None:
+            found.body = source  # unreadable: its whole text counts
+            return found
+        own_package = name if package else name.rpartition(".")[0]
+        body = []
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        found.imports[alias.asname] = (alias.name, WHOLE)
+                    else:  # ``import a.b`` binds ``a``; attributes are followed from there
+                        top = alias.name.split(".")[0]
+                        found.imports[top] = (top, WHOLE)
+            elif isinstance(node, ast.ImportFrom):
+                base = _absolute(node.module or "", node.level, own_package)
+                for alias in node.names:
+                    if base is not None and alias.name != "*":
+                        found.imports[alias.asname or alias.name] = (base, alias.name)
+                    elif base is not None:
+                        body.append(f"from {base} import *")
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                found.definitions[node.name] = (_segment(masked, node), _reads(node))
+            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+                for target in names:
+                    previous = found.definitions.get(target, ("", set()))
+                    found.definitions[target] = (previous[0] + _segment(masked, node),
+                                                 previous[1] | _reads(node))
+            elif not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
+                body.append(_segment(masked, node))
+        found.body = "\n".join(body)
+        found.all_reads = _reads(tree)
+        return found
+
+    def follow(self, reads: set[str]) -> list[tuple[str, str]]:
+        """The (module, name) pairs that the global names in ``reads`` lead to."""
+        pairs = []
+        for read in reads:
+            head, _, rest = read.partition(".")
+            if head in self.definitions:
+                pairs.append((self.name, head))
+            elif head in self.imports:
+                module, name = self.imports[head]
+                if name == WHOLE:
+                    # ``mylib.clean`` -> (mylib, clean); ``a.b.c`` -> try the longest module
+                    pairs.append(_attribute_target(module, rest))
+                else:
+                    pairs.append((module, name))
+        return pairs
+
+
+def _attribute_target(module: str, rest: str) -> tuple[str, str]:
+    if not rest:
+        return module, WHOLE
+    parts = rest.split(".")
+    # ``import a`` then ``a.b.c``: the definition ``b`` of ``a`` (or submodule a.b, whose
+    # lookup falls back to WHOLE in reached_code).
+    return module, parts[0]
+
+
+def _reads(node: ast.AST) -> set[str]:
+    """Dotted global names read anywhere under ``node`` (``np.mean`` -> ``np.mean``)."""
+    reads: set[str] = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Attribute):
+            dotted = _dotted(child)
+            if dotted:
+                reads.add(dotted)
+        elif isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load):
+            reads.add(child.id)
+    return reads
+
+
+def _dotted(node: ast.AST) -> str | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        return ".".join([node.id, *reversed(parts)])
+    return None
+
+
+def _segment(source: str, node: ast.AST) -> str:
+    return (ast.get_source_segment(source, node) or ast.dump(node)) + "\n"
+
+
+def _read_project_module(root: Path, name: str) -> Found | None:
+    if not name or not all(part.isidentifier() for part in name.split(".")):
+        return None
+    relative = Path(*name.split("."))
+    for base in (root, root / "src"):
+        for candidate, is_package in ((base / relative.with_suffix(".py"), False),
+                                      (base / relative / "__init__.py", True)):
+            try:
+                if candidate.is_file():
+                    return candidate.read_text(encoding="utf-8", errors="replace"), is_package
+            except OSError:
+                return None
+    return None
+
+
+def _absolute(module: str, level: int, package: str) -> str | None:
+    if level == 0:
+        return module
+    parts = package.split(".") if package else []
+    if level - 1 > len(parts):
+        return None
+    base = parts[: len(parts) - (level - 1)]
+    return ".".join([*base, module] if module else base)

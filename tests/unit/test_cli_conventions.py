@@ -1,0 +1,61 @@
+"""What a ruff or git user expects of a command line: suggestions, JSON, colour rules."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from rich.text import Text
+
+
+def test_a_mistyped_command_gets_a_suggestion(run_cli):
+    result = run_cli("lnt")
+    assert result.exit_code == 2
+    assert "No such command 'lnt'. Did you mean 'lint'?" in result.output
+    result = run_cli("xyzzy")
+    assert result.exit_code == 2
+    assert "No such command 'xyzzy'." in result.output and "Did you mean" not in result.output
+    # Options before the command still reach the group.
+    assert run_cli("--version").exit_code == 0
+
+
+def test_init_reports_its_files_as_json(run_cli, tmp_path):
+    result = run_cli("init", tmp_path, "--output-format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["changed"] is True
+    actions = {f["path"]: f["action"] for f in report["files"]}
+    assert actions["pyproject.toml"] == "created"
+    assert all((tmp_path / path).is_file() for path in actions)
+    again = json.loads(run_cli("init", tmp_path, "--output-format", "json").output)
+    assert again["changed"] is False
+    assert {f["action"] for f in again["files"]} == {"unchanged"}
+
+
+def test_rule_documentation_as_json(run_cli):
+    result = run_cli("rule", "NB001", "--output-format", "json")
+    assert result.exit_code == 0
+    rule = json.loads(result.output)
+    assert rule["code"] == "NB001" and rule["linter"] == "nbprod"
+    assert rule["explanation"].startswith("## What it does")
+    every = json.loads(run_cli("rule", "--all", "--output-format", "json").output)
+    codes = [r["code"] for r in every]
+    assert "NB001" in codes and len(codes) == len(set(codes))
+    ruff = json.loads(run_cli("rule", "F401", "--output-format", "json").output)
+    assert ruff["code"] == "F401"
+
+
+@pytest.mark.parametrize("no_color", [None, "1"])
+def test_tables_on_a_terminal_honour_no_color(monkeypatch, capsys, no_color):
+    from nbprod.cli.runs import _render
+
+    if no_color is None:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    else:
+        monkeypatch.setenv("NO_COLOR", no_color)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    _render(Text("failed", style="red"))
+    out = capsys.readouterr().out
+    assert "failed" in out
+    assert ("\x1b[31m" in out) is (no_color is None)
