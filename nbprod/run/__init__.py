@@ -11,13 +11,13 @@ import os
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from ..errors import ExecutionError, InfrastructureError, NbprodError, PathError
-from .masking import SecretMasker, environment_secrets
+from .masking import SecretMasker, credential_parameters, environment_secrets
 
 __all__ = [
     "RunConfig",
@@ -262,6 +262,7 @@ class _Runner:
     output_copy: Path | None
     progress: Any
     log_output: Any = None
+    hidden: set[str] = field(default_factory=set)  # parameter names whose values are secret
 
     def run(self) -> RunResult:
         from ..store.environment import capture_environment
@@ -271,7 +272,10 @@ class _Runner:
         store = self.store
         rel = _relative_to(self.nb.path, self.root)
         notebook_hash = hash_bytes(self.raw)
-        public_params = P.redact(self.values)
+        # Secret by name (api_token) or by value (a URL with a password): never stored.
+        self.hidden = {k for k in self.values if P.is_secret(k)} | credential_parameters(
+            self.values)
+        public_params = P.redact(self.values, also=self.hidden)
         handle = store.begin_run(rel, notebook_hash, public_params, kind=self.kind,
                                  parent=self.parent)
         started_wall = datetime.now(timezone.utc).isoformat()
@@ -285,7 +289,7 @@ class _Runner:
         beat.start()
         # Values masked in stored outputs; very short ones would blank out unrelated text.
         secrets = [str(v) for k, v in self.values.items()
-                   if P.is_secret(k) and v is not None and len(str(v)) >= MIN_SECRET_LENGTH]
+                   if k in self.hidden and v is not None and len(str(v)) >= MIN_SECRET_LENGTH]
         masker = SecretMasker([*secrets, *environment_secrets()])
         watcher = None
         if self.config.capture and self.language == "python":
@@ -337,7 +341,7 @@ class _Runner:
         elif position is not None:
             origins[position] = None  # an existing injected cell was replaced
         safe_source = P.render_assignments(
-            {k: (P.REDACTED if P.is_secret(k) else v) for k, v in self.values.items()}
+            {k: (P.REDACTED if k in self.hidden else v) for k, v in self.values.items()}
         ) if position is not None else None
         node.metadata["nbprod"] = {"run_id": handle.run_id, "notebook": self.nb.display_path}
         setup = None

@@ -21,7 +21,13 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["MASK", "MIN_ENV_SECRET_LENGTH", "SecretMasker", "environment_secrets"]
+__all__ = [
+    "MASK",
+    "MIN_ENV_SECRET_LENGTH",
+    "SecretMasker",
+    "credential_parameters",
+    "environment_secrets",
+]
 
 MASK = "***"
 #: Environment values shorter than this are not masked: a secret-named variable holding
@@ -38,6 +44,15 @@ def environment_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
     return [value for name, value in environ.items()
             if is_secret(name.lower()) and len(value) >= MIN_ENV_SECRET_LENGTH
             and not value.isdigit()]
+
+
+def credential_parameters(values: Mapping[str, object]) -> set[str]:
+    """Names of parameters whose text value the secret detectors recognise, whatever the name
+    (``-p db_url postgresql://ana:s3cret@db/x``): redacted like secret-named ones."""
+    from ..lint.rules.secrets import find_secrets
+
+    return {name for name, value in values.items()
+            if isinstance(value, str) and find_secrets(value)}
 
 
 class SecretMasker:

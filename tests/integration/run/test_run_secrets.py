@@ -15,7 +15,9 @@ URL_PASSWORD = "url-pa55-7h2q"
 SLACK = "xoxb-112233445566-aabbccddeeff"
 AWS_IN_ERROR = "AKIAZXCVBNMLKJHGFDSA"
 PARAM = "param-s3cret-value"
-PLANTED = (ENV_SECRET, AWS_KEY, GITHUB, URL_PASSWORD, SLACK, AWS_IN_ERROR, PARAM)
+URL_PARAM_PASSWORD = "in-a-url-p4ss"  # a parameter whose name says nothing, whose value does
+PLANTED = (ENV_SECRET, AWS_KEY, GITHUB, URL_PASSWORD, SLACK, AWS_IN_ERROR, PARAM,
+           URL_PARAM_PASSWORD)
 
 
 def _split(value: str) -> str:
@@ -26,7 +28,7 @@ def _split(value: str) -> str:
 
 
 CELLS = [
-    {"source": "api_token = 'default-token'", "tags": ["parameters"]},
+    {"source": "api_token = 'default-token'\ndb_url = 'sqlite://'", "tags": ["parameters"]},
     "import os, nbprod\nprint(os.environ['SERVICE_PASSWORD'])",
     f"print('aws', {_split(AWS_KEY)})\nprint('gh', {_split(GITHUB)})",
     "from IPython.display import HTML\n"
@@ -45,7 +47,8 @@ def test_planted_secrets_are_masked_in_every_stored_copy(project):
     nb_path = write_notebook(project, "leaky.ipynb", *CELLS)
     env = {**child_env(project), "SERVICE_PASSWORD": ENV_SECRET}
     proc = subprocess.run(
-        [*nbprod_command(), "run", str(nb_path), "-p", "api_token", PARAM, "-o", "mine.ipynb"],
+        [*nbprod_command(), "run", str(nb_path), "-p", "api_token", PARAM, "-p", "db_url",
+         f"postgresql://ana:{URL_PARAM_PASSWORD}@db/sales", "-o", "mine.ipynb"],
         cwd=project, env=env, capture_output=True, text=True, timeout=180,
     )
     assert proc.returncode == 1, proc.stderr  # the last cell raises
@@ -59,6 +62,7 @@ def test_planted_secrets_are_masked_in_every_stored_copy(project):
     receipt = Store.open(project).read_receipt(run["run_id"])
     assert receipt["masked"] == 7
     assert receipt["records"]["slack"] == "***"
+    assert receipt["parameters"] == {"api_token": "***", "db_url": "***"}
     assert "cannot sign with ***" in receipt["error"]["evalue"]
 
     # The user's own copy is the notebook as it ran, but for the secret parameter's value.
@@ -68,6 +72,7 @@ def test_planted_secrets_are_masked_in_every_stored_copy(project):
     injected = [c for c in json.loads(mine)["cells"]
                 if "injected-parameters" in c["metadata"].get("tags", [])]
     assert PARAM not in "".join(injected[0]["source"])
+    assert URL_PARAM_PASSWORD not in "".join(injected[0]["source"])
 
 
 def test_store_verify_reports_an_unmasked_secret(project, run_cli):
