@@ -70,7 +70,7 @@ def _open_store(start: Path, store_dir: Path | None):
 @click.option("--timeout", "--execution-timeout", type=click.FloatRange(min=0, min_open=True),
               help="Per-cell time limit in seconds.")
 @click.option("-k", "--kernel", help="Kernel name (default: the notebook's kernelspec).")
-@click.option("-o", "--output",
+@click.option("-o", "--output", metavar="PATH",
               help="Also copy the executed notebook here (never over a source notebook).")
 @click.option("--store", "store_dir", type=click.Path(path_type=Path),
               help="Run store folder (default: .nbprod at the project root).")
