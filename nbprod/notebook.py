@@ -254,11 +254,15 @@ def read_bytes(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes
     except OSError as exc:
         raise NotebookError(_stat_problem(path, exc)) from None
     try:
-        _check_regular(path, os.fstat(fd).st_mode)
+        opened = os.fstat(fd)
+        _check_regular(path, opened.st_mode)
         chunks: list[bytes] = []
         total = 0
+        # The whole file in one read as a rule (one more byte tells a file that grew).
+        size = min(opened.st_size, max_bytes) + 1
         while True:
-            chunk = os.read(fd, 1 << 20)
+            chunk = os.read(fd, size)
+            size = 1 << 20
             if not chunk:
                 break
             total += len(chunk)
@@ -333,7 +337,7 @@ def loads(data: bytes | str, *, path: str | Path | None = None) -> Notebook:
     notes: list[str] = []
     raw = _check_version(raw, where, notes)
     _check_structure(raw, where)
-    if _SURROGATE_RE.search(text):
+    if _may_hold_surrogate(data):
         _check_surrogates(raw, where)
     node = _validate(raw, where, notes)
     for note in notes:
@@ -528,7 +532,21 @@ def _check_structure(raw: dict, where: str) -> None:
 # A JSON escape of a UTF-16 surrogate (``\\ud800``), or such a character in text given
 # directly. A valid pair decodes to one character; a lone half decodes to a ``str`` no
 # encoder can write, so every later write (terminal, receipt, output copy) would fail.
-_SURROGATE_RE = re.compile("\\\\u[dD][89a-fA-F][0-9a-fA-F]{2}|[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_TEXT = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_CHAR = re.compile("[\ud800-\udfff]")
+
+
+def _may_hold_surrogate(data: bytes | str) -> bool:
+    """Whether the parsed notebook may hold a lone surrogate (then each part is checked).
+
+    One search on the raw bytes (a pattern with a literal prefix: it runs at memory speed);
+    bytes that decoded as UTF-8 cannot hold a surrogate character itself, only an escape of
+    one. Text given directly may hold either.
+    """
+    if isinstance(data, bytes):
+        return _SURROGATE_ESCAPE.search(data) is not None
+    return bool(_SURROGATE_ESCAPE_TEXT.search(data) or _SURROGATE_CHAR.search(data))
 
 
 def _check_surrogates(raw: dict, where: str) -> None:

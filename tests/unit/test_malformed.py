@@ -230,3 +230,17 @@ def _alive(pid: int) -> bool:
             return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_lone_surrogate_in_text_given_directly_is_refused():
+    """``loads`` of a str (the server, tests) meets the character itself, not its escape."""
+    import json
+
+    from nbprod.errors import NotebookError
+    from nbprod.notebook import loads
+
+    text = VALID.decode().replace('"x = 1"', json.dumps("x = '\ud800'", ensure_ascii=False))
+    with pytest.raises(NotebookError, match=r"cell 1 \(id 'c1'\) source holds a lone UTF-16"):
+        loads(text, path="direct.ipynb")
+    escaped = VALID.decode().replace('"x = 1"', '"x = \\\\ud800"')  # an escaped backslash
+    assert loads(escaped).cells[0].source == "x = \\ud800"

@@ -452,23 +452,39 @@ class HardcodedPassword(Rule):
 
 
 # A credential name with a quoted value, as printed: ``password='s3cret'``,
-# ``"api_key": "..."``, ``DB_PASSWORD = "..."``. The name ends in one of NB406's words
-# (after the start or an underscore); the value is quoted, without spaces.
+# ``"api_key": "..."``, ``DB_PASSWORD = "..."``. The regex finds the credential word and the
+# quoted value (without spaces); the name around the word is read afterwards, which keeps the
+# scan of large outputs linear (a pattern for the whole name backtracks on every word).
 _ASSIGNED_RE = re.compile(
-    r"""(?<![A-Za-z0-9_])((?:[A-Za-z0-9]+_)*(?:password|passwd|pwd|secret|secret_key|api_?key|"""
-    r"""access_key|access_token|auth_token|token|client_secret|private_key))['"]?\s*[=:]\s*"""
-    r"""(['"])([^'"\s\\]{4,200})\2""",
+    r"""(password|passwd|pwd|secret_key|secret|api_?key|access_key|access_token|auth_token|"""
+    r"""client_secret|private_key|token)['"]?\s*[=:]\s*(['"])([^'"\s\\]{4,200})\2""",
     re.I,
 )
+_ASSIGNED_HINTS = ("pass", "pwd", "secret", "key", "token")
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
 def _assigned_secrets(text: str) -> list[tuple[str, str, int]]:
-    """(name, value, offset of the value) of each credential assignment shown in ``text``."""
-    return [
-        (match.group(1), match.group(3), match.start(3))
-        for match in _ASSIGNED_RE.finditer(text)
-        if not _PLACEHOLDER_RE.match(match.group(3))
-    ]
+    """(name, value, offset of the value) of each credential assignment shown in ``text``.
+
+    The credential word must end the name and start it or follow an underscore
+    (``db_password``, not ``mypassword`` nor ``tokens``).
+    """
+    lowered = text.lower()
+    if not any(word in lowered for word in _ASSIGNED_HINTS):
+        return []  # most outputs: lower() and a few substring scans beat the regex
+    found = []
+    for match in _ASSIGNED_RE.finditer(text):
+        start = match.start(1)
+        if start and text[start - 1] in _NAME_CHARS and text[start - 1] != "_":
+            continue
+        begin = start
+        while begin and text[begin - 1] in _NAME_CHARS:
+            begin -= 1
+        if _PLACEHOLDER_RE.match(match.group(3)):
+            continue
+        found.append((text[begin:match.end(1)], match.group(3), match.start(3)))
+    return found
 
 
 def _named_literals(nodes: list[ast.AST]):
