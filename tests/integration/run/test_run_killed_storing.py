@@ -81,3 +81,31 @@ def test_kill9_while_objects_are_written_leaves_a_verifiable_store(project, run_
     assert json.loads(repaired.stdout)["problems"] == 0, repaired.output
     assert not list(store_dir.rglob(".nbprod-tmp-*"))
     assert run_cli("store", "verify", cwd=project).exit_code == 0
+
+
+@pytest.mark.parametrize("point", ["object.after_temp", "object.after_rename"])
+def test_run_killed_at_an_exact_step_of_an_object_write(project, run_cli, point):
+    """The same, deterministic: the runner kills itself between the steps of its first
+    object write (temp file written; renamed but not indexed)."""
+    nb_path = write_notebook(project, "many.ipynb", WRITE_MANY)
+    env = {**child_env(project), "NBPROD_STORE_CRASHPOINT": point}
+    runner = subprocess.run([*nbprod_command(), "run", str(nb_path), "-q"], cwd=project,
+                            env=env, capture_output=True, timeout=180)
+    assert runner.returncode == -9, runner.stderr
+    deadline = time.monotonic() + 10
+    while live_children() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert live_children() == []
+
+    report = json.loads(run_cli("store", "verify", "--output-format", "json",
+                                cwd=project).stdout)
+    assert report["hash_mismatches"] == [] and report["dangling_references"] == []
+    if point == "object.after_temp":
+        assert report["temp_files"]  # the half-written object, never under its name
+    else:
+        assert report["unindexed_objects"]  # whole, renamed, not yet in the index
+    (run,) = Store.open(project).list_runs()
+    assert run["status"] == "interrupted"
+    repaired = run_cli("store", "verify", "--repair", "--output-format", "json", cwd=project)
+    assert json.loads(repaired.stdout)["problems"] == 0
+    assert run_cli("store", "verify", cwd=project).exit_code == 0
