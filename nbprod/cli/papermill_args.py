@@ -18,7 +18,44 @@ import click
 
 from ..errors import ParameterError, PathError
 
-__all__ = ["merge_parameters", "output_target"]
+__all__ = ["PAPERMILL_ONLY", "RunCommand", "merge_parameters", "output_target"]
+
+#: papermill options ``nbprod run`` does not take, each with what to do instead.
+PAPERMILL_ONLY = {
+    "--prepare-only": "nbprod always executes; `nbprod params NB` shows the parameters",
+    "--prepare-execute": "nbprod always executes",
+    "--engine": "nbprod runs notebooks with its own engine (papermill's, with nbprod's status)",
+    "--language": "the kernel decides the language; choose it with -k",
+    "-l": "the kernel decides the language; choose it with -k",
+    "--inject-input-path": "the receipt records the input path",
+    "--inject-output-path": "the receipt records the output path",
+    "--inject-paths": "the receipt records both paths",
+    "--report-mode": "not supported",
+    "--no-report-mode": "not supported",
+    "--stdout-file": "use --log-output, or read the output notebook",
+    "--stderr-file": "use --log-output, or read the output notebook",
+    "--start-timeout": "nbprod waits 60 s for a kernel and retries one that never starts",
+    "--start_timeout": "nbprod waits 60 s for a kernel and retries one that never starts",
+    "--autosave-cell-every": "nbprod saves after every cell",
+    "--log-level": "not supported",
+    "--help-notebook": "use `nbprod params NB`",
+}
+
+
+class RunCommand(click.Command):
+    """``nbprod run``: a papermill option it does not take is named as such, with what to
+    use instead, rather than only "No such option"."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as exc:
+            hint = PAPERMILL_ONLY.get(exc.option_name)
+            if hint:
+                exc.message = (f"{exc.option_name} is a papermill option nbprod run does not"
+                               f" take: {hint} (see docs/migration.md)")
+                exc.possibilities = None
+            raise
 
 
 def output_target(positional: str | None, option: str | None) -> Path | None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from .papermill_args import RunCommand
 from .streams import echo
 
 FORMATS = ("text", "json")
@@ -47,7 +48,7 @@ def _open_store(start: Path, store_dir: Path | None):
     return open_project_store(start, store_dir)
 
 
-@click.command("run")
+@click.command("run", cls=RunCommand)
 @click.argument("notebook", type=click.Path(path_type=Path))
 @click.argument("output_path", required=False, metavar="[OUTPUT]")
 @click.option("-p", "--parameter", "--parameters", "params", nargs=2, multiple=True,

@@ -43,3 +43,12 @@ def test_output_target():
     for remote in ("s3://bkt/out.ipynb", "gs://b/o.ipynb", "-"):
         with pytest.raises(PathError):
             output_target(remote, None)
+
+
+@pytest.mark.parametrize("option", ["--prepare-only", "--engine", "--inject-paths", "-l"])
+def test_papermill_only_options_are_named_with_what_to_do(run_cli, tmp_path, option):
+    args = [option] if option in ("--prepare-only", "--inject-paths") else [option, "x"]
+    result = run_cli("run", tmp_path / "in.ipynb", "out.ipynb", *args)
+    assert result.exit_code == 2
+    assert f"{option} is a papermill option nbprod run does not take" in result.output
+    assert "docs/migration.md" in result.output
