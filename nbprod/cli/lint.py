@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -10,10 +11,28 @@ import click
 
 from ..config import load_project_config
 from ..lint import LintConfig, lint_paths
-from ..lint.output import FORMATS, render, statistics
+from ..lint.output import FORMATS, render, render_text, render_verdicts_json, statistics
 
 _RUFF_CODE = re.compile(r"[A-Z]{1,4}[0-9]{1,4}")
 _CODE_HELP = "comma-separated; NB codes are nbprod's, any other code is ruff's"
+_STYLES = {
+    "path": {"bold": True},
+    "code": {"fg": "yellow", "bold": True},
+    "blocker": {"fg": "red", "bold": True},
+    "fix": {"fg": "cyan"},
+    "fail": {"fg": "red", "bold": True},
+    "ok": {"fg": "green"},
+}
+
+
+def _style(kind: str, text: str) -> str:
+    """Colour for a terminal; ``click.echo`` removes it when the output is not one."""
+    return click.style(text, **_STYLES.get(kind, {}))
+
+
+def _color() -> bool | None:
+    """False when ``NO_COLOR`` is set (no-color.org); otherwise click decides (a terminal)."""
+    return False if os.environ.get("NO_COLOR") else None
 
 
 def _split(values: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -39,13 +58,19 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...] | None:
 @click.option("--no-ruff", is_flag=True, help="Run nbprod's rules only, not ruff's.")
 @click.option("--no-cache", is_flag=True,
               help="Lint every notebook afresh: neither read nor write the lint cache.")
+@click.option("--rerun", "rerun_only", is_flag=True,
+              help="Show only what stops a top-to-bottom rerun, and each notebook's verdict.")
 def lint_command(paths, select, ignore, extend_select, fix, unsafe_fixes, output_format,
-                 show_statistics, exit_zero, max_size, no_ruff, no_cache):
+                 show_statistics, exit_zero, max_size, no_ruff, no_cache, rerun_only):
     """Lint notebooks (files or folders, recursively) with nbprod's rules and ruff's.
 
+    Each notebook gets a rerun verdict, the first finding that stops a top-to-bottom run
+    in a fresh kernel (`will fail at cell N: ...`) or `no rerun blocker found`: a line
+    after its findings in the text output, an object per notebook with --rerun in JSON.
+
     \b
-    Exit codes: 0 no findings (or --exit-zero), 1 findings,
-    2 a notebook could not be read, or bad usage / configuration.
+    Exit codes: 0 no findings (or --exit-zero), 1 findings (with --rerun: a notebook
+    will fail), 2 a notebook could not be read, or bad usage / configuration.
 
     The findings of notebooks that did not change since the last run (nor any file they
     read) come from a cache in $NBPROD_CACHE_DIR (default ~/.cache/nbprod).
@@ -70,12 +95,19 @@ def lint_command(paths, select, ignore, extend_select, fix, unsafe_fixes, output
         cache = LintCache.for_settings(config, project.root)
     report = lint_paths(targets, config, project.root, cache=cache)
     diagnostics = report.diagnostics
+    verdicts = report.verdicts
+    if rerun_only:
+        diagnostics = [d for d in diagnostics if d.rerun_blocker]
     if show_statistics:
         text = statistics(diagnostics, "json" if output_format != "text" else "text")
+    elif output_format == "text":
+        text = render_text(diagnostics, verdicts, _style)
+    elif output_format == "json" and rerun_only:
+        text = render_verdicts_json(verdicts, diagnostics)
     else:
         text = render(diagnostics, output_format)
     if text or output_format != "text":
-        click.echo(text)
+        click.echo(text, color=_color())
     for message in report.warnings:
         click.echo(f"warning: {message}", err=True)
     for message in report.errors:
@@ -83,15 +115,19 @@ def lint_command(paths, select, ignore, extend_select, fix, unsafe_fixes, output
     if output_format == "text" or report.errors:
         safe = sum(d.fix_applicability == "safe" for d in diagnostics)
         hidden = sum(d.fix_applicability == "unsafe" for d in diagnostics)
-        _summary(len(diagnostics), safe, report, hidden)
+        failing = sum(v.will_fail for v in verdicts)
+        _summary(len(diagnostics), safe, report, hidden, failing)
     if report.errors:
         return 2
+    if rerun_only:
+        return 0 if exit_zero or not any(v.will_fail for v in verdicts) else 1
     return 0 if exit_zero or not diagnostics else 1
 
 
-def _summary(found: int, fixable: int, report, hidden: int = 0) -> None:
+def _summary(found: int, fixable: int, report, hidden: int = 0, failing: int = 0) -> None:
     """One closing line on stderr, so stdout stays machine-readable; as ruff, ``fixable``
-    counts safe fixes and ``hidden`` the unsafe ones that need ``--unsafe-fixes``."""
+    counts safe fixes and ``hidden`` the unsafe ones that need ``--unsafe-fixes``;
+    ``failing`` the notebooks whose rerun verdict is that they will fail."""
     linted = len(report.results)
     parts = []
     if report.fixed:
@@ -106,6 +142,8 @@ def _summary(found: int, fixable: int, report, hidden: int = 0) -> None:
         )
     if notes:
         text += f" ({'; '.join(notes)})"
+    if failing:
+        text += f"; {failing} notebook{'s' if failing != 1 else ''} will fail a rerun"
     if report.errors:
         failed = len(report.errors)
         text += f"; {failed} notebook{'s' if failed != 1 else ''} could not be read (see above)"
@@ -121,7 +159,8 @@ def rule_command(code, show_all, output_format):
     """Show the documentation of a lint rule (by code or name), or list all rules.
 
     Codes that are not nbprod's are ruff's: ``nbprod rule F401`` shows ``ruff rule F401``.
-    JSON has ruff's field names (code, name, summary, fix, explanation).
+    JSON has ruff's field names (code, name, summary, fix, explanation), plus whether the
+    rule is on by default (`default`) and blocks a rerun (`rerun_blocker`).
     """
     from ..lint.rules import rule_registry
 
@@ -135,7 +174,9 @@ def rule_command(code, show_all, output_format):
             click.echo(json.dumps(_rule_json(rule), indent=2))
             return 0
         fix = f"Fix: {rule.fix_applicability.value}" if rule.fix_applicability else "Fix: none"
-        click.echo(f"{rule.code} ({rule.name})\n{fix}\n\n{rule.documentation()}")
+        facts = (f"{fix} · On by default: {'yes' if rule.default else 'no'}"
+                 f" · Rerun blocker: {'yes' if rule.rerun_blocker else 'no'}")
+        click.echo(f"{rule.code} ({rule.name})\n{facts}\n\n{rule.documentation()}")
         return 0
     if as_json:
         from ..lint.docs import families
@@ -155,6 +196,7 @@ def _rule_json(rule) -> dict:
     fix = rule.fix_applicability.value if rule.fix_applicability else None
     return {"code": rule.code, "name": rule.name, "linter": "nbprod",
             "summary": rule.summary(), "fix": fix, "severity": rule.severity.value,
+            "default": rule.default, "rerun_blocker": rule.rerun_blocker,
             "explanation": rule.documentation()}
 
 

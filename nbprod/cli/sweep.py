@@ -72,7 +72,7 @@ def sweep_command(notebook, params, mode, sweep_file, max_parallel, executor, cl
         timeout=timeout)
     values = dict(spec.parameters) if spec else {}
     for name, text in params:
-        values[name] = split_values(text, name=name)
+        values[name] = split_values(text)
     points = expand(values, config.mode) if values else []
     points += [dict(r) for r in (spec.runs if spec else ())]
     if not points:
@@ -83,7 +83,9 @@ def sweep_command(notebook, params, mode, sweep_file, max_parallel, executor, cl
         relative = path.relative_to(project.root).as_posix()
     except ValueError:
         raise PathError(f"{notebook} is outside the project {project.root}") from None
-    points = check_points(read_bytes(path), relative, points)
+    # Command-line values are text, read against the schema as `nbprod run -p` reads them.
+    points = check_points(read_bytes(path), relative, points,
+                          texts=frozenset(name for name, _ in params))
     if export_to:
         from ..pipeline.export_airflow import export_sweep_airflow
 

@@ -11,6 +11,7 @@ cannot be read is reported and skipped; the others are still linted.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import threading
 import warnings
@@ -39,6 +40,7 @@ from .checker import (
     suppressed_codes,
     validate_selection,
 )
+from .rerun import Verdict, verdict
 from .rule import Applicability, Diagnostic, LintContext, Rule, Severity
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "LintResult",
     "Rule",
     "Severity",
+    "Verdict",
     "collect_notebooks",
     "lint",
     "lint_paths",
@@ -81,6 +84,11 @@ class LintReport:
     @property
     def fixed(self) -> int:
         return sum(r.fixed for r in self.results)
+
+    @property
+    def verdicts(self) -> list[Verdict]:
+        """The rerun verdict of every linted notebook, in the order they were linted."""
+        return [verdict(r.path, r.diagnostics) for r in self.results]
 
 
 def collect_notebooks(paths: Iterable[str | Path]) -> list[Path]:
@@ -290,12 +298,56 @@ def _lint_one(path: Path, config: LintConfig, root: Path | None) -> LintResult |
 
 
 def _merge_ruff(result: LintResult, items: list[dict], config: LintConfig) -> LintResult:
-    from .ruff import to_diagnostics
-
     selected = file_selector(config, result.path)
-    found = to_diagnostics(items, result.facts, selected, result.diagnostics)
+    found = _ruff_diagnostics(
+        items, result.facts, selected, result.diagnostics, result.parsed_cells
+    )
     result.diagnostics = sorted([*result.diagnostics, *found], key=Diagnostic.sort_key)
     return result
+
+
+#: nbprod codes that say all a notebook's syntax errors mean: ruff's E999 per cell is dropped.
+SUPERSEDES_E999 = ("NB014",)
+
+
+def _ruff_diagnostics(
+    items, facts, selected, nb_diagnostics, parsed_cells: frozenset[int] = frozenset()
+) -> list[Diagnostic]:
+    """Ruff's findings as diagnostics, marked where they block a rerun
+    (``nbprod.lint.rerun``), without the syntax errors that are not: those in cells that
+    parse as IPython (``ls data`` is an automagic, not a syntax error), and all of them in a
+    notebook that NB014 already calls Python 2; and without the undefined names (F821) that
+    IPython defines (``_magic_defined``)."""
+    from .rerun import mark_ruff_blockers
+    from .ruff import SYNTAX_ERROR_CODE, to_diagnostics
+
+    found = to_diagnostics(items, facts, selected, nb_diagnostics)
+    python2 = any(d.code in SUPERSEDES_E999 for d in nb_diagnostics)
+    found = [
+        d for d in found
+        if not (d.code == SYNTAX_ERROR_CODE and (python2 or d.cell in parsed_cells))
+        and not (d.code == "F821" and _magic_defined(d, facts))
+    ]
+    return mark_ruff_blockers(found)
+
+
+_CELL_MAGIC = re.compile(r"^\s*%%\w+")
+
+
+def _magic_defined(diagnostic: Diagnostic, facts) -> bool:
+    """Whether ruff's undefined name may come from IPython: the notebook runs ``%pylab``
+    (NumPy's and matplotlib's names), or the name appears in an earlier cell whose cell
+    magic compiles another language into Python functions (``%%cython``, ``%%fortran``)."""
+    if "pylab" in facts.magic_words:
+        return True
+    names = re.findall(r"`([^`]+)`", diagnostic.message)[:1]
+    if not names or not diagnostic.cell:
+        return False
+    word = re.compile(rf"\b{re.escape(names[0])}\b")
+    return any(
+        _CELL_MAGIC.match(source) and word.search(source)
+        for source in facts.sources[: diagnostic.cell - 1]
+    )
 
 
 def _fix(nb, config: LintConfig, root: Path | None, codes: tuple[str, ...]) -> LintResult:
@@ -309,7 +361,7 @@ def _fix(nb, config: LintConfig, root: Path | None, codes: tuple[str, ...]) -> L
     fixed = result.fixed
     ruff_diagnostics: list[Diagnostic] = []
     if codes:
-        from .ruff import apply_ruff_fixes, check_text, notebook_facts, to_diagnostics
+        from .ruff import apply_ruff_fixes, check_text, notebook_facts
 
         allowed = {Applicability.SAFE} | (
             {Applicability.UNSAFE} if config.unsafe_fixes else set()
@@ -319,7 +371,9 @@ def _fix(nb, config: LintConfig, root: Path | None, codes: tuple[str, ...]) -> L
         for attempt in range(MAX_FIX_PASSES + 1):
             items = check_text(dumps(working), nb.display_path, codes)
             facts = notebook_facts(working, suppressed_codes(working))
-            ruff_diagnostics = to_diagnostics(items, facts, selected, result.diagnostics)
+            ruff_diagnostics = _ruff_diagnostics(
+                items, facts, selected, result.diagnostics, result.parsed_cells
+            )
             if attempt == MAX_FIX_PASSES:
                 break
             applied = apply_ruff_fixes(working, ruff_diagnostics, allowed)

@@ -2,10 +2,12 @@
 suppression comments, and fixes applied to a copy of the notebook.
 
 One selection covers nbprod's rules and ruff's: ``NB`` codes run here, every other code is
-ruff's (``nbprod.lint.ruff``). The default selection is every NB rule plus ``ruff_select``
-(ruff's syntax errors, pyflakes and the statement checks that fit notebooks); ``select``
-replaces it, ``extend_select`` adds to it, ``ignore`` removes from it, and the longest
-matching prefix decides, as in ruff.
+ruff's (``nbprod.lint.ruff``). The default selection is every NB rule that is on by default
+(``Rule.default``) plus ``ruff_select`` (ruff's syntax errors, the pyflakes checks that find
+real mistakes and the removed NumPy and pandas APIs); ``select`` replaces it,
+``extend_select`` adds to it, ``ignore`` removes from it, and the longest matching prefix
+decides, as in ruff. Rules off by default flag notebook habits rather than mistakes
+(``docs/lint.md`` says which and why); they run when selected by code or prefix.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ __all__ = [
     "LintConfig",
     "LintResult",
     "MAX_FIX_PASSES",
+    "RUFF_DEFAULT_OFF",
     "copy_notebook",
+    "default_off_codes",
     "file_selector",
     "is_selected",
     "lint",
@@ -44,7 +48,8 @@ _SUPPRESS_RE = re.compile(r"#\s*nbprod:\s*ignore(?:\[([A-Z0-9,\s]+)\])?", re.I)
 class LintConfig:
     """``[tool.nbprod.lint]``; command-line flags override it.
 
-    ``select`` None means the default selection: every NB rule plus ``ruff_select``.
+    ``select`` None means the default selection: the NB rules on by default plus
+    ``ruff_select``.
     ``max_size`` is in MiB. ``ruff`` False runs nbprod's rules only (``--no-ruff``).
     """
 
@@ -53,9 +58,11 @@ class LintConfig:
     extend_select: tuple[str, ...] = ()
     per_file_ignores: dict = field(default_factory=dict)
     ruff: bool = True
-    # Ruff's syntax errors, pyflakes and the statement checks that fit notebooks, plus the
-    # NumPy 2 / pandas API removals that the NB5xx drift rules leave to ruff.
-    ruff_select: tuple[str, ...] = ("E4", "E7", "E9", "F", "NPY001", "NPY201", "PD007")
+    # Ruff's syntax errors and pyflakes (but for ``RUFF_DEFAULT_OFF``), plus the NumPy 2 /
+    # pandas API removals that the NB5xx drift rules leave to ruff. The pycodestyle
+    # statement checks (E4, E7: imports below the top, `plt.plot(x);`, one-line `if`
+    # bodies) flag how notebooks are written, not mistakes: off unless selected.
+    ruff_select: tuple[str, ...] = ("E9", "F", "NPY001", "NPY201", "PD007")
     ruff_ignore: tuple[str, ...] = ()
     require_parameters: bool = False
     max_output_bytes: int = 1_000_000
@@ -84,6 +91,9 @@ class LintResult:
     observations: Observations | None = None
     # Other files the fixes changed (path -> new text), to save with the fixed notebook.
     file_edits: dict[Path, str] = field(default_factory=dict)
+    # Code cells that parse as IPython (magics, automagics like `ls`, `!cmd`, `obj?`): a
+    # syntax error ruff reports in one of them is IPython syntax ruff does not know.
+    parsed_cells: frozenset[int] = frozenset()
 
 
 def is_selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
@@ -100,6 +110,21 @@ def _specificity(code: str, prefix: str) -> int:
     return len(prefix) if code.startswith(prefix) else -1
 
 
+#: Ruff codes inside the default selection's prefixes that are off unless selected by name
+#: or by a prefix the user gives: star imports (F403, and F405 on every name a
+#: `from pylab import *` brings) and F811 (a later cell importing or defining a name
+#: again is how notebooks grow).
+RUFF_DEFAULT_OFF = frozenset({"F403", "F405", "F811"})
+
+
+def default_off_codes() -> frozenset[str]:
+    """Codes that run only when the user selects them: the built-in NB rules that are off
+    by default (``Rule.default``) and ``RUFF_DEFAULT_OFF``."""
+    from .rules import BUILTIN_RULES
+
+    return RUFF_DEFAULT_OFF | {rule.code for rule in BUILTIN_RULES if not rule.default}
+
+
 def selection(config: LintConfig) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The effective (select, ignore) codes and prefixes, NB and ruff alike."""
     select = config.select if config.select is not None else ("NB", *config.ruff_select)
@@ -107,10 +132,22 @@ def selection(config: LintConfig) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def file_selector(config: LintConfig, path: str):
-    """``code -> bool``: whether ``code`` is on for the notebook at ``path``."""
+    """``code -> bool``: whether ``code`` is on for the notebook at ``path``.
+
+    A rule that is off by default runs only when the user's own ``select`` or
+    ``extend_select`` names it (by code or by a prefix such as ``NB`` or ``ALL``).
+    """
     select, ignore = selection(config)
     ignore = (*ignore, *_file_ignores(config, path))
-    return lambda code: is_selected(code, select, ignore)
+    chosen = (*(config.select or ()), *config.extend_select)
+    off = default_off_codes()
+
+    def selected(code: str) -> bool:
+        if not is_selected(code, select, ignore):
+            return False
+        return code not in off or any(_specificity(code, p) >= 0 for p in chosen)
+
+    return selected
 
 
 def ruff_codes(config: LintConfig) -> tuple[str, ...]:
@@ -265,6 +302,9 @@ def lint(
         fixed_notebook=working if fixed else None,
         observations=ctx.files.seen,
         file_edits=edits,
+        parsed_cells=frozenset(
+            cell.index for cell, result in ctx.code_cells if result.syntax_error is None
+        ),
     )
 
 

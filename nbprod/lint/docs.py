@@ -25,12 +25,15 @@ HEADER = """\
 
 `nbprod lint` runs these rules, plus ruff's own rules (see [lint.md](lint.md)). Codes are
 `NB` + 3 digits, one family per block of 100. Select and ignore them by code or prefix
-(`--select NB4`, `--ignore NB008`), suppress one in a cell with `# nbprod: ignore[NB001]`,
+(`--select NB4`, `--ignore NB006`), suppress one in a cell with `# nbprod: ignore[NB001]`,
 and read one in the terminal with `nbprod rule NB001` (or by name:
 `nbprod rule execution-out-of-order`).
 
 Fix: **safe** fixes are applied by `nbprod lint --fix`; **unsafe** ones also need
-`--unsafe-fixes`. Severity is what the JSON, SARIF and GitHub outputs report.
+`--unsafe-fixes`. Severity is what the JSON, SARIF and GitHub outputs report. Default:
+whether the rule runs without `--select` (the others flag habits, not mistakes; select them
+by code). Rerun: a finding of the rule means a top-to-bottom run in a fresh kernel fails; it
+makes the notebook's rerun verdict (`nbprod lint --rerun`).
 """
 
 
@@ -60,24 +63,31 @@ def _fix(rule: type[Rule]) -> str:
     return rule.fix_applicability.value if rule.fix_applicability else ""
 
 
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
 def render_catalogue() -> str:
     """The whole of docs/rules.md."""
     parts = [HEADER]
     groups = families()
     for title, rules in groups:
-        parts.append(f"\n## {title}\n\n| Code | Name | Fix | Severity | What it does |\n"
-                     "| --- | --- | --- | --- | --- |\n")
+        parts.append(f"\n## {title}\n\n| Code | Name | Fix | Severity | Default | Rerun |"
+                     " What it does |\n| --- | --- | --- | --- | --- | --- | --- |\n")
         for rule in rules:
             summary = rule.summary().replace("|", "\\|")
             parts.append(
                 f"| [{rule.code}](#{_anchor(rule)}) | `{rule.name}` | {_fix(rule)} |"
-                f" {rule.severity.value} | {summary} |\n"
+                f" {rule.severity.value} | {_yes(rule.default)} | {_yes(rule.rerun_blocker)} |"
+                f" {summary} |\n"
             )
     parts.append("\n## Rule reference\n")
     for _title, rules in groups:
         for rule in rules:
             body = re.sub(r"^## ", "#### ", rule.documentation(), flags=re.M)
-            facts = f"Fix: {_fix(rule) or 'none'} · Severity: {rule.severity.value}"
+            facts = (f"Fix: {_fix(rule) or 'none'} · Severity: {rule.severity.value}"
+                     f" · On by default: {_yes(rule.default)}"
+                     f" · Rerun blocker: {_yes(rule.rerun_blocker)}")
             parts.append(f"\n### {rule.code} {rule.name}\n\n{facts}\n\n{body.strip()}\n")
     return "".join(parts)
 
@@ -91,11 +101,13 @@ def rule_table(width: int = 100) -> str:
         lines.append(title)
         for rule in rules:
             mark = "[*]" if rule.fix_applicability else "   "
-            head = f"  {rule.code} {mark} {rule.name:<32} "
+            flag = "off" if not rule.default else ("rerun" if rule.rerun_blocker else "")
+            head = f"  {rule.code} {mark} {rule.name:<32} {flag:<6}"
             room = max(width - len(head), 20)
             lines.append(head + textwrap.shorten(rule.summary(), room, placeholder="..."))
     lines.append("")
-    lines.append("[*] fixable with --fix (--unsafe-fixes for unsafe fixes);"
+    lines.append("[*] fixable with --fix (--unsafe-fixes for unsafe fixes); rerun: a finding"
+                 " stops a top-to-bottom run; off: not in the default selection;"
                  " `nbprod rule CODE` explains one rule")
     return "\n".join(lines)
 

@@ -12,9 +12,21 @@ import json
 from collections.abc import Callable
 from pathlib import PurePath
 
+from .rerun import Verdict
 from .rule import Applicability, Diagnostic, Severity
 
-__all__ = ["FORMATS", "diagnostic_to_json", "render", "statistics"]
+__all__ = [
+    "FORMATS", "Style", "diagnostic_to_json", "render", "render_verdicts_json", "statistics",
+]
+
+#: ``style(kind, text) -> text``: how the CLI colours parts of the text output on a terminal.
+#: Kinds: ``path``, ``code``, ``blocker`` (the code of a finding that blocks a rerun),
+#: ``fix``, ``fail`` and ``ok`` (the verdict lines).
+Style = Callable[[str, str], str]
+
+
+def _plain(_kind: str, text: str) -> str:
+    return text
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://nbprod.readthedocs.io/en/latest/lint/"
@@ -41,6 +53,7 @@ def diagnostic_to_json(d: Diagnostic) -> dict:
             else None
         ),
         "url": d.url,
+        "rerun_blocker": d.rerun_blocker,
     }
 
 
@@ -51,19 +64,51 @@ def _where(d: Diagnostic) -> str:
     return where
 
 
-def render_text(diagnostics: list[Diagnostic]) -> str:
+def render_text(
+    diagnostics: list[Diagnostic],
+    verdicts: list[Verdict] | None = None,
+    style: Style | None = None,
+) -> str:
     """``path:cell 3:2:5: NB001 [*] message``, as ruff's concise format names notebook cells;
-    ``[*]`` marks findings with a safe fix."""
-    lines = []
+    ``[*]`` marks findings with a safe fix. With ``verdicts``, each notebook's findings are
+    followed by its rerun verdict line (``path: will fail at cell 3: ...``)."""
+    style = style or _plain
+    lines = [_text_line(d, style) for d in diagnostics]
+    if verdicts is None:
+        return "\n".join(lines)
+    by_path: dict[str, list[str]] = {}
+    for d, line in zip(diagnostics, lines, strict=True):
+        by_path.setdefault(d.path, []).append(line)
+    out: list[str] = []
+    for v in verdicts:
+        out.extend(by_path.pop(v.path, []))
+        kind = "fail" if v.will_fail else "ok"
+        out.append(f"{style('path', v.path)}: {style(kind, v.text())}")
+    for rest in by_path.values():
+        out.extend(rest)
+    return "\n".join(out)
+
+
+def _text_line(d: Diagnostic, style: Style) -> str:
+    where = f"{d.path}:cell {d.cell}:" if d.cell else f"{d.path}:"
+    if d.output:
+        where += f"output {d.output}:"
+    # As ruff: [*] only when `--fix` alone repairs it; unsafe fixes are counted in the
+    # summary as hidden fixes (`--unsafe-fixes`), not marked on each line.
+    mark = " " + style("fix", "[*]") if d.fix_applicability is Applicability.SAFE else ""
+    code = style("blocker" if d.rerun_blocker else "code", d.code)
+    return f"{style('path', where)}{d.line}:{d.column}: {code}{mark} {d.message}"
+
+
+def render_verdicts_json(verdicts: list[Verdict], diagnostics: list[Diagnostic]) -> str:
+    """A JSON array with one object per notebook: its verdict and the findings that block a
+    rerun (``nbprod lint --rerun --output-format json``)."""
+    by_path: dict[str, list[dict]] = {}
     for d in diagnostics:
-        where = f"{d.path}:cell {d.cell}:" if d.cell else f"{d.path}:"
-        if d.output:
-            where += f"output {d.output}:"
-        # As ruff: [*] only when `--fix` alone repairs it; unsafe fixes are counted in the
-        # summary as hidden fixes (`--unsafe-fixes`), not marked on each line.
-        mark = " [*]" if d.fix_applicability is Applicability.SAFE else ""
-        lines.append(f"{where}{d.line}:{d.column}: {d.code}{mark} {d.message}")
-    return "\n".join(lines)
+        if d.rerun_blocker:
+            by_path.setdefault(d.path, []).append(diagnostic_to_json(d))
+    items = [{**v.to_json(), "findings": by_path.get(v.path, [])} for v in verdicts]
+    return json.dumps(items, indent=2, ensure_ascii=False, sort_keys=True)
 
 
 def render_json(diagnostics: list[Diagnostic]) -> str:
@@ -149,9 +194,14 @@ def render_sarif(diagnostics: list[Diagnostic]) -> str:
                 }
             ],
             "properties": {
-                key: value
-                for key, value in (("cell", d.cell), ("cell_id", d.cell_id), ("output", d.output))
-                if value is not None
+                **{
+                    key: value
+                    for key, value in (
+                        ("cell", d.cell), ("cell_id", d.cell_id), ("output", d.output)
+                    )
+                    if value is not None
+                },
+                "rerun_blocker": d.rerun_blocker,
             },
         }
         results.append(result)

@@ -59,6 +59,8 @@ class Diagnostic:
     fix_applicability: Applicability | None = None
     url: str | None = None
     output: int | None = None  # 1-based output index, for findings in outputs
+    # Whether the finding means a top-to-bottom run in a fresh kernel fails (``Rule``).
+    rerun_blocker: bool = False
     data: dict = field(default_factory=dict, compare=False, hash=False)  # rule-private fix data
 
     @property
@@ -117,12 +119,20 @@ class LintContext:
 
 
 class Rule:
-    """Base class of lint rules; subclasses set ``code``, ``name`` and implement ``check``."""
+    """Base class of lint rules; subclasses set ``code``, ``name`` and implement ``check``.
+
+    ``rerun_blocker`` says whether a finding of the rule means that running the notebook top
+    to bottom in a fresh kernel fails (hidden state, a removed API, a missing file or
+    package...): such findings make ``nbprod lint``'s rerun verdict. ``default`` False
+    keeps a rule out of the default selection (it runs when selected by code or prefix).
+    """
 
     code: ClassVar[str]
     name: ClassVar[str]
     severity: ClassVar[Severity] = Severity.WARNING
     fix_applicability: ClassVar[Applicability | None] = None
+    rerun_blocker: ClassVar[bool] = False
+    default: ClassVar[bool] = True
 
     def check(self, ctx: LintContext) -> Iterator[Diagnostic]:
         raise NotImplementedError
@@ -181,5 +191,6 @@ class Rule:
             ),
             url=RULE_URL.format(code=self.code),
             output=output,
+            rerun_blocker=self.rerun_blocker,
             data=data or {},
         )

@@ -47,6 +47,7 @@ class Executor(Protocol):
 
     name: ClassVar[str]
     parallelism: int
+    shares_disk: bool  # whether workers see the client's project folder
 
     def __enter__(self) -> Executor: ...
 
@@ -69,6 +70,7 @@ class SerialExecutor:
 
     name: ClassVar[str] = "serial"
     parallelism = 1
+    shares_disk = True  # tasks run in this process, on the project's own files
 
     def __init__(self, run: RunTask = run_task):
         self._run = run
@@ -102,6 +104,8 @@ class DaskExecutor:
     """
 
     name: ClassVar[str] = "dask"
+    #: Workers may be other machines: each task carries the files it needs.
+    shares_disk = False
 
     def __init__(self, *, max_parallel: int = 0, cluster: str | None = None, retries: int = 2,
                  run: RunTask = run_task):
@@ -175,6 +179,7 @@ class LocalExecutor:
     """
 
     name: ClassVar[str] = "local"
+    shares_disk = True  # threads here, or a LocalCluster on this machine
 
     def __init__(self, *, max_parallel: int = 0, cluster: str | None = None, retries: int = 2,
                  run: RunTask = run_task):

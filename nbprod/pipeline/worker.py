@@ -81,6 +81,8 @@ class TaskResult:
     objects: dict[str, bytes] = field(default_factory=dict)  # store objects the receipt names
     stdout: str = ""  # what a function step printed (notebook output stays in the notebook)
     inputs: list[str] = field(default_factory=list)  # project files a function step read
+    written: list[str] = field(default_factory=list)  # project files the step wrote
+    opaque: str | None = None  # why a function step's inputs may not all have been seen
     worker: str = ""
     duration_s: float = 0.0
 
@@ -127,20 +129,49 @@ def dask_setup(worker: Any = None) -> None:
 def _run_function(task: StepTask) -> TaskResult:
     module_name, _, function_name = (task.function or "").partition(":")
     printed = io.StringIO()
-    try:
-        # What the step prints is kept for its receipt, not mixed into the caller's output;
-        # the files it opens are watched, so its cache key covers the data it read.
-        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed), \
-                _working_directory(task.cwd):
-            module = _load_modules(task.modules, module_name, task.project_root)
-            with watch_reads(task.project_root) as reads:
-                value = getattr(module, function_name)(**task.args, **task.parameters)
-        values = _named(task.returns, value)
-    except Exception as exc:  # the step's own code raised: report it, do not crash the worker
-        return TaskResult(task.name, "failed", error=_error(exc),
+    with tempfile.TemporaryDirectory(prefix="nbprod-task-") as scratch:
+        root, cwd = _function_workspace(task, Path(scratch))
+        try:
+            # What the step prints is kept for its receipt, not mixed into the caller's
+            # output; the files it opens are watched, so its cache key covers what it read.
+            with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed), \
+                    _working_directory(cwd):
+                module = _load_modules(task.modules, module_name, task.project_root)
+                with watch_reads(str(root)) as reads:
+                    value = getattr(module, function_name)(**task.args, **task.parameters)
+            values = _named(task.returns, value)
+        except Exception as exc:  # the step's own code raised: report it, do not crash
+            return TaskResult(task.name, "failed", error=_error(exc),
+                              stdout=printed.getvalue()[-MAX_STDOUT:])
+        # On a worker without the project's disk, what the step wrote goes back with it.
+        files = {} if root == Path(task.project_root) else {
+            rel: (root / rel).read_bytes() for rel in sorted(reads.written)
+            if (root / rel).is_file()}
+        return TaskResult(task.name, "succeeded", values=values, inputs=reads.inputs,
+                          written=sorted(reads.written), files=files, opaque=reads.opaque,
                           stdout=printed.getvalue()[-MAX_STDOUT:])
-    return TaskResult(task.name, "succeeded", values=values, inputs=reads.inputs,
-                      stdout=printed.getvalue()[-MAX_STDOUT:])
+
+
+def _function_workspace(task: StepTask, scratch: Path) -> tuple[Path, str | None]:
+    """(project root, working folder) for a function step on this worker.
+
+    The project itself when this worker sees it; else a scratch copy of the project layout
+    holding the files shipped with the task, with the same working folder inside it.
+    """
+    shared = Path(task.project_root)
+    if shared.is_dir() and all(
+            (shared / rel).is_file() and hash_bytes((shared / rel).read_bytes()) == hash_bytes(data)
+            for rel, data in task.input_files.items()):
+        return shared, task.cwd
+    root = scratch / "project"
+    for rel, data in task.input_files.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    relative = os.path.relpath(task.cwd, task.project_root) if task.cwd else "."
+    cwd = (root / relative).resolve()
+    cwd.mkdir(parents=True, exist_ok=True)
+    return root, str(cwd)
 
 
 @contextlib.contextmanager
@@ -248,10 +279,13 @@ def _run_notebook(task: StepTask) -> TaskResult:
             {"message": str(result.error)} if result.error is not None else None)
         objects = {digest: store.objects.path_for(digest).read_bytes()
                    for digest in _references(receipt) if store.objects.exists(digest)}
+        written = [entry["path"] for entry in receipt.get("data") or []
+                   if isinstance(entry, dict) and entry.get("role") == "output"
+                   and isinstance(entry.get("path"), str)]
         return TaskResult(
             task.name, status, error=error, receipt=receipt,
             output_notebook=output.read_bytes() if output.is_file() else None, files=files,
-            objects=objects,
+            objects=objects, written=written,
         )
 
 

@@ -282,6 +282,17 @@ def coerce(info: ParamInfo, value: Any, *, from_text: bool, where: str = "notebo
         ) from None
 
 
+def coerce_text(name: str, text: str, type_name: str | None, *, where: str) -> Any:
+    """One command-line value for a parameter of declared (or inferred) type ``type_name``.
+
+    The same reading as ``nbprod run -p`` gives: pipelines call this, so ``-p flag on`` or
+    ``-p ids '[1, "a"]'`` mean the same thing (or fail the same way) everywhere.
+    """
+    spec = parse_type(type_name) if type_name else TypeSpec("any")
+    info = ParamInfo(name, type_name, None, None, None, False, spec)
+    return coerce(info, text, from_text=True, where=where)
+
+
 def _preview(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

@@ -68,7 +68,9 @@ def test_output_formats(run_cli, messy, fmt):
     elif fmt == "github":
         assert out.splitlines()[1].startswith("::warning title=nbprod (NB001),file=")
     else:
-        assert len(out.splitlines()) == 2
+        lines = out.splitlines()
+        assert len(lines) == 3
+        assert lines[2] == f"{messy}: no rerun blocker found"
 
 
 def test_statistics(run_cli, messy):
@@ -114,8 +116,11 @@ def test_rule_command(run_cli):
     result = run_cli("rule", "NB001")
     assert result.exit_code == 0 and result.output.startswith("NB001 (execution-out-of-order)")
     assert "## What it does" in result.output
+    assert "Fix: none · On by default: yes · Rerun blocker: no" in result.output
+    assert "On by default: no" in run_cli("rule", "NB002").output
     result = run_cli("rule", "--all")
     assert result.exit_code == 0 and "NB001" in result.output
+    assert "  NB004     used-before-defined              rerun Checks" in result.output
     result = run_cli("rule", "F401")
     assert result.exit_code == 0 and "unused-import" in result.output
     assert run_cli("rule", "ZZZ9999").exit_code == 2

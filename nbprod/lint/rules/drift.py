@@ -15,7 +15,17 @@ import re
 from ...analysis import CellAnalysis
 from ...notebook import Cell
 from ..rule import Applicability, LintContext, Rule, Severity
-from ._helpers import Span, call_name, cell_calls, qualified, sg_root, sg_span, span, tree_nodes
+from ._helpers import (
+    Span,
+    call_name,
+    cell_calls,
+    dotted,
+    qualified,
+    sg_root,
+    sg_span,
+    span,
+    tree_nodes,
+)
 
 __all__ = ["RULES"]
 
@@ -90,6 +100,7 @@ class RemovedSklearnModule(Rule):
 
     code = "NB501"
     name = "removed-sklearn-module"
+    rerun_blocker = True
     severity = Severity.ERROR
 
     def check(self, ctx):
@@ -155,6 +166,7 @@ class RemovedSklearnName(Rule):
 
     code = "NB502"
     name = "removed-sklearn-name"
+    rerun_blocker = True
     severity = Severity.ERROR
 
     def check(self, ctx):
@@ -217,6 +229,7 @@ class SeabornStyleName(Rule):
 
     code = "NB503"
     name = "seaborn-style-name"
+    rerun_blocker = True
     severity = Severity.ERROR
     fix_applicability = Applicability.SAFE
 
@@ -280,6 +293,7 @@ class GroupbyAxis(Rule):
 
     code = "NB504"
     name = "groupby-axis"
+    rerun_blocker = True
     severity = Severity.ERROR
 
     def check(self, ctx):
@@ -342,6 +356,7 @@ class DataFrameAppend(Rule):
 
     code = "NB505"
     name = "dataframe-append"
+    rerun_blocker = True
     severity = Severity.ERROR
 
     def check(self, ctx):
@@ -413,6 +428,7 @@ class RemovedPandasAttribute(Rule):
 
     code = "NB506"
     name = "removed-pandas-attribute"
+    rerun_blocker = True
     severity = Severity.ERROR
 
     def check(self, ctx):
@@ -494,6 +510,7 @@ class RemovedPandasMethod(Rule):
 
     code = "NB507"
     name = "removed-pandas-method"
+    rerun_blocker = True
     severity = Severity.ERROR
     fix_applicability = Applicability.SAFE
 
@@ -577,6 +594,7 @@ class RemovedKeywordArgument(Rule):
 
     code = "NB508"
     name = "removed-keyword-argument"
+    rerun_blocker = True
     severity = Severity.ERROR
 
     def check(self, ctx):
@@ -613,15 +631,26 @@ _REMOVED_AXES_METHODS = {
 }
 
 
+def _steps_linestyle(call: ast.Call) -> ast.Constant | None:
+    """The ``ls='steps...'`` / ``linestyle='steps...'`` argument of a call, if any."""
+    for k in call.keywords:
+        value = k.value
+        if (k.arg in ("ls", "linestyle") and isinstance(value, ast.Constant)
+                and isinstance(value.value, str) and value.value.startswith("steps")):
+            return value
+    return None
+
+
 class RemovedMatplotlibApi(Rule):
     """## What it does
     Checks for matplotlib functions and methods that were removed:
     `matplotlib.cm.get_cmap`, `plt.hold`, `mlab.normpdf`, `ax.set_axis_bgcolor()`,
-    and `gca(projection=...)`.
+    `gca(projection=...)`, and the `'steps'` line styles (`plot(x, ls='steps-mid')`), which
+    are draw styles (`drawstyle='steps-mid'` is still valid).
 
     ## Why is this bad?
-    The call fails with `AttributeError` (or `TypeError` for `gca` with arguments) on
-    current matplotlib.
+    The call fails with `AttributeError` (`TypeError` for `gca` with arguments,
+    `ValueError` for a `'steps'` line style) on current matplotlib.
 
     ## Example
     ```python
@@ -638,6 +667,7 @@ class RemovedMatplotlibApi(Rule):
 
     code = "NB509"
     name = "removed-matplotlib-api"
+    rerun_blocker = True
     severity = Severity.ERROR
 
     def check(self, ctx):
@@ -655,8 +685,287 @@ class RemovedMatplotlibApi(Rule):
                     message = ("`gca(projection=...)` was removed in matplotlib 3.6; use"
                                " `fig.add_subplot(projection=...)`")
                 else:
+                    steps = _steps_linestyle(call)
+                    if steps is None:
+                        continue
+                    yield self.diagnostic(
+                        ctx,
+                        cell,
+                        f"Line style {steps.value!r} was removed in matplotlib 3.3 (a draw"
+                        f" style, not a line style); use `drawstyle={steps.value!r}`",
+                        **span(result, steps).kwargs(),
+                    )
                     continue
                 yield self.diagnostic(ctx, cell, message, **span(result, call).kwargs())
+
+
+# Offset aliases pandas 3.0 removed (deprecated in 2.2) -> the alias to use instead.
+REMOVED_FREQUENCIES = {
+    "H": "h", "BH": "bh", "CBH": "cbh", "T": "min", "S": "s", "L": "ms", "U": "us", "N": "ns",
+    "M": "ME", "BM": "BME", "SM": "SME", "CBM": "CBME", "Q": "QE", "BQ": "BQE",
+    "Y": "YE", "A": "YE", "BA": "BYE", "AS": "YS", "BAS": "BYS", "BY": "BYE",
+}
+_FREQUENCY_RE = re.compile(r"^(\d*)([A-Z]+)(-[A-Z]{3})?$")
+# Calls whose frequency argument is an offset: (first positional, keyword).
+_FREQUENCY_CALLS = {
+    "date_range": "freq", "bdate_range": "freq", "resample": "rule", "asfreq": "freq",
+    "Grouper": "freq",
+}
+
+
+def _frequency_argument(call: ast.Call, method: str) -> ast.Constant | None:
+    keyword = _FREQUENCY_CALLS[method]
+    value = next((k.value for k in call.keywords if k.arg in (keyword, "freq")), None)
+    if value is None and method in ("resample", "asfreq") and call.args:
+        value = call.args[0]
+    if isinstance(value, ast.Constant) and isinstance(value.value, str):
+        return value
+    return None
+
+
+class RemovedFrequencyAlias(Rule):
+    """## What it does
+    Checks the frequency of `pd.date_range`, `pd.bdate_range`, `.resample`, `.asfreq` and
+    `pd.Grouper` for the offset aliases pandas 3.0 removed: `'H'`, `'T'`, `'S'`, `'L'`,
+    `'U'`, `'N'` (now lower case: `'h'`, `'min'`, `'s'`, `'ms'`...) and the period-end
+    aliases `'M'`, `'Q'`, `'Y'`, `'A'`, `'BM'`... (now `'ME'`, `'QE'`, `'YE'`, `'BME'`).
+    Reported only when the installed pandas is 3.0 or later.
+
+    ## Why is this bad?
+    The call fails with `ValueError: Invalid frequency: H`.
+
+    ## Example
+    ```python
+    hours = pd.date_range("2015-07-03", periods=8, freq="H")
+    monthly = sales.resample("M").sum()
+    ```
+
+    ## Use instead
+    ```python
+    hours = pd.date_range("2015-07-03", periods=8, freq="h")
+    monthly = sales.resample("ME").sum()
+    ```
+
+    ## Fix safety
+    The fix writes the new alias, which means the same offset (pandas has both since 2.2,
+    and the rule only runs with pandas 3 installed); it is safe. Literals written with
+    escapes or in f-strings are left alone.
+    """
+
+    code = "NB510"
+    name = "removed-frequency-alias"
+    rerun_blocker = True
+    severity = Severity.ERROR
+    fix_applicability = Applicability.SAFE
+
+    def check(self, ctx):
+        from ..rerun import removed_here
+
+        if not removed_here("pandas", "3.0"):
+            return
+        for cell, result in ctx.python_cells:
+            for call, _name in cell_calls(ctx, cell, result):
+                func = call.func
+                method = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if method not in _FREQUENCY_CALLS:
+                    continue
+                literal = _frequency_argument(call, method)
+                match = _FREQUENCY_RE.match(literal.value) if literal is not None else None
+                if match is None or match.group(2) not in REMOVED_FREQUENCIES:
+                    continue
+                count, alias, anchor = match.group(1), match.group(2), match.group(3) or ""
+                new = f"{count}{REMOVED_FREQUENCIES[alias]}{anchor}"
+                where = span(result, literal)
+                # The literal as written (`'H'` or `"H"`), for the fix to replace in place.
+                text = result.masked_source.split("\n")[where.line - 1][
+                    where.column - 1 : where.end_column - 1
+                ] if where.line == where.end_line else ""
+                fixable = text[1:-1] == literal.value and text[:1] in "'\"" and text[:1]
+                yield self.diagnostic(
+                    ctx,
+                    cell,
+                    f"Frequency {literal.value!r} was removed in pandas 3.0; use {new!r}",
+                    **where.kwargs(),
+                    fix_title=f"Use {new!r}" if fixable else None,
+                    data={"old": text, "new": f"{text[:1]}{new}{text[-1:]}"},
+                )
+
+    def fix(self, ctx, diagnostic):
+        _replace_at(ctx, diagnostic, diagnostic.data["old"], diagnostic.data["new"])
+
+
+# rcParams that current matplotlib no longer has -> what to do instead. Reported only
+# with matplotlib 3.9 or later installed (every key checked against it).
+REMOVED_RCPARAMS = {
+    "axes.color_cycle": "use `axes.prop_cycle` (`cycler(color=[...])`)",
+    "axes.hold": "delete the setting (axes always hold)",
+    "text.latex.unicode": "delete the setting (unicode is always on)",
+    "text.latex.preview": "delete the setting",
+    "savefig.frameon": "use `savefig.facecolor` or `savefig.transparent`",
+    "savefig.jpeg_quality": "pass `pil_kwargs={'quality': ...}` to `savefig`",
+    "examples.directory": "delete the setting",
+    "datapath": "use `matplotlib.get_data_path()`",
+    "verbose.level": "use Python's `logging`",
+    "verbose.fileo": "use Python's `logging`",
+    "pgf.debug": "delete the setting",
+    "backend.qt4": "use `backend`",
+    "keymap.all_axes": "delete the setting",
+    "animation.avconv_path": "use `animation.ffmpeg_path`",
+    "mathtext.fallback_to_cm": "use `mathtext.fallback`",
+}
+_RCPARAMS_SINCE = ("matplotlib", "3.9")
+
+
+def _rcparam_keys(call_or_subscript: ast.AST):
+    """(key, node) for the rcParam names an expression sets or reads: ``rcParams['k']``,
+    ``rcParams.update({'k': v})``, ``rc_context({'k': v})``, ``rc('axes', color_cycle=v)``."""
+    node = call_or_subscript
+    if isinstance(node, ast.Subscript):
+        base = dotted(node.value) or ""
+        if base.endswith("rcParams") and isinstance(node.slice, ast.Constant):
+            yield node.slice.value, node.slice
+        return
+    if not isinstance(node, ast.Call):
+        return
+    name = dotted(node.func) or ""
+    if name.endswith(("rcParams.update", "rc_context")):
+        for arg in node.args:
+            if isinstance(arg, ast.Dict):
+                for key in arg.keys:
+                    if isinstance(key, ast.Constant):
+                        yield key.value, key
+    elif (name.rsplit(".", 1)[-1] == "rc" and node.args
+          and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+        for k in node.keywords:
+            if k.arg:
+                yield f"{node.args[0].value}.{k.arg}", k
+
+
+class RemovedRcParam(Rule):
+    """## What it does
+    Checks for matplotlib settings (rcParams) that current matplotlib no longer has:
+    `axes.color_cycle`, `axes.hold`, `text.latex.unicode`, `savefig.frameon`,
+    `savefig.jpeg_quality`, `datapath`..., read or set through `rcParams[...]`,
+    `rcParams.update({...})`, `rc_context({...})` or `rc('axes', color_cycle=...)`.
+    Reported only when the installed matplotlib is 3.9 or later.
+
+    ## Why is this bad?
+    The line fails with `KeyError: 'axes.color_cycle is not a valid rc parameter'`, usually
+    in the first cell, where the plot style is set.
+
+    ## Example
+    ```python
+    plt.rcParams["axes.color_cycle"] = ["#348ABD", "#A60628"]
+    ```
+
+    ## Use instead
+    ```python
+    from cycler import cycler
+    plt.rcParams["axes.prop_cycle"] = cycler(color=["#348ABD", "#A60628"])
+    ```
+    """
+
+    code = "NB511"
+    name = "removed-rcparam"
+    rerun_blocker = True
+    severity = Severity.ERROR
+
+    def check(self, ctx):
+        from ..rerun import removed_here
+
+        if not any("rc" in result.masked_source for _cell, result in ctx.python_cells):
+            return
+        if not removed_here(*_RCPARAMS_SINCE):
+            return
+        for cell, result in ctx.python_cells:
+            for node in tree_nodes(ctx, result):
+                for key, where in _rcparam_keys(node):
+                    if key in REMOVED_RCPARAMS:
+                        yield self.diagnostic(
+                            ctx,
+                            cell,
+                            f"rcParam {key!r} no longer exists in matplotlib;"
+                            f" {REMOVED_RCPARAMS[key]}",
+                            **span(result, where).kwargs(),
+                        )
+
+
+# Modules removed from packages other than scikit-learn (NB501):
+# module -> (distribution, version that removed it, use instead).
+REMOVED_MODULES = {
+    "IPython.html": ("ipython", "4.0", "ipywidgets (widgets) and notebook"),
+    "IPython.kernel": ("ipython", "4.0", "ipykernel and jupyter_client"),
+    "IPython.parallel": ("ipython", "4.0", "ipyparallel"),
+    "IPython.nbformat": ("ipython", "4.0", "nbformat"),
+    "IPython.nbconvert": ("ipython", "4.0", "nbconvert"),
+    "IPython.qt": ("ipython", "4.0", "qtconsole"),
+    "IPython.config": ("ipython", "4.0", "traitlets.config"),
+    "IPython.utils.traitlets": ("ipython", "4.0", "traitlets"),
+    "pandas.io.data": ("pandas", "0.19", "pandas_datareader.data"),
+    "pandas.io.wb": ("pandas", "0.19", "pandas_datareader.wb"),
+    "pandas.tools.plotting": ("pandas", "0.25", "pandas.plotting"),
+    "pandas.tools.merge": ("pandas", "0.25", "pandas.merge / pandas.concat"),
+    "pandas.tseries.tools": ("pandas", "0.25", "pandas.to_datetime"),
+    "pandas.lib": ("pandas", "0.25", "the public pandas API"),
+    "pandas.core.datetools": ("pandas", "0.25", "pandas.tseries.offsets"),
+    "matplotlib.finance": ("matplotlib", "2.2", "mplfinance"),
+    "scipy.weave": ("scipy", "0.15", "Cython or numba"),
+}
+
+
+class RemovedModule(Rule):
+    """## What it does
+    Checks for imports of modules that IPython, pandas, matplotlib and SciPy removed:
+    `IPython.html` (`from IPython.html import widgets`), `IPython.kernel`,
+    `IPython.parallel`, `pandas.io.data`, `pandas.tools.plotting`, `matplotlib.finance`...
+    Reported only when the installed version no longer has the module (scikit-learn's
+    removed modules are NB501's).
+
+    ## Why is this bad?
+    The import fails with `ModuleNotFoundError`, usually in the first cell.
+
+    ## Example
+    ```python
+    from IPython.html import widgets
+    from pandas.tools.plotting import scatter_matrix
+    ```
+
+    ## Use instead
+    ```python
+    import ipywidgets as widgets
+    from pandas.plotting import scatter_matrix
+    ```
+    """
+
+    code = "NB512"
+    name = "removed-module"
+    rerun_blocker = True
+    severity = Severity.ERROR
+
+    def check(self, ctx):
+        from ..rerun import removed_here
+
+        for cell, result in ctx.python_cells:
+            for node in tree_nodes(ctx, result):
+                if isinstance(node, ast.Import):
+                    modules = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    modules = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+                else:
+                    continue
+                for module in modules:
+                    found = next((m for m in REMOVED_MODULES
+                                  if module == m or module.startswith(m + ".")), None)
+                    if found is None or not removed_here(*REMOVED_MODULES[found][:2]):
+                        continue
+                    package, version, instead = REMOVED_MODULES[found]
+                    yield self.diagnostic(
+                        ctx,
+                        cell,
+                        f"`{found}` was removed in {package} {version}; use {instead}",
+                        **span(result, node).kwargs(),
+                    )
+                    break
 
 
 RULES = (
@@ -669,4 +978,7 @@ RULES = (
     RemovedPandasMethod,
     RemovedKeywordArgument,
     RemovedMatplotlibApi,
+    RemovedFrequencyAlias,
+    RemovedRcParam,
+    RemovedModule,
 )

@@ -40,11 +40,20 @@ def _import_bound(result: CellAnalysis) -> set[str]:
 class ExecutionOutOfOrder(Rule):
     """## What it does
     Checks that the code cells were executed top to bottom: each stored execution count is
-    higher than the one of the code cell above it.
+    higher than the one of the code cell above it. The notebook gets one finding, on the
+    first cell run out of order, that lists every such cell, and says how many executions
+    the saved notebook does not show (counts that skip numbers: cells run, then deleted
+    or rerun).
+
+    Only a notebook whose counts can tell an order is judged: one with at least two
+    different counts above 0. Notebooks saved by Colab and by some exporters carry the same
+    count (often 0) on every cell; they have no order to judge. A count equal to the one
+    above it is not taken as out of order (an exporter's, or a restart's).
 
     ## Why is this bad?
     Outputs saved from an out-of-order session may depend on state that a top-to-bottom
     rerun (papermill, CI, a colleague) never builds. The notebook "works" only on your machine.
+    The rules that find what such a rerun breaks (NB004, NB005) name the cell.
 
     ## Example
     ```python
@@ -70,24 +79,45 @@ class ExecutionOutOfOrder(Rule):
     name = "execution-out-of-order"
 
     def check(self, ctx):
-        previous = None
-        for cell in ctx.nb.code_cells:
-            count = cell.execution_count
-            if count is None:
-                continue
-            if previous is not None and count <= previous:
-                yield self.diagnostic(
-                    ctx,
-                    cell,
-                    f"Cell executed out of order (execution count {count} after {previous});"
-                    " restart the kernel and run all cells",
-                )
-            previous = count
+        executed = [
+            (cell, cell.execution_count) for cell in ctx.nb.code_cells
+            if isinstance(cell.execution_count, int) and cell.execution_count > 0
+        ]
+        counts = [count for _cell, count in executed]
+        if len(set(counts)) < 2:
+            return  # never executed, or one count on every cell: no order to judge
+        late: list[tuple[object, int, int]] = []
+        highest = 0
+        for cell, count in executed:
+            if count < highest:
+                late.append((cell, count, highest))
+            highest = max(highest, count)
+        if not late:
+            return
+        shown = ", ".join(
+            f"cell {cell.index} ([{count}] after [{before}])" for cell, count, before in late[:5]
+        ) + (f" and {len(late) - 5} more" if len(late) > 5 else "")
+        # With a count repeated (the kernel restarted between runs), what is missing is unknown.
+        unseen = max(counts) - len(counts) if len(set(counts)) == len(counts) else 0
+        hidden = (
+            f"; {unseen} execution{'s' if unseen != 1 else ''} not in the saved notebook"
+            if unseen > 0 else ""
+        )
+        plural = "s" if len(late) != 1 else ""
+        yield self.diagnostic(
+            ctx,
+            late[0][0],
+            f"{len(late)} cell{plural} executed out of order: {shown}{hidden}; restart the"
+            " kernel and run all cells",
+        )
 
 
 class ExecutionCountSkipped(Rule):
     """## What it does
     Checks that execution counts go up by one from one executed code cell to the next.
+
+    Off by default: NB001 reports the executions missing from an out-of-order notebook,
+    and a gap alone does not stop a rerun. Select it (`--select NB002`) to get every gap.
 
     ## Why is this bad?
     A gap (`[3]` followed by `[7]`) means cells were run that the saved notebook does not
@@ -109,6 +139,7 @@ class ExecutionCountSkipped(Rule):
 
     code = "NB002"
     name = "execution-count-skipped"
+    default = False
 
     def check(self, ctx):
         previous = 0
@@ -200,6 +231,7 @@ class UsedBeforeDefined(Rule):
 
     code = "NB004"
     name = "used-before-defined"
+    rerun_blocker = True
     severity = Severity.ERROR
 
     def check(self, ctx):
@@ -242,6 +274,7 @@ class DefinedByDeletedCell(Rule):
 
     code = "NB005"
     name = "defined-by-deleted-cell"
+    rerun_blocker = True
     severity = Severity.ERROR
 
     def check(self, ctx):
@@ -351,6 +384,7 @@ class ErrorOutput(Rule):
 
     code = "NB007"
     name = "error-output"
+    rerun_blocker = True
     fix_applicability = Applicability.SAFE
 
     def check(self, ctx):
@@ -381,6 +415,9 @@ class EmptyCell(Rule):
     """## What it does
     Checks for cells whose source is empty or only whitespace.
 
+    Off by default: an empty cell changes no result, and most notebooks end with one.
+    `nbprod lint --select NB008 --fix` deletes them all.
+
     ## Why is this bad?
     Empty cells are noise in review, in exported modules and in diffs.
 
@@ -400,6 +437,7 @@ class EmptyCell(Rule):
     code = "NB008"
     name = "empty-cell"
     severity = Severity.INFO
+    default = False
     fix_applicability = Applicability.SAFE
 
     def check(self, ctx):
@@ -563,6 +601,9 @@ class MissingTitle(Rule):
     Code cells that hold only comments or nbdev directives (`#| default_exp`) may come
     before it.
 
+    Off by default: a title helps readers, but its absence changes no result. Select it
+    (`--select NB012`) where notebooks are published.
+
     ## Why is this bad?
     The title is what readers, JupyterLab's table of contents and generated documentation
     show first. Without it a notebook is known only by its file name.
@@ -581,6 +622,7 @@ class MissingTitle(Rule):
     code = "NB012"
     name = "missing-title"
     severity = Severity.INFO
+    default = False
 
     def check(self, ctx):
         first = None
@@ -644,6 +686,74 @@ class UntitledNotebook(Rule):
             )
 
 
+_PYTHON2_ERRORS = re.compile(
+    r"Missing parentheses in call to '(print|exec)'"
+    r"|multiple exception types must be parenthesized"
+    r"|leading zeros in decimal integer literals"
+)
+
+
+def _python2_metadata(nb) -> bool:
+    """Whether the notebook's metadata names a Python 2 kernel."""
+    meta = nb.node.get("metadata", {})
+    kernel = str(meta.get("kernelspec", {}).get("name", ""))
+    version = str(meta.get("language_info", {}).get("version", ""))
+    mode = meta.get("language_info", {}).get("codemirror_mode", {})
+    mode_version = str(mode.get("version", "")) if isinstance(mode, dict) else ""
+    return kernel == "python2" or version.startswith("2.") or mode_version == "2"
+
+
+class Python2Notebook(Rule):
+    """## What it does
+    Checks for notebooks written for Python 2: cells that are not Python 3 syntax in the
+    ways only Python 2 code is (`print x`, `exec "code"`, `except E, e:`, `0777`). The
+    notebook gets one finding, on the first cell that is not Python 3, listing them all,
+    instead of one syntax error per cell (ruff's E999 is not reported for it).
+
+    ## Why is this bad?
+    A Python 3 kernel stops at the first of these cells with `SyntaxError`; nothing below
+    it runs.
+
+    ## Example
+    ```python
+    print "mean:", data.mean()
+    ```
+
+    ## Use instead
+    Port the notebook to Python 3 (`2to3` does most of it), then rerun it:
+    ```python
+    print("mean:", data.mean())
+    ```
+    """
+
+    code = "NB014"
+    name = "python-2-notebook"
+    rerun_blocker = True
+    severity = Severity.ERROR
+
+    def check(self, ctx):
+        broken = [
+            (cell, result.syntax_error) for cell, result in ctx.code_cells
+            if result.syntax_error is not None and not result.opaque
+        ]
+        if not broken:
+            return
+        if not any(_PYTHON2_ERRORS.search(message) for _cell, (_line, message) in broken):
+            return  # syntax errors of any Python: ruff's E999 reports them
+        first, (line, _message) = broken[0]
+        kernel = " (its kernel is Python 2)" if _python2_metadata(ctx.nb) else ""
+        numbers = ", ".join(str(cell.index) for cell, _e in broken[:8])
+        more = ", ..." if len(broken) > 8 else ""
+        cells = f"cells {numbers}{more} are" if len(broken) > 1 else f"cell {numbers} is"
+        yield self.diagnostic(
+            ctx,
+            first,
+            f"Python 2 notebook{kernel}: {cells} not Python 3 syntax; a Python 3 kernel"
+            " stops here. Port it to Python 3 (`2to3` does most of it)",
+            line=line,
+        )
+
+
 RULES = (
     ExecutionOutOfOrder,
     ExecutionCountSkipped,
@@ -658,4 +768,5 @@ RULES = (
     LargeNotebook,
     MissingTitle,
     UntitledNotebook,
+    Python2Notebook,
 )

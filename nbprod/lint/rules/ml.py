@@ -298,10 +298,11 @@ class MissingRandomState(Rule):
 
     def check(self, ctx):
         seeded = False
+        handed = _handed_to_seeded_call(ctx)
         for call in _calls(ctx):
             if call.name == "numpy.random.seed" or _seeds_all(call.name):
                 seeded = True
-            elif not seeded and _needs_random_state(call):
+            elif not seeded and _needs_random_state(call) and not handed(call.node):
                 function = call.name.rsplit(".", 1)[-1]
                 yield self.diagnostic(
                     ctx,
@@ -310,6 +311,26 @@ class MissingRandomState(Rule):
                     " `random_state=<int>` so reruns give the same result",
                     **span(call.result, call.node).kwargs(),
                 )
+
+
+def _handed_to_seeded_call(ctx: LintContext):
+    """``call -> bool``: whether an estimator built by ``call`` is handed to a call that
+    has a ``random_state`` (``BaggingClassifier(tree, random_state=1)``), which seeds it:
+    built inside that call's arguments, or assigned to a name passed to it."""
+    names: set[str] = set()
+    nested: set[int] = set()
+    assigned: dict[int, set[str]] = {}
+    for _cell, result in ctx.python_cells:
+        for node in tree_nodes(ctx, result):
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+                assigned[id(node.value)] = _targets(node)
+            if isinstance(node, ast.Call) and any(k.arg == "random_state" for k in node.keywords):
+                for arg in (*node.args, *(k.value for k in node.keywords)):
+                    if isinstance(arg, ast.Name):
+                        names.add(arg.id)
+                    elif isinstance(arg, ast.Call):
+                        nested.add(id(arg))
+    return lambda call: id(call) in nested or bool(assigned.get(id(call), set()) & names)
 
 
 # Preprocessing steps that learn from the data they are fitted on.
@@ -500,7 +521,8 @@ class EvaluateOnTrainingData(Rule):
     """## What it does
     Checks for models evaluated only on the data they were fitted on:
     `model.score(X, y)` or a `sklearn.metrics` function applied to `model.predict(X)` after
-    `model.fit(X, y)`, when the notebook never evaluates that model on other data.
+    `model.fit(X, y)` (or `model = Model().fit(X, y)`), when the notebook never evaluates
+    that model on other data.
 
     ## Why is this bad?
     A model scores well on the rows it has memorised. Reporting that score says nothing
@@ -536,6 +558,13 @@ class EvaluateOnTrainingData(Rule):
             for call in calls:
                 func = call.func
                 model = _base(func.value) if isinstance(func, ast.Attribute) else None
+                if (isinstance(func, ast.Attribute) and func.attr == "fit" and call.args
+                        and isinstance(func.value, ast.Call)):
+                    # `clf = Model(...).fit(X, y)`: the fitted model is the assigned name.
+                    data = _base(call.args[0])
+                    for target in targets if data else ():
+                        fitted[target] = data
+                    continue
                 if model and func.attr == "fit" and call.args:
                     data = _base(call.args[0])
                     if data:

@@ -174,6 +174,7 @@ class ParameterUsedBeforeCell(Rule):
 
     code = "NB103"
     name = "parameter-used-before-cell"
+    rerun_blocker = True
     severity = Severity.ERROR
 
     def check(self, ctx):

@@ -19,7 +19,7 @@ from ..declare import (
 )
 from ..probe import FileProbe
 from ..rule import Applicability, LintContext, Rule, Severity
-from ._helpers import cell_calls, keyword, magic_span, span, string_constants, tree_nodes
+from ._helpers import cell_calls, keyword, magic_span, span, string_constants
 
 try:  # pragma: no cover - depends on the Python version
     import tomllib
@@ -393,7 +393,7 @@ def _read_path(call: ast.Call, name: str) -> ast.Constant | None:
     if (
         not text
         or "://" in text
-        or text.startswith(("/", "~", "\\"))
+        or text.startswith(("\\", "/dev/"))
         or re.match(r"^[A-Za-z]:", text)
         or any(c in text for c in "*?[{\n")
         or len(text) > 300
@@ -402,11 +402,28 @@ def _read_path(call: ast.Call, name: str) -> ast.Constant | None:
     return arg
 
 
+# Shell commands that only read or list files: a `!head data/x.csv` line does not make the file.
+_READ_ONLY_SHELL = re.compile(
+    r"^\s*!\s*(head|tail|cat|less|more|wc|ls|file|du|stat|grep|nl|od|hexdump|md5sum"
+    r"|sha1sum|sha256sum|shasum)\b[^>|]*$"
+)
+
+
+def _without_read_only_shell(text: str) -> str:
+    """``text`` without the lines that create no file: shell lines that only read files,
+    and comments (a download command commented out makes nothing)."""
+    return "\n".join(
+        line for line in text.split("\n")
+        if not (_READ_ONLY_SHELL.match(line) or line.lstrip().startswith("#"))
+    )
+
+
 def _file_reads(ctx: LintContext):
     """(cell, result, literal, resolved path) for reads of relative files, in notebook order.
 
     Nothing is reported after the notebook changes directory, and files that an earlier
-    cell writes or downloads (the name appears in an earlier cell) are not expected to exist.
+    cell writes or downloads (the name appears in an earlier cell, other than in a shell
+    line that only reads it, such as `!head data/x.csv`) are not expected to exist.
     """
     if ctx.nb.path is None:
         return
@@ -416,7 +433,7 @@ def _file_reads(ctx: LintContext):
         if any(m.name in ("cd", "pushd") for m in result.magics):
             return
         if result.tree is None:
-            seen_text.append(cell.source)
+            seen_text.append(_without_read_only_shell(cell.source))
             continue
         for call, name in cell_calls(ctx, cell, result):
             if name == "os.chdir":
@@ -426,19 +443,24 @@ def _file_reads(ctx: LintContext):
                 continue
             name = Path(literal.value).name
             lines = cell.source.split("\n")
-            before = "\n".join(seen_text) + "\n".join(lines[: literal.lineno - 1])
+            before = "\n".join(seen_text) + _without_read_only_shell(
+                "\n".join(lines[: literal.lineno - 1])
+            )
             if name and name in before:
                 continue
-            yield cell, result, literal, base / literal.value
-        seen_text.append(cell.source)
+            yield cell, result, literal, base / Path(literal.value).expanduser()
+        seen_text.append(_without_read_only_shell(cell.source))
 
 
 class MissingDataFile(Rule):
     """## What it does
-    Checks that files the notebook reads by a literal relative path (`open("x")`,
-    `pd.read_csv("data/x.csv")`, `np.load(...)`) exist relative to the notebook's folder.
+    Checks that files the notebook reads by a literal path (`open("x")`,
+    `pd.read_csv("data/x.csv")`, `np.load(...)`) exist: relative to the notebook's folder,
+    or on this machine for an absolute path (NB201 says why those are fragile).
     Files whose name appears in an earlier cell (written or downloaded there) are not
-    checked, nor anything after the notebook changes directory.
+    checked, nor anything after the notebook changes directory; a shell line that only
+    reads the file (`!head data/x.csv`, `!wc -l data/x.csv`) or a comment (a download
+    command commented out) does not count as making it.
 
     ## Why is this bad?
     The data is not in the repository: a fresh clone, CI and colleagues cannot run the
@@ -456,15 +478,18 @@ class MissingDataFile(Rule):
 
     code = "NB205"
     name = "missing-data-file"
+    rerun_blocker = True
 
     def check(self, ctx):
         for cell, result, literal, path in _file_reads(ctx):
             if not ctx.files.exists(path):
+                where = ("on this machine" if Path(literal.value).expanduser().is_absolute()
+                         else "relative to the notebook")
                 yield self.diagnostic(
                     ctx,
                     cell,
-                    f"File {_short(literal.value)!r} does not exist relative to the notebook;"
-                    " add it to the repository or make the path a parameter",
+                    f"File {_short(literal.value)!r} does not exist {where}; add it to the"
+                    " repository or make the path a parameter",
                     **span(result, literal).kwargs(),
                 )
 
@@ -499,6 +524,7 @@ class LfsPointerFile(Rule):
 
     code = "NB206"
     name = "lfs-pointer-file"
+    rerun_blocker = True
     severity = Severity.ERROR
 
     def check(self, ctx):
@@ -535,6 +561,7 @@ IMPORT_ALIASES = {
     "OpenSSL": "pyopenssl",
     "jose": "python-jose",
     "mpl_toolkits": "matplotlib",
+    "mpl_toolkits.basemap": "basemap",
     "pkg_resources": "setuptools",
     "IPython": "ipython",
     "tables": "tables",
@@ -641,14 +668,188 @@ def declared_distributions(
     return names if found else None
 
 
+_GUARDED = (ast.Try, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+
+
+def _top_level_imports(tree: ast.AST, everywhere: bool = False):
+    """(module, node) for each absolute import, in source order. Unless ``everywhere``,
+    only those that run unconditionally: imports inside a ``try`` (``except ImportError``
+    fallbacks) or a function body are left out."""
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop(0)
+        for child in ast.iter_child_nodes(node):
+            if not everywhere and isinstance(child, _GUARDED):
+                continue
+            if isinstance(child, ast.Import):
+                for alias in child.names:
+                    yield alias.name, child
+            elif isinstance(child, ast.ImportFrom) and child.level == 0 and child.module:
+                yield child.module, child
+            else:
+                stack.append(child)
+
+
+def _third_party(module: str, folders: list[Path], files: FileProbe) -> bool:
+    top = module.split(".")[0]
+    stdlib = set(getattr(sys, "stdlib_module_names", ()))
+    return not (top in stdlib or top in KERNEL_PROVIDED or module in KERNEL_PROVIDED
+                or _is_local(top, folders, files))
+
+
+def _local_module_imports(
+    module: str, folders: list[Path], files: FileProbe, seen: set[str] | None = None
+) -> list[str]:
+    """Third-party modules that the local module ``module`` (``stocker.py`` beside the
+    notebook) imports, following the local modules it imports in turn."""
+    seen = seen if seen is not None else set()
+    top = module.split(".")[0]
+    if top in seen:
+        return []
+    seen.add(top)
+    found: list[str] = []
+    for folder in folders:
+        path = folder / f"{top}.py"
+        if not files.is_file(path):
+            continue
+        try:
+            tree = ast.parse(files.read_text(path))
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+            return found
+        for name, _node in _top_level_imports(tree):
+            if _third_party(name, folders, files):
+                found.append(name)
+            elif _is_local(name.split(".")[0], folders, files):
+                found += _local_module_imports(name, folders, files, seen)
+        return found
+    return found
+
+
+def _notebook_imports(ctx: LintContext, folders: list[Path], everywhere: bool = False):
+    """(cell, result, node, module, via, shell) for each third-party module the notebook
+    imports, directly (``via`` None) or through a local module beside it (``via`` its name);
+    ``shell`` when an earlier shell line names it (`!pip install x`, `!f2py -m x ...`: the
+    notebook installs or builds it). ``everywhere`` as in ``_top_level_imports``."""
+    earlier = ""
+    shell: set[str] = set()  # words of earlier shell lines
+    for cell, result in ctx.code_cells:
+        has_imports = result.tree is not None and "import" in result.masked_source
+        imports = _top_level_imports(result.tree, everywhere) if has_imports else ()
+        for name, node in imports:
+            top = name.split(".")[0]
+            if f"{top}.py" in earlier:
+                continue  # a local module an earlier cell writes (`%%writefile mymodule.py`)
+            if _third_party(name, folders, ctx.files):
+                yield cell, result, node, name, None, top in shell
+            elif _is_local(top, folders, ctx.files):
+                for inner in _local_module_imports(name, folders, ctx.files):
+                    yield cell, result, node, inner, top, False
+        earlier += cell.source
+        shell.update(
+            word for line in cell.source.split("\n") if line.lstrip().startswith("!")
+            for word in re.findall(r"[A-Za-z_]\w*", line)
+        )
+
+
+def _folders(ctx: LintContext) -> list[Path]:
+    found = [f for f in (ctx.project_root, ctx.nb.path.parent if ctx.nb.path else None) if f]
+    return list(dict.fromkeys(found))
+
+
+def missing_module(module: str) -> str | None:
+    """The part of the dotted ``module`` this environment lacks (found, never imported), or
+    None when it is installed: the top-level package, or the first sub-package of a
+    namespace package (``mpl_toolkits.basemap`` is a distribution of its own)."""
+    parts = module.split(".")
+    if not _can_find(parts[0]):
+        return parts[0]
+    if len(parts) > 1 and _is_namespace(parts[0]) and not _can_find(".".join(parts[:2])):
+        return ".".join(parts[:2])
+    return None
+
+
+@functools.lru_cache(maxsize=512)
+def _can_find(name: str) -> bool:
+    import importlib.util
+
+    try:
+        # For ``a.b`` this imports ``a``: only ever a namespace package here, no code runs.
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+@functools.lru_cache(maxsize=128)
+def _is_namespace(name: str) -> bool:
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return False
+    return spec is not None and spec.origin in (None, "namespace") and bool(
+        spec.submodule_search_locations
+    )
+
+
+class MissingPackage(Rule):
+    """## What it does
+    Checks that every third-party module the notebook imports is installed in the
+    environment nbprod runs in, following imports into local modules beside the notebook
+    (`from stocker import Stocker`, where `stocker.py` imports `quandl`), and into namespace
+    packages whose parts are installed separately (`mpl_toolkits.basemap`). Imports inside a
+    `try` (an `except ImportError` fallback) or a function are not checked, nor modules an
+    earlier shell line installs or builds (`!pip install x`, `!f2py -c x.f -m x`; NB203
+    says why installing in the notebook is fragile).
+
+    ## Why is this bad?
+    A top-to-bottom run in this environment stops with `ModuleNotFoundError` at that cell.
+    When the notebook runs in another environment (another kernel), install the package
+    there, or lint with nbprod installed in it.
+
+    ## Example
+    ```python
+    import seaborn as sns  # not installed
+    ```
+
+    ## Use instead
+    Install it (`pip install seaborn`) and declare it in requirements.txt or
+    pyproject.toml, so that whoever reruns the notebook gets it too.
+    """
+
+    code = "NB208"
+    name = "missing-package"
+    rerun_blocker = True
+    severity = Severity.ERROR
+
+    def check(self, ctx):
+        reported: set[str] = set()
+        for cell, result, node, module, via, shell in _notebook_imports(ctx, _folders(ctx)):
+            missing = None if shell else missing_module(module)
+            if missing is None or missing in reported:
+                continue
+            reported.add(missing)
+            through = f" (imported by the local module `{via}`)" if via else ""
+            yield self.diagnostic(
+                ctx,
+                cell,
+                f"`{missing}`{through} is not installed in this environment; a rerun stops"
+                f" here with ModuleNotFoundError: install {IMPORT_ALIASES.get(missing, missing)}",
+                **span(result, node).kwargs(),
+            )
+
+
 class UndeclaredDependency(Rule):
     """## What it does
     Checks that every third-party module the notebook imports is declared by the project:
     in a `requirements*.txt`, `pyproject.toml` (`[project]` dependencies, optional
     dependencies, dependency groups, Poetry) or `environment.yml` at the project root or
     beside the notebook. Import names are mapped to distributions through the installed
-    packages' metadata plus a small table (`sklearn` is `scikit-learn`). Standard library
-    and local modules are never reported; without any declaration file the rule is silent.
+    packages' metadata plus a small table (`sklearn` is `scikit-learn`). Imports of local
+    modules beside the notebook are followed (`from stocker import Stocker`, where
+    `stocker.py` imports `quandl`). Standard library and local modules are never reported;
+    imports inside a `try` or a function are not checked; without any declaration file the
+    rule is silent. NB208 reports a package that is not installed at all.
 
     ## Why is this bad?
     Whoever installs the project from its declarations (a colleague, CI, a container) gets
@@ -667,38 +868,28 @@ class UndeclaredDependency(Rule):
     name = "undeclared-dependency"
 
     def check(self, ctx):
-        folders = [f for f in (ctx.project_root, ctx.nb.path.parent if ctx.nb.path else None) if f]
+        folders = _folders(ctx)
         if not folders:
             return
-        unique = list(dict.fromkeys(folders))
-        declared = ctx.memo("declared", lambda: declared_distributions(unique, ctx.files))
+        declared = ctx.memo("declared", lambda: declared_distributions(folders, ctx.files))
         if declared is None:
             return
         reported: set[str] = set()
-        stdlib = set(getattr(sys, "stdlib_module_names", ()))
-        for cell, result in ctx.python_cells:
-            for node in tree_nodes(ctx, result):
-                modules = []
-                if isinstance(node, ast.Import):
-                    modules = [a.name for a in node.names]
-                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                    modules = [node.module]
-                for full in modules:
-                    top = full.split(".")[0]
-                    if (top in reported or top in stdlib or top in KERNEL_PROVIDED
-                            or full in KERNEL_PROVIDED or _is_local(top, folders, ctx.files)):
-                        continue
-                    if import_distributions(top) & declared:
-                        continue
-                    reported.add(top)
-                    yield self.diagnostic(
-                        ctx,
-                        cell,
-                        f"`{top}` is imported but the project does not declare it; add"
-                        f" {_suggest(top)} to requirements.txt or"
-                        " pyproject.toml",
-                        **span(result, node).kwargs(),
-                    )
+        for cell, result, node, module, via, _shell in _notebook_imports(
+            ctx, folders, everywhere=True
+        ):
+            top = module.split(".")[0]
+            if top in reported or import_distributions(top) & declared:
+                continue
+            reported.add(top)
+            through = f" (by the local module `{via}`)" if via else ""
+            yield self.diagnostic(
+                ctx,
+                cell,
+                f"`{top}` is imported{through} but the project does not declare it; add"
+                f" {_suggest(top)} to requirements.txt or pyproject.toml",
+                **span(result, node).kwargs(),
+            )
 
 
 def _suggest(module: str) -> str:
@@ -722,5 +913,6 @@ RULES = (
     MissingDataFile,
     LfsPointerFile,
     UndeclaredDependency,
+    MissingPackage,
 )
 

@@ -288,6 +288,7 @@ class InteractiveInput(Rule):
 
     code = "NB305"
     name = "interactive-input"
+    rerun_blocker = True
     severity = Severity.ERROR
 
     def check(self, ctx):

@@ -38,12 +38,12 @@ def test_lint_then_click_a_finding_lands_on_its_cell(page: Page, lab_server, sho
     name = write_notebook(
         root, "lint/demo.ipynb",
         {"source": "# Demo", "cell_type": "markdown"},
-        *[{"source": s, "execution_count": i} for i, s in enumerate(filler, start=1)],
-        {"source": "y = x1 + 1", "execution_count": 40},
+        *[{"source": s, "execution_count": i} for i, s in enumerate(filler, start=2)],
+        {"source": "y = x1 + 1", "execution_count": 1},
     )
     open_notebook(page, lab_server, name)
     page.locator(".nbprod-lint-run").click()
-    finding = page.locator('.nbprod-finding[data-code="NB002"]')
+    finding = page.locator('.nbprod-finding[data-code="NB001"]')
     expect(finding).to_be_visible(timeout=30_000)
     expect(page.locator(".nbprod-lint .nbprod-status")).to_contain_text("finding")
     shot(page, "lint-findings")

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,11 +19,23 @@ BIN = Path(sys.executable).parent
 START_TIMEOUT_S = 60
 
 
-def _spawn(args: list[str], log: Path) -> subprocess.Popen:
+def _spawn(args: list[str], log: Path, **options) -> subprocess.Popen:
     handle = log.open("wb")
     # A session of its own, so teardown can kill the nanny, its worker and their kernels.
     return subprocess.Popen(args, stdout=handle, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+                            start_new_session=True, **options)
+
+
+def _without_disk(args: list[str], hidden: Path) -> list[str]:
+    """``args`` run in a mount namespace of their own where ``hidden`` is an empty tmpfs.
+
+    The workers then cannot see the client's projects (every test's folder is under pytest's
+    base temporary folder), as on a cluster with no shared disk: what a step needs must be
+    sent to it and what it produces sent back.
+    """
+    script = 'mount -t tmpfs nbprod-hidden "$0" && exec "$@"'
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script,
+            str(hidden), *args]
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -53,13 +66,20 @@ def dask_cluster(tmp_path_factory):
         time.sleep(0.2)  # the file is written in one go, but give the writer a moment
         address = json.loads(scheduler_file.read_text())["address"]
         assert address.startswith("tcp://127.0.0.1:")
+        hidden = tmp_path_factory.getbasetemp()
         for number in (1, 2):
+            # Each worker has its own working and temporary folder, outside the hidden tree.
+            home = Path(tempfile.mkdtemp(prefix=f"nbprod-worker{number}-"))
             processes.append(_spawn(
-                [str(BIN / "dask"), "worker", address, *loopback, "--nthreads", "1",
-                 "--death-timeout", "60", "--memory-limit", "0", "--name", f"w{number}",
-                 # As the docs advise: imports done while the worker starts.
-                 "--preload", "nbprod.pipeline.worker"],
-                folder / f"worker{number}.log"))
+                _without_disk(
+                    [str(BIN / "dask"), "worker", address, *loopback, "--nthreads", "1",
+                     "--death-timeout", "60", "--memory-limit", "0", "--name", f"w{number}",
+                     "--local-directory", str(home / "dask"),
+                     # As the docs advise: imports done while the worker starts.
+                     "--preload", "nbprod.pipeline.worker"], hidden),
+                folder / f"worker{number}.log", cwd=home,
+                env={**os.environ, "TMPDIR": str(home / "tmp")}))
+            (home / "tmp").mkdir()
         with distributed.Client(address, timeout=START_TIMEOUT_S) as client:
             client.wait_for_workers(2, timeout=START_TIMEOUT_S)
             workers = client.scheduler_info()["workers"]

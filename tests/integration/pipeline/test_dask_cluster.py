@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import signal
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -84,7 +87,10 @@ def test_failed_step_stops_its_downstream_only(dask_cluster, step_notebook):
 def test_killed_worker_is_retried_and_the_pipeline_completes(dask_cluster, tmp_path,
                                                                notebook_writer):
     address, _ = dask_cluster
-    marker = tmp_path / "attempts.txt"
+    # The workers cannot see tmp_path (no shared disk): the test and the step meet in a
+    # folder outside it, which both can see.
+    meeting = Path(tempfile.mkdtemp(prefix="nbprod-kill-"))
+    marker = meeting / "attempts.txt"
     (tmp_path / "pyproject.toml").write_text("[project]\nname = \"killer\"\n")
     notebook = notebook_writer(
         tmp_path / "slow.ipynb",
@@ -117,3 +123,46 @@ def test_killed_worker_is_retried_and_the_pipeline_completes(dask_cluster, tmp_p
     assert len(attempts) == 2 and attempts[1] != attempts[0]
     slow = store.get_run(result.outcomes["slow"].run_id)
     assert slow["pipeline"]["worker"].endswith(f":{attempts[1]}")
+
+
+def test_function_steps_on_workers_that_cannot_see_the_project(dask_cluster, tmp_path,
+                                                               notebook_writer):
+    """The workers run with the client's folders hidden: what a step reads travels with it
+    (the file its parameter names, then the files it was seen reading), what it writes
+    comes back, and its receipt lands in the client's store."""
+    address, _ = dask_cluster
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = \"far\"\n")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "rows.txt").write_text("a\nb\nc\n")
+    notebook = notebook_writer(
+        tmp_path / "notebooks" / "far.ipynb",
+        {"source": "path: str = '../data/rows.txt'", "tags": ["parameters"]},
+        {"source": "import os\nsees_client = os.path.isdir(" + repr(str(tmp_path)) + ")\n"
+                   "rows = open(path).read().split()", "tags": ["step:load"]},
+        {"source": "count = -1 if sees_client else len(rows)\n"
+                   "open('count.txt', 'w').write(str(count))",
+         "tags": ["step:count"]},
+    )
+    source, plan = _plan(tmp_path, notebook)
+    store = open_project_store(tmp_path)
+    result = run_pipeline(plan, source, DaskExecutor(cluster=address), root=tmp_path,
+                          store=store)
+    assert {n: o.status for n, o in result.outcomes.items()} == {
+        "load": "succeeded", "count": "succeeded"}, result.outcomes
+    load = store.get_run(result.outcomes["load"].run_id)
+    assert pickle.loads(store.objects.path_for(
+        load["pipeline"]["values"]["sees_client"]).read_bytes()) is False  # really apart
+    assert [e["path"] for e in load["data"]] == ["data/rows.txt"]
+    assert (tmp_path / "notebooks" / "count.txt").read_text() == "3"  # brought back
+    assert load["pipeline"]["worker"].split(":")[1] != str(os.getpid())
+
+    again = run_pipeline(plan, source, DaskExecutor(cluster=address), root=tmp_path,
+                         store=store)
+    assert {o.status for o in again.outcomes.values()} == {"cached"}
+    (tmp_path / "data" / "rows.txt").write_text("a\nb\nc\nd\n")
+    source, plan = _plan(tmp_path, notebook)
+    changed = run_pipeline(plan, source, DaskExecutor(cluster=address), root=tmp_path,
+                           store=store)
+    assert {n: o.status for n, o in changed.outcomes.items()} == {
+        "load": "succeeded", "count": "succeeded"}
+    assert (tmp_path / "notebooks" / "count.txt").read_text() == "4"

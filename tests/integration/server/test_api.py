@@ -47,18 +47,22 @@ async def test_lint_returns_exactly_the_cli_json(api, server_root):
     assert status == 200
     assert headers["Content-Type"] == "application/json"
     assert data == cli_json(server_root, "lint", NOTEBOOK)
-    assert {d["cell_id"] for d in data} >= {"c3"}  # NB002: execution count 5 with nothing before
+    assert {(d["cell_id"], d["code"], d["rerun_blocker"]) for d in data} >= {
+        ("c2", "F401", False)}  # `os` imported but unused
 
 
 async def test_lint_fix_rewrites_the_notebook_and_returns_what_is_left(api, server_root):
     path = server_root / "nb" / "fixable.ipynb"
-    path.write_text(nbformat.writes(make_notebook("x = 1", "   ", "y = 2")))
+    error = {"output_type": "error", "ename": "ZeroDivisionError", "evalue": "division by zero",
+             "traceback": []}
+    path.write_text(nbformat.writes(make_notebook(
+        "x = 1", {"source": "x / 0", "execution_count": 1, "outputs": [error]}, "y = 2")))
     status, _, before = await api("lint", params={"path": "nb/fixable.ipynb"})
-    assert "NB008" in {d["code"] for d in before}
+    assert "NB007" in {d["code"] for d in before}
     status, _, left = await api("lint/fix", method="POST", body={"path": "nb/fixable.ipynb"})
     assert status == 200
-    assert "NB008" not in {d["code"] for d in left}
-    assert len(nbformat.read(path, as_version=4).cells) == 2
+    assert "NB007" not in {d["code"] for d in left}
+    assert nbformat.read(path, as_version=4).cells[1].outputs == []
 
 
 async def test_tag_suggestions_params_and_export_preview_match_the_cli(api, server_root):

@@ -108,7 +108,7 @@ def test_is_selected(code, select, ignore, expected):
 
 def test_default_selection_is_nb_plus_ruff_defaults():
     config = LintConfig()
-    ruff_defaults = ("E4", "E7", "E9", "F", "NPY001", "NPY201", "PD007")
+    ruff_defaults = ("E9", "F", "NPY001", "NPY201", "PD007")
     assert selection(config) == (("NB", *ruff_defaults), ())
     assert ruff_codes(config) == ruff_defaults
     assert ruff_codes(LintConfig(select=("NB001",))) == ()
@@ -192,3 +192,17 @@ def test_parallel_and_serial_runs_agree(tmp_path, monkeypatch):
     assert serial.diagnostics == parallel.diagnostics
     assert serial.errors == parallel.errors and len(serial.errors) == 1
     assert {d.code for d in parallel.diagnostics} >= {"NB001", "F401"}
+
+
+def test_habit_rules_are_off_by_default_but_selectable():
+    selected = file_selector(LintConfig(), "nb.ipynb")
+    assert selected("NB001") and selected("F401") and selected("E999")
+    for code in ("NB002", "NB008", "F403", "F405", "F811", "E402", "E703", "E702"):
+        assert not selected(code), code
+    by_code = file_selector(LintConfig(extend_select=("NB002", "F405", "E402")), "nb.ipynb")
+    assert by_code("NB002") and by_code("F405") and by_code("E402")
+    assert not by_code("NB008")
+    by_prefix = file_selector(LintConfig(select=("NB",)), "nb.ipynb")
+    assert by_prefix("NB008") and not by_prefix("F401")
+    ignored = file_selector(LintConfig(ignore=("NB0",)), "nb.ipynb")
+    assert not ignored("NB001") and ignored("NB101")

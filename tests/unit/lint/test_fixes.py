@@ -41,6 +41,12 @@ EXPECTED = {
         "c1": 'X = df.to_numpy()\nY = df.as_matrix(columns=["a"])\n'
         "for k, v in df.items():\n    pass\nZ = df.to_numpy()"
     },
+    "NB510": {
+        "c1": 'import pandas as pd\nhours = pd.date_range("2015-07-03", periods=8, freq="h")\n'
+        'ok = pd.date_range("2015-07-03", periods=8, freq="h")\n'
+        'monthly = sales.resample("ME").sum()\nstarts = sales.resample("MS").sum()\n'
+        'quarter = sales.asfreq(freq="15min")\nyearly = pd.Grouper(freq="YE-DEC")'
+    },
 }
 
 

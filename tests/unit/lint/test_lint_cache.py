@@ -151,7 +151,7 @@ def test_recently_written_notebooks_are_not_cached(tmp_path, cache_dir):
 
 def test_fixes_bypass_the_cache(tmp_path, cache_dir, no_racy_window):
     path = write(tmp_path / "a.ipynb", "x = 1", "")
-    config = LintConfig(ruff=False, fix=True)
+    config = LintConfig(ruff=False, fix=True, extend_select=("NB008",))
     report = lint_cached([path], cache_dir, config)
     assert report.fixed == 1
     assert not (cache_dir / "lint").exists()

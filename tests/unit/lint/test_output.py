@@ -74,8 +74,10 @@ def test_sarif_structure():
     for result in run["results"]:
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
         assert result["message"]["text"].startswith(f"cell {result['properties']['cell']}")
-    assert run["results"][2]["properties"] == {"cell": 3, "cell_id": "b7e2"}
-    assert run["results"][3]["properties"] == {"cell": 5, "output": 2}
+    assert run["results"][2]["properties"] == {
+        "cell": 3, "cell_id": "b7e2", "rerun_blocker": False,
+    }
+    assert run["results"][3]["properties"] == {"cell": 5, "output": 2, "rerun_blocker": False}
 
 
 def test_github_escapes_properties_and_data():

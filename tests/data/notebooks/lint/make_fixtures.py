@@ -97,6 +97,10 @@ FIXTURES: dict[str, dict] = {
     "NB012-ok": {"cells": [code("#| default_exp core"), md("# Core"), code("x = 1")]},
     "NB013": {"filename": "churn-Copy1.ipynb", "cells": [md("# Churn"), code("x = 1")]},
     "NB013-ok": {"filename": "churn_model.ipynb", "cells": [md("# Churn"), code("x = 1")]},
+    "NB014": {"cells": [
+        code("import math\nx = math.pi"), code('print "x is", x'),
+        code("try:\n    y = 1 / x\nexcept ZeroDivisionError, e:\n    pass"),
+    ]},
     "NB101": {"config": {"require_parameters": True}, "cells": [
         code("import math"), code("alpha = 0.5\nname = 'x'"), code("beta = math.sqrt(alpha)"),
     ]},
@@ -156,6 +160,9 @@ FIXTURES: dict[str, dict] = {
              '    pass\nremote = pd.read_csv("https://example.com/x.csv")'),
         code("!wget -O data/downloaded.csv https://example.com/d.csv"),
         code('d = pd.read_csv("data/downloaded.csv")\ntext = open("notes.txt").read()'),
+        code("!head -3 data/peeked.csv\n# !curl -o data/commented.csv https://example.com/c.csv"),
+        code('p = pd.read_csv("data/peeked.csv")\nc = pd.read_csv("data/commented.csv")\n'
+             'a = pd.read_csv("/nbprod-no-such-folder/a.csv")'),
     ]},
     "NB206": {"cells": [
         code('import pandas as pd\nstub = pd.read_csv("data/lfs.csv")\n'
@@ -165,6 +172,16 @@ FIXTURES: dict[str, dict] = {
         code("import os\nimport pandas as pd\nimport xgboost\n"
              "from sklearn.linear_model import LinearRegression\nimport localmod"),
         code("import matplotlib.pyplot as plt\nfrom xgboost import XGBClassifier"),
+        code("from stocker import Stocker"),
+    ]},
+    "NB208": {"cells": [
+        code("import os\nimport pandas as pd\nimport nbprod_absent_package\n"
+             "from nbprod_absent_package.sub import thing\nimport localmod"),
+        code("try:\n    import nbprod_optional_absent\nexcept ImportError:\n    pass"),
+        code("from stocker import Stocker"),
+        code("from mpl_toolkits.mplot3d import Axes3D\nfrom mpl_toolkits.basemap import Basemap"),
+        code("!f2py -c dprod.f -m nbprod_built_here"),
+        code("import nbprod_built_here"),
     ]},
     "NB301": {"cells": [
         code("%matplotlib inline\ndef f():\n    return 1", tags=["export"]),
@@ -274,6 +291,28 @@ FIXTURES: dict[str, dict] = {
         code('import matplotlib\ncmap = matplotlib.cm.get_cmap("viridis")\n'
              'ok = matplotlib.colormaps["viridis"]\nax = fig.gca(projection="3d")\n'
              'ax2 = fig.gca()\nax.set_axis_bgcolor("white")'),
+        code("plt.plot(x, y, ls='steps-mid')\nplt.plot(x, y, drawstyle='steps-mid')\n"
+             "plt.plot(x, y, linestyle='steps')\nplt.plot(x, y, ls='--')"),
+    ]},
+    "NB510": {"cells": [
+        code('import pandas as pd\nhours = pd.date_range("2015-07-03", periods=8, freq="H")\n'
+             'ok = pd.date_range("2015-07-03", periods=8, freq="h")\n'
+             'monthly = sales.resample("M").sum()\nstarts = sales.resample("MS").sum()\n'
+             'quarter = sales.asfreq(freq="15T")\nyearly = pd.Grouper(freq="A-DEC")'),
+    ]},
+    "NB511": {"cells": [
+        code("import matplotlib as mpl\nimport matplotlib.pyplot as plt\n"
+             "plt.rcParams['axes.color_cycle'] = ['r', 'g']\n"
+             "plt.rcParams['axes.prop_cycle'] = mpl.cycler(color=['r', 'g'])\n"
+             "mpl.rcParams.update({'savefig.frameon': False, 'figure.dpi': 100})\n"
+             "mpl.rc('axes', color_cycle=['r'], grid=True)"),
+        code("with plt.rc_context({'text.latex.unicode': True}):\n    plt.plot([1])"),
+    ]},
+    "NB512": {"cells": [
+        code("from IPython.html import widgets\nimport ipywidgets\n"
+             "from IPython.display import display"),
+        code("from pandas.tools.plotting import scatter_matrix\n"
+             "from pandas.plotting import andrews_curves\nimport pandas.io.data as web"),
     ]},
     "NB601": {"cells": [
         code("import random\nx = random.random()\nz = random.randint(1, 6)"),
@@ -296,6 +335,11 @@ FIXTURES: dict[str, dict] = {
              "model = RandomForestClassifier(n_estimators=10, random_state=0)\ncv = KFold(5)\n"
              "cv2 = KFold(5, shuffle=True)\nfrom sklearn.linear_model import LinearRegression\n"
              "lr = LinearRegression()"),
+        code("from sklearn.tree import DecisionTreeClassifier\n"
+             "from sklearn.ensemble import BaggingClassifier\ntree = DecisionTreeClassifier()\n"
+             "bag = BaggingClassifier(tree, random_state=1)\n"
+             "bag2 = BaggingClassifier(DecisionTreeClassifier(), random_state=0)\n"
+             "alone = DecisionTreeClassifier()"),
     ]},
     "NB605": {"cells": [
         code("from sklearn.preprocessing import StandardScaler\n"
@@ -312,12 +356,18 @@ FIXTURES: dict[str, dict] = {
              "print(accuracy_score(y, pred))"),
         code("other = LogisticRegression()\nother.fit(X_train, y_train)\n"
              "other.score(X_train, y_train)\nother.score(X_test, y_test)"),
+        code("chained = LogisticRegression().fit(X2, y2)\nchained.score(X2, y2)\n"
+             "held = LogisticRegression(C=2).fit(X_train, y_train)\nheld.score(X_test, y_test)"),
     ]},
 }
 
 SUPPORT_FILES = {
     "requirements.txt": "pandas>=2\nnumpy\nscikit-learn  # imported as sklearn\nmatplotlib\n",
     "localmod.py": '"""A module beside the notebooks: a local import, not a dependency."""\n',
+    "stocker.py": (
+        '"""A local module that imports a package no environment here has."""\n'
+        "import os\n\nimport quandl_absent_package\n\nimport localmod\n"
+    ),
     "data/present.csv": "a,b\n1,2\n",
     "data/lfs.csv": (
         "version https://git-lfs.github.com/spec/v1\n"
