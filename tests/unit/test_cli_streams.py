@@ -43,4 +43,4 @@ def test_reader_gone_ends_lint_quietly(tmp_path):
     assert proc.wait(timeout=60) == 1
     # No BrokenPipeError, no "Exception ignored" at shutdown: only the summary.
     lines = stderr.decode().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Found 400 findings"), lines
+    assert len(lines) == 1 and "findings in 200 notebooks" in lines[0], lines
