@@ -199,7 +199,20 @@ def _receipt_view(receipt: dict, run_dir: Path) -> list:
                           Text(str(entry.get("error", "not hashed")), style="red"),
                           "yes" if entry.get("stored") else "no")
         parts.append(table)
+    parts += [Text(line, style="yellow") for line in _flux_lines(receipt)]
     return parts
+
+
+def _flux_lines(receipt: dict, label: str = "") -> list[str]:
+    """Inputs that changed while the run read them (receipt ``changed_during_run``)."""
+    lines = []
+    for entry in receipt.get("changed_during_run") or []:
+        first = entry.get("hash_at_first_read")
+        seen = f"read as {_short(first)}" if first else "changed after it was opened"
+        lines.append(f"{label}changed during the run: {entry.get('path')} ({seen},"
+                     f" {_short(entry.get('hash_at_end'))} at the end); the outputs may not"
+                     " match any one version of it")
+    return lines
 
 
 def _not_reproducible(names: list[str]) -> str:
@@ -303,6 +316,9 @@ def _brief_value(value: Any) -> str:
 
 def _diff_text(result: dict) -> str:
     lines = [f"--- {result['a']}", f"+++ {result['b']}"]
+    flux = result.get("changed_during_run") or {}
+    for side in ("a", "b"):
+        lines += _flux_lines({"changed_during_run": flux.get(side)}, f"{result[side]}: ")
     if result["identical"]:
         lines.append("The runs are identical in parameters, environment, data and outputs.")
         return "\n".join(lines)
@@ -467,6 +483,9 @@ def _verify_text(report: dict) -> str:
          lambda x: f"{x['path']} (cached {_short(x['cached'])}, now {_short(x['actual'])})"),
         ("marked interrupted", report["interrupted"], str),
         ("object not indexed", report["unindexed_objects"], str),
+        ("unmasked secret", report["unmasked_secrets"],
+         lambda x: f"{x['kind']} {x['value']} in {x['path']} ({x['where']}); delete the run"
+                   " or remove the value"),
     )
     for title, items, show in sections:
         for item in items:

@@ -27,7 +27,7 @@ from ..errors import (
     NotebookError,
 )
 from ..fsutil import atomic_write
-from ..notebook import dumps, load, prepare_validation, save
+from ..notebook import check_readable, dumps, load, prepare_validation, save
 from .cache import LintCache
 from .checker import (
     MAX_FIX_PASSES,
@@ -108,6 +108,9 @@ def collect_notebooks(paths: Iterable[str | Path]) -> list[Path]:
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
+        if path.is_dir() and path.suffix == ".ipynb":
+            # Named as a notebook file: the user meant a file, not a folder to search.
+            raise NotebookError(f"{path}: is a folder, not a notebook file")
         if path.is_dir():
             for candidate in sorted(path.rglob("*.ipynb")):
                 parts = candidate.relative_to(path).parts
@@ -115,8 +118,8 @@ def collect_notebooks(paths: Iterable[str | Path]) -> list[Path]:
                     continue
                 if candidate.is_file():
                     found.append(candidate)
-        elif path.exists():
-            found.append(path)
+        elif path.exists() or path.is_symlink():
+            found.append(path)  # the loader reports what is wrong with a broken link
         else:
             raise NotebookError(f"{path}: no such file or folder")
     return list(dict.fromkeys(found))
@@ -174,7 +177,7 @@ def lint_paths(
     if codes and not config.fix and todo:
         from .ruff import RuffBatch
 
-        batch = RuffBatch([files[i] for i in todo if files[i].suffix == ".ipynb"], codes).start()
+        batch = RuffBatch(_ruff_paths(files[i] for i in todo), codes).start()
     try:
         linted = _run_all([files[i] for i in todo], config, project_root, jobs)
         ruff_found = batch.results() if batch else {}
@@ -197,6 +200,22 @@ def lint_paths(
         else:
             report.results.append(outcome)
     return report
+
+
+def _ruff_paths(files: Iterable[Path]) -> list[Path]:
+    """The notebooks ruff may read itself: regular ``.ipynb`` files. A path the loader
+    refuses (a FIFO would block ruff forever, a device would never end) is never handed to
+    ruff; nbprod's own read of it reports the problem."""
+    paths = []
+    for path in files:
+        if path.suffix != ".ipynb":
+            continue
+        try:
+            check_readable(path)
+        except NotebookError:
+            continue
+        paths.append(path)
+    return paths
 
 
 def _run_all(files: list[Path], config: LintConfig, root: Path | None, jobs: int | None):

@@ -662,9 +662,10 @@ def is_secret(name: str) -> bool:
     return bool(_SECRET_RE.search(name))
 
 
-def redact(values: dict[str, Any]) -> dict[str, Any]:
-    """JSON-ready parameters with secret values replaced by ``***``."""
-    return {name: REDACTED if is_secret(name) else to_json(value)
+def redact(values: dict[str, Any], also: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
+    """JSON-ready parameters with secret values replaced by ``***``: those of secret names,
+    and those of the names in ``also`` (values that look like credentials)."""
+    return {name: REDACTED if is_secret(name) or name in also else to_json(value)
             for name, value in values.items()}
 
 
