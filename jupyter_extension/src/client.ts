@@ -2,7 +2,15 @@
 import { ServerConnection } from '@jupyterlab/services';
 
 import { requestAPI } from './request';
-import { IDiagnostic, IFixPreview, IInfo, IJob, INbprodClient, IRunReport } from './tokens';
+import {
+  IDiagnostic,
+  IFixPreview,
+  IInfo,
+  IJob,
+  INbprodClient,
+  IPipelineDag,
+  IRunReport
+} from './tokens';
 
 function query(values: Record<string, string>): string {
   return '?' + new URLSearchParams(values).toString();
@@ -64,6 +72,12 @@ export class NbprodClient implements INbprodClient {
   }
   diffRuns(path: string, a: string, b: string): Promise<any> {
     return this.call('runs/diff' + query({ path, a, b }));
+  }
+  pipelineDag(path: string): Promise<IPipelineDag> {
+    return this.call('pipeline/dag' + query({ path }));
+  }
+  startPipeline(path: string): Promise<IJob> {
+    return this.call('pipeline/run', post({ path }));
   }
   runReport(path: string, runId: string): Promise<IRunReport> {
     return this.call('runs/' + encodeURIComponent(runId) + '/report' + query({ path }));

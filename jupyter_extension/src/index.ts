@@ -3,7 +3,7 @@
  * (the sidebar, the cell tag editor, the cell badges, lint on save).
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette, ToolbarButton } from '@jupyterlab/apputils';
+import { ICommandPalette, MainAreaWidget, ToolbarButton } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { buildIcon, tagIcon } from '@jupyterlab/ui-components';
@@ -12,6 +12,7 @@ import { NbprodClient } from './client';
 import { ExportSection } from './export';
 import { LintSection } from './lint';
 import { pageTab } from './page';
+import { NbprodView } from './view';
 import { NbprodPanel } from './panel';
 import { NbprodRequestError } from './request';
 import { RunSection } from './run';
@@ -29,6 +30,7 @@ export namespace CommandIDs {
   export const run = 'nbprod:run';
   export const openRuns = 'nbprod:open-runs';
   export const openPanel = 'nbprod:open-panel';
+  export const openView = 'nbprod:open-view';
 }
 
 /** The commands the palette lists under "nbprod" (and the nbprod menu shows). */
@@ -39,6 +41,7 @@ const PALETTE = [
   CommandIDs.exportWrite,
   CommandIDs.run,
   CommandIDs.openRuns,
+  CommandIDs.openView,
   CommandIDs.openPanel
 ];
 
@@ -88,6 +91,22 @@ const uiPlugin: JupyterFrontEndPlugin<void> = {
         await app.commands.execute('docmanager:open', { path });
       },
       goToCell: (panel, cellId) => goToCell(app, panel, cellId),
+      openView: path => {
+        const id = `nbprod-view-${path}`;
+        const existing = Array.from(app.shell.widgets('main')).find(w => w.id === id);
+        if (existing) {
+          app.shell.activateById(id);
+          return;
+        }
+        const view = new MainAreaWidget({ content: new NbprodView(client, path, ctx.openPage) });
+        view.id = id;
+        view.title.label = `nbprod: ${path.split('/').pop()}`;
+        view.title.icon = buildIcon;
+        view.title.closable = true;
+        view.addClass('nbprod-view-tab-widget');
+        app.shell.add(view, 'main');
+        app.shell.activateById(id);
+      },
       saveText: async (path, text) => {
         await app.serviceManager.contents.save(path, { type: 'file', format: 'text', content: text });
       },
@@ -183,6 +202,17 @@ const uiPlugin: JupyterFrontEndPlugin<void> = {
       label: 'Show the Runs of this Notebook',
       isEnabled: hasNotebook,
       execute: inPanel(runs, () => runs.refresh())
+    });
+    app.commands.addCommand(CommandIDs.openView, {
+      label: 'Open the nbprod View of this Notebook',
+      caption: 'Runs as a table and a chart, the pipeline drawn, the lineage of a run',
+      isEnabled: hasNotebook,
+      execute: () => {
+        const current = tracker.currentWidget;
+        if (current) {
+          ctx.openView(current.context.path);
+        }
+      }
     });
     app.commands.addCommand(CommandIDs.openPanel, {
       label: 'Show the nbprod Panel',

@@ -113,7 +113,8 @@ export class RunsSection extends Section {
     this.diffButton.disabled = true;
     this.toolbar.append(
       this.button('Refresh', 'nbprod-runs-refresh', () => void this.refresh()),
-      this.diffButton
+      this.diffButton,
+      this.button('Open view', 'nbprod-runs-view', () => this.ready && this.ctx.openView(this.path))
     );
     this.table = h('div', { className: 'nbprod-runs-table' });
     this.diff = h('div', { className: 'nbprod-runs-diff-result' });

@@ -15,6 +15,8 @@ export interface ISectionContext {
   goToCell(panel: NotebookPanel, cellId: string): boolean;
   /** Show an HTML page (a run report) in a main-area tab. */
   openPage(id: string, title: string, html: string): void;
+  /** Open the main-area nbprod view (runs, pipeline, lineage) of a notebook. */
+  openView(path: string): void;
   /** Write a text file of the server root (a requirements file a fix extends). */
   saveText(path: string, text: string): Promise<void>;
 }

@@ -84,6 +84,22 @@ export interface INbprodClient {
   showRun(path: string, runId: string): Promise<any>;
   diffRuns(path: string, a: string, b: string): Promise<any>;
   runReport(path: string, runId: string): Promise<IRunReport>;
+  pipelineDag(path: string): Promise<IPipelineDag>;
+  startPipeline(path: string): Promise<IJob>;
+}
+
+/** `nbprod pipeline show P --output-format json`: the steps, their cache state, the SVG. */
+export interface IPipelineDag {
+  name: string;
+  steps: {
+    name: string;
+    upstream: string[];
+    runs: string | null;
+    cached: boolean;
+    reason: string | null;
+    run_id: string | null;
+  }[];
+  svg: string;
 }
 
 /** One cell as `nbprod lint --diff` describes it before or after the fixes. */

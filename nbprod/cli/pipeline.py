@@ -109,18 +109,37 @@ def run_command(notebook, only, start, executor, cluster, max_parallel, force, t
 
 @pipeline_group.command("show")
 @notebook_argument
-@click.option("--output-format", "--format", "fmt", type=click.Choice(["text", "mermaid", "svg"]),
-              default="text", show_default=True,
-              help="text, Mermaid (for Markdown docs) or SVG (--format is the old name).")
+@click.option("--output-format", "--format", "fmt",
+              type=click.Choice(["text", "mermaid", "svg", "json"]), default="text",
+              show_default=True,
+              help="text, Mermaid (for Markdown docs), SVG, or JSON (the steps, their edges and"
+                   " cache state, and the SVG; --format is the old name).")
+@click.option("--status", "with_status", is_flag=True,
+              help="Mark each step cached or would-run (computes the cache keys).")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
               help="Write to this file instead of stdout.")
-def show_command(notebook, fmt, output):
+def show_command(notebook, fmt, with_status, output):
     """Draw the pipeline's DAG as text, Mermaid or SVG."""
     from ..pipeline.render import render
 
-    _, _, _, plan = _prepare(notebook, ())
-    text = render(plan, fmt)
-    emit(text, output)
+    project, config, source, plan = _prepare(notebook, ())
+    states = {}
+    if with_status or fmt == "json":
+        from ..pipeline.run import PipelineRunner
+
+        states = PipelineRunner(plan, source, root=project.root, store=_store(project),
+                                pinned=config.pinned).status()
+    notes = {name: "cached" if state.cached else "would run" for name, state in states.items()}
+    if fmt == "json":
+        click.echo(json.dumps({
+            "name": plan.pipeline.name,
+            "steps": [{"name": name, "upstream": list(plan.upstream.get(name, ())),
+                       "runs": plan.step(name).notebook or plan.step(name).function,
+                       "cached": states[name].cached, "reason": states[name].reason,
+                       "run_id": states[name].cached_run} for name in plan.order],
+            "svg": render(plan, "svg", notes)}, indent=2))
+        return 0
+    emit(render(plan, fmt, notes), output)
     return 0
 
 

@@ -107,6 +107,10 @@ def list_command(notebook, status, kind, parent, limit, store_dir, output_format
         runs = store.list_runs(notebook=notebook, status=status, kind=kind, parent=parent,
                                limit=limit)
     if output_format == "json":
+        # Each run's recorded values too: the JupyterLab Runs view tables and charts them.
+        for run in runs:
+            receipt = store.read_receipt(run["run_id"]) or {}
+            run["records"] = receipt.get("records") or {}
         _echo_json(runs)
         return 0
     if not runs:

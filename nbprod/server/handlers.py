@@ -23,6 +23,7 @@ Route table (``path`` is relative to the server root, ``/``-separated)::
     GET    /nbprod/runs/diff?path=P&a=A&b=B   nbprod runs diff A B
     GET    /nbprod/runs/ID?path=P      nbprod runs show ID
     GET    /nbprod/runs/ID/report?path=P   nbprod runs report ID  (the page, as JSON)
+    GET    /nbprod/pipeline/dag?path=P  nbprod pipeline show P  (steps, edges, cache, SVG)
     GET    /nbprod/pipeline?path=P     nbprod pipeline status P               (steps, cache)
     POST   /nbprod/pipeline/run        {path}  start nbprod pipeline run P -> 202 {job}
 
@@ -505,6 +506,17 @@ class PipelineHandler(NbprodHandler):
         await self.cli("pipeline", "status", self.path_query())
 
 
+class PipelineDagHandler(NbprodHandler):
+    command = "pipeline"
+    query_fields = frozenset({"path"})
+
+    @web.authenticated
+    @authorized("read")
+    async def get(self) -> None:
+        self.require_command()
+        await self.cli("pipeline", "show", self.path_query())
+
+
 class PipelineRunHandler(NbprodHandler):
     command = "pipeline"
     body_fields = {"path": (str, True)}
@@ -534,6 +546,7 @@ ROUTES: list[tuple[str, type[NbprodHandler]]] = [
     ("runs/(?P<run_id>[^/]+)", RunShowHandler),
     ("pipeline", PipelineHandler),
     ("pipeline/run", PipelineRunHandler),
+    ("pipeline/dag", PipelineDagHandler),
 ]
 
 

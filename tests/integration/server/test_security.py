@@ -236,7 +236,7 @@ def payloads(root: Path, outside: Path, sibling: Path) -> list[str]:
 
 
 GET_ROUTES = ["lint", "lint/fix", "tags/suggest", "export", "export/check", "params", "runs",
-              "pipeline", f"runs/{SAMPLE_GROUP}", f"runs/{SAMPLE_GROUP}/report"]
+              "pipeline", "pipeline/dag", f"runs/{SAMPLE_GROUP}", f"runs/{SAMPLE_GROUP}/report"]
 POST_FIELDS = [("lint/fix", "path"), ("export", "path"), ("run", "path"), ("run", "output"),
                ("pipeline/run", "path")]
 
