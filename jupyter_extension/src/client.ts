@@ -79,6 +79,9 @@ export class NbprodClient implements INbprodClient {
   startPipeline(path: string): Promise<IJob> {
     return this.call('pipeline/run', post({ path }));
   }
+  startReproduce(path: string, runId: string): Promise<IJob> {
+    return this.call('runs/' + encodeURIComponent(runId) + '/reproduce', post({ path }));
+  }
   runReport(path: string, runId: string): Promise<IRunReport> {
     return this.call('runs/' + encodeURIComponent(runId) + '/report' + query({ path }));
   }

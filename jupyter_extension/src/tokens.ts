@@ -46,7 +46,7 @@ export interface IParameter {
 /** A background job (a run or a pipeline run) as the server reports it. */
 export interface IJob {
   job_id: string;
-  kind: 'run' | 'pipeline';
+  kind: 'run' | 'pipeline' | 'reproduce';
   path: string;
   state: 'running' | 'succeeded' | 'failed' | 'cancelled' | 'error';
   exit_code: number | null;
@@ -86,6 +86,7 @@ export interface INbprodClient {
   runReport(path: string, runId: string): Promise<IRunReport>;
   pipelineDag(path: string): Promise<IPipelineDag>;
   startPipeline(path: string): Promise<IJob>;
+  startReproduce(path: string, runId: string): Promise<IJob>;
 }
 
 /** `nbprod pipeline show P --output-format json`: the steps, their cache state, the SVG. */

@@ -224,7 +224,8 @@ export class NbprodView extends Widget {
           'td',
           { className: 'nbprod-view-actions' },
           h('button', { className: 'jp-Button jp-mod-minimal nbprod-view-report', onClick: () => void this.report(run.run_id) }, 'Report'),
-          h('button', { className: 'jp-Button jp-mod-minimal nbprod-view-lineage-button', onClick: () => void this.open('lineage', run.run_id) }, 'Lineage')
+          h('button', { className: 'jp-Button jp-mod-minimal nbprod-view-lineage-button', onClick: () => void this.open('lineage', run.run_id) }, 'Lineage'),
+          h('button', { className: 'jp-Button jp-mod-minimal nbprod-view-reproduce', onClick: () => void this.reproduce(run.run_id) }, 'Reproduce')
         )
       )
     );
@@ -252,6 +253,7 @@ export class NbprodView extends Widget {
     replace(
       this.runsPane,
       h('div', { className: 'nbprod-view-toolbar' }, this.compareButton, h('button', { className: 'jp-Button jp-mod-styled', onClick: () => void this.loadRuns() }, 'Refresh')),
+      this.runsStatus,
       h('div', { className: 'nbprod-view-scroll' }, h('table', { className: 'nbprod-table nbprod-view-table' }, h('thead', {}, head), h('tbody', {}, ...body))),
       h('div', { className: 'nbprod-view-chart-controls' }, 'Chart ', ySelect, ' against ', xSelect),
       chart,
@@ -261,6 +263,34 @@ export class NbprodView extends Widget {
   }
 
   private diffPane: HTMLElement = h('div');
+  private readonly runsStatus: HTMLElement = h('p', { className: 'nbprod-status nbprod-view-status', role: 'status' });
+
+  /** Rerun a recorded run with its parameters and say whether its outputs match. */
+  private async reproduce(runId: string): Promise<void> {
+    const say = (text: string, kind = 'busy') => {
+      this.runsStatus.className = `nbprod-status nbprod-view-status nbprod-status-${kind}`;
+      replace(this.runsStatus, text);
+    };
+    say(`Reproducing run ${runId}…`);
+    try {
+      let job = await this.client.startReproduce(this.path, runId);
+      while (job.state === 'running') {
+        await new Promise(resolve => setTimeout(resolve, 1000));
+        job = await this.client.job(job.job_id);
+        say(`Reproducing run ${runId}… ${job.elapsed_s.toFixed(0)} s${job.progress ? ' · ' + job.progress : ''}`);
+      }
+      const result = job.result ?? {};
+      if (job.state === 'succeeded') {
+        say(`Reproduced: run ${result.run_id ?? ''} matches run ${runId}.`, 'info');
+      } else {
+        const why = result.difference?.message ?? job.error?.message ?? job.state;
+        say(`Run ${runId} does not reproduce: ${why}`, 'error');
+      }
+      await this.loadRuns();
+    } catch (error) {
+      say(error instanceof Error ? error.message : String(error), 'error');
+    }
+  }
   private compareButton: HTMLButtonElement = h('button');
 
   private select(runId: string, on: boolean): void {

@@ -23,6 +23,7 @@ Route table (``path`` is relative to the server root, ``/``-separated)::
     GET    /nbprod/runs/diff?path=P&a=A&b=B   nbprod runs diff A B
     GET    /nbprod/runs/ID?path=P      nbprod runs show ID
     GET    /nbprod/runs/ID/report?path=P   nbprod runs report ID  (the page, as JSON)
+    POST   /nbprod/runs/ID/reproduce {path}  nbprod reproduce ID  (202: a job)
     GET    /nbprod/pipeline/dag?path=P  nbprod pipeline show P  (steps, edges, cache, SVG)
     GET    /nbprod/pipeline?path=P     nbprod pipeline status P               (steps, cache)
     POST   /nbprod/pipeline/run        {path}  start nbprod pipeline run P -> 202 {job}
@@ -247,11 +248,13 @@ class NbprodHandler(APIHandler):
         self.reply(data)
 
     async def start_job(
-        self, kind: str, path: str, args: list[str], output_path: str | None = None
+        self, kind: str, path: str, args: list[str], output_path: str | None = None,
+        cwd: str | None = None,
     ) -> None:
         try:
             job = await self.state.jobs.start(
-                kind, path, [*args, "--output-format", "json"], output_path=output_path
+                kind, path, [*args, "--output-format", "json"], output_path=output_path,
+                cwd=cwd,
             )
         except Busy:
             raise ApiError(
@@ -267,7 +270,7 @@ def _as_tuple(kind: Any) -> tuple:
 
 # -- the routes ---------------------------------------------------------------------------
 
-_NEEDED = ("lint", "tag", "export", "params", "run", "runs", "pipeline")
+_NEEDED = ("lint", "tag", "export", "params", "run", "runs", "pipeline", "reproduce")
 
 
 class InfoHandler(NbprodHandler):
@@ -483,6 +486,22 @@ class RunShowHandler(RunsHandler):
         await self.cli("runs", "show", run_id, cwd=folder)
 
 
+class ReproduceHandler(RunsHandler):
+    """POST /nbprod/runs/ID/reproduce: rerun a recorded run and compare, as a job."""
+
+    command = "reproduce"
+    body_fields = {"path": (str, True)}
+
+    @web.authenticated
+    @authorized("execute")
+    async def post(self, run_id: str) -> None:
+        self.require_command()
+        run_id = self.run_id(run_id)
+        path = self.notebook(self.body()["path"])
+        folder = str(self.resolved(path).parent)
+        await self.start_job("reproduce", path, ["reproduce", run_id], cwd=folder)
+
+
 class RunReportHandler(RunsHandler):
     query_fields = frozenset({"path"})
 
@@ -543,6 +562,7 @@ ROUTES: list[tuple[str, type[NbprodHandler]]] = [
     ("runs", RunsListHandler),
     ("runs/diff", RunsDiffHandler),
     ("runs/(?P<run_id>[^/]+)/report", RunReportHandler),
+    ("runs/(?P<run_id>[^/]+)/reproduce", ReproduceHandler),
     ("runs/(?P<run_id>[^/]+)", RunShowHandler),
     ("pipeline", PipelineHandler),
     ("pipeline/run", PipelineRunHandler),

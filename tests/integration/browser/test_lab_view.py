@@ -70,6 +70,12 @@ def test_runs_chart_diff_pipeline_and_lineage(page: Page, lab_server, shot):
         "~ score:")
     shot(page, "view-diff")
 
+    # Reproduce a run from its row: a job on the server, the verdict in the view.
+    view.locator(".nbprod-view-run").first.locator(".nbprod-view-reproduce").click()
+    expect(view.locator(".nbprod-view-status")).to_contain_text("Reproduced: run",
+                                                                timeout=120_000)
+    expect(view.locator(".nbprod-view-status")).to_contain_text("matches run")
+
     view.locator('.nbprod-view-tab[data-pane="pipeline"]').click()
     steps = view.locator(".nbprod-view-step")
     expect(steps).to_have_count(2, timeout=60_000)
