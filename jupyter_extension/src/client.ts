@@ -76,8 +76,8 @@ export class NbprodClient implements INbprodClient {
   pipelineDag(path: string): Promise<IPipelineDag> {
     return this.call('pipeline/dag' + query({ path }));
   }
-  startPipeline(path: string): Promise<IJob> {
-    return this.call('pipeline/run', post({ path }));
+  startPipeline(path: string, step?: string): Promise<IJob> {
+    return this.call('pipeline/run', post(step ? { path, step } : { path }));
   }
   startReproduce(path: string, runId: string): Promise<IJob> {
     return this.call('runs/' + encodeURIComponent(runId) + '/reproduce', post({ path }));

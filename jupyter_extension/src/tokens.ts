@@ -85,7 +85,7 @@ export interface INbprodClient {
   diffRuns(path: string, a: string, b: string): Promise<any>;
   runReport(path: string, runId: string): Promise<IRunReport>;
   pipelineDag(path: string): Promise<IPipelineDag>;
-  startPipeline(path: string): Promise<IJob>;
+  startPipeline(path: string, step?: string): Promise<IJob>;
   startReproduce(path: string, runId: string): Promise<IJob>;
 }
 

@@ -334,7 +334,8 @@ export class NbprodView extends Widget {
         h('td', {}, step.name),
         h('td', {}, step.runs ?? ''),
         h('td', { className: step.cached ? 'nbprod-state-ok' : 'nbprod-state-stale' }, step.cached ? 'cached' : 'would run'),
-        h('td', {}, step.cached ? `run ${step.run_id ?? ''}` : step.reason ?? '')
+        h('td', {}, step.cached ? `run ${step.run_id ?? ''}` : step.reason ?? ''),
+        h('td', {}, h('button', { className: 'jp-Button jp-mod-minimal nbprod-view-run-step', title: 'Run this step (its upstream steps must be cached)', onClick: () => void this.runPipeline(status, step.name) }, 'Run'))
       )
     );
     const status = h('p', { className: 'nbprod-status' });
@@ -344,14 +345,14 @@ export class NbprodView extends Widget {
       h('div', { className: 'nbprod-view-toolbar' }, run, h('button', { className: 'jp-Button jp-mod-styled', onClick: () => void this.loadPipeline() }, 'Refresh')),
       status,
       image,
-      h('table', { className: 'nbprod-table' }, h('thead', {}, h('tr', {}, ...['step', 'runs', 'cache', 'why'].map(t => h('th', {}, t)))), h('tbody', {}, ...rows))
+      h('table', { className: 'nbprod-table' }, h('thead', {}, h('tr', {}, ...['step', 'runs', 'cache', 'why', ''].map(t => h('th', {}, t)))), h('tbody', {}, ...rows))
     );
   }
 
-  private async runPipeline(status: HTMLElement): Promise<void> {
+  private async runPipeline(status: HTMLElement, step?: string): Promise<void> {
     status.className = 'nbprod-status nbprod-status-busy';
-    replace(status, 'Running the pipeline…');
-    let job = await this.client.startPipeline(this.path);
+    replace(status, step ? `Running step ${step}…` : 'Running the pipeline…');
+    let job = await this.client.startPipeline(this.path, step);
     while (job.state === 'running') {
       await new Promise(resolve => setTimeout(resolve, 1000));
       job = await this.client.job(job.job_id);

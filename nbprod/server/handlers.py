@@ -538,14 +538,17 @@ class PipelineDagHandler(NbprodHandler):
 
 class PipelineRunHandler(NbprodHandler):
     command = "pipeline"
-    body_fields = {"path": (str, True)}
+    body_fields = {"path": (str, True), "step": (str, False)}
 
     @web.authenticated
     @authorized("execute")
     async def post(self) -> None:
         self.require_command()
-        path = self.notebook(self.body()["path"])
-        await self.start_job("pipeline", path, ["pipeline", "run", path])
+        data = self.body()
+        path = self.notebook(data["path"])
+        # One step (its upstream steps must be cached), as `--only STEP` does on the CLI.
+        only = ["--only", data["step"]] if data.get("step") else []
+        await self.start_job("pipeline", path, ["pipeline", "run", path, *only])
 
 
 #: (route below <base_url>/nbprod, handler). Order matters: "runs/diff" before "runs/ID".

@@ -76,12 +76,22 @@ def test_runs_chart_diff_pipeline_and_lineage(page: Page, lab_server, shot):
                                                                 timeout=120_000)
     expect(view.locator(".nbprod-view-status")).to_contain_text("matches run")
 
+    # The run's executed notebook, with its receipt, opens from its row.
+    view.locator(".nbprod-view-run").first.locator(".nbprod-view-report").click()
+    expect(page.frame_locator("iframe.nbprod-page-frame").locator(".nbprod-verdict")
+           ).to_contain_text("succeeded", timeout=30_000)
+    page.locator(".lm-TabBar-tab", has_text="nbprod: model.ipynb").click()
+
     view.locator('.nbprod-view-tab[data-pane="pipeline"]').click()
     steps = view.locator(".nbprod-view-step")
     expect(steps).to_have_count(2, timeout=60_000)
     expect(steps.first).to_contain_text("cached")
     expect(view.locator("img.nbprod-view-dag")).to_be_visible()
     shot(page, "view-pipeline")
+    # One step, from its row: its upstream step is cached.
+    steps.nth(1).locator(".nbprod-view-run-step").click()
+    expect(view.locator(".nbprod-view-pipeline .nbprod-status")).to_contain_text(
+        "The pipeline ran", timeout=120_000)
 
     view.locator('.nbprod-view-tab[data-pane="lineage"]').click()
     expect(view.locator('.nbprod-lineage-file[data-path="data.csv"]')).to_be_visible(
