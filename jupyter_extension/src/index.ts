@@ -4,6 +4,7 @@
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, MainAreaWidget, ToolbarButton } from '@jupyterlab/apputils';
+import { ILauncher } from '@jupyterlab/launcher';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { buildIcon, tagIcon } from '@jupyterlab/ui-components';
@@ -76,13 +77,14 @@ const uiPlugin: JupyterFrontEndPlugin<void> = {
   description: 'The nbprod sidebar, cell tag editor and cell badges.',
   autoStart: true,
   requires: [INbprodClient, INotebookTracker],
-  optional: [ISettingRegistry, ICommandPalette],
+  optional: [ISettingRegistry, ICommandPalette, ILauncher],
   activate: (
     app: JupyterFrontEnd,
     client: INbprodClient,
     tracker: INotebookTracker,
     settingRegistry: ISettingRegistry | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    launcher: ILauncher | null
   ) => {
     let lintOnSave = true;
     const ctx: ISectionContext = {
@@ -204,7 +206,11 @@ const uiPlugin: JupyterFrontEndPlugin<void> = {
       execute: inPanel(runs, () => runs.refresh())
     });
     app.commands.addCommand(CommandIDs.openView, {
-      label: 'Open the nbprod View of this Notebook',
+      label: args =>
+        args.isLauncher
+          ? `nbprod: ${tracker.currentWidget?.context.path.split('/').pop() ?? 'open a notebook'}`
+          : 'Open the nbprod View of this Notebook',
+      icon: args => (args.isLauncher ? buildIcon : undefined),
       caption: 'Runs as a table and a chart, the pipeline drawn, the lineage of a run',
       isEnabled: hasNotebook,
       execute: () => {
@@ -222,6 +228,10 @@ const uiPlugin: JupyterFrontEndPlugin<void> = {
       for (const command of PALETTE) {
         palette.addItem({ command, category: 'nbprod' });
       }
+    }
+    if (launcher) {
+      // The view of the notebook last in front: runs, pipeline, lineage.
+      launcher.add({ command: CommandIDs.openView, args: { isLauncher: true }, category: 'Other', rank: 90 });
     }
     app.contextMenu.addItem({
       command: CommandIDs.editTags,

@@ -97,3 +97,14 @@ def test_runs_chart_diff_pipeline_and_lineage(page: Page, lab_server, shot):
     expect(view.locator('.nbprod-lineage-file[data-path="data.csv"]')).to_be_visible(
         timeout=30_000)
     shot(page, "view-lineage")
+
+    # The launcher opens the view of the notebook last in front.
+    page.locator(".jp-NotebookPanel-toolbar").first.wait_for(state="attached")
+    page.locator(".lm-TabBar-tab", has_text="model.ipynb").first.click()
+    page.locator(".jp-MainAreaWidget .lm-TabBar-addButton, .lm-DockPanel .lm-TabBar-addButton"
+                 ).first.click()
+    card = page.locator(".jp-LauncherCard", has_text="nbprod: model.ipynb")
+    expect(card).to_be_visible(timeout=30_000)
+    card.click()
+    # The three runs and the reproduction made above.
+    expect(page.locator(".nbprod-view .nbprod-view-run")).to_have_count(4, timeout=30_000)
