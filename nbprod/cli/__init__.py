@@ -111,5 +111,8 @@ def cli(debug: bool) -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (``nbprod`` and ``python -m nbprod``): the process is nbprod's."""
+    from ..lean_imports import skip_iri_grammars
+
+    skip_iri_grammars()
     cli.main()

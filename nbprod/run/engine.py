@@ -23,7 +23,15 @@ from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NotebookExecutionManager
 
 from ..fsutil import atomic_write
-from .execute import CellRun, Execution, Progress, RunnerInterrupted, error_for, is_clean_exit
+from .execute import (
+    CellRun,
+    Execution,
+    Progress,
+    RunnerInterrupted,
+    error_for,
+    is_clean_exit,
+    kernel_dirs,
+)
 
 __all__ = ["START_ATTEMPTS", "kill_group", "run"]
 
@@ -84,6 +92,14 @@ class _TrackingClient(PapermillNotebookClient):
         self.failure_traceback: str | None = None
         self.started = False
         self.on_notebook_start = self._remember_kernel
+
+    def create_kernel_manager(self) -> Any:
+        """papermill's kernel manager, finding kernel specs without importing IPython."""
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        manager = super().create_kernel_manager()
+        manager.kernel_spec_manager = KernelSpecManager(kernel_dirs=kernel_dirs())
+        return manager
 
     def _remember_kernel(self, notebook: Any = None) -> None:
         provisioner = getattr(self.km, "provisioner", None)

@@ -18,6 +18,7 @@ imported only when a notebook actually runs.
 from __future__ import annotations
 
 import copy
+import os
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -146,6 +147,18 @@ def is_clean_exit(ename: str | None, evalue: str | None) -> bool:
     return ename == "SystemExit" and (evalue or "").strip() in ("", "0", "None")
 
 
+def kernel_dirs() -> list[str]:
+    """Where Jupyter looks for kernels: its data path, then IPython's profile folder.
+
+    jupyter_client computes the same list by importing IPython (most of it, for one path);
+    giving the list ourselves keeps IPython out of the process that only starts kernels.
+    """
+    from jupyter_core.paths import jupyter_path
+
+    ipython = os.environ.get("IPYTHONDIR") or os.path.join(os.path.expanduser("~"), ".ipython")
+    return [*jupyter_path("kernels"), os.path.join(ipython, "kernels")]
+
+
 def resolve_kernel(nb_node: Any, requested: str | None) -> tuple[str, str]:
     """The kernel to use (``--kernel``, else the notebook's kernelspec, else python3).
 
@@ -163,7 +176,7 @@ def resolve_kernel(nb_node: Any, requested: str | None) -> tuple[str, str]:
     except ImportError:
         raise MissingDependencyError("jupyter_client", "run", "nbprod run") from None
     name = requested or nb_node.get("metadata", {}).get("kernelspec", {}).get("name") or "python3"
-    manager = KernelSpecManager()
+    manager = KernelSpecManager(kernel_dirs=kernel_dirs())
     try:
         spec = manager.get_kernel_spec(name)
     except NoSuchKernel:
