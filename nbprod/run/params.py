@@ -611,16 +611,17 @@ def inject(nb_node: Any, values: dict[str, Any]) -> int | None:
     """
     if not values:
         return None
-    import nbformat
-
     source = render_assignments(values)
     cells = nb_node.cells
     for index, cell in enumerate(cells):
         if INJECTED_TAG in cell.get("metadata", {}).get("tags", []):
             cell.source = source
             return index
-    new = nbformat.v4.new_code_cell(source)
-    new.metadata["tags"] = [INJECTED_TAG]
+    # A cell of the notebook's own node type (attribute access for nbclient), built directly:
+    # nbformat.v4's constructor would import nbformat's validator for one dict.
+    node = type(nb_node)
+    new = node({"cell_type": "code", "execution_count": None, "id": "",
+                "metadata": node({"tags": [INJECTED_TAG]}), "outputs": [], "source": source})
     taken = {c.get("id") for c in cells}
     new_id, suffix = INJECTED_TAG, 1
     while new_id in taken:
