@@ -113,6 +113,8 @@ def cli(debug: bool) -> None:
 def main() -> None:
     """Console-script entry point (``nbprod`` and ``python -m nbprod``): the process is nbprod's."""
     from ..lean_imports import skip_iri_grammars
+    from .lifeline import watch_lifeline
 
     skip_iri_grammars()
+    watch_lifeline()
     cli.main()

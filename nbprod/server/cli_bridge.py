@@ -50,18 +50,30 @@ def child_environment() -> dict[str, str]:
     return env
 
 
-async def start_nbprod(args: list[str], *, cwd: str) -> asyncio.subprocess.Process:
-    """Start ``python -m nbprod ARGS`` in its own process group (so cancel reaches its kernel)."""
+async def start_nbprod(args: list[str], *, cwd: str,
+                       lifeline: bool = False) -> asyncio.subprocess.Process:
+    """Start ``python -m nbprod ARGS`` in its own process group (so cancel reaches its kernel).
+
+    With ``lifeline`` (the background jobs), its standard input is a pipe this server never
+    writes to: when the server ends, however it ends, the pipe closes and the job stops itself
+    (``nbprod.cli.lifeline``), so a run never outlives the server that started it. Short
+    commands have a timeout instead, and their input stays closed.
+    """
+    from ..cli.lifeline import LIFELINE_ENV
+
+    env = child_environment()
+    if lifeline:
+        env[LIFELINE_ENV] = "stdin"
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "nbprod",
         *args,
         cwd=cwd,
-        stdin=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.PIPE if lifeline else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env=child_environment(),
+        env=env,
         start_new_session=True,
     )
 

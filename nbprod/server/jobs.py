@@ -105,7 +105,7 @@ class JobManager:
         self._forget_old()
         job = Job(id=secrets.token_hex(8), kind=kind, path=path, command=args[0],
                   started=time.time(), output_path=output_path)
-        job.process = await start_nbprod(args, cwd=cwd or self.root)
+        job.process = await start_nbprod(args, cwd=cwd or self.root, lifeline=True)
         self._jobs[job.id] = job
         asyncio.ensure_future(self._watch(job))
         return job
