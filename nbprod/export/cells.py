@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ..analysis import CellAnalysis, Magic, analyze_source
 from ..errors import ExportError, NbprodWarning
 from ..notebook import Cell, Notebook
+from .display import is_display
 
 __all__ = ["SourceCell", "classify", "require_python", "first_line"]
 
@@ -46,6 +47,7 @@ class SourceCell:
     analysis: CellAnalysis  # of ``code``
     dropped: tuple[str, ...]  # the IPython lines that were dropped
     refused: tuple[Magic, ...]  # IPython lines that cannot go into a Python file
+    displays: tuple[str, ...] = ()  # display expressions left out of a step (``df.head()``)
 
     @property
     def index(self) -> int:
@@ -95,6 +97,11 @@ def _classify(nb: Notebook) -> list[SourceCell]:
         directives = cell.directives
         code = _strip_directives(cell.source) if directives else cell.source
         code, dropped, refused, analysis = _drop_safe_magics(code)
+        displays: list[str] = []
+        if role == "step" and analysis.tree is not None:
+            code, displays = _drop_displays(code, analysis.tree)
+            if displays:
+                analysis = analyze_source(code)
         found.append(SourceCell(
             cell=cell,
             role=role,
@@ -104,8 +111,27 @@ def _classify(nb: Notebook) -> list[SourceCell]:
             analysis=analysis,
             dropped=tuple(dropped),
             refused=tuple(refused),
+            displays=tuple(displays),
         ))
     return found
+
+
+def _drop_displays(code: str, tree: ast.Module) -> tuple[str, list[str]]:
+    """Empty the lines of top-level statements that only show a value (``df.head()``,
+    ``plt.show()``, a lone name): a step function computes, it does not show."""
+    lines = code.split("\n")
+    used: dict[int, int] = {}  # line -> statements on it
+    for stmt in tree.body:
+        for number in range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1):
+            used[number] = used.get(number, 0) + 1
+    shown = []
+    for stmt in tree.body:
+        span = range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1)
+        if is_display(stmt) and all(used[n] == 1 for n in span):
+            shown.append(ast.get_source_segment(code, stmt) or lines[stmt.lineno - 1].strip())
+            for number in span:
+                lines[number - 1] = ""
+    return ("\n".join(lines), shown) if shown else (code, [])
 
 
 def require_python(sc: SourceCell, where: str, purpose: str) -> None:

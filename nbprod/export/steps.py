@@ -138,6 +138,14 @@ def plan_steps(nb: Notebook, layout: Layout) -> _Plan | None:
         for sc in plan.cells:
             if sc.role == "step":
                 note_dropped(sc, where, f"step {sc.step!r}")
+        shown = [f"{sc.cell.label} {', '.join(repr(d[:40]) for d in sc.displays[:3])}"
+                 for sc in plan.cells if sc.role == "step" and sc.displays]
+        if shown:
+            warnings.warn(
+                f"{where}: display expressions are left out of the step functions (they only"
+                f" show a value): {'; '.join(shown[:6])}"
+                + (f" and {len(shown) - 6} more cells" if len(shown) > 6 else ""),
+                NbprodWarning, stacklevel=2)
         if plan.reimports:
             warnings.warn(
                 f"{where}: {', '.join(plan.reimports)}: the same import again in a step is"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from ..analysis import ALWAYS_DEFINED
 from ..notebook import Notebook
 from .cells import SourceCell, classify, first_line
+from .display import displays_only
 from .module import IPYTHON_NAMES
 
 __all__ = ["Suggestion", "suggest_tags", "apply_suggestions", "NBPROD_TAGS"]
@@ -65,9 +66,9 @@ def suggest_tags(nb: Notebook) -> list[Suggestion]:
             tags[sc.index] = ("skip", "IPython-only cell: nothing to export")
     has_params = any(c.role == "parameters" for c in cells)
     if not has_params:
-        for sc in free:
-            if sc.index not in tags and _literal_assignments(sc):
-                tags[sc.index] = ("parameters", "first cell of literal assignments")
+        for position, sc in enumerate(free):
+            if sc.index not in tags and _configuration_cell(sc, free[position + 1:]):
+                tags[sc.index] = ("parameters", "first cell of scalar settings used later")
                 break
     for sc in free:
         if sc.index in tags or sc.refused:
@@ -110,23 +111,65 @@ def _only_magics(sc: SourceCell) -> bool:
     return tree is not None and all(isinstance(s, ast.Pass) for s in tree.body)
 
 
-def _literal_assignments(sc: SourceCell) -> bool:
+def _configuration_cell(sc: SourceCell, later: list[SourceCell]) -> bool:
+    """A cell of scalar literals (numbers, booleans, short one-word strings such as paths or
+    options) whose names later cells read as settings: passed to a call or compared, never
+    set again, indexed or used through a method (that is data, not configuration)."""
     tree = sc.analysis.tree
     if tree is None or not tree.body:
         return False
+    names = []
     for stmt in tree.body:
-        if isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
-            value = stmt.value
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
+                and isinstance(stmt.targets[0], ast.Name):
+            target, value = stmt.targets[0].id, stmt.value
         elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) \
                 and stmt.value is not None:
-            value = stmt.value
+            target, value = stmt.target.id, stmt.value
         else:
             return False
-        try:
-            ast.literal_eval(value)
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        if not _scalar_setting(value):
+            return False
+        names.append(target)
+    for name in names:
+        if any(name in c.analysis.defines for c in later):
+            return False  # set again later: a variable, not a setting
+        uses = [node for c in later if c.analysis.tree is not None
+                for node in _uses_of(c.analysis.tree, name)]
+        if "setting" not in uses or "data" in uses:
             return False
     return True
+
+
+def _scalar_setting(value: ast.expr) -> bool:
+    if isinstance(value, ast.UnaryOp) and isinstance(value.op, (ast.USub, ast.UAdd)):
+        value = value.operand
+    if not isinstance(value, ast.Constant):
+        return False
+    if isinstance(value.value, str):
+        text = value.value
+        return 0 < len(text) <= 200 and not any(ch.isspace() for ch in text)
+    return isinstance(value.value, (bool, int, float)) or value.value is None
+
+
+def _uses_of(tree: ast.Module, name: str) -> list[str]:
+    """How ``tree`` reads ``name``: "setting" (a call argument, a comparison, a condition, a
+    slice bound, a value in a dict of settings),
+    "data" (indexed, or a method or attribute of it) or "other" (arithmetic, a plain copy)."""
+    kinds = []
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            if not (isinstance(child, ast.Name) and child.id == name
+                    and isinstance(child.ctx, ast.Load)):
+                continue
+            if isinstance(node, (ast.Attribute, ast.Subscript)) and node.value is child:
+                kinds.append("data")
+            elif isinstance(node, (ast.Call, ast.keyword, ast.Compare, ast.Slice, ast.If,
+                                   ast.IfExp, ast.While, ast.BoolOp, ast.Dict)):
+                kinds.append("setting")
+            else:
+                kinds.append("other")
+    return kinds
 
 
 def _definition_kinds(sc: SourceCell) -> str | None:
@@ -197,8 +240,61 @@ def _missing(name: str) -> bool:
 
 def _assign_steps(nb: Notebook, cells: list[SourceCell], free: list[SourceCell],
                   tags: dict[int, tuple[str, str]]) -> None:
-    """Group the remaining code cells into steps named after the markdown heading above them."""
-    section: dict[int, tuple[int, str]] = {}  # cell index -> (heading cell index, heading)
+    """Group the remaining code cells into few steps by data flow.
+
+    Cells that only show or plot become ``skip``. The rest is cut into sections at markdown
+    headings; consecutive sections are merged into one step until the values it hands on to
+    later sections are complete (no later section sets them again), so a step ends where a
+    value the rest of the notebook needs is ready, and a cell never reads a value between two
+    cells of another step that set it.
+    """
+    heading_of = _headings(nb)
+    candidates = []
+    for sc in free:
+        if sc.index in tags or _empty(sc):
+            continue
+        if displays_only(sc.analysis.tree):
+            tags[sc.index] = ("skip", "only shows or plots: nothing for a step to compute")
+        else:
+            candidates.append(sc)
+    sections: list[list[SourceCell]] = []
+    for sc in candidates:
+        if sections and heading_of.get(sections[-1][-1].index) == heading_of.get(sc.index):
+            sections[-1].append(sc)
+        else:
+            sections.append([sc])
+    groups: list[list[list[SourceCell]]] = []
+    current: list[list[SourceCell]] = []
+    for position, section in enumerate(sections):
+        current.append(section)
+        later = [c for s in sections[position + 1:] for c in s]
+        later_reads = {n for c in later for n in (*c.analysis.uses, *c.analysis.function_reads)}
+        later_sets = {n for c in later for n in c.analysis.defines}
+        handed_on = {n for s in current for c in s for n in c.analysis.defines} & later_reads
+        if handed_on and not handed_on & later_sets:
+            groups.append(current)
+            current = []
+    if current:
+        groups.append(current)
+    taken: set[str] = set()
+    for group in groups:
+        first_heading = heading_of.get(group[0][0].index, (0, ""))[1]
+        base = _slug(first_heading) if first_heading else "main"
+        slug, suffix = base, 2
+        while slug in taken:
+            slug, suffix = f"{base}-{suffix}", suffix + 1
+        taken.add(slug)
+        for number, section in enumerate(group):
+            heading = heading_of.get(section[0].index, (0, ""))[1]
+            place = f"under heading {heading[:40]!r}" if heading else "no heading above"
+            reason = place if number == 0 else f"{place}; its data flows on from the section above"
+            for sc in section:
+                tags[sc.index] = (f"step:{slug}", reason)
+
+
+def _headings(nb: Notebook) -> dict[int, tuple[int, str]]:
+    """Cell index -> (index of the markdown heading cell above it, the heading text)."""
+    section: dict[int, tuple[int, str]] = {}
     current = (0, "")
     for cell in nb.cells:
         if cell.cell_type == "markdown":
@@ -208,19 +304,7 @@ def _assign_steps(nb: Notebook, cells: list[SourceCell], free: list[SourceCell],
                     current = (cell.index, match.group(2))
                     break
         section[cell.index] = current
-    slugs: dict[int, str] = {}
-    for sc in free:
-        if sc.index in tags or _empty(sc):
-            continue
-        heading_index, heading = section.get(sc.index, (0, ""))
-        if heading_index not in slugs:
-            base = _slug(heading) if heading else "main"
-            slug, suffix = base, 2
-            while slug in slugs.values():
-                slug, suffix = f"{base}-{suffix}", suffix + 1
-            slugs[heading_index] = slug
-        reason = f"under heading {heading[:40]!r}" if heading else "no heading above"
-        tags[sc.index] = (f"step:{slugs[heading_index]}", reason)
+    return section
 
 
 def _empty(sc: SourceCell) -> bool:
