@@ -35,6 +35,13 @@ _MAGIC_DECORATORS = frozenset({
 })
 
 
+#: Names a kernel provides, with what makes the code work outside one.
+_KERNEL_NAMES = {
+    "get_ipython": "keep kernel code out of export cells",
+    "display": "import it (from IPython.display import display) or print instead",
+}
+
+
 def select_cells(nb: Notebook, layout: Layout) -> list[SourceCell]:
     """The classified cells with every export or test cell that cannot be exported turned into
     a ``skip`` cell; each such cell is reported once as an ``NbprodWarning``.
@@ -54,12 +61,13 @@ def select_cells(nb: Notebook, layout: Layout) -> list[SourceCell]:
 
     where = layout.notebook
     left: dict[int, str] = {}
+    provided = {n for c in cells if c.role == "export" for n in c.analysis.defines}
     for sc in cells:
         purpose = {"export": f"the module {layout.module_import}", "test": "a test"}.get(sc.role)
         if purpose is None:
             continue
         problem = python_problem(sc, where, purpose) or (
-            ipython_only(sc, where) if sc.role == "export" else None)
+            ipython_only(sc, where, provided) if sc.role == "export" else None)
         if problem is not None:
             _leave(left, sc.index, problem, layout.config.strict)
     while True:
@@ -92,13 +100,15 @@ def warn_left_out(left: dict[int, str]) -> None:
         warnings.warn(f"left out: {reason} [{LEFT_OUT_HINT}]", NbprodWarning, stacklevel=3)
 
 
-def ipython_only(sc: SourceCell, where: str) -> str | None:
-    """Why an export cell's code needs a running IPython (so a plain import would fail)."""
+def ipython_only(sc: SourceCell, where: str, provided: set[str]) -> str | None:
+    """Why an export cell's code needs a running IPython: it calls ``get_ipython`` or
+    ``display`` that no export cell imports, or registers a magic."""
     tree = sc.analysis.tree
-    reads = {**sc.analysis.function_reads, **sc.analysis.uses}
-    if "get_ipython" in reads and "get_ipython" not in sc.analysis.defines:
-        return (f"{where} {sc.cell.label}, line {reads['get_ipython']}: get_ipython() exists only"
-                " in a Jupyter kernel, so the module would fail on import")
+    for node in ast.walk(tree) if tree is not None else ():
+        if isinstance(node, ast.Name) and node.id in _KERNEL_NAMES and node.id not in provided:
+            fix = _KERNEL_NAMES[node.id]
+            return (f"{where} {sc.cell.label}, line {node.lineno}: {node.id!r} exists only in"
+                    f" a Jupyter kernel, not in the module (it would fail when it runs); {fix}")
     for node in ast.walk(tree) if tree is not None else ():
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             for decorator in node.decorator_list:

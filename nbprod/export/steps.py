@@ -260,7 +260,10 @@ def _without_imports(sc: SourceCell, at_top: dict[str, str]) -> str | None:
     tree = sc.analysis.tree
     lines = sc.code.split("\n")
     touched = False
+    shared = _shared_lines(tree)
     for stmt in tree.body if tree is not None else []:
+        if stmt.lineno in shared or stmt.end_lineno in shared:
+            continue  # ``import x; y = 1``: leave the line as written
         if isinstance(stmt, ast.Import):
             single = [(a, ast.unparse(ast.Import([a])), a.asname or a.name.split(".")[0])
                       for a in stmt.names]
@@ -458,6 +461,15 @@ def _import_binding(sc: SourceCell, name: str) -> str | None:
     return None
 
 
+def _shared_lines(tree: ast.Module | None) -> set[int]:
+    """Lines holding more than one top-level statement."""
+    seen: dict[int, int] = {}
+    for stmt in tree.body if tree is not None else []:
+        for number in {stmt.lineno, stmt.end_lineno or stmt.lineno}:
+            seen[number] = seen.get(number, 0) + 1
+    return {number for number, count in seen.items() if count > 1}
+
+
 def _check_rebinding(steps: list[StepPlan], where: str) -> None:
     """A step that rebinds a module-level name it also reads would hit UnboundLocalError."""
     for step in steps:
@@ -565,10 +577,22 @@ def _signature(step: StepPlan, specs: dict[str, ParameterSpec]) -> list[str]:
 
 def _parameter_text(spec: ParameterSpec) -> str:
     text = spec.parameter.name
+    default = _default_text(spec.default_source)
     if spec.inferred_type:
         text += f": {spec.inferred_type}"
-        return text + (f" = {spec.default_source}" if spec.default_source is not None else "")
-    return text + (f"={spec.default_source}" if spec.default_source is not None else "")
+        return text + (f" = {default}" if default is not None else "")
+    return text + (f"={default}" if default is not None else "")
+
+
+def _default_text(source: str | None) -> str | None:
+    """A default as it can stand in a signature: ``res = 640, 480`` needs parentheses."""
+    if source is None:
+        return None
+    try:
+        tuple_value = isinstance(ast.parse(source.strip(), mode="eval").body, ast.Tuple)
+    except SyntaxError:
+        return source
+    return f"({source.strip()})" if tuple_value else source
 
 
 def _render_module(plan: _Plan, layout: Layout) -> str:
