@@ -182,7 +182,7 @@ def _note(message: str) -> None:
 
 
 _INSTALL_RE = re.compile(r"^\s*[%!]?\s*(pip3?|conda|mamba)\s+install\b")
-_TIMED_RE = re.compile(r"^\s*%(time|timeit)\b")
+_TIMED_RE = re.compile(r"^\s*%%?(time|timeit)\b")
 
 
 def python_problem(sc: SourceCell, where: str, purpose: str) -> str | None:

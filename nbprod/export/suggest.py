@@ -113,8 +113,9 @@ def _only_magics(sc: SourceCell) -> bool:
 
 def _configuration_cell(sc: SourceCell, later: list[SourceCell]) -> bool:
     """A cell of scalar literals (numbers, booleans, short one-word strings such as paths or
-    options) whose names later cells read as settings: passed to a call or compared, never
-    set again, indexed or used through a method (that is data, not configuration)."""
+    options) whose names later cells all read, some as settings (passed to a call, compared,
+    used as an index), none set again, indexed or used through a method (that is data, not
+    configuration)."""
     tree = sc.analysis.tree
     if tree is None or not tree.body:
         return False
@@ -131,14 +132,16 @@ def _configuration_cell(sc: SourceCell, later: list[SourceCell]) -> bool:
         if not _scalar_setting(value):
             return False
         names.append(target)
+    kinds: set[str] = set()
     for name in names:
         if any(name in c.analysis.defines for c in later):
             return False  # set again later: a variable, not a setting
-        uses = [node for c in later if c.analysis.tree is not None
-                for node in _uses_of(c.analysis.tree, name)]
-        if "setting" not in uses or "data" in uses:
+        uses = {kind for c in later if c.analysis.tree is not None
+                for kind in _uses_of(c.analysis.tree, name)}
+        if not uses or "data" in uses:
             return False
-    return True
+        kinds |= uses
+    return "setting" in kinds
 
 
 def _scalar_setting(value: ast.expr) -> bool:
@@ -165,7 +168,7 @@ def _uses_of(tree: ast.Module, name: str) -> list[str]:
             if isinstance(node, (ast.Attribute, ast.Subscript)) and node.value is child:
                 kinds.append("data")
             elif isinstance(node, (ast.Call, ast.keyword, ast.Compare, ast.Slice, ast.If,
-                                   ast.IfExp, ast.While, ast.BoolOp, ast.Dict)):
+                                   ast.IfExp, ast.While, ast.BoolOp, ast.Dict, ast.Subscript)):
                 kinds.append("setting")
             else:
                 kinds.append("other")
