@@ -17,6 +17,18 @@ DISPLAY_METHODS = frozenset({
     "head", "tail", "describe", "info", "sample", "show", "display", "value_counts",
     "nunique", "memory_usage", "to_string", "summary",
 })
+#: Methods that return a new value and change nothing (pandas and NumPy reductions and
+#: views): called as a bare statement, only the shown result matters. Any ``inplace=``
+#: argument makes the call a change, not a display.
+PURE_METHODS = frozenset({
+    "sum", "mean", "median", "std", "var", "min", "max", "count", "prod", "cumsum",
+    "cumprod", "quantile", "corr", "cov", "unique", "isnull", "isna", "notnull", "notna",
+    "groupby", "aggregate", "agg", "pivot_table", "query", "round", "abs", "any", "all",
+    "argmax", "argmin", "idxmax", "idxmin", "to_frame", "astype", "copy", "reshape",
+    "transpose", "dropna", "fillna", "sort_values", "sort_index", "reset_index", "set_index",
+    "rolling", "resample", "stack", "unstack", "nlargest", "nsmallest", "items", "keys",
+    "values", "mode", "dot", "flatten", "ravel", "tolist", "to_numpy", "shape", "dtype",
+})
 #: Builtins without side effects: ``len(rows)`` alone on a line only shows the length.
 PURE_BUILTINS = frozenset({
     "len", "type", "repr", "str", "sum", "min", "max", "sorted", "list", "tuple", "set",
@@ -34,20 +46,27 @@ PLOT_METHODS = frozenset({
 
 
 def is_display(stmt: ast.stmt) -> bool:
-    """A bare expression statement that only shows a value: a name, an attribute, an index,
-    a literal, arithmetic on those, or ``x.head()``-style and ``display(...)`` calls."""
+    """A bare expression statement that only shows a value: names, attributes, indexes,
+    literals, arithmetic, and calls of ``display``, side-effect-free builtins (``len``) and
+    methods that only show or compute a new value (``df.head()``, ``df.groupby("k").sum()``,
+    ``plt.show()``), with no ``inplace=`` argument."""
     if not isinstance(stmt, ast.Expr):
         return False
-    value = stmt.value
-    if isinstance(value, ast.Call):
-        func = value.func
-        if isinstance(func, ast.Name):
-            return func.id == "display" or (func.id in PURE_BUILTINS and not any(
-                isinstance(n, ast.Call) for arg in value.args for n in ast.walk(arg)))
-        return isinstance(func, ast.Attribute) and func.attr in DISPLAY_METHODS \
-            and not any(isinstance(n, ast.Call) for n in ast.walk(func.value))
-    return not any(isinstance(n, (ast.Call, ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr))
-                   for n in ast.walk(value))
+    for node in ast.walk(stmt.value):
+        if isinstance(node, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)):
+            return False
+        if isinstance(node, ast.Call) and not _pure_call(node):
+            return False
+    return True
+
+
+def _pure_call(node: ast.Call) -> bool:
+    if any(k.arg == "inplace" for k in node.keywords):
+        return False
+    func = node.func
+    if isinstance(func, ast.Name):
+        return func.id == "display" or func.id in PURE_BUILTINS
+    return isinstance(func, ast.Attribute) and func.attr in PURE_METHODS | DISPLAY_METHODS
 
 
 def is_plot(stmt: ast.stmt) -> bool:

@@ -52,10 +52,10 @@ def select_cells(nb: Notebook, layout: Layout) -> list[SourceCell]:
         With ``strict`` in the export settings, for the first cell that cannot be exported.
     """
     cells = classify(nb)
-    key = (id(cells), layout.notebook, layout.config.strict, layout.module_import)
+    key = (layout.notebook, layout.config.strict, layout.module_import)
     cached = getattr(nb, "_export_selection", None)
-    if cached is not None and cached[0] == key:
-        return cached[1]
+    if cached is not None and cached[0] is cells and cached[1] == key:
+        return cached[2]
     from .module import check_names  # the exporters import this module
     from .tests import needed_names
 
@@ -85,7 +85,7 @@ def select_cells(nb: Notebook, layout: Layout) -> list[SourceCell]:
                 raise  # cannot happen: a left-out cell is a skip cell, never checked again
             _leave(left, exc.cell, str(exc), layout.config.strict)
     warn_left_out(left)
-    nb._export_selection = (key, current)  # type: ignore[attr-defined]
+    nb._export_selection = (cells, key, current)  # type: ignore[attr-defined]
     return current
 
 

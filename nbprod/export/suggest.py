@@ -273,7 +273,9 @@ def _assign_steps(nb: Notebook, cells: list[SourceCell], free: list[SourceCell],
         later = [c for s in sections[position + 1:] for c in s]
         later_reads = {n for c in later for n in (*c.analysis.uses, *c.analysis.function_reads)}
         later_sets = {n for c in later for n in c.analysis.defines}
-        handed_on = {n for s in current for c in s for n in c.analysis.defines} & later_reads
+        # Modules are imported again by each step, never handed on: they end no step.
+        handed_on = {n for s in current for c in s for n in c.analysis.defines
+                     if n not in _imported_names(c)} & later_reads
         if handed_on and not handed_on & later_sets:
             groups.append(current)
             current = []
@@ -293,6 +295,16 @@ def _assign_steps(nb: Notebook, cells: list[SourceCell], free: list[SourceCell],
             reason = place if number == 0 else f"{place}; its data flows on from the section above"
             for sc in section:
                 tags[sc.index] = (f"step:{slug}", reason)
+
+
+def _imported_names(sc: SourceCell) -> set[str]:
+    """Names the top level of a cell binds by ``import``."""
+    tree = sc.analysis.tree
+    names = set()
+    for stmt in tree.body if tree is not None else []:
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            names |= {a.asname or a.name.split(".")[0] for a in stmt.names}
+    return names
 
 
 def _headings(nb: Notebook) -> dict[int, tuple[int, str]]:
