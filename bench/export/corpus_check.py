@@ -7,9 +7,11 @@ Every notebook counts in the denominator: exported (exit 0 with files), nothing 
 or crashed (any other exit, or a traceback). Of the generated Python files (the module and
 the step module; the tests import the module): do they compile, are they clean of undefined
 names (``ruff --select F821 --ignore-noqa``), is every module-level statement an import, a
-definition, a constant or an ``if __name__ == "__main__":`` block, and do they import in a
+definition, a constant, an import guard (``try: import a / except ImportError: import b``) or
+an ``if __name__ == "__main__":`` block, and do they import in a
 fresh interpreter (a third-party package missing here is counted apart). From the pipeline
-JSON: steps per notebook and the share of steps with no inputs (no argument, no parameter).
+JSON: steps per notebook and the share of steps with no inputs (no argument, no parameter),
+also among the steps after each pipeline's first (a first step has no upstream to read).
 
     .venv/bin/python bench/export/corpus_check.py CORPUS [--limit N] [--jobs 2] [--json out.json]
 """
@@ -139,8 +141,9 @@ def _inspect(folder: Path, files: list[str], result: dict) -> None:
             pipeline = json.loads((folder / name).read_text(encoding="utf-8"))
             steps = pipeline.get("steps", [])
             result["steps"] = len(steps)
-            result["steps_without_inputs"] = sum(
-                1 for s in steps if not s.get("args") and not s.get("parameters"))
+            empty = [not s.get("args") and not s.get("parameters") for s in steps]
+            result["steps_without_inputs"] = sum(empty)
+            result["later_steps_without_inputs"] = sum(empty[1:])  # steps are in run order
 
 
 def _module_level_problems(tree: ast.Module) -> list[str]:
@@ -157,8 +160,15 @@ def _module_level_problems(tree: ast.Module) -> list[str]:
             continue  # constants (and module-level values of export cells)
         if isinstance(stmt, ast.If) and "__name__" in ast.unparse(stmt.test):
             continue
+        if isinstance(stmt, ast.Try) and _imports_only(stmt):
+            continue  # an import guard: try: import a / except ImportError: import b
         problems.append(f"line {stmt.lineno}: {type(stmt).__name__}")
     return problems
+
+
+def _imports_only(stmt: ast.Try) -> bool:
+    blocks = [stmt.body, stmt.orelse, stmt.finalbody, *[h.body for h in stmt.handlers]]
+    return all(isinstance(s, (ast.Import, ast.ImportFrom, ast.Pass)) for b in blocks for s in b)
 
 
 def _error_line(stderr: str) -> str:
@@ -228,9 +238,12 @@ def report(results: list[dict]) -> None:
     steps = [r["steps"] for r in results if "steps" in r]
     empty = sum(r.get("steps_without_inputs", 0) for r in results)
     if steps:
+        later = sum(r.get("later_steps_without_inputs", 0) for r in results)
         print(f"pipelines: {len(steps)}; steps per notebook: median {statistics.median(steps)},"
               f" max {max(steps)}; steps with no inputs: {empty}/{sum(steps)}"
-              f" = {100 * empty / max(sum(steps), 1):.1f}%")
+              f" = {100 * empty / max(sum(steps), 1):.1f}%; of the steps after each"
+              f" pipeline's first: {later}/{sum(steps) - len(steps)}"
+              f" = {100 * later / max(sum(steps) - len(steps), 1):.1f}%")
     reasons = collections.Counter(_reason(r["error"]) for r in results
                                   if r["status"] == "refused")
     if reasons:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from ..analysis import ALWAYS_DEFINED
 from ..notebook import Notebook
 from .cells import SourceCell, classify, first_line
-from .display import displays_only
+from .display import displays_only, is_display
 from .module import IPYTHON_NAMES
 
 __all__ = ["Suggestion", "suggest_tags", "apply_suggestions", "NBPROD_TAGS"]
@@ -247,8 +247,8 @@ def _assign_steps(nb: Notebook, cells: list[SourceCell], free: list[SourceCell],
 
     Cells that only show or plot become ``skip``. The rest is cut into sections at markdown
     headings; consecutive sections are merged into one step until the values it hands on to
-    later sections are complete (no later section sets them again), so a step ends where a
-    value the rest of the notebook needs is ready, and a cell never reads a value between two
+    later sections are complete (no later cell changes them), so a step ends where a value
+    the rest of the notebook needs is ready, and a cell never reads a value between two
     cells of another step that set it.
     """
     heading_of = _headings(nb)
@@ -271,12 +271,7 @@ def _assign_steps(nb: Notebook, cells: list[SourceCell], free: list[SourceCell],
     for position, section in enumerate(sections):
         current.append(section)
         later = [c for s in sections[position + 1:] for c in s]
-        later_reads = {n for c in later for n in (*c.analysis.uses, *c.analysis.function_reads)}
-        later_sets = {n for c in later for n in c.analysis.defines}
-        # Modules are imported again by each step, never handed on: they end no step.
-        handed_on = {n for s in current for c in s for n in c.analysis.defines
-                     if n not in _imported_names(c)} & later_reads
-        if handed_on and not handed_on & later_sets:
+        if _hands_on_complete_values([c for s in current for c in s], later):
             groups.append(current)
             current = []
     if current:
@@ -295,6 +290,51 @@ def _assign_steps(nb: Notebook, cells: list[SourceCell], free: list[SourceCell],
             reason = place if number == 0 else f"{place}; its data flows on from the section above"
             for sc in section:
                 tags[sc.index] = (f"step:{slug}", reason)
+
+
+def _hands_on_complete_values(cells: list[SourceCell], later: list[SourceCell]) -> bool:
+    """Whether a later cell reads a value ``cells`` set, and no later cell changes such a
+    value (sets it again from itself, assigns into it, calls a method on it that is not a
+    display). A later cell that sets a name afresh starts a new value: the old one is done.
+    Modules are imported again by each step, never handed on: they end no step."""
+    handed = False
+    for name in {n for c in cells for n in c.analysis.defines if n not in _imported_names(c)}:
+        for sc in later:
+            if name in sc.analysis.uses or name in sc.analysis.function_reads:
+                if name in sc.analysis.defines or _changes(sc, name):
+                    return False
+                handed = True
+            elif name in sc.analysis.defines:
+                break
+    return handed
+
+
+def _changes(sc: SourceCell, name: str) -> bool:
+    """Whether ``sc`` changes the object ``name`` holds: ``name[...] = ``, ``name.x = ``,
+    ``del name[...]``, or a bare method call on it (``name.append(1)``)."""
+    tree = sc.analysis.tree
+    for node in ast.walk(tree) if tree is not None else ():
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = list(node.targets)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        elif isinstance(node, ast.Delete):
+            targets = list(node.targets)
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) \
+                and isinstance(node.value.func, ast.Attribute) and not is_display(node):
+            targets = [node.value.func]
+        for target in targets:
+            for part in ast.walk(target):
+                if isinstance(part, (ast.Subscript, ast.Attribute)) and _root(part) == name:
+                    return True
+    return False
+
+
+def _root(node: ast.expr) -> str | None:
+    while isinstance(node, (ast.Subscript, ast.Attribute, ast.Call)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
 
 
 def _imported_names(sc: SourceCell) -> set[str]:

@@ -120,3 +120,21 @@ def test_cli_lists_marks_without_suggest(notebook_factory, run_cli):
     rows = json.loads(result.output)
     assert [r["marks"] for r in rows] == [["export"], ["step:a"]]
     assert run_cli("tag", "--write", path).exit_code == 2
+
+
+def test_a_fresh_value_under_an_old_name_does_not_hold_a_step_open():
+    tags = _suggest(
+        {"cell_type": "markdown", "source": "## One"}, "x = [1, 2]", "total = sum(x)",
+        {"cell_type": "markdown", "source": "## Two"}, "x = [5, 6]", "top = max(x) + total",
+    )
+    # The second section sets x afresh: the first step's x is done, its total is handed on.
+    assert tags == [(2, "step:one"), (3, "step:one"), (5, "step:two"), (6, "step:two")]
+
+
+def test_a_value_changed_in_place_later_keeps_the_sections_together():
+    tags = _suggest(
+        {"cell_type": "markdown", "source": "## Load"}, "rows = {'a': 1}",
+        {"cell_type": "markdown", "source": "## Extend"}, "rows['b'] = 2",
+        {"cell_type": "markdown", "source": "## Use"}, "keys = sorted(rows)",
+    )
+    assert tags == [(2, "step:load"), (4, "step:load"), (6, "step:use")]
