@@ -259,7 +259,8 @@ def _drop_safe_magics(source: str) -> tuple[str, list[str], list[Magic], CellAna
     refused: list[Magic] = []
     for magic in probe.magics:
         top_level = not magic.text[:1].isspace()
-        timed = _timed_statement(magic) if top_level else None
+        indent = magic.text[: len(magic.text) - len(magic.text.lstrip())]
+        timed = _timed_statement(magic)
         safe = (
             (magic.kind in ("line", "automagic") and magic.name in SAFE_LINE_MAGICS
              and magic.text.lstrip().startswith(("%", magic.name)))
@@ -269,9 +270,10 @@ def _drop_safe_magics(source: str) -> tuple[str, list[str], list[Magic], CellAna
             or magic.kind == "help"
         )
         if timed is not None:
-            replace[magic.line] = timed
-        elif safe and top_level and "=" not in magic.text.split(magic.name, 1)[0]:
-            replace[magic.line] = ""
+            replace[magic.line] = indent + timed
+        elif safe and "=" not in magic.text.split(magic.name, 1)[0]:
+            # Inside a block (``if on_colab: !pip install x``) the block must stay valid.
+            replace[magic.line] = "" if top_level else f"{indent}pass"
         else:
             refused.append(magic)
     dropped = [lines[i - 1] for i in sorted(replace)]

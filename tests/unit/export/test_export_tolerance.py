@@ -194,3 +194,14 @@ def test_a_tuple_default_without_parentheses_stays_valid_in_the_signature():
     text = files["nb_pipeline.py"]
     _compiles(text)
     assert "(640, 480)" in text
+
+
+def test_session_lines_inside_a_block_keep_the_block_valid():
+    files, notes = _tolerant(
+        {"source": "import os\nif os.environ.get('ON_KAGGLE'):\n    !pip install -Uqq fastai\n"
+                   "for i in range(2):\n    %time i * 2\nrows = [1]", "tags": ["step:a"]},
+        {"source": "total = sum(rows)", "tags": ["step:b"]})
+    text = files["nb_pipeline.py"]
+    _compiles(text)
+    assert "        pass" in text and "        i * 2" in text
+    assert not [n for n in notes if n.startswith("left out:")]
