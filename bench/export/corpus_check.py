@@ -9,7 +9,8 @@ the step module; the tests import the module): do they compile, are they clean o
 names (``ruff --select F821 --ignore-noqa``), is every module-level statement an import, a
 definition, a constant, an import guard (``try: import a / except ImportError: import b``) or
 an ``if __name__ == "__main__":`` block, and do they import in a
-fresh interpreter (a third-party package missing here is counted apart). From the pipeline
+fresh interpreter (a third-party package missing here, or whose installed version lacks a
+name the notebook imports, is counted apart). From the pipeline
 JSON: steps per notebook and the share of steps with no inputs (no argument, no parameter),
 also among the steps after each pipeline's first (a first step has no upstream to read).
 
@@ -48,6 +49,12 @@ for name in sys.argv[1:]:
     except ModuleNotFoundError as exc:
         top = (exc.name or "").split(".")[0]
         results[name] = ("error:" + repr(exc)) if top in generated or not top else "missing:" + top
+    except ImportError as exc:
+        # "cannot import name 'Imputer' from 'sklearn.preprocessing'": the installed version
+        # of a third-party package lacks a name the notebook imports.
+        top = (exc.name or "").split(".")[0]
+        results[name] = ("error:ImportError: " + str(exc)[:200]) if top in generated or not top \
+            else "version:" + top
     except BaseException as exc:
         results[name] = "error:" + type(exc).__name__ + ": " + str(exc)[:200]
 print(json.dumps(results))
@@ -235,6 +242,7 @@ def report(results: list[dict]) -> None:
           f" = {100 * outcomes['ok'] / max(testable, 1):.1f}%")
     print(f"  package not installed:      {outcomes['missing']}"
           f" ({', '.join(f'{k} x{v}' for k, v in missing.most_common(8))})")
+    print(f"  installed version lacks a name the notebook imports: {outcomes['version']}")
     steps = [r["steps"] for r in results if "steps" in r]
     empty = sum(r.get("steps_without_inputs", 0) for r in results)
     if steps:
@@ -262,6 +270,9 @@ def report(results: list[dict]) -> None:
             print(f"MODULE-LEVEL {r['notebook']} {name}: {problem}")
         if facts.get("import", "").startswith("error"):
             print(f"IMPORT FAILED {r['notebook']} {name}: {facts['import'][6:][:160]}")
+        if facts.get("import", "").startswith("version"):
+            print(f"OLDER API {r['notebook']} {name}: the installed {facts['import'][8:]}"
+                  " lacks a name the notebook imports")
 
 
 if __name__ == "__main__":
