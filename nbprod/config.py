@@ -93,10 +93,19 @@ def _check_type(value: Any, fld: dataclasses.Field, key: str, where: str) -> Any
     return value
 
 
+def _resolve(path: str | os.PathLike) -> Path:
+    """``path`` made absolute with symlinks resolved; a symlink loop (which ``resolve`` raises
+    on) is kept as given, for the notebook loader to report in its own words."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(path))
+
+
 def find_pyproject(start: str | os.PathLike) -> Path | None:
     """The nearest pyproject.toml at or above ``start`` that has a ``[tool.nbprod]`` table,
     else the nearest pyproject.toml at all, else None."""
-    here = Path(start).resolve()
+    here = _resolve(start)
     if here.is_file() or not here.exists():
         here = here.parent
     ceilings = {
@@ -127,7 +136,7 @@ def load_project_config(start: str | os.PathLike = ".") -> ProjectConfig:
     """
     pyproject = find_pyproject(start)
     if pyproject is None:
-        start_path = Path(start).resolve()
+        start_path = _resolve(start)
         root = start_path.parent if start_path.is_file() else start_path
         return ProjectConfig(root=root)
     try:

@@ -9,6 +9,8 @@ name starts with ``.nbprod-tmp-`` so ``nbprod store verify --repair`` can find l
 from __future__ import annotations
 
 import os
+import re
+import stat
 import tempfile
 from pathlib import Path
 
@@ -29,7 +31,10 @@ def atomic_write(
     data:
         Text (written as UTF-8, newlines untouched) or bytes.
     mode:
-        Permission bits for the final file (e.g. ``0o444`` for store objects).
+        Permission bits for the final file (e.g. ``0o444`` for store objects). By default
+        a file that already exists keeps its mode (and its owner and group where the
+        process may set them), and a new file gets the mode ``open`` would give it
+        (0o666 less the umask): the temporary file's private 0o600 never survives.
     durable:
         fsync the file and its folder (survives a power loss). ``False`` keeps only the
         temp-and-rename atomicity, which is enough against a killed process; for frequent
@@ -37,7 +42,8 @@ def atomic_write(
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    payload = encode_text(data) if isinstance(data, str) else data
+    existing = _existing_state(target)
     # The writer pid in the name lets `store verify --repair` tell a live write from a leftover.
     fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=target.parent)
     try:
@@ -48,6 +54,8 @@ def atomic_write(
                 os.fsync(handle.fileno())
         if mode is not None:
             os.chmod(tmp, mode)
+        else:
+            _take_over(tmp, existing)
         os.replace(tmp, target)
     except BaseException:
         try:
@@ -57,6 +65,60 @@ def atomic_write(
         raise
     if durable:
         fsync_dir(target.parent)
+
+
+def encode_text(text: str) -> bytes:
+    """``text`` as UTF-8. A lone UTF-16 surrogate (which no encoder accepts, and which a
+    kernel can still send in an output) becomes U+FFFD rather than failing the write."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATES.sub("\ufffd", text).encode("utf-8")
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _existing_state(target: Path) -> os.stat_result | None:
+    try:
+        info = os.stat(target)
+    except OSError:
+        return None
+    return info if stat.S_ISREG(info.st_mode) else None
+
+
+def _take_over(tmp: str, existing: os.stat_result | None) -> None:
+    """Give the temporary file the mode (and owner) the final file should have."""
+    if existing is None:
+        os.chmod(tmp, 0o666 & ~current_umask())
+        return
+    os.chmod(tmp, stat.S_IMODE(existing.st_mode))
+    mine = os.stat(tmp)
+    if (mine.st_uid, mine.st_gid) != (existing.st_uid, existing.st_gid):
+        try:
+            os.chown(tmp, existing.st_uid, existing.st_gid)
+        except OSError:
+            try:  # a member of the file's group may still keep the group
+                os.chown(tmp, -1, existing.st_gid)
+            except OSError:
+                pass  # owned by whoever rewrote it, as any editor's save would leave it
+        # chown clears set-uid and set-gid bits: put the mode back.
+        os.chmod(tmp, stat.S_IMODE(existing.st_mode))
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where the system allows (Linux); else
+    set and restored at once, which is what ``os.umask`` offers."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def fsync_dir(folder: Path) -> None:

@@ -15,8 +15,11 @@ imported only to upgrade nbformat 3 files and to save.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
+import stat
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +28,18 @@ from typing import Any
 from .errors import NbprodWarning, NotebookError
 from .fsutil import atomic_write
 
-__all__ = ["Cell", "Node", "Notebook", "DEFAULT_MAX_BYTES", "load", "loads", "save", "dumps"]
+__all__ = [
+    "Cell",
+    "Node",
+    "Notebook",
+    "DEFAULT_MAX_BYTES",
+    "check_readable",
+    "dumps",
+    "load",
+    "loads",
+    "read_bytes",
+    "save",
+]
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 CELL_TYPES = ("code", "markdown", "raw")
@@ -205,27 +219,112 @@ def load(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Notebook:
     Raises
     ------
     NotebookError
-        When the file is missing, too large, not UTF-8 JSON, or not a valid nbformat 3/4 notebook.
+        When the file is missing, not a regular file, too large, not UTF-8 JSON, or not a
+        valid nbformat 3/4 notebook.
+    """
+    path = Path(path)
+    return loads(read_bytes(path, max_bytes=max_bytes), path=path)
+
+
+def read_bytes(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The bytes of a notebook file, read only if it is a regular file of at most ``max_bytes``.
+
+    A FIFO would block the reader forever, a character device such as ``/dev/zero`` would
+    fill memory, and a symlink loop raises deep inside ``pathlib``: each is refused with one
+    line before anything reads it. The size is checked before reading and again while
+    reading (a file that grows meanwhile cannot slip past the cap), and the file is opened
+    non-blocking and checked again on the open descriptor, so a path swapped for a FIFO
+    between the check and the open is refused rather than waited on.
+
+    Raises
+    ------
+    NotebookError
+        When the path is missing, a folder, a symlink loop, not a regular file, unreadable
+        or larger than ``max_bytes``.
     """
     path = Path(path)
     try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise NotebookError(f"{path}: no such file; check the path") from None
+        info = os.stat(path)
+    except OSError as exc:
+        raise NotebookError(_stat_problem(path, exc)) from None
+    _check_regular(path, info.st_mode)
+    _check_size(path, info.st_size, max_bytes)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise NotebookError(_stat_problem(path, exc)) from None
+    try:
+        opened = os.fstat(fd)
+        _check_regular(path, opened.st_mode)
+        chunks: list[bytes] = []
+        total = 0
+        # The whole file in one read as a rule (one more byte tells a file that grew).
+        size = min(opened.st_size, max_bytes) + 1
+        while True:
+            chunk = os.read(fd, size)
+            size = 1 << 20
+            if not chunk:
+                break
+            total += len(chunk)
+            _check_size(path, total, max_bytes)
+            chunks.append(chunk)
     except OSError as exc:
         raise NotebookError(f"{path}: cannot read: {exc.strerror}") from None
-    if path.is_dir():
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
+
+
+def check_readable(path: str | Path) -> None:
+    """Refuse, without reading it, a path ``read_bytes`` would refuse for what it is (missing,
+    a folder, a symlink loop, a FIFO or device); for callers that hand paths to other
+    programs (ruff) before nbprod reads them itself."""
+    path = Path(path)
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise NotebookError(_stat_problem(path, exc)) from None
+    _check_regular(path, info.st_mode)
+
+
+def _stat_problem(path: Path, exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return f"{path}: is a symlink loop (links that point back to each other); fix the link"
+    if exc.errno == errno.ENOENT:
+        if os.path.islink(path):
+            return f"{path}: broken symlink (its target does not exist); check the link"
+        return f"{path}: no such file; check the path"
+    if exc.errno == errno.EISDIR:
+        return f"{path}: is a folder, not a notebook file"
+    return f"{path}: cannot read: {exc.strerror}"
+
+
+_FILE_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _check_regular(path: Path, mode: int) -> None:
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
         raise NotebookError(f"{path}: is a folder, not a notebook file")
+    kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
+    target = f" (a symlink to {os.path.realpath(path)})" if os.path.islink(path) else ""
+    raise NotebookError(
+        f"{path}{target}: is {kind}, not a notebook file; nbprod reads only regular files"
+    )
+
+
+def _check_size(path: Path, size: int, max_bytes: int) -> None:
     if size > max_bytes:
         raise NotebookError(
             f"{path}: file is {size / 2**20:.1f} MiB, over the {max_bytes / 2**20:.0f} MiB limit;"
             " raise it with --max-size or clear large outputs"
         )
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise NotebookError(f"{path}: cannot read: {exc.strerror}") from None
-    return loads(data, path=path)
 
 
 def loads(data: bytes | str, *, path: str | Path | None = None) -> Notebook:
@@ -238,6 +337,8 @@ def loads(data: bytes | str, *, path: str | Path | None = None) -> Notebook:
     notes: list[str] = []
     raw = _check_version(raw, where, notes)
     _check_structure(raw, where)
+    if _may_hold_surrogate(data):
+        _check_surrogates(raw, where)
     node = _validate(raw, where, notes)
     for note in notes:
         warnings.warn(f"{where}: {note}", NbprodWarning, stacklevel=2)
@@ -426,6 +527,56 @@ def _check_structure(raw: dict, where: str) -> None:
                     f"{where}: cell {index} execution_count must be an integer or null, got"
                     f" {json.dumps(count)[:40]}"
                 )
+
+
+# A JSON escape of a UTF-16 surrogate (``\\ud800``), or such a character in text given
+# directly. A valid pair decodes to one character; a lone half decodes to a ``str`` no
+# encoder can write, so every later write (terminal, receipt, output copy) would fail.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_TEXT = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_CHAR = re.compile("[\ud800-\udfff]")
+
+
+def _may_hold_surrogate(data: bytes | str) -> bool:
+    """Whether the parsed notebook may hold a lone surrogate (then each part is checked).
+
+    One search on the raw bytes (a pattern with a literal prefix: it runs at memory speed);
+    bytes that decoded as UTF-8 cannot hold a surrogate character itself, only an escape of
+    one. Text given directly may hold either.
+    """
+    if isinstance(data, bytes):
+        return _SURROGATE_ESCAPE.search(data) is not None
+    return bool(_SURROGATE_ESCAPE_TEXT.search(data) or _SURROGATE_CHAR.search(data))
+
+
+def _check_surrogates(raw: dict, where: str) -> None:
+    """Refuse text holding a lone surrogate, naming the cell and the part it is in."""
+    if not _encodable(raw.get("metadata", {})):
+        raise NotebookError(f"{where}: notebook metadata {_SURROGATE_HINT}")
+    for index, cell in enumerate(raw["cells"], start=1):
+        if _encodable(cell):
+            continue
+        part = next((key for key in ("source", "outputs", "metadata", "attachments")
+                     if not _encodable(cell.get(key))), "content")
+        cell_id = cell.get("id")
+        label = f"cell {index}" + (f" (id {cell_id!r})" if isinstance(cell_id, str) else "")
+        raise NotebookError(f"{where}: {label} {part} {_SURROGATE_HINT}")
+    if not _encodable(raw):
+        raise NotebookError(f"{where}: {_SURROGATE_HINT}")
+
+
+_SURROGATE_HINT = (
+    "holds a lone UTF-16 surrogate (such as \\ud800), which is not text; remove it and"
+    " re-save the notebook"
+)
+
+
+def _encodable(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _validate(raw: dict, where: str, notes: list[str]) -> Any:

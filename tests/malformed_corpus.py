@@ -109,7 +109,63 @@ MALFORMED: dict[str, tuple[bytes, str]] = {
                                "worksheets"),
     "trailing-garbage.ipynb": (VALID + b"\n}{", "not valid JSON"),
     "binary.ipynb": (bytes(range(256)) * 4, "UTF"),
+    "lone-surrogate.ipynb": (
+        _dump(_nb([_cell(), _cell("s = 'SURROGATE'", id="c2")])).replace(b"SURROGATE", b"\\ud800"),
+        "cell 2 (id 'c2') source holds a lone UTF-16 surrogate",
+    ),
+    "lone-surrogate-output.ipynb": (
+        _dump(_nb([_cell(outputs=[{"output_type": "stream", "name": "stdout", "text": "X"}])]))
+        .replace(b'"X"', b'"\\udfff"'),
+        "cell 1 (id 'c1') outputs holds a lone UTF-16 surrogate",
+    ),
 }
+
+
+def _fifo(path: Path) -> None:
+    import os
+
+    os.mkfifo(path)
+
+
+def _dev_zero(path: Path) -> None:
+    path.symlink_to("/dev/zero")
+
+
+def _loop(path: Path) -> None:
+    partner = path.with_name(path.stem + "-partner.ipynb")
+    path.symlink_to(partner.name)
+    partner.symlink_to(path.name)
+
+
+def _folder(path: Path) -> None:
+    path.mkdir()
+    (path / "inside.ipynb").write_bytes(VALID)
+
+
+def _broken_link(path: Path) -> None:
+    path.symlink_to("nowhere.ipynb")
+
+
+#: name -> (how to make it, a fragment the error message must contain): paths that are not
+#: regular files. Each would hang a reader (FIFO, /dev/zero) or crash one (symlink loop).
+SPECIAL: dict[str, tuple] = {
+    "fifo.ipynb": (_fifo, "is a named pipe (FIFO), not a notebook file"),
+    "dev-zero.ipynb": (_dev_zero, "is a character device, not a notebook file"),
+    "loop.ipynb": (_loop, "is a symlink loop"),
+    "folder.ipynb": (_folder, "is a folder"),
+    "broken-link.ipynb": (_broken_link, "broken symlink"),
+}
+
+
+def build_special(folder: Path) -> dict[Path, str]:
+    """Make every ``SPECIAL`` path in ``folder``; path -> expected message fragment."""
+    folder.mkdir(parents=True, exist_ok=True)
+    expected = {}
+    for name, (make, fragment) in SPECIAL.items():
+        path = folder / name
+        make(path)
+        expected[path] = fragment
+    return expected
 
 
 def _v3() -> bytes:

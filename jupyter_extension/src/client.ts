@@ -2,7 +2,15 @@
 import { ServerConnection } from '@jupyterlab/services';
 
 import { requestAPI } from './request';
-import { IDiagnostic, IInfo, IJob, INbprodClient, IRunReport } from './tokens';
+import {
+  IDiagnostic,
+  IFixPreview,
+  IInfo,
+  IJob,
+  INbprodClient,
+  IPipelineDag,
+  IRunReport
+} from './tokens';
 
 function query(values: Record<string, string>): string {
   return '?' + new URLSearchParams(values).toString();
@@ -28,6 +36,9 @@ export class NbprodClient implements INbprodClient {
   }
   fix(path: string): Promise<IDiagnostic[]> {
     return this.call('lint/fix', post({ path }));
+  }
+  fixPreview(path: string): Promise<IFixPreview> {
+    return this.call('lint/fix' + query({ path }));
   }
   suggestTags(path: string): Promise<any> {
     return this.call('tags/suggest' + query({ path }));
@@ -61,6 +72,15 @@ export class NbprodClient implements INbprodClient {
   }
   diffRuns(path: string, a: string, b: string): Promise<any> {
     return this.call('runs/diff' + query({ path, a, b }));
+  }
+  pipelineDag(path: string): Promise<IPipelineDag> {
+    return this.call('pipeline/dag' + query({ path }));
+  }
+  startPipeline(path: string, step?: string): Promise<IJob> {
+    return this.call('pipeline/run', post(step ? { path, step } : { path }));
+  }
+  startReproduce(path: string, runId: string): Promise<IJob> {
+    return this.call('runs/' + encodeURIComponent(runId) + '/reproduce', post({ path }));
   }
   runReport(path: string, runId: string): Promise<IRunReport> {
     return this.call('runs/' + encodeURIComponent(runId) + '/report' + query({ path }));

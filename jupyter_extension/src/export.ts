@@ -4,6 +4,7 @@ import { h, replace } from './dom';
 import { NbprodRequestError } from './request';
 import { ISectionContext, Section } from './section';
 import { cellTags, setCellTags } from './tags';
+import { isRunOutput, sourceOf } from './tokens';
 
 /** One generated file, as `nbprod export --output-format json` prints it. */
 interface IExportFile {
@@ -52,7 +53,21 @@ export class ExportSection extends Section {
     this.body.append(this.suggestions, this.files);
     replace(this.files);
     replace(this.suggestions);
+    const output = this.notebook !== null && isRunOutput(this.path);
+    this.toggleClass('nbprod-run-output', output);
+    if (output) {
+      // A run's result is not a source: exporting it would generate a second module.
+      this.setStatus(
+        `This is the executed copy of a run. Export its source notebook (${sourceOf(this.path)}).`,
+        'info'
+      );
+      return;
+    }
     void this.check();
+  }
+
+  protected get ready(): boolean {
+    return super.ready && !isRunOutput(this.path);
   }
 
   /** Ask whether the generated files are up to date and show it as a badge. */
@@ -60,14 +75,25 @@ export class ExportSection extends Section {
     if (!this.ready) {
       return;
     }
+    const panel = this.notebook;
     try {
       const report: IExportReport = await this.ctx.client.exportCheck(this.path);
+      if (!this.owns(panel)) {
+        return;
+      }
       const stale = report.out_of_date;
+      const nothing = !report.files.length;
       this.badge.className = `nbprod-badge-state nbprod-export-state ${
-        stale ? 'nbprod-state-stale' : 'nbprod-state-ok'
+        stale ? 'nbprod-state-stale' : nothing ? 'nbprod-state-none' : 'nbprod-state-ok'
       }`;
-      replace(this.badge, stale ? `out of date (${stale})` : 'up to date');
+      replace(
+        this.badge,
+        stale ? `out of date (${stale})` : nothing ? 'nothing to export' : 'up to date'
+      );
     } catch (error) {
+      if (!this.owns(panel)) {
+        return;
+      }
       replace(this.badge);
       if (error instanceof NbprodRequestError && error.status === 400) {
         // Nothing tagged for export yet: not an error worth a red line.
@@ -80,9 +106,13 @@ export class ExportSection extends Section {
     if (!this.ready) {
       return;
     }
+    const panel = this.notebook;
     await this.busy('Exporting (preview)…', async () => {
       await this.saveFirst();
       const report: IExportReport = await this.ctx.client.exportPreview(this.path);
+      if (!this.owns(panel)) {
+        return;
+      }
       this.showFiles(report);
       const count = report.files.length;
       this.setStatus(
@@ -97,12 +127,19 @@ export class ExportSection extends Section {
       return;
     }
     this.setStatus('Writing…', 'busy');
+    const panel = this.notebook;
     try {
       await this.saveFirst();
       const report: IExportReport = await this.ctx.client.exportWrite(this.path, force);
+      if (!this.owns(panel)) {
+        return;
+      }
       this.showFiles(report);
       this.setStatus(`Wrote ${report.written} file${report.written === 1 ? '' : 's'}`, 'info');
     } catch (error) {
+      if (!this.owns(panel)) {
+        return;
+      }
       this.showError(error);
       if (error instanceof NbprodRequestError && error.message.includes('--force')) {
         this.status.append(
@@ -118,9 +155,13 @@ export class ExportSection extends Section {
     if (!this.ready) {
       return;
     }
+    const panel = this.notebook;
     await this.busy('Looking for tags to suggest…', async () => {
       await this.saveFirst();
       const answer: { suggestions: ISuggestion[] } = await this.ctx.client.suggestTags(this.path);
+      if (!this.owns(panel)) {
+        return;
+      }
       const items = answer.suggestions;
       this.setStatus(items.length ? `${items.length} suggestion(s)` : 'No tags to suggest', 'info');
       replace(

@@ -3,7 +3,8 @@
  * (the sidebar, the cell tag editor, the cell badges, lint on save).
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ToolbarButton } from '@jupyterlab/apputils';
+import { ICommandPalette, MainAreaWidget, ToolbarButton } from '@jupyterlab/apputils';
+import { ILauncher } from '@jupyterlab/launcher';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { buildIcon, tagIcon } from '@jupyterlab/ui-components';
@@ -12,6 +13,7 @@ import { NbprodClient } from './client';
 import { ExportSection } from './export';
 import { LintSection } from './lint';
 import { pageTab } from './page';
+import { NbprodView } from './view';
 import { NbprodPanel } from './panel';
 import { NbprodRequestError } from './request';
 import { RunSection } from './run';
@@ -24,8 +26,25 @@ import { INbprodClient } from './tokens';
 export namespace CommandIDs {
   export const editTags = 'nbprod:edit-tags';
   export const lint = 'nbprod:lint';
+  export const fix = 'nbprod:fix';
+  export const exportWrite = 'nbprod:export';
+  export const run = 'nbprod:run';
+  export const openRuns = 'nbprod:open-runs';
   export const openPanel = 'nbprod:open-panel';
+  export const openView = 'nbprod:open-view';
 }
+
+/** The commands the palette lists under "nbprod" (and the nbprod menu shows). */
+const PALETTE = [
+  CommandIDs.lint,
+  CommandIDs.fix,
+  CommandIDs.editTags,
+  CommandIDs.exportWrite,
+  CommandIDs.run,
+  CommandIDs.openRuns,
+  CommandIDs.openView,
+  CommandIDs.openPanel
+];
 
 const clientPlugin: JupyterFrontEndPlugin<INbprodClient> = {
   id: 'nbprod:client',
@@ -58,12 +77,14 @@ const uiPlugin: JupyterFrontEndPlugin<void> = {
   description: 'The nbprod sidebar, cell tag editor and cell badges.',
   autoStart: true,
   requires: [INbprodClient, INotebookTracker],
-  optional: [ISettingRegistry],
+  optional: [ISettingRegistry, ICommandPalette, ILauncher],
   activate: (
     app: JupyterFrontEnd,
     client: INbprodClient,
     tracker: INotebookTracker,
-    settingRegistry: ISettingRegistry | null
+    settingRegistry: ISettingRegistry | null,
+    palette: ICommandPalette | null,
+    launcher: ILauncher | null
   ) => {
     let lintOnSave = true;
     const ctx: ISectionContext = {
@@ -72,6 +93,25 @@ const uiPlugin: JupyterFrontEndPlugin<void> = {
         await app.commands.execute('docmanager:open', { path });
       },
       goToCell: (panel, cellId) => goToCell(app, panel, cellId),
+      openView: path => {
+        const id = `nbprod-view-${path}`;
+        const existing = Array.from(app.shell.widgets('main')).find(w => w.id === id);
+        if (existing) {
+          app.shell.activateById(id);
+          return;
+        }
+        const view = new MainAreaWidget({ content: new NbprodView(client, path, ctx.openPage) });
+        view.id = id;
+        view.title.label = `nbprod: ${path.split('/').pop()}`;
+        view.title.icon = buildIcon;
+        view.title.closable = true;
+        view.addClass('nbprod-view-tab-widget');
+        app.shell.add(view, 'main');
+        app.shell.activateById(id);
+      },
+      saveText: async (path, text) => {
+        await app.serviceManager.contents.save(path, { type: 'file', format: 'text', content: text });
+      },
       openPage: (id, title, html) => {
         const existing = Array.from(app.shell.widgets('main')).find(w => w.id === id);
         existing?.dispose();
@@ -127,14 +167,72 @@ const uiPlugin: JupyterFrontEndPlugin<void> = {
         }
       }
     });
+    const hasNotebook = () => !!tracker.currentWidget;
+    const inPanel = (section: Section, action: () => Promise<void>) => async () => {
+      app.shell.activateById(panel.id);
+      if (section.hasClass('nbprod-folded')) {
+        section.toggleFolded();
+      }
+      section.node.scrollIntoView({ block: 'nearest' });
+      await action();
+    };
     app.commands.addCommand(CommandIDs.lint, {
       label: 'Lint Notebook with nbprod',
-      execute: () => lint.lint()
+      caption: 'Find what breaks when someone else reruns this notebook',
+      isEnabled: hasNotebook,
+      execute: inPanel(lint, () => lint.lint())
+    });
+    app.commands.addCommand(CommandIDs.fix, {
+      label: 'Fix Notebook with nbprod',
+      caption: 'Apply the safe fixes of nbprod and ruff',
+      isEnabled: hasNotebook,
+      execute: inPanel(lint, () => lint.fix())
+    });
+    app.commands.addCommand(CommandIDs.exportWrite, {
+      label: 'Export Notebook with nbprod',
+      caption: 'Write the module, tests and pipeline of the tagged cells',
+      isEnabled: hasNotebook,
+      execute: inPanel(exporter, () => exporter.write(false))
+    });
+    app.commands.addCommand(CommandIDs.run, {
+      label: 'Run Notebook with nbprod',
+      caption: 'Run with the parameters of the Run form and keep a receipt',
+      isEnabled: hasNotebook,
+      execute: inPanel(run, () => run.start())
+    });
+    app.commands.addCommand(CommandIDs.openRuns, {
+      label: 'Show the Runs of this Notebook',
+      isEnabled: hasNotebook,
+      execute: inPanel(runs, () => runs.refresh())
+    });
+    app.commands.addCommand(CommandIDs.openView, {
+      label: args =>
+        args.isLauncher
+          ? `nbprod: ${tracker.currentWidget?.context.path.split('/').pop() ?? 'open a notebook'}`
+          : 'Open the nbprod View of this Notebook',
+      icon: args => (args.isLauncher ? buildIcon : undefined),
+      caption: 'Runs as a table and a chart, the pipeline drawn, the lineage of a run',
+      isEnabled: hasNotebook,
+      execute: () => {
+        const current = tracker.currentWidget;
+        if (current) {
+          ctx.openView(current.context.path);
+        }
+      }
     });
     app.commands.addCommand(CommandIDs.openPanel, {
       label: 'Show the nbprod Panel',
       execute: () => app.shell.activateById(panel.id)
     });
+    if (palette) {
+      for (const command of PALETTE) {
+        palette.addItem({ command, category: 'nbprod' });
+      }
+    }
+    if (launcher) {
+      // The view of the notebook last in front: runs, pipeline, lineage.
+      launcher.add({ command: CommandIDs.openView, args: { isLauncher: true }, category: 'Other', rank: 90 });
+    }
     app.contextMenu.addItem({
       command: CommandIDs.editTags,
       selector: '.jp-Notebook .jp-Cell',

@@ -1,7 +1,53 @@
 /** The Lint section: findings grouped by cell; click one to go to its cell; Fix. */
+import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { ICodeCellModel } from '@jupyterlab/cells';
+import { Widget } from '@lumino/widgets';
+
 import { h, replace } from './dom';
 import { ISectionContext, Section } from './section';
-import { IDiagnostic } from './tokens';
+import { setCellTags } from './tags';
+import { IDiagnostic, IFixPreview } from './tokens';
+
+type IFixCell = IFixPreview['notebooks'][number]['cells'][number];
+
+/** The preview of a fix, cell by cell: what the cell holds now, and what it would hold. */
+function previewBody(preview: IFixPreview['notebooks'][number]): Widget {
+  const body = new Widget({ node: h('div', { className: 'nbprod-fix-preview' }) });
+  for (const cell of preview.cells) {
+    const label = cell.cell ? `Cell ${cell.cell}` : 'New cell';
+    const notes: string[] = [];
+    if (cell.change === 'removed') {
+      notes.push('removed');
+    }
+    if (cell.before?.outputs && !cell.after?.outputs) {
+      notes.push('outputs cleared');
+    }
+    body.node.append(
+      h(
+        'div',
+        { className: 'nbprod-fix-cell', 'data-cell-id': cell.cell_id ?? '' },
+        h('div', { className: 'nbprod-fix-title' }, label, notes.length ? ` (${notes.join(', ')})` : ''),
+        h(
+          'div',
+          { className: 'nbprod-diff-sides' },
+          h('pre', { className: 'nbprod-diff-a' }, cell.before?.source ?? ''),
+          h('pre', { className: 'nbprod-diff-b' }, cell.after?.source ?? '')
+        )
+      )
+    );
+  }
+  for (const file of preview.files) {
+    body.node.append(
+      h(
+        'div',
+        { className: 'nbprod-fix-file' },
+        h('div', { className: 'nbprod-fix-title' }, `${file.path} (written first)`),
+        h('pre', { className: 'nbprod-diff-b' }, file.after)
+      )
+    );
+  }
+  return body;
+}
 
 /** Group findings by cell, in cell order; notebook-wide findings first. */
 export function groupByCell(diagnostics: IDiagnostic[]): Map<number | null, IDiagnostic[]> {
@@ -15,7 +61,6 @@ export function groupByCell(diagnostics: IDiagnostic[]): Map<number | null, IDia
 }
 
 export class LintSection extends Section {
-  private diagnostics: IDiagnostic[] = [];
   private running = false;
 
   constructor(ctx: ISectionContext) {
@@ -27,7 +72,7 @@ export class LintSection extends Section {
   }
 
   protected onNotebook(): void {
-    this.diagnostics = [];
+    // Nothing to reset: each lint draws its findings anew.
   }
 
   /** Save, lint the notebook file and show the findings. */
@@ -37,38 +82,104 @@ export class LintSection extends Section {
       return;
     }
     this.running = true;
+    const panel = this.notebook;
     try {
       await this.busy('Linting…', async () => {
         await this.saveFirst();
-        this.render(await this.ctx.client.lint(this.path));
+        const found = await this.ctx.client.lint(this.path);
+        if (this.owns(panel)) {
+          this.render(found);
+        }
       });
     } finally {
       this.running = false;
     }
   }
 
-  /** Save, apply the safe fixes on disk, reload the notebook and show what is left. */
+  /**
+   * Save, show what the safe fixes would change, and apply them to the open notebook.
+   *
+   * The cells change in the notebook's model, in one step, so JupyterLab's undo takes them
+   * back and nothing unsaved is ever lost; other files a fix extends (a requirements file)
+   * are written first, so an install line is never commented out before it is declared.
+   */
   async fix(): Promise<void> {
     if (!this.ready || !this.notebook || this.running) {
       return;
     }
-    const context = this.notebook.context;
+    const panel = this.notebook;
     this.running = true;
     try {
-      await this.busy('Fixing…', async () => {
+      await this.busy('Looking for fixes…', async () => {
         await this.saveFirst();
-        const before = this.diagnostics.length;
-        const left = await this.ctx.client.fix(this.path);
-        await context.revert();
-        this.render(left, before > left.length ? `Fixed ${before - left.length}. ` : '');
+        const preview = await this.ctx.client.fixPreview(this.path);
+        if (!this.owns(panel)) {
+          return;
+        }
+        const changes = preview.notebooks[0];
+        if (!changes || (!changes.cells.length && !changes.files.length)) {
+          this.setStatus('Nothing to fix automatically.', 'info');
+          return;
+        }
+        const answer = await showDialog({
+          title: `Fix ${changes.cells.length} cell${changes.cells.length === 1 ? '' : 's'}`,
+          body: previewBody(changes),
+          buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Apply' })]
+        });
+        if (!answer.button.accept || !this.owns(panel)) {
+          this.setStatus('No fix applied.', 'info');
+          return;
+        }
+        const folder = this.path.includes('/') ? this.path.slice(0, this.path.lastIndexOf('/') + 1) : '';
+        for (const file of changes.files) {
+          await this.ctx.saveText(folder + file.path, file.after);
+        }
+        const applied = this.applyCells(changes.cells);
+        this.running = false;
+        await this.lint();
+        this.setStatus(
+          `Applied fixes to ${applied} cell${applied === 1 ? '' : 's'} (Undo takes them back). ` +
+            (this.status.textContent ?? ''),
+          'info'
+        );
       });
     } finally {
       this.running = false;
     }
   }
 
+  /** Change the open notebook's cells as the preview says, as one undoable step. */
+  private applyCells(cells: IFixCell[]): number {
+    const model = this.notebook?.content.model;
+    if (!model) {
+      return 0;
+    }
+    let applied = 0;
+    model.sharedModel.transact(() => {
+      for (const change of cells) {
+        const index = Array.from(model.cells).findIndex(c => c.id === change.cell_id);
+        if (index < 0) {
+          continue;
+        }
+        const cell = model.cells.get(index);
+        if (change.change === 'removed') {
+          model.sharedModel.deleteCell(index);
+        } else if (change.after) {
+          if (cell.sharedModel.getSource() !== change.after.source) {
+            cell.sharedModel.setSource(change.after.source);
+          }
+          setCellTags(cell, change.after.tags);
+          if (cell.type === 'code' && change.before?.outputs && !change.after.outputs) {
+            (cell as ICodeCellModel).outputs.clear();
+          }
+        }
+        applied++;
+      }
+    });
+    return applied;
+  }
+
   private render(diagnostics: IDiagnostic[], prefix = ''): void {
-    this.diagnostics = diagnostics;
     const count = diagnostics.length;
     this.setStatus(
       prefix + (count ? `${count} finding${count === 1 ? '' : 's'}` : 'No findings'),

@@ -1,8 +1,19 @@
 /** The Run section: a form built from the notebook's parameter schema, progress while the
  * run goes, and a link to the executed notebook. */
+import { Notification } from '@jupyterlab/apputils';
+
 import { h, replace } from './dom';
 import { ISectionContext, Section } from './section';
-import { IJob, IParameter } from './tokens';
+import { IJob, IParameter, sourceOf } from './tokens';
+
+/**
+ * What a run's progress line says, for people: `[2/8] cell 3 (id 'imports')` becomes
+ * `cell 3 (id 'imports'), 2 of 8`.
+ */
+export function describeProgress(progress: string): string {
+  const match = /^\[(\d+)\/(\d+)\]\s+(.*)$/.exec(progress.trim());
+  return match ? `${match[3]}, ${match[1]} of ${match[2]}` : progress.trim();
+}
 
 interface ISchema {
   parameters: (IParameter & { default_source?: string; choices?: unknown[] | null })[];
@@ -55,6 +66,8 @@ export class RunSection extends Section {
   private readonly runButton: HTMLButtonElement;
   private readonly cancelButton: HTMLButtonElement;
   private job: IJob | null = null;
+  /** The notebook the running job belongs to: its progress is drawn under that one only. */
+  private jobPath = '';
 
   constructor(ctx: ISectionContext) {
     super('run', 'Run', 'run', ctx);
@@ -71,6 +84,9 @@ export class RunSection extends Section {
     replace(this.form);
     replace(this.progress);
     this.fields = [];
+    if (this.job && this.jobPath !== this.path) {
+      this.setStatus(`A run of ${this.jobPath} is going on; one run at a time.`, 'info');
+    }
     void this.load();
   }
 
@@ -79,21 +95,23 @@ export class RunSection extends Section {
     if (!this.ready) {
       return;
     }
-    const path = this.path;
+    const panel = this.notebook;
     try {
-      const schema: ISchema = await this.ctx.client.params(path);
-      if (path !== this.path) {
-        return; // the user switched notebooks meanwhile
+      const schema: ISchema = await this.ctx.client.params(this.path);
+      if (this.owns(panel)) {
+        this.build(schema);
       }
-      this.build(schema);
     } catch (error) {
-      this.showError(error);
+      if (this.owns(panel)) {
+        this.showError(error);
+      }
     }
   }
 
   private build(schema: ISchema): void {
     this.fields = schema.parameters.map(p => this.field(p));
-    const stem = this.path.replace(/\.ipynb$/, '');
+    // The executed copy of a run's output is named after its source, not `x.output.output`.
+    const stem = sourceOf(this.path).replace(/\.ipynb$/, '');
     this.output = h('input', {
       type: 'text',
       name: 'nbprod-output',
@@ -194,6 +212,7 @@ export class RunSection extends Section {
     await this.busy('Starting the run…', async () => {
       await this.saveFirst();
       this.job = await this.ctx.client.startRun(this.path, parameters, output || undefined);
+      this.jobPath = this.path;
       this.runButton.disabled = true;
       this.cancelButton.disabled = false;
       replace(this.progress);
@@ -211,11 +230,12 @@ export class RunSection extends Section {
         this.showError(error);
         break;
       }
-      const note = this.job.cancel_requested ? 'Cancelling…' : 'Running…';
-      this.setStatus(
-        `${note} ${this.job.elapsed_s.toFixed(0)} s${this.job.progress ? ' · ' + this.job.progress : ''}`,
-        'busy'
-      );
+      if (this.path !== this.jobPath) {
+        continue; // the user looks at another notebook: its panel is not this run's
+      }
+      const note = this.job.cancel_requested ? 'Stopping…' : 'Running';
+      const where = this.job.progress ? ` ${describeProgress(this.job.progress)}` : '…';
+      this.setStatus(`${note}${where} · ${this.job.elapsed_s.toFixed(0)} s`, 'busy');
     }
     this.finish();
   }
@@ -230,10 +250,25 @@ export class RunSection extends Section {
     }
     const runId: string | undefined = job.result?.run_id;
     const seconds = `${job.elapsed_s.toFixed(1)} s`;
-    if (job.state === 'succeeded') {
+    // A cancelled run is recorded "interrupted", as the CLI says: one word everywhere.
+    const state = job.state === 'cancelled' ? 'interrupted' : job.state;
+    const message =
+      state === 'succeeded'
+        ? `Run ${runId ?? ''} of ${this.jobPath} succeeded in ${seconds}`
+        : `Run of ${this.jobPath} ${state}: ${job.error?.message ?? ''}`;
+    if (state === 'succeeded') {
+      Notification.success(message, { autoClose: 5000 });
+    } else {
+      Notification.error(message, { autoClose: false });
+    }
+    if (this.path !== this.jobPath) {
+      this.onRunEnded();
+      return;
+    }
+    if (state === 'succeeded') {
       this.setStatus(`Run ${runId ?? ''} succeeded in ${seconds}`, 'info');
     } else {
-      this.setStatus(`Run ${job.state}: ${job.error?.message ?? ''}`, 'error');
+      this.setStatus(`Run ${state}: ${job.error?.message ?? ''}`, 'error');
     }
     const outputPath = job.output_path;
     if (outputPath && (job.state === 'succeeded' || job.state === 'failed')) {

@@ -12,44 +12,93 @@ interface IRunRow {
   parameters: Record<string, unknown>;
 }
 
-/** Flatten a diff into "path: value" lines, skipping empty parts. */
-export function diffLines(value: unknown, prefix = ''): string[] {
-  if (value === null || value === undefined) {
-    return [];
+/** A value as a reader wants it: numbers to 6 significant digits, the rest as JSON. */
+export function showValue(value: unknown): string {
+  if (typeof value === 'number' && !Number.isInteger(value)) {
+    return String(Number(value.toPrecision(6)));
   }
-  if (Array.isArray(value)) {
-    if (!value.length) {
-      return [];
-    }
-    if (value.every(v => v === null || typeof v !== 'object')) {
-      return [`${prefix}: ${value.map(v => JSON.stringify(v)).join(', ')}`];
-    }
-    return ([] as string[]).concat(...value.map((v, i) => diffLines(v, `${prefix}[${i}]`)));
-  }
-  if (typeof value === 'object') {
-    return ([] as string[]).concat(
-      ...Object.entries(value as Record<string, unknown>).map(([k, v]) =>
-        diffLines(v, prefix ? `${prefix}.${k}` : k)
-      )
-    );
-  }
-  return [`${prefix}: ${JSON.stringify(value)}`];
+  return JSON.stringify(value);
 }
 
-/** Merge "x.a: 1" and "x.b: 2" lines into "x: 1 → 2" (the diff's before/after pairs). */
-export function pairChanges(lines: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const first = /^(.*)\.a: (.*)$/.exec(lines[i]);
-    const second = i + 1 < lines.length ? /^(.*)\.b: (.*)$/.exec(lines[i + 1]) : null;
-    if (first && second && first[1] === second[1]) {
-      out.push(`${first[1]}: ${first[2]} → ${second[2]}`);
-      i++;
-    } else {
-      out.push(lines[i]);
-    }
+interface IMappingDiff {
+  added: Record<string, unknown>;
+  removed: Record<string, unknown>;
+  changed: Record<string, { a: unknown; b: unknown }>;
+}
+
+/** `+ name = value`, `- name = value`, `~ name: a → b` lines of one mapping diff. */
+export function mappingLines(
+  diff: IMappingDiff | undefined,
+  defaults: { a?: string[]; b?: string[] } = {}
+): string[] {
+  if (!diff) {
+    return [];
   }
-  return out;
+  const mark = (side: 'a' | 'b', key: string) => ((defaults[side] ?? []).includes(key) ? ' (default)' : '');
+  return [
+    ...Object.entries(diff.added ?? {}).map(([k, v]) => `+ ${k} = ${showValue(v)}${mark('b', k)}`),
+    ...Object.entries(diff.removed ?? {}).map(([k, v]) => `- ${k} = ${showValue(v)}${mark('a', k)}`),
+    ...Object.entries(diff.changed ?? {}).map(
+      ([k, c]) => `~ ${k}: ${showValue(c.a)}${mark('a', k)} → ${showValue(c.b)}${mark('b', k)}`
+    )
+  ];
+}
+
+/** The text of a cell's outputs, for showing two runs' outputs side by side. */
+function outputText(outputs: any[] | undefined): string {
+  return (outputs ?? [])
+    .map(o => (typeof o.text === 'string' ? o.text : o.data ? Object.keys(o.data).join(', ') : JSON.stringify(o)))
+    .join('');
+}
+
+/** `nbprod runs diff --output-format json` as sections a reviewer reads, like the CLI's text. */
+export function diffView(result: any): HTMLElement {
+  const sections: HTMLElement[] = [];
+  const section = (title: string, lines: string[]) => {
+    if (lines.length) {
+      sections.push(
+        h('div', { className: 'nbprod-diff-section', 'data-section': title },
+          h('div', { className: 'nbprod-diff-title' }, title),
+          h('pre', {}, lines.join('\n')))
+      );
+    }
+  };
+  const pairs = (changes: Record<string, { a: unknown; b: unknown }> | undefined) =>
+    Object.entries(changes ?? {}).map(([k, c]) => `~ ${k}: ${showValue(c.a)} → ${showValue(c.b)}`);
+  if (result.status && 'a' in result.status) {
+    section('status', [`~ ${result.status.a} → ${result.status.b}`]);
+  }
+  section('notebook', pairs(result.notebook));
+  section('parameters', mappingLines(result.parameters, result.parameter_defaults));
+  section('recorded values', mappingLines(result.records));
+  const env = result.environment ?? {};
+  section('environment', [...pairs(env.system), ...pairs(env.git), ...mappingLines(env.packages)]);
+  const data = result.data ?? {};
+  section('data', [
+    ...(data.added ?? []).map((e: any) => `+ ${e.path} (${e.role})`),
+    ...(data.removed ?? []).map((e: any) => `- ${e.path} (${e.role})`),
+    ...(data.changed ?? []).map((e: any) => `~ ${e.path} (${e.role})${e.changed_during_run ? ', changed while read' : ''}`)
+  ]);
+  const outputs = result.outputs;
+  if (outputs?.cells?.length) {
+    sections.push(
+      h('div', { className: 'nbprod-diff-section', 'data-section': 'outputs' },
+        h('div', { className: 'nbprod-diff-title' }, 'outputs'),
+        ...outputs.cells.map((cell: any) =>
+          h('div', { className: 'nbprod-diff-cell' },
+            h('div', {}, `${cell.change}: cell ${cell.cell}${cell.cell_id ? ` (${cell.cell_id})` : ''}`),
+            h('div', { className: 'nbprod-diff-sides' },
+              h('pre', { className: 'nbprod-diff-a' }, outputText(cell.a)),
+              h('pre', { className: 'nbprod-diff-b' }, outputText(cell.b))))
+        ))
+    );
+  } else if (outputs && !outputs.available) {
+    section('outputs', [`not compared (${(outputs.missing ?? []).join(', ')} missing)`]);
+  }
+  if (!sections.length) {
+    sections.push(h('p', {}, 'The runs are identical in parameters, environment, data and outputs.'));
+  }
+  return h('div', { className: 'nbprod-diff' }, ...sections);
 }
 
 export class RunsSection extends Section {
@@ -64,7 +113,8 @@ export class RunsSection extends Section {
     this.diffButton.disabled = true;
     this.toolbar.append(
       this.button('Refresh', 'nbprod-runs-refresh', () => void this.refresh()),
-      this.diffButton
+      this.diffButton,
+      this.button('Open view', 'nbprod-runs-view', () => this.ready && this.ctx.openView(this.path))
     );
     this.table = h('div', { className: 'nbprod-runs-table' });
     this.diff = h('div', { className: 'nbprod-runs-diff-result' });
@@ -82,13 +132,16 @@ export class RunsSection extends Section {
     if (!this.ready) {
       return;
     }
-    const path = this.path;
+    const panel = this.notebook;
     try {
-      const rows: IRunRow[] = await this.ctx.client.runs(path);
-      if (path === this.path) {
+      const rows: IRunRow[] = await this.ctx.client.runs(this.path);
+      if (this.owns(panel)) {
         this.render(rows);
       }
     } catch (error) {
+      if (!this.owns(panel)) {
+        return;
+      }
       replace(this.table);
       if (error instanceof NbprodRequestError && error.status === 400) {
         // No run store yet: the normal state of a notebook never run.
@@ -166,11 +219,13 @@ export class RunsSection extends Section {
 
   /** Open the run's report (receipt and executed notebook) in a main-area tab. */
   async report(runId: string): Promise<void> {
-    const path = this.path;
+    const panel = this.notebook;
     await this.busy('Writing the report…', async () => {
-      const page = await this.ctx.client.runReport(path, runId);
+      const page = await this.ctx.client.runReport(this.path, runId);
       this.ctx.openPage(`nbprod-report-${runId}`, `Report ${runId.split('-').pop()}`, page.html);
-      this.setStatus(`Opened the report of run ${runId}.`);
+      if (this.owns(panel)) {
+        this.setStatus(`Opened the report of run ${runId}.`);
+      }
     });
   }
 
@@ -180,13 +235,16 @@ export class RunsSection extends Section {
     }
     // Run ids start with their UTC start time, so sorting them puts the older run first.
     const [a, b] = [...this.selected].sort();
+    const panel = this.notebook;
     await this.busy('Comparing…', async () => {
       const result = await this.ctx.client.diffRuns(this.path, a, b);
-      const lines = pairChanges(diffLines(result).filter(l => !/^(a|b):/.test(l)));
+      if (!this.owns(panel)) {
+        return;
+      }
       this.setStatus(
         result.identical ? 'The runs are identical.' : `From run ${a} to run ${b}:`
       );
-      replace(this.diff, h('pre', { className: 'nbprod-diff' }, lines.join('\n')));
+      replace(this.diff, diffView(result));
     });
   }
 }

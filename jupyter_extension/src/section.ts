@@ -15,6 +15,10 @@ export interface ISectionContext {
   goToCell(panel: NotebookPanel, cellId: string): boolean;
   /** Show an HTML page (a run report) in a main-area tab. */
   openPage(id: string, title: string, html: string): void;
+  /** Open the main-area nbprod view (runs, pipeline, lineage) of a notebook. */
+  openView(path: string): void;
+  /** Write a text file of the server root (a requirements file a fix extends). */
+  saveText(path: string, text: string): Promise<void>;
 }
 
 /** One collapsible section of the nbprod sidebar, working on the active notebook. */
@@ -36,8 +40,39 @@ export abstract class Section extends Widget {
     this.toolbar = h('div', { className: 'nbprod-toolbar' });
     this.status = h('div', { className: 'nbprod-status', role: 'status' });
     this.body = h('div', { className: 'nbprod-section-body' });
-    const header = h('h3', { className: 'nbprod-section-title' }, title);
+    // The title folds the section away (a long sidebar stays readable).
+    const header = h(
+      'h3',
+      {
+        className: 'nbprod-section-title',
+        role: 'button',
+        tabindex: 0,
+        'aria-expanded': 'true',
+        title: 'Fold or unfold this section',
+        onClick: () => this.toggleFolded(),
+        onKeydown: (event: KeyboardEvent) =>
+          (event.key === 'Enter' || event.key === ' ') && this.toggleFolded()
+      },
+      title
+    );
     this.node.append(header, this.toolbar, this.status, this.body);
+  }
+
+  /** Fold the section to its title, or unfold it. */
+  toggleFolded(): void {
+    const folded = !this.hasClass('nbprod-folded');
+    this.toggleClass('nbprod-folded', folded);
+    this.node.querySelector('.nbprod-section-title')?.setAttribute('aria-expanded', String(!folded));
+  }
+
+  /**
+   * Whether `panel` is still the notebook this section shows.
+   *
+   * Every answer from the server is checked with it after its `await`: an answer about a
+   * notebook the user has since left is dropped, never drawn under another notebook's name.
+   */
+  protected owns(panel: NotebookPanel | null): boolean {
+    return panel !== null && panel === this.notebook && !panel.isDisposed;
   }
 
   /** Called by the panel when the active notebook changes (null: none). */
@@ -90,13 +125,19 @@ export abstract class Section extends Widget {
     this.setStatus(message, 'error');
   }
 
-  /** Run `action` with the status showing `busy`, and its error if it fails. */
+  /**
+   * Run `action` with the status showing `busy`, and its error if it fails; an error that
+   * arrives after the user switched to another notebook is not shown there.
+   */
   protected async busy(text: string, action: () => Promise<void>): Promise<void> {
+    const panel = this.notebook;
     this.setStatus(text, 'busy');
     try {
       await action();
     } catch (error) {
-      this.showError(error);
+      if (this.owns(panel)) {
+        this.showError(error);
+      }
     }
   }
 

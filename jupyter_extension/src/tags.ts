@@ -36,9 +36,10 @@ export function setCellTags(model: ICellModel, tags: string[]): void {
 }
 
 /** The body of the tag dialog: a checkbox per tag and a step name. */
-class TagEditorBody extends Widget implements Dialog.IBodyWidget<string[]> {
+class TagEditorBody extends Widget implements Dialog.IBodyWidget<string[] | null> {
   private readonly boxes = new Map<string, HTMLInputElement>();
   private readonly step: HTMLInputElement;
+  private readonly stepError: HTMLElement;
   private readonly others: string[];
 
   constructor(current: string[]) {
@@ -64,13 +65,38 @@ class TagEditorBody extends Widget implements Dialog.IBodyWidget<string[]> {
       placeholder: 'step name (empty: none)',
       value: step ? step.slice(STEP_PREFIX.length) : ''
     });
+    this.stepError = h('div', { className: 'nbprod-field-error nbprod-step-error', role: 'alert' });
+    this.step.addEventListener('input', () => this.validate());
     this.node.append(
       h('label', { className: 'nbprod-tag-option' }, h('code', {}, 'step:'), this.step),
+      this.stepError,
       h('p', { className: 'nbprod-hint' }, 'Other tags are kept: ' + (this.others.join(', ') || 'none'))
     );
   }
 
-  getValue(): string[] {
+  /** Show what is wrong with the step name, and allow Apply only when nothing is. */
+  validate(): boolean {
+    const message = stepNameError(this.step.value.trim());
+    this.stepError.textContent = message;
+    this.step.classList.toggle('nbprod-invalid', !!message);
+    const accept = this.node
+      .closest('.jp-Dialog-content')
+      ?.querySelector<HTMLButtonElement>('.jp-mod-accept');
+    if (accept) {
+      accept.disabled = !!message;
+    }
+    return !message;
+  }
+
+  protected onAfterAttach(): void {
+    this.validate();
+  }
+
+  /** The new tags, or null while the step name is not valid (nothing is applied). */
+  getValue(): string[] | null {
+    if (!this.validate()) {
+      return null;
+    }
     const tags = [...this.others];
     for (const [tag, box] of this.boxes) {
       if (box.checked) {
@@ -79,13 +105,18 @@ class TagEditorBody extends Widget implements Dialog.IBodyWidget<string[]> {
     }
     const step = this.step.value.trim();
     if (step) {
-      if (!STEP_NAME.test(step)) {
-        throw new Error(`"${step}" is not a step name: use letters, digits, "_" and "-"`);
-      }
       tags.push(STEP_PREFIX + step);
     }
     return tags;
   }
+}
+
+/** Why `name` cannot be a step name ('' when it can, or when it is empty: no step). */
+export function stepNameError(name: string): string {
+  if (!name || STEP_NAME.test(name)) {
+    return '';
+  }
+  return `"${name}" is not a step name: start with a letter or "_", then letters, digits, "_" or "-"`;
 }
 
 /**
@@ -119,7 +150,11 @@ export class CellBadges {
     const notebook = panel.content;
     notebook.modelContentChanged.connect(this.schedule, this);
     notebook.activeCellChanged.connect(this.schedule, this);
+    // A restored or long notebook renders its cells lazily, as they scroll into view: draw
+    // the badges of each cell when it appears, not only once at start.
+    notebook.cellInViewportChanged.connect(this.schedule, this);
     panel.context.ready.then(() => this.schedule());
+    void panel.revealed.then(() => this.schedule());
     panel.disposed.connect(() => notebook.modelContentChanged.disconnect(this.schedule, this));
   }
 

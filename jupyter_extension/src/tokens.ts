@@ -46,7 +46,7 @@ export interface IParameter {
 /** A background job (a run or a pipeline run) as the server reports it. */
 export interface IJob {
   job_id: string;
-  kind: 'run' | 'pipeline';
+  kind: 'run' | 'pipeline' | 'reproduce';
   path: string;
   state: 'running' | 'succeeded' | 'failed' | 'cancelled' | 'error';
   exit_code: number | null;
@@ -71,6 +71,7 @@ export interface INbprodClient {
   info(): Promise<IInfo>;
   lint(path: string): Promise<IDiagnostic[]>;
   fix(path: string): Promise<IDiagnostic[]>;
+  fixPreview(path: string): Promise<IFixPreview>;
   suggestTags(path: string): Promise<any>;
   exportPreview(path: string): Promise<any>;
   exportWrite(path: string, force?: boolean): Promise<any>;
@@ -83,6 +84,45 @@ export interface INbprodClient {
   showRun(path: string, runId: string): Promise<any>;
   diffRuns(path: string, a: string, b: string): Promise<any>;
   runReport(path: string, runId: string): Promise<IRunReport>;
+  pipelineDag(path: string): Promise<IPipelineDag>;
+  startPipeline(path: string, step?: string): Promise<IJob>;
+  startReproduce(path: string, runId: string): Promise<IJob>;
+}
+
+/** `nbprod pipeline show P --output-format json`: the steps, their cache state, the SVG. */
+export interface IPipelineDag {
+  name: string;
+  steps: {
+    name: string;
+    upstream: string[];
+    runs: string | null;
+    cached: boolean;
+    reason: string | null;
+    run_id: string | null;
+  }[];
+  svg: string;
+}
+
+/** One cell as `nbprod lint --diff` describes it before or after the fixes. */
+export interface ICellState {
+  source: string;
+  tags: string[];
+  outputs: number;
+}
+
+/** `nbprod lint P --diff --output-format json`: what Fix would change. */
+export interface IFixPreview {
+  notebooks: {
+    filename: string;
+    cells: {
+      change: 'modified' | 'removed' | 'added';
+      cell: number | null;
+      cell_id: string | null;
+      before: ICellState | null;
+      after: ICellState | null;
+    }[];
+    files: { path: string; before: string; after: string }[];
+  }[];
 }
 
 /** `nbprod runs report RUN --output-format json`: a self-contained HTML page. */
@@ -108,4 +148,17 @@ export function isNbprodTag(tag: string): boolean {
     (NBPROD_TAGS as readonly string[]).includes(tag) ||
     (tag.startsWith(STEP_PREFIX) && tag.length > STEP_PREFIX.length)
   );
+}
+
+/**
+ * Whether `path` is a run's executed notebook rather than a source notebook: the copy
+ * `nbprod run -o` writes (`*.output.ipynb`) or a notebook inside the run store (`.nbprod/`).
+ */
+export function isRunOutput(path: string): boolean {
+  return /\.output\.ipynb$/.test(path) || /(^|\/)\.nbprod\//.test(path);
+}
+
+/** The source notebook a run output most likely came from (`a/train.output.ipynb` -> `a/train.ipynb`). */
+export function sourceOf(path: string): string {
+  return path.replace(/\.output\.ipynb$/, '.ipynb');
 }

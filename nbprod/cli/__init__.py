@@ -65,6 +65,9 @@ class NbprodGroup(click.Group):
 
     def main(self, args=None, prog_name=None, **extra):  # type: ignore[override]
         debug = os.environ.get("NBPROD_DEBUG") == "1" or "--debug" in (args or sys.argv[1:])
+        from .streams import tolerate_any_text
+
+        tolerate_any_text()
         try:
             code = super().main(args=args, prog_name=prog_name or "nbprod",
                                 standalone_mode=False, **extra)
@@ -85,6 +88,9 @@ class NbprodGroup(click.Group):
             click.echo("interrupted", err=True)
             sys.exit(130)
         except BrokenPipeError:
+            from .streams import silence
+
+            silence(sys.stdout, sys.stderr)  # nothing more to say, not even at shutdown
             sys.exit(1)
         except Exception:
             traceback.print_exc()

@@ -47,6 +47,8 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...] | None:
 @click.option("--extend-select", multiple=True, help="Codes to enable on top of the selection.")
 @click.option("--fix", is_flag=True, help="Apply safe fixes, nbprod's and ruff's (atomic write).")
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply unsafe fixes (with --fix).")
+@click.option("--diff", "show_diff", is_flag=True,
+              help="Show what --fix would change, cell by cell, and write nothing.")
 @click.option(
     "--output-format", type=click.Choice(sorted(FORMATS)), default="text", show_default=True
 )
@@ -60,8 +62,9 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...] | None:
               help="Lint every notebook afresh: neither read nor write the lint cache.")
 @click.option("--rerun", "rerun_only", is_flag=True,
               help="Show only what stops a top-to-bottom rerun, and each notebook's verdict.")
-def lint_command(paths, select, ignore, extend_select, fix, unsafe_fixes, output_format,
-                 show_statistics, exit_zero, max_size, no_ruff, no_cache, rerun_only):
+def lint_command(paths, select, ignore, extend_select, fix, unsafe_fixes, show_diff,
+                 output_format, show_statistics, exit_zero, max_size, no_ruff, no_cache,
+                 rerun_only):
     """Lint notebooks (files or folders, recursively) with nbprod's rules and ruff's.
 
     Each notebook gets a rerun verdict, the first finding that stops a top-to-bottom run
@@ -83,8 +86,9 @@ def lint_command(paths, select, ignore, extend_select, fix, unsafe_fixes, output
         select=_split(select),
         ignore=_split(ignore),
         extend_select=_split(extend_select),
-        fix=fix or None,
+        fix=fix or show_diff or None,
         unsafe_fixes=unsafe_fixes or None,
+        diff=show_diff or None,
         max_size=max_size,
         ruff=False if no_ruff else None,
     )
@@ -94,6 +98,8 @@ def lint_command(paths, select, ignore, extend_select, fix, unsafe_fixes, output
 
         cache = LintCache.for_settings(config, project.root)
     report = lint_paths(targets, config, project.root, cache=cache)
+    if show_diff:
+        return _show_diff(report, output_format)
     diagnostics = report.diagnostics
     verdicts = report.verdicts
     if rerun_only:
@@ -122,6 +128,26 @@ def lint_command(paths, select, ignore, extend_select, fix, unsafe_fixes, output
     if rerun_only:
         return 0 if exit_zero or not any(v.will_fail for v in verdicts) else 1
     return 0 if exit_zero or not diagnostics else 1
+
+
+def _show_diff(report, output_format: str) -> int:
+    """``--diff``: what the fixes would change; exit 1 when there is anything, as ruff does."""
+    from ..lint.preview import unified
+
+    previews = report.previews
+    if output_format == "json":
+        click.echo(json.dumps({"notebooks": previews}, indent=2, ensure_ascii=False))
+    else:
+        for preview in previews:
+            click.echo(unified(preview), nl=False)
+        count = sum(len(p["cells"]) for p in previews)
+        click.echo(f"Would fix {report.fixed} finding{'s' if report.fixed != 1 else ''}:"
+                   f" {count} cell{'s' if count != 1 else ''} would change.", err=True)
+    for message in report.errors:
+        click.echo(f"error: {message}", err=True)
+    if report.errors:
+        return 2
+    return 1 if previews else 0
 
 
 def _summary(found: int, fixable: int, report, hidden: int = 0, failing: int = 0) -> None:

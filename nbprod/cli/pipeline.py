@@ -87,7 +87,7 @@ def run_command(notebook, only, start, executor, cluster, max_parallel, force, t
                       quiet=output_format == "json") as progress:
         result = run_pipeline(plan, source, runner, root=project.root, store=store, force=force,
                               parameters=dict(params), timeout=config.timeout,
-                              on_event=progress)
+                              pinned=config.pinned, on_event=progress)
     if output_format == "json":
         click.echo(json.dumps({
             "pipeline": result.pipeline, "run_id": result.run_id, "ok": result.ok,
@@ -109,18 +109,37 @@ def run_command(notebook, only, start, executor, cluster, max_parallel, force, t
 
 @pipeline_group.command("show")
 @notebook_argument
-@click.option("--output-format", "--format", "fmt", type=click.Choice(["text", "mermaid", "svg"]),
-              default="text", show_default=True,
-              help="text, Mermaid (for Markdown docs) or SVG (--format is the old name).")
+@click.option("--output-format", "--format", "fmt",
+              type=click.Choice(["text", "mermaid", "svg", "json"]), default="text",
+              show_default=True,
+              help="text, Mermaid (for Markdown docs), SVG, or JSON (the steps, their edges and"
+                   " cache state, and the SVG; --format is the old name).")
+@click.option("--status", "with_status", is_flag=True,
+              help="Mark each step cached or would-run (computes the cache keys).")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
               help="Write to this file instead of stdout.")
-def show_command(notebook, fmt, output):
+def show_command(notebook, fmt, with_status, output):
     """Draw the pipeline's DAG as text, Mermaid or SVG."""
     from ..pipeline.render import render
 
-    _, _, _, plan = _prepare(notebook, ())
-    text = render(plan, fmt)
-    emit(text, output)
+    project, config, source, plan = _prepare(notebook, ())
+    states = {}
+    if with_status or fmt == "json":
+        from ..pipeline.run import PipelineRunner
+
+        states = PipelineRunner(plan, source, root=project.root, store=_store(project),
+                                pinned=config.pinned).status()
+    notes = {name: "cached" if state.cached else "would run" for name, state in states.items()}
+    if fmt == "json":
+        click.echo(json.dumps({
+            "name": plan.pipeline.name,
+            "steps": [{"name": name, "upstream": list(plan.upstream.get(name, ())),
+                       "runs": plan.step(name).notebook or plan.step(name).function,
+                       "cached": states[name].cached, "reason": states[name].reason,
+                       "run_id": states[name].cached_run} for name in plan.order],
+            "svg": render(plan, "svg", notes)}, indent=2))
+        return 0
+    emit(render(plan, fmt, notes), output)
     return 0
 
 
@@ -133,8 +152,9 @@ def status_command(notebook, params, output_format):
     """Say which steps are cached and why the others would run."""
     from ..pipeline.run import PipelineRunner
 
-    project, _, source, plan = _prepare(notebook, params)
-    runner = PipelineRunner(plan, source, root=project.root, store=_store(project))
+    project, config, source, plan = _prepare(notebook, params)
+    runner = PipelineRunner(plan, source, root=project.root, store=_store(project),
+                            pinned=config.pinned)
     states = runner.status()
     if output_format == "json":
         click.echo(json.dumps([{"name": s.name, "cached": s.cached, "reason": s.reason,
@@ -146,6 +166,48 @@ def status_command(notebook, params, output_format):
         what = f"cached (run {state.cached_run})" if state.cached else f"would run: {state.reason}"
         click.echo(f"{state.name:<{width}}  {what}")
     return 0
+
+
+@pipeline_group.command("step")
+@notebook_argument
+@click.option("--step", "step", required=True, metavar="NAME", help="The step to run.")
+@click.option("--input", "inputs", multiple=True, metavar="STEP=FOLDER",
+              help="The hand-off folder an upstream step wrote (repeatable).")
+@click.option("--output", "output", required=True, metavar="FOLDER",
+              type=click.Path(path_type=Path, file_okay=False),
+              help="The hand-off folder to write: values, files and result.json.")
+@click.option("--timeout", type=float, default=None, help="Per-cell limit of a notebook step (s).")
+@param_option
+def step_command(notebook, step, inputs, output, timeout, params):
+    """Run one step by itself, as an orchestrator's task does (Airflow, Kubeflow).
+
+    What upstream steps produced comes from their hand-off folders (--input), what this step
+    produces goes to --output; nothing is read from or written to a run store, so each task
+    can run on its own machine. `nbprod pipeline export` writes DAGs that call this.
+
+    Exit codes: 0 the step succeeded, 1 it failed, 2 bad input, 3 the machinery failed.
+    """
+    from ..errors import ConfigError
+    from ..pipeline.handoff import run_step_alone
+
+    folders = {}
+    for text in inputs:
+        name, sep, folder = text.partition("=")
+        if not sep or not name or not folder:
+            raise ConfigError(f"--input {text!r}: write STEP=FOLDER")
+        folders[name] = Path(folder)
+    project, config, source, plan = _prepare(notebook, params, only=(step,))
+    result = run_step_alone(plan, source, root=project.root, step=step, inputs=folders,
+                            output=output, timeout=timeout or config.timeout)
+    if result.stdout:
+        click.echo(result.stdout.rstrip("\n"))
+    if result.status == "succeeded":
+        click.echo(f"step {step} succeeded; results in {output}", err=True)
+        return 0
+    from ..pipeline.worker import describe_error
+
+    click.echo(f"error: step {step} {result.status}: {describe_error(result.error)}", err=True)
+    return 1 if result.status == "failed" else 3
 
 
 @pipeline_group.command("export")

@@ -16,6 +16,18 @@ _STYLE = {"succeeded": "green", "cached": "cyan", "failed": "red", "error": "red
           "skipped": "yellow"}
 
 
+class _StayingConsole(Console):
+    """A console that outlives its reader. rich's default, when the reader of the stream goes
+    away (`nbprod sweep ... 2>&1 | head`), is to exit the program, which would stop the
+    sweep or pipeline half-way; here the display goes quiet and the work goes on."""
+
+    def on_broken_pipe(self) -> None:
+        from .streams import silence
+
+        self.quiet = True
+        silence(self.file)
+
+
 class LiveProgress:
     """A bar of finished/total work plus one line per finished job, on stderr.
 
@@ -25,7 +37,7 @@ class LiveProgress:
     """
 
     def __init__(self, total: int, label: str, *, quiet: bool = False):
-        self.console = Console(stderr=True)
+        self.console = _StayingConsole(stderr=True)
         self.quiet = quiet
         self.running: set[str] = set()
         self.progress = Progress(

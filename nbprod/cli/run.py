@@ -8,6 +8,9 @@ from pathlib import Path
 
 import click
 
+from .papermill_args import RunCommand
+from .streams import echo
+
 FORMATS = ("text", "json")
 
 
@@ -26,17 +29,17 @@ class _CellProgress:
     def __call__(self, position: int, total: int, cell) -> None:
         text = f"[{position}/{total}] {cell.label}"
         if self.in_place:
-            click.echo(f"\r\x1b[K{text}", err=True, nl=False)
+            echo(f"\r\x1b[K{text}", err=True, nl=False)
             self.line_open = True
         else:
-            click.echo(text, err=True)
+            echo(text, err=True)
 
     def __enter__(self):
         return self if self.enabled else None
 
     def __exit__(self, *exc_info) -> None:
         if self.line_open:
-            click.echo("", err=True)
+            echo("", err=True)
 
 
 def _open_store(start: Path, store_dir: Path | None):
@@ -45,70 +48,106 @@ def _open_store(start: Path, store_dir: Path | None):
     return open_project_store(start, store_dir)
 
 
-@click.command("run")
+@click.command("run", cls=RunCommand)
 @click.argument("notebook", type=click.Path(path_type=Path))
-@click.option("-p", "--parameter", "params", nargs=2, multiple=True, metavar="NAME VALUE",
+@click.argument("output_path", required=False, metavar="[OUTPUT]")
+@click.option("-p", "--parameter", "--parameters", "params", nargs=2, multiple=True,
+              metavar="NAME VALUE",
               help="A parameter value (text, converted to the declared type). Repeatable.")
-@click.option("-f", "--parameters-file", type=click.Path(path_type=Path),
-              help="A YAML file of parameter values; -p values win.")
+@click.option("-r", "--parameter-raw", "--parameters_raw", "raw_params", nargs=2,
+              multiple=True, metavar="NAME VALUE",
+              help="A parameter value kept as text, never parsed (papermill's -r). Repeatable.")
+@click.option("-f", "--parameters-file", "--parameters_file", "parameter_files", multiple=True,
+              type=click.Path(path_type=Path),
+              help="A YAML file of parameter values. Repeatable; later files win, -y, -p and"
+                   " -r values win over files.")
+@click.option("-y", "--parameters-yaml", "--parameters_yaml", "yaml_params", multiple=True,
+              metavar="YAML", help="Parameter values as a YAML mapping. Repeatable.")
+@click.option("-b", "--parameters-base64", "--parameters_base64", "base64_params",
+              multiple=True, metavar="BASE64",
+              help="Parameter values as a base64-encoded YAML mapping. Repeatable.")
 @click.option("--cwd", type=click.Path(path_type=Path),
               help="Working directory of the kernel (default: the notebook's folder).")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True),
+@click.option("--timeout", "--execution-timeout", type=click.FloatRange(min=0, min_open=True),
               help="Per-cell time limit in seconds.")
-@click.option("--kernel", help="Kernel name (default: the notebook's kernelspec).")
-@click.option("-o", "--output", type=click.Path(path_type=Path),
+@click.option("-k", "--kernel", help="Kernel name (default: the notebook's kernelspec).")
+@click.option("-o", "--output", metavar="PATH",
               help="Also copy the executed notebook here (never over a source notebook).")
 @click.option("--store", "store_dir", type=click.Path(path_type=Path),
               help="Run store folder (default: .nbprod at the project root).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@click.option("--log-output/--no-log-output", default=False,
+              help="Echo the notebook's printed output to stderr as it runs.")
+@click.option("--progress-bar/--no-progress-bar", default=None, hidden=True,
+              help="papermill's switch: --no-progress-bar is -q.")
+@click.option("--request-save-on-cell-execute/--no-request-save-on-cell-execute",
+              default=True, hidden=True,
+              help="Accepted for papermill scripts: the output is always saved after each cell.")
 @click.option("--output-format", type=click.Choice(FORMATS), default="text", show_default=True)
-def run_command(notebook, params, parameters_file, cwd, timeout, kernel, output, store_dir,
-                quiet, output_format):
+def run_command(notebook, output_path, params, raw_params, parameter_files, yaml_params,
+                base64_params, cwd, timeout, kernel, output, store_dir, quiet, log_output,
+                progress_bar, request_save_on_cell_execute, output_format):
     """Run a notebook with parameters and keep a receipt of the run.
 
     The executed notebook and its receipt go to .nbprod/runs/<run_id>/; the input notebook is
-    never modified.
+    never modified. papermill's command line works too: `nbprod run IN OUT -p a 1 -r b x -y
+    YAML -f file.yaml -k kernel` (OUT is the same as -o OUT).
 
     Exit codes: 0 succeeded, 1 a cell failed or the notebook stopped early (sys.exit),
     2 bad input (unknown parameter, wrong type...), 3 the kernel died, a cell timed out or
     the run was interrupted.
     """
     from ..run import run_notebook
-    from ..run.params import load_parameter_file
+    from .papermill_args import merge_parameters, output_target
 
-    values = dict(load_parameter_file(parameters_file)) if parameters_file else {}
-    texts = set()
-    for name, value in params:
-        values[name] = value
-        texts.add(name)
+    output = output_target(output_path, output)
+    values, texts = merge_parameters(params, raw_params, parameter_files, yaml_params,
+                                     base64_params)
+    quiet = quiet or progress_bar is False
     store = _open_store(notebook, store_dir) if store_dir is not None else None
-    with _CellProgress(not quiet and output_format != "json") as progress:
+    # Progress goes to stderr whatever the format: the JupyterLab panel shows it per cell.
+    with _CellProgress(not quiet) as progress:
         result = run_notebook(
             notebook, values, text_parameters=texts, cwd=cwd, timeout=timeout, kernel=kernel,
             store=store, output=output, progress=progress,
+            log_output=_LogOutput() if log_output else None,
         )
     if output_format == "json":
-        click.echo(json.dumps({**result.receipt, "run_dir": str(result.run_dir)}, indent=2,
-                              ensure_ascii=False, default=str))
+        echo(json.dumps({**result.receipt, "run_dir": str(result.run_dir)}, indent=2,
+                        ensure_ascii=False, default=str))
     else:
         _print_result(result)
     return result.exit_code
 
 
+class _LogOutput:
+    """Where ``--log-output`` sends the notebook's printed output: stderr, as it comes."""
+
+    def write(self, text: str) -> None:
+        echo(text, err=True, nl=False)
+
+    def flush(self) -> None:
+        pass
+
+
 def _print_result(result) -> None:
     duration = result.receipt.get("timing", {}).get("duration_s") or 0.0
     where = _display(result.output_path)
+    masked = result.receipt.get("masked") or 0
+    if masked:
+        echo(f"masked {masked} secret value{'s' if masked != 1 else ''} in the run store's"
+             " copies (output notebook, receipt)", err=True)
     if result.status == "succeeded":
-        click.echo(f"run {result.run_id} succeeded in {duration:.1f} s")
-        click.echo(f"output: {where}")
+        echo(f"run {result.run_id} succeeded in {duration:.1f} s")
+        echo(f"output: {where}")
         return
     error = result.receipt.get("error") or {}
     traceback = (error.get("traceback") or "").rstrip().splitlines()
     if result.status == "failed" and traceback:
-        click.echo("\n".join(traceback[-8:]), err=True)
-    click.echo(f"error: run {result.run_id} {result.status}: {error.get('message', '')}",
+        echo("\n".join(traceback[-8:]), err=True)
+    echo(f"error: run {result.run_id} {result.status}: {error.get('message', '')}",
                err=True)
-    click.echo(f"output: {where}")
+    echo(f"output: {where}")
 
 
 def _display(path: Path) -> str:
@@ -133,7 +172,7 @@ def params_command(notebook, output_format):
     infos = schema(nb)
     if output_format == "json":
         cell = parameters_cell(nb)
-        click.echo(json.dumps({
+        echo(json.dumps({
             "notebook": str(notebook),
             "cell": cell.index if cell else None,
             "cell_id": cell.id if cell else None,
@@ -141,7 +180,7 @@ def params_command(notebook, output_format):
         }, indent=2, ensure_ascii=False))
         return 0
     if not infos:
-        click.echo(f"{notebook}: no cell tagged 'parameters'", err=True)
+        echo(f"{notebook}: no cell tagged 'parameters'", err=True)
         return 0
     rows = [("NAME", "TYPE", "DEFAULT", "HELP")]
     for info in infos:
@@ -152,7 +191,7 @@ def params_command(notebook, output_format):
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     for row in rows:
         padded = [cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)]
-        click.echo("  ".join([*padded, row[3]]).rstrip())
+        echo("  ".join([*padded, row[3]]).rstrip())
     return 0
 
 
@@ -193,15 +232,22 @@ def reproduce_command(run_id, rtol, atol, params, timeout, store_dir, quiet, out
             on_report=_print_report if text else None, progress=progress,
         )
     if not text:
-        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str))
+        echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str))
         return result.exit_code
     original = result.original.get("run_id")
-    if result.ok:
-        click.echo(f"reproduced: run {result.run.run_id} matches run {original}")
+    flux = result.inputs_in_flux
+    if result.ok and flux:
+        echo(f"reproduced, with a caveat: run {result.run.run_id} matches run {original}, but"
+             f" {', '.join(flux)} changed while a run read it; the recorded hashes may not be"
+             " what the notebook read")
+    elif result.ok:
+        echo(f"reproduced: run {result.run.run_id} matches run {original}")
     else:
         assert result.difference is not None
-        click.echo(f"error: run {result.run.run_id} does not reproduce run {original}:"
+        echo(f"error: run {result.run.run_id} does not reproduce run {original}:"
                    f" {result.difference.message()}", err=True)
+        if flux:
+            echo(f"note: {', '.join(flux)} changed while a run read it", err=True)
     return result.exit_code
 
 
@@ -226,8 +272,7 @@ def _print_report(environment: dict, data: dict, notes: list[str]) -> None:
     for entry in data.get("removed", []):
         lines.append(f"data: {entry['path']} is missing")
     for line in lines:
-        click.echo(line, err=True)
-    sys.stderr.flush()
+        echo(line, err=True)
 
 
 def _brief(value) -> str:

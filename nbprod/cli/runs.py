@@ -107,6 +107,10 @@ def list_command(notebook, status, kind, parent, limit, store_dir, output_format
         runs = store.list_runs(notebook=notebook, status=status, kind=kind, parent=parent,
                                limit=limit)
     if output_format == "json":
+        # Each run's recorded values too: the JupyterLab Runs view tables and charts them.
+        for run in runs:
+            receipt = store.read_receipt(run["run_id"]) or {}
+            run["records"] = receipt.get("records") or {}
         _echo_json(runs)
         return 0
     if not runs:
@@ -199,7 +203,20 @@ def _receipt_view(receipt: dict, run_dir: Path) -> list:
                           Text(str(entry.get("error", "not hashed")), style="red"),
                           "yes" if entry.get("stored") else "no")
         parts.append(table)
+    parts += [Text(line, style="yellow") for line in _flux_lines(receipt)]
     return parts
+
+
+def _flux_lines(receipt: dict, label: str = "") -> list[str]:
+    """Inputs that changed while the run read them (receipt ``changed_during_run``)."""
+    lines = []
+    for entry in receipt.get("changed_during_run") or []:
+        first = entry.get("hash_at_first_read")
+        seen = f"read as {_short(first)}" if first else "changed after it was opened"
+        lines.append(f"{label}changed during the run: {entry.get('path')} ({seen},"
+                     f" {_short(entry.get('hash_at_end'))} at the end); the outputs may not"
+                     " match any one version of it")
+    return lines
 
 
 def _not_reproducible(names: list[str]) -> str:
@@ -259,7 +276,16 @@ def diff_command(run_a, run_b, store_dir, output_format) -> int:
     """
     store = _open(store_dir)
     a, b = store.get_run(run_a), store.get_run(run_b)
-    result = diff_receipts(a, b, store.run_dir(a["run_id"]), store.run_dir(b["run_id"]))
+    dir_a, dir_b = store.run_dir(a["run_id"]), store.run_dir(b["run_id"])
+    # Parameters are compared as the runs used them, defaults included: a value one run
+    # left at its default is "4 (default) -> 3", not "added".
+    used_a, used_b = _parameters_used(a, dir_a), _parameters_used(b, dir_b)
+    result = diff_receipts({**a, "parameters": {r["name"]: r["value"] for r in used_a}},
+                           {**b, "parameters": {r["name"]: r["value"] for r in used_b}},
+                           dir_a, dir_b)
+    result["parameter_defaults"] = {
+        "a": [r["name"] for r in used_a if not r["given"]],
+        "b": [r["name"] for r in used_b if not r["given"]]}
     if output_format == "json":
         _echo_json(result)
     else:
@@ -267,20 +293,36 @@ def diff_command(run_a, run_b, store_dir, output_format) -> int:
     return 0
 
 
-def _mapping_lines(title: str, diff: dict) -> list[str]:
+def _mapping_lines(title: str, diff: dict, defaults: dict | None = None) -> list[str]:
+    """``+``/``-``/``~`` lines of a mapping diff; ``defaults`` marks values left at default."""
+    defaults = defaults or {}
+
+    def shown(value: Any, side: str, key: str) -> str:
+        mark = " (default)" if key in defaults.get(side, ()) else ""
+        return _brief_value(value) + mark
+
     lines = []
     for key, value in diff["added"].items():
-        lines.append(f"  + {key} = {json.dumps(value, ensure_ascii=False)}")
+        lines.append(f"  + {key} = {shown(value, 'b', key)}")
     for key, value in diff["removed"].items():
-        lines.append(f"  - {key} = {json.dumps(value, ensure_ascii=False)}")
+        lines.append(f"  - {key} = {shown(value, 'a', key)}")
     for key, change in diff["changed"].items():
-        lines.append(f"  ~ {key}: {json.dumps(change['a'], ensure_ascii=False)}"
-                     f" -> {json.dumps(change['b'], ensure_ascii=False)}")
+        lines.append(f"  ~ {key}: {shown(change['a'], 'a', key)} -> {shown(change['b'], 'b', key)}")
     return [title, *lines] if lines else []
+
+
+def _brief_value(value: Any) -> str:
+    """A value for a diff line: floats to 6 significant digits, the rest as JSON."""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _diff_text(result: dict) -> str:
     lines = [f"--- {result['a']}", f"+++ {result['b']}"]
+    flux = result.get("changed_during_run") or {}
+    for side in ("a", "b"):
+        lines += _flux_lines({"changed_during_run": flux.get(side)}, f"{result[side]}: ")
     if result["identical"]:
         lines.append("The runs are identical in parameters, environment, data and outputs.")
         return "\n".join(lines)
@@ -290,7 +332,8 @@ def _diff_text(result: dict) -> str:
                 changes = {title: changes}
             lines.append(title)
             lines += [f"  ~ {k}: {v['a']} -> {v['b']}" for k, v in changes.items()]
-    lines += _mapping_lines("parameters", result["parameters"])
+    lines += _mapping_lines("parameters", result["parameters"],
+                            result.get("parameter_defaults"))
     lines += _mapping_lines("records", result["records"])
     env = result["environment"]
     for title, changes in (("system", env["system"]), ("git", env["git"])):
@@ -444,6 +487,9 @@ def _verify_text(report: dict) -> str:
          lambda x: f"{x['path']} (cached {_short(x['cached'])}, now {_short(x['actual'])})"),
         ("marked interrupted", report["interrupted"], str),
         ("object not indexed", report["unindexed_objects"], str),
+        ("unmasked secret", report["unmasked_secrets"],
+         lambda x: f"{x['kind']} {x['value']} in {x['path']} ({x['where']}); delete the run"
+                   " or remove the value"),
     )
     for title, items, show in sections:
         for item in items:

@@ -48,6 +48,7 @@ def sweep_command(notebook, params, mode, sweep_file, max_parallel, executor, cl
 
     Exit codes: 0 every run succeeded, 1 a run failed, 2 bad input, 3 the machinery failed.
     """
+    from ..notebook import read_bytes
     from ..pipeline.config import load_sweep_config
     from ..pipeline.executors import executor_registry
     from ..pipeline.sweep import check_points, expand, load_sweep_file, run_sweep
@@ -71,7 +72,7 @@ def sweep_command(notebook, params, mode, sweep_file, max_parallel, executor, cl
         timeout=timeout)
     values = dict(spec.parameters) if spec else {}
     for name, text in params:
-        values[name] = split_values(text, name=name)
+        values[name] = split_values(text)
     points = expand(values, config.mode) if values else []
     points += [dict(r) for r in (spec.runs if spec else ())]
     if not points:
@@ -82,7 +83,9 @@ def sweep_command(notebook, params, mode, sweep_file, max_parallel, executor, cl
         relative = path.relative_to(project.root).as_posix()
     except ValueError:
         raise PathError(f"{notebook} is outside the project {project.root}") from None
-    points = check_points(path.read_bytes(), relative, points)
+    # Command-line values are text, read against the schema as `nbprod run -p` reads them.
+    points = check_points(read_bytes(path), relative, points,
+                          texts=frozenset(name for name, _ in params))
     if export_to:
         from ..pipeline.export_airflow import export_sweep_airflow
 

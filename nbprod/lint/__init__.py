@@ -27,7 +27,7 @@ from ..errors import (
     NotebookError,
 )
 from ..fsutil import atomic_write
-from ..notebook import dumps, load, prepare_validation, save
+from ..notebook import check_readable, dumps, load, prepare_validation, save
 from .cache import LintCache
 from .checker import (
     MAX_FIX_PASSES,
@@ -86,6 +86,12 @@ class LintReport:
         return sum(r.fixed for r in self.results)
 
     @property
+    def previews(self) -> list[dict]:
+        """With ``diff``: what the fixes would change, per notebook that would change."""
+        return [r.preview for r in self.results if r.preview and (
+            r.preview["cells"] or r.preview["files"])]
+
+    @property
     def verdicts(self) -> list[Verdict]:
         """The rerun verdict of every linted notebook, in the order they were linted."""
         return [verdict(r.path, r.diagnostics) for r in self.results]
@@ -102,6 +108,9 @@ def collect_notebooks(paths: Iterable[str | Path]) -> list[Path]:
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
+        if path.is_dir() and path.suffix == ".ipynb":
+            # Named as a notebook file: the user meant a file, not a folder to search.
+            raise NotebookError(f"{path}: is a folder, not a notebook file")
         if path.is_dir():
             for candidate in sorted(path.rglob("*.ipynb")):
                 parts = candidate.relative_to(path).parts
@@ -109,8 +118,8 @@ def collect_notebooks(paths: Iterable[str | Path]) -> list[Path]:
                     continue
                 if candidate.is_file():
                     found.append(candidate)
-        elif path.exists():
-            found.append(path)
+        elif path.exists() or path.is_symlink():
+            found.append(path)  # the loader reports what is wrong with a broken link
         else:
             raise NotebookError(f"{path}: no such file or folder")
     return list(dict.fromkeys(found))
@@ -168,7 +177,7 @@ def lint_paths(
     if codes and not config.fix and todo:
         from .ruff import RuffBatch
 
-        batch = RuffBatch([files[i] for i in todo if files[i].suffix == ".ipynb"], codes).start()
+        batch = RuffBatch(_ruff_paths(files[i] for i in todo), codes).start()
     try:
         linted = _run_all([files[i] for i in todo], config, project_root, jobs)
         ruff_found = batch.results() if batch else {}
@@ -191,6 +200,22 @@ def lint_paths(
         else:
             report.results.append(outcome)
     return report
+
+
+def _ruff_paths(files: Iterable[Path]) -> list[Path]:
+    """The notebooks ruff may read itself: regular ``.ipynb`` files. A path the loader
+    refuses (a FIFO would block ruff forever, a device would never end) is never handed to
+    ruff; nbprod's own read of it reports the problem."""
+    paths = []
+    for path in files:
+        if path.suffix != ".ipynb":
+            continue
+        try:
+            check_readable(path)
+        except NotebookError:
+            continue
+        paths.append(path)
+    return paths
 
 
 def _run_all(files: list[Path], config: LintConfig, root: Path | None, jobs: int | None):
@@ -365,6 +390,12 @@ def _fix(nb, config: LintConfig, root: Path | None, codes: tuple[str, ...]) -> L
             fixed += ruff_fixed
             # Ruff's edits may change what nbprod's rules see: report the final state.
             result = lint(working, replace(config, fix=False), root)
+    if config.diff:
+        from .preview import changes
+
+        diagnostics = sorted([*result.diagnostics, *ruff_diagnostics], key=Diagnostic.sort_key)
+        return LintResult(path=nb.display_path, diagnostics=diagnostics, fixed=fixed,
+                          preview=changes(nb, working, edits))
     if fixed:
         for path, text in edits.items():
             atomic_write(path, text)

@@ -71,6 +71,7 @@ class LintConfig:
     max_size: int = 100
     fix: bool = False
     unsafe_fixes: bool = False
+    diff: bool = False  # with fix: compute the fixes, write nothing, report the changes
 
 
 @dataclass
@@ -91,6 +92,8 @@ class LintResult:
     observations: Observations | None = None
     # Other files the fixes changed (path -> new text), to save with the fixed notebook.
     file_edits: dict[Path, str] = field(default_factory=dict)
+    # With ``diff``: what the fixes would change (``nbprod.lint.preview.changes``).
+    preview: dict | None = None
     # Code cells that parse as IPython (magics, automagics like `ls`, `!cmd`, `obj?`): a
     # syntax error ruff reports in one of them is IPython syntax ruff does not know.
     parsed_cells: frozenset[int] = frozenset()

@@ -18,8 +18,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
+import sys
 import tempfile
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -210,6 +213,7 @@ class RuffBatch:
                     stdin=subprocess.DEVNULL,
                     stdout=out,
                     stderr=err,
+                    **_child_options(),
                 )
             except OSError as exc:
                 raise InfrastructureError(f"cannot start ruff: {exc}") from None
@@ -242,6 +246,47 @@ class RuffBatch:
         self._runs.clear()
 
 
+def _child_options() -> dict[str, Any]:
+    """``Popen`` options that make ruff die with nbprod, however nbprod ends.
+
+    ``cancel`` and ``subprocess.run`` stop ruff when nbprod raises (Ctrl-C included); a
+    ``kill -9`` or an unhandled signal skips them. On Linux the child asks the kernel for
+    SIGKILL when its parent dies (``PR_SET_PDEATHSIG``). That request runs between fork and
+    exec, which is only safe when no other thread may hold a lock the child needs, so a
+    multi-threaded caller (a Jupyter server) relies on ``cancel`` alone.
+    """
+    prctl = _prctl()
+    if prctl is None or threading.active_count() != 1:
+        return {}
+    parent = os.getpid()
+
+    def die_with_parent() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the request was made
+            os._exit(1)
+
+    return {"preexec_fn": die_with_parent}
+
+
+_PR_SET_PDEATHSIG = 1
+_PRCTL: list[Any] = []
+
+
+def _prctl() -> Any:
+    """libc's ``prctl`` on Linux (looked up once, in the parent), else None."""
+    if not _PRCTL:
+        found = None
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
+
+                found = ctypes.CDLL(None, use_errno=True).prctl
+            except (OSError, AttributeError):
+                found = None
+        _PRCTL.append(found)
+    return _PRCTL[0]
+
+
 def check_text(text: str, filename: str, select: Sequence[str]) -> list[dict]:
     """Run ruff on notebook JSON given as text (stdin); for converted nbformat 3 files and
     for the ``--fix`` loop, where the notebook being fixed exists only in memory."""
@@ -252,6 +297,7 @@ def check_text(text: str, filename: str, select: Sequence[str]) -> list[dict]:
             input=text.encode("utf-8"),
             capture_output=True,
             check=False,
+            **_child_options(),
         )
     except OSError as exc:
         raise InfrastructureError(f"cannot start ruff: {exc}") from None

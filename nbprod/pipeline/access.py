@@ -6,7 +6,9 @@ own, once, and each step turns it on for its thread only. Several steps may run 
 the threads of one worker; each sees only what its own thread opened.
 
 The same limits as for notebooks: files opened by subprocesses, by other threads the step
-starts, or by C libraries that bypass Python's ``open`` are not seen.
+starts, or by C libraries that bypass Python's ``open`` are not seen. Starting a process is
+seen, though (``subprocess``, ``os.system``...): the step is then marked *opaque*, its inputs
+not fully known, and the cache reruns it unless the user pins it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from contextlib import contextmanager
 __all__ = ["watch_reads"]
 
 _CODE_SUFFIXES = (".py", ".pyc", ".pyi", ".so", ".pth")
+_PROCESS_EVENTS = ("subprocess.Popen", "os.system", "os.posix_spawn", "os.exec", "os.spawn",
+                   "os.fork")
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 _local = threading.local()
 _installed = False
@@ -33,7 +37,7 @@ class Reads:
         self.root = os.path.normpath(os.path.abspath(root))
         self.read: set[str] = set()
         self.written: set[str] = set()
-
+        self.opaque: str | None = None  # why some inputs may be unseen
     def note(self, path: str, writing: bool) -> None:
         if not path.startswith(self.root + os.sep) or path.endswith(_CODE_SUFFIXES):
             return
@@ -49,10 +53,13 @@ class Reads:
 
 
 def _hook(event: str, args: tuple) -> None:
-    if event != "open":
+    if event != "open" and not event.startswith(_PROCESS_EVENTS):
         return
     reads = getattr(_local, "reads", None)
     if reads is None:
+        return
+    if event != "open":
+        reads.opaque = reads.opaque or f"it started a process ({event})"
         return
     try:
         path, mode, flags = args

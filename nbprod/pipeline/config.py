@@ -57,6 +57,8 @@ class PipelineConfig:
     retries: int = 2
     timeout: float | None = None  # seconds per notebook step
     image: str = "python:3.11-slim"  # container image of the Kubeflow export
+    # Steps cached by their key even though they run processes nbprod cannot watch.
+    pinned: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

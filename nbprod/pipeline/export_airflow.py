@@ -1,7 +1,12 @@
 """Export to Airflow 3: a DAG file written with TaskFlow (``airflow.sdk``).
 
-A pipeline becomes one ``@task`` per step, running ``nbprod pipeline run --only STEP`` in the
-project, wired in the pipeline's dependency order; pipeline parameters become DAG ``params``.
+A pipeline becomes one ``@task`` per step, wired in the pipeline's dependency order, each
+running ``nbprod pipeline step`` for its step of the notebook (or of the project's
+``[tool.nbprod.pipeline]``) that the DAG names. What a step produces (values, files) goes to a
+hand-off location that every worker can reach: ``NBPROD_HANDOFF`` (an Airflow Variable or an
+environment variable), any path ``ObjectStoragePath`` understands (``s3://bucket/nbprod``
+with an Airflow connection, ``file:///shared/nbprod``), by DAG and run id; the next step reads
+it from there. Pipeline parameters become DAG ``params``.
 A sweep becomes one mapped task (dynamic task mapping: ``run_point.expand(parameters=...)``),
 one task instance per point, each running ``nbprod run NOTEBOOK -p ...``.
 """
@@ -19,17 +24,20 @@ __all__ = ["export_airflow", "export_sweep_airflow"]
 
 _PRELUDE = '''
 import os
+import shlex
 import subprocess
 
 import pendulum
 from airflow.sdk import dag, get_current_context, task
 
+# The project as the workers see it, and how they call nbprod there.
 PROJECT = os.environ.get("NBPROD_PROJECT", {root!r})
+NBPROD = shlex.split(os.environ.get("NBPROD_COMMAND", "nbprod"))
 
 
 def nbprod(*args: str) -> None:
     """Run nbprod in the project; a failing step fails the task."""
-    subprocess.run(["nbprod", *args], cwd=PROJECT, check=True)
+    subprocess.run([*NBPROD, *args], cwd=PROJECT, check=True)
 
 
 def parameter_args(names, params) -> list[str]:
@@ -39,13 +47,60 @@ def parameter_args(names, params) -> list[str]:
     return args
 '''
 
+_HANDOFF = '''
+
+NOTEBOOK = {notebook!r}  # None: the steps of [tool.nbprod.pipeline] in pyproject.toml
+
+
+def handoff(context):
+    """Where this DAG run's steps leave their results for the steps after them."""
+    from airflow.sdk import ObjectStoragePath, Variable
+
+    default = os.environ.get("NBPROD_HANDOFF") or "file://" + os.path.join(
+        PROJECT, ".nbprod", "handoff")
+    base = ObjectStoragePath(Variable.get("NBPROD_HANDOFF", default=default))
+    return base / context["dag"].dag_id / context["run_id"].replace(":", "_")
+
+
+def run_step(step, upstream, names):
+    """``nbprod pipeline step``: fetch the upstream results, run, publish the results."""
+    import pathlib
+    import tempfile
+
+    context = get_current_context()
+    base = handoff(context)
+    with tempfile.TemporaryDirectory(prefix="nbprod-") as scratch:
+        args = []
+        for name in upstream:
+            local = pathlib.Path(scratch, "in", name)
+            remote = base / name
+            prefix = remote.path.rstrip("/") + "/"
+            for item in remote.rglob("*"):
+                if item.is_file():
+                    target = local / item.path[len(prefix):]
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(item.read_bytes())
+            args += ["--input", f"{{name}}={{local}}"]
+        out = pathlib.Path(scratch, "out")
+        notebook = [NOTEBOOK] if NOTEBOOK else []
+        nbprod("pipeline", "step", *notebook, "--step", step, "--output", str(out), *args,
+               *parameter_args(names, context["params"]))
+        for item in out.rglob("*"):
+            if item.is_file():
+                target = base / step / item.relative_to(out).as_posix()
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(item.read_bytes())
+'''
+
 
 def export_airflow(plan: Plan, *, root: Path) -> str:
     """The text of an Airflow 3 DAG file that runs ``plan``, one task per step."""
     params = {p.name: p.default for p in plan.pipeline.parameters
               if any(p.name in step_parameters(plan, s) for s in plan.order)}
     dag_id = identifier(plan.pipeline.name)
-    lines = [header(plan).rstrip("\n"), _PRELUDE.format(root=str(root)).rstrip("\n"), "", ""]
+    notebook = plan.pipeline.source if _from_notebook(plan) else None
+    lines = [header(plan).rstrip("\n"), _PRELUDE.format(root=str(root)).rstrip("\n"),
+             _HANDOFF.format(notebook=notebook).rstrip("\n"), "", ""]
     lines += [
         f"@dag(dag_id={dag_id!r}, schedule=None, start_date=pendulum.datetime(2024, 1, 1),",
         f"     catchup=False, params={params!r}, tags=['nbprod'])",
@@ -53,13 +108,12 @@ def export_airflow(plan: Plan, *, root: Path) -> str:
     ]
     for name in plan.order:
         takes = step_parameters(plan, name)
+        upstream = list(plan.upstream.get(name, ()))
         lines += [
             f"    @task(task_id={name!r})",
             f"    def {identifier(name)}():",
             f'        """Step {name!r}."""',
-            "        params = get_current_context()[\"params\"]",
-            f"        nbprod(\"pipeline\", \"run\", \"--only\", {name!r},"
-            f" *parameter_args({takes!r}, params))",
+            f"        run_step({name!r}, {upstream!r}, {takes!r})",
             "",
         ]
     for name in plan.order:
@@ -69,6 +123,11 @@ def export_airflow(plan: Plan, *, root: Path) -> str:
             lines.append(f"    t_{identifier(up)} >> t_{identifier(name)}")
     lines += ["", "", f"{dag_id}_dag()"]
     return "\n".join(lines) + "\n"
+
+
+def _from_notebook(plan: Plan) -> bool:
+    """Whether the pipeline is a notebook's step cells (not pyproject's list of notebooks)."""
+    return (plan.pipeline.source or "").endswith(".ipynb")
 
 
 def export_sweep_airflow(notebook: str, points: Sequence[Mapping[str, Any]], *, root: Path,

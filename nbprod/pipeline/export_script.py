@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .exports import header, identifier
-from .plan import Plan
+from .plan import Plan, type_of
 
 __all__ = ["export_script"]
 
@@ -27,17 +27,21 @@ def export_script(plan: Plan, *, root: Path) -> str:
         '"""Run the pipeline ' + repr(plan.pipeline.name) + ' step by step."""',
         "",
         "import argparse",
-        "import ast",
         "import os",
         "import sys",
         "",
+        "from nbprod.errors import NbprodError",
+        "from nbprod.pipeline.values import parse_value",
         "",
-        "def value(text):",
-        '    """A command-line value as a Python literal when it is one, else text."""',
-        "    try:",
-        "        return ast.literal_eval(text)",
-        "    except (ValueError, SyntaxError):",
-        "        return text",
+        "",
+        "def reader(name, type_name):",
+        '    """Reads a command-line value as `nbprod run -p` does (same value, same error)."""',
+        "    def read(text):",
+        "        try:",
+        "            return parse_value(text, type_name, name=name, where='this script')",
+        "        except NbprodError as exc:",
+        "            raise argparse.ArgumentTypeError(str(exc)) from None",
+        "    return read",
         "",
         "",
         "def main(argv=None):",
@@ -49,7 +53,8 @@ def export_script(plan: Plan, *, root: Path) -> str:
                      ' help="folder for executed notebooks")')
     for param in params:
         lines.append(
-            f"    parser.add_argument({'--' + param.name!r}, type=value,"
+            f"    parser.add_argument({'--' + param.name!r},"
+            f" type=reader({param.name!r}, {type_of(param)!r}),"
             f" default={param.default!r}, help={(param.help or param.type or '')!r})"
         )
     lines += [

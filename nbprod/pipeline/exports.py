@@ -2,8 +2,9 @@
 
 Each target turns a planned pipeline into one file's text: ``kfp`` (a Kubeflow Pipelines YAML
 compiled by the kfp SDK), ``airflow`` (an Airflow 3 DAG file using TaskFlow) and ``script`` (a
-plain Python script). In the orchestrators, each step runs ``nbprod pipeline run --only STEP``
-in the project, so nbprod's cache and receipts work there too.
+plain Python script). In the orchestrators, each step is a task running ``nbprod pipeline
+step`` (``handoff``), which takes its upstream steps' results from, and leaves its own in,
+folders the orchestrator moves between tasks (KFP artifacts, an Airflow object-storage path).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from typing import Any
 from ..config import suggest
 from ..errors import NbprodError, PipelineError
 from ..fsutil import resolve_inside
-from .model import Pipeline, Step
+from .model import Parameter, Pipeline, Step
 from .values import parse_value
 
 __all__ = ["Plan", "plan_pipeline"]
@@ -217,12 +217,22 @@ def _parameters(pipeline: Pipeline, overrides: Mapping[str, Any]) -> dict[str, d
         values = dict(step.parameters)
         for name, value in overrides.items():
             if name in step.parameters or name in step.accepts:
-                type_name = declared[name].type if name in declared else None
+                type_name = type_of(declared[name]) if name in declared else None
                 values[name] = (
-                    parse_value(value, type_name, name=name) if isinstance(value, str) else value
+                    parse_value(value, type_name, name=name, where=f"pipeline {pipeline.name!r}")
+                    if isinstance(value, str) else value
                 )
         effective[step.name] = values
     return effective
+
+
+def type_of(parameter: Parameter) -> str | None:
+    """The declared type, else the type of the default (``n = 3``: int), as ``run`` reads it."""
+    if parameter.type:
+        return parameter.type
+    kind = type(parameter.default)
+    return {bool: "bool", int: "int", float: "float", str: "str", list: "list",
+            tuple: "tuple", dict: "dict"}.get(kind)
 
 
 def _select(

@@ -27,7 +27,7 @@ from pathlib import Path
 from ..analysis import mask_ipython
 from ..syntax import parse
 
-__all__ = ["WHOLE", "local_module_finder", "reached_code"]
+__all__ = ["WHOLE", "local_module_finder", "reached_code", "runs_processes"]
 
 #: Stands for "everything in the module" in a (module, name) pair.
 WHOLE = "*"
@@ -182,6 +182,35 @@ def _attribute_target(module: str, rest: str) -> tuple[str, str]:
     # ``import a`` then ``a.b.c``: the definition ``b`` of ``a`` (or submodule a.b, whose
     # lookup falls back to WHOLE in reached_code).
     return module, parts[0]
+
+
+_PROCESS_CALLS = ("subprocess.", "os.system", "os.popen", "os.exec", "os.spawn",
+                  "os.posix_spawn")
+_SHELL_MAGICS = {"bash", "sh", "script", "system", "sx", "perl", "ruby"}
+
+
+def runs_processes(sources: Iterable[str]) -> str | None:
+    """Why this code may read files through another process, or None.
+
+    Shell lines (``!cmd``), shell cell magics (``%%bash``) and process calls (``subprocess``,
+    ``os.system``...) start programs whose file reads no audit hook in Python sees.
+    """
+    for source in sources:
+        masked, magics, _ = mask_ipython(source)
+        for magic in magics:
+            if magic.kind == "shell" or (magic.kind in ("cell", "line")
+                                         and magic.name in _SHELL_MAGICS):
+                return f"it runs shell commands ({magic.text.strip()[:40]})"
+        try:
+            tree = parse(masked)
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                called = _dotted(node.func) or ""
+                if called.startswith(_PROCESS_CALLS):
+                    return f"it starts processes ({called})"
+    return None
 
 
 def _reads(node: ast.AST) -> set[str]:

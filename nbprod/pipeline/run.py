@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import pickle
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from .cache import (
 )
 from .executors import Executor
 from .plan import Plan
-from .reach import WHOLE, local_module_finder, reached_code
+from .reach import WHOLE, local_module_finder, reached_code, runs_processes
 from .schedule import Event, Job, Outcome, schedule
 from .worker import StepTask, TaskResult, describe_error
 
@@ -100,8 +100,10 @@ class PipelineRunner:
     """
 
     def __init__(self, plan: Plan, source: PipelineSource, *, root: Path, store: Store,
-                 timeout: float | None = None, kernel: str | None = None):
+                 timeout: float | None = None, kernel: str | None = None,
+                 pinned: Iterable[str] = ()):
         self.plan = plan
+        self.pinned = frozenset(pinned)
         self.modules = dict(source.modules)
         self.root = Path(root).resolve()
         self._find_module = local_module_finder(self.root, self.modules)
@@ -219,19 +221,42 @@ class PipelineRunner:
         latest = history[0] if history else None
         parts = KeyParts(
             code=self._code_hash(name),
-            parameters=hash_json(self.plan.parameters[name]),
+            parameters=self._parameters_hash(name),
             inputs=self._input_hashes(name, latest),
             upstream={u: keys[u] for u in self.plan.upstream[name] if u in keys},
             environment=environment_fingerprint(),
             reached=self._reached_code(name),
         )
+        waiting = [u for u in self.plan.upstream[name] if u in rerunning]
+        if waiting:  # its upstream key is not known before that step has run
+            return StepState(name, parts, f"upstream step {waiting[0]!r} will run")
+        opaque = None if name in self.pinned else self._opaque(name, latest)
         for receipt in history:
-            if receipt["cache"].get("key") == parts.key and self._restorable(receipt):
+            if opaque is None and receipt["cache"].get("key") == parts.key \
+                    and self._restorable(receipt):
                 return StepState(name, parts, None, receipt["run_id"])
+        if opaque is not None and latest is not None:
+            return StepState(name, parts, f"its inputs cannot all be known: {opaque}; declare"
+                                          f" them, or pin the step (pinned = [{name!r}] in"
+                                          " [tool.nbprod.pipeline]) to cache it by its key")
         reason = explain(parts, latest["cache"] if latest else None, rerunning)
         if reason is None:  # same key, but its outputs are gone from the store
             reason = "outputs of the cached run are missing from the store"
         return StepState(name, parts, reason)
+
+    def _opaque(self, name: str, latest: dict | None) -> str | None:
+        """Why the step may read files nbprod cannot see, or None.
+
+        A notebook step is judged by its code (shell lines, ``%%bash``, ``subprocess``,
+        ``os.system``); a function step by what its last run did (the worker saw it start a
+        process).
+        """
+        step = self.plan.step(name)
+        if step.notebook:
+            cells = json.loads(self._notebook_bytes(step.notebook)).get("cells", [])
+            return runs_processes(
+                _source(c) for c in cells if c.get("cell_type") == "code")
+        return ((latest or {}).get("cache") or {}).get("opaque")
 
     def _code_hash(self, name: str) -> str:
         if name not in self._code:
@@ -247,6 +272,10 @@ class PipelineRunner:
                 self._code[name] = code_hash_of_function(
                     self._module_source(module), function, siblings)
         return self._code[name]
+
+    def _parameters_hash(self, name: str) -> str:
+        """The step's effective parameters (after ``-p`` and type conversion), hashed."""
+        return hash_json(self.plan.parameters[name])
 
     def _reached_code(self, name: str) -> dict[str, str]:
         """The hash of every project definition the step's code reaches through imports.
@@ -437,8 +466,13 @@ class PipelineRunner:
         if parts is not None and receipt.get("data"):
             # Key the run on the inputs it was seen reading, so an unchanged rerun hits.
             parts = replace(parts, inputs=self._input_hashes(name, receipt))
+        opaque = None if name in self.pinned else (
+            result.opaque if not step.notebook else self._opaque(name, None))
         if parts is not None:
-            self._keys[name] = parts.key
+            # A step whose inputs are not all known hands on the content of what it made:
+            # later steps rerun when that changed, and only then.
+            self._keys[name] = parts.key if opaque is None else hash_json(
+                [parts.key, outputs, values])
         receipt.update({
             "status": receipt.get("status") or ("succeeded" if ok else "failed"),
             "kind": "step",
@@ -457,7 +491,7 @@ class PipelineRunner:
                                      "incomplete", "interrupted"):
             receipt["status"] = "failed"
         if parts is not None and not unpicklable:
-            receipt["cache"] = parts.to_dict()
+            receipt["cache"] = {**parts.to_dict(), "opaque": result.opaque}
         self.store.finish_run(handle.run_id, receipt)
         if ok:
             return Outcome(name, "succeeded", f"ran on {result.worker} in"
@@ -470,7 +504,7 @@ class PipelineRunner:
 def run_pipeline(plan: Plan, source: PipelineSource, executor: Executor, *, root: Path,
                  store: Store, force: bool = False, max_parallel: int | None = None,
                  parameters: Mapping[str, Any] | None = None, timeout: float | None = None,
-                 kernel: str | None = None,
+                 kernel: str | None = None, pinned: Iterable[str] = (),
                  on_event: Callable[[Event], None] = lambda event: None) -> PipelineResult:
     """Run ``plan`` on ``executor`` with caching; see ``PipelineRunner``.
 
@@ -484,7 +518,8 @@ def run_pipeline(plan: Plan, source: PipelineSource, executor: Executor, *, root
     PipelineError
         When a step outside ``--only``/``--from`` is needed but not cached.
     """
-    runner = PipelineRunner(plan, source, root=root, store=store, timeout=timeout, kernel=kernel)
+    runner = PipelineRunner(plan, source, root=root, store=store, timeout=timeout, kernel=kernel,
+                            pinned=pinned)
     return runner.run(executor, force=force, max_parallel=max_parallel, parameters=parameters,
                       on_event=on_event)
 

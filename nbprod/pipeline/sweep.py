@@ -31,7 +31,7 @@ import yaml
 
 from ..errors import ConfigError, ParameterError
 from ..fsutil import atomic_write
-from ..notebook import loads
+from ..notebook import loads, read_bytes
 from ..store import FINAL_STATUSES, Store
 from ..store.hashing import hash_bytes
 from .executors import Executor
@@ -216,7 +216,7 @@ def run_sweep(
     root = Path(root).resolve()
     path = Path(notebook).resolve()
     relative = path.relative_to(root).as_posix()
-    data = path.read_bytes()
+    data = read_bytes(path)
     digest = hash_bytes(data)
     sweep = store.begin_run(relative, digest, {"points": [dict(p) for p in points]},
                             kind="sweep")

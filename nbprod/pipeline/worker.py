@@ -81,6 +81,8 @@ class TaskResult:
     objects: dict[str, bytes] = field(default_factory=dict)  # store objects the receipt names
     stdout: str = ""  # what a function step printed (notebook output stays in the notebook)
     inputs: list[str] = field(default_factory=list)  # project files a function step read
+    written: list[str] = field(default_factory=list)  # project files the step wrote
+    opaque: str | None = None  # why a function step's inputs may not all have been seen
     worker: str = ""
     duration_s: float = 0.0
 
@@ -146,7 +148,8 @@ def _run_function(task: StepTask) -> TaskResult:
             rel: (root / rel).read_bytes() for rel in sorted(reads.written)
             if (root / rel).is_file()}
         return TaskResult(task.name, "succeeded", values=values, inputs=reads.inputs,
-                          files=files, stdout=printed.getvalue()[-MAX_STDOUT:])
+                          written=sorted(reads.written), files=files, opaque=reads.opaque,
+                          stdout=printed.getvalue()[-MAX_STDOUT:])
 
 
 def _function_workspace(task: StepTask, scratch: Path) -> tuple[Path, str | None]:
@@ -276,10 +279,13 @@ def _run_notebook(task: StepTask) -> TaskResult:
             {"message": str(result.error)} if result.error is not None else None)
         objects = {digest: store.objects.path_for(digest).read_bytes()
                    for digest in _references(receipt) if store.objects.exists(digest)}
+        written = [entry["path"] for entry in receipt.get("data") or []
+                   if isinstance(entry, dict) and entry.get("role") == "output"
+                   and isinstance(entry.get("path"), str)]
         return TaskResult(
             task.name, status, error=error, receipt=receipt,
             output_notebook=output.read_bytes() if output.is_file() else None, files=files,
-            objects=objects,
+            objects=objects, written=written,
         )
 
 

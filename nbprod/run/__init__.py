@@ -11,12 +11,13 @@ import os
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..errors import ExecutionError, InfrastructureError, NbprodError, NotebookError, PathError
+from ..errors import ExecutionError, InfrastructureError, NbprodError, PathError
+from .masking import SecretMasker, credential_parameters, environment_secrets
 
 __all__ = [
     "RunConfig",
@@ -97,6 +98,7 @@ def run_notebook(
     output: str | os.PathLike | None = None,
     progress: Any = None,
     source: bytes | None = None,
+    log_output: Any = None,
 ) -> RunResult:
     """Execute a notebook with parameters and record the run (output notebook + receipt).
 
@@ -138,6 +140,9 @@ def run_notebook(
     source:
         Notebook content to run instead of the file's current content (``reproduce`` runs
         the version recorded in the store); ``path`` still names it in the receipt.
+    log_output:
+        A file-like object (``write``, ``flush``) that receives the notebook's stream output
+        (stdout and stderr text) as it is produced: papermill's ``--log-output``.
 
     Returns
     -------
@@ -157,12 +162,7 @@ def run_notebook(
     from .execute import resolve_kernel
 
     nb_path = Path(path)
-    try:
-        raw = source if source is not None else nb_path.read_bytes()
-    except FileNotFoundError:
-        raise NotebookError(f"{nb_path}: no such file; check the path") from None
-    except OSError as exc:
-        raise NotebookError(f"{nb_path}: cannot read: {exc.strerror}") from None
+    raw = source if source is not None else nbmod.read_bytes(nb_path)
     nb = nbmod.loads(raw, path=nb_path)
     where = str(nb_path)
     schema = P.schema(nb)
@@ -185,7 +185,7 @@ def run_notebook(
 
         store = Store.open(store)
     return _Runner(store, project.root, nb, raw, values, kernel_name, language, kernel_cwd,
-                   config, kind, parent, output_copy, progress).run()
+                   config, kind, parent, output_copy, progress, log_output).run()
 
 
 def _kernel_cwd(cwd: Any, config: RunConfig, root: Path, nb_path: Path) -> Path:
@@ -203,8 +203,11 @@ def _kernel_cwd(cwd: Any, config: RunConfig, root: Path, nb_path: Path) -> Path:
 
 def _check_output(output: str | os.PathLike, nb_path: Path) -> Path:
     """Refuse an output copy that would overwrite the input or another source notebook."""
-    target = Path(output).resolve()
-    source = nb_path.resolve()
+    try:
+        target = Path(output).resolve()
+        source = nb_path.resolve()
+    except (OSError, RuntimeError):
+        raise PathError(f"--output {output}: is a symlink loop; choose another path") from None
     if target == source or (target.exists() and source.exists() and target.samefile(source)):
         raise PathError(
             f"--output {output}: is the input notebook; nbprod never overwrites it, choose"
@@ -222,12 +225,23 @@ def _check_output(output: str | os.PathLike, nb_path: Path) -> Path:
                 f"--output {output}: exists and is not a notebook nbprod wrote; choose another"
                 " path"
             ) from None
-        if "nbprod" not in existing.node.get("metadata", {}):
+        if not _is_run_output(existing.node.get("metadata", {}), target):
             raise PathError(
                 f"--output {output}: is a source notebook (not an nbprod output); nbprod does"
                 " not overwrite source notebooks, choose another path"
             )
     return target
+
+
+def _is_run_output(metadata: dict, target: Path) -> bool:
+    """Whether a notebook is the output of an earlier run at ``target``: written by nbprod,
+    or by papermill to this very name (``papermill in.ipynb out.ipynb`` then
+    ``nbprod run in.ipynb out.ipynb`` in the same script)."""
+    if "nbprod" in metadata:
+        return True
+    papermill = metadata.get("papermill")
+    recorded = papermill.get("output_path") if isinstance(papermill, dict) else None
+    return isinstance(recorded, str) and Path(recorded).name == target.name
 
 
 @dataclass
@@ -247,6 +261,8 @@ class _Runner:
     parent: str | None
     output_copy: Path | None
     progress: Any
+    log_output: Any = None
+    hidden: set[str] = field(default_factory=set)  # parameter names whose values are secret
 
     def run(self) -> RunResult:
         from ..store.environment import capture_environment
@@ -256,7 +272,10 @@ class _Runner:
         store = self.store
         rel = _relative_to(self.nb.path, self.root)
         notebook_hash = hash_bytes(self.raw)
-        public_params = P.redact(self.values)
+        # Secret by name (api_token) or by value (a URL with a password): never stored.
+        self.hidden = {k for k in self.values if P.is_secret(k)} | credential_parameters(
+            self.values)
+        public_params = P.redact(self.values, also=self.hidden)
         handle = store.begin_run(rel, notebook_hash, public_params, kind=self.kind,
                                  parent=self.parent)
         started_wall = datetime.now(timezone.utc).isoformat()
@@ -268,25 +287,38 @@ class _Runner:
         beat = threading.Thread(target=_heartbeat, args=(store, handle.run_id, stop_beat),
                                 daemon=True)
         beat.start()
-        # Values scrubbed from stored outputs; very short ones would blank out unrelated text.
+        # Values masked in stored outputs; very short ones would blank out unrelated text.
         secrets = [str(v) for k, v in self.values.items()
-                   if P.is_secret(k) and v is not None and len(str(v)) >= MIN_SECRET_LENGTH]
+                   if k in self.hidden and v is not None and len(str(v)) >= MIN_SECRET_LENGTH]
+        masker = SecretMasker([*secrets, *environment_secrets()])
+        watcher = None
+        if self.config.capture and self.language == "python":
+            from .watch import InputWatcher
+
+            watcher = InputWatcher(handle.run_dir / "access.jsonl", store, self.root).start()
         try:
-            with _signals_interrupt():
-                execution = self._execute(handle, public_params, secrets, env_thread)
+            try:
+                with _signals_interrupt():
+                    execution = self._execute(handle, public_params, masker, env_thread)
+            finally:
+                if watcher is not None:
+                    watcher.stop()
+            _mask_run_files(handle.run_dir, masker)
             receipt = self._receipt(handle, rel, notebook_hash, public_params, execution,
-                                    started_wall, began, env_thread, env_box, secrets)
+                                    started_wall, began, env_thread, env_box, masker, watcher)
             store.finish_run(handle.run_id, receipt)
         except BaseException as exc:
             self._record_crash(handle, rel, notebook_hash, public_params, started_wall, began,
-                               exc)
+                               exc, masker)
             raise
         finally:
             stop_beat.set()
         if self.output_copy is not None:
+            # The user's own copy is the notebook as it ran: outputs unmasked (only the
+            # injected parameters cell shows secret parameters as ***).
             from ..fsutil import atomic_write
 
-            atomic_write(self.output_copy, (handle.run_dir / "output.ipynb").read_bytes())
+            atomic_write(self.output_copy, self._user_copy())
         return RunResult(handle.run_id, execution.status, handle.run_dir, receipt,
                          _error_for(execution, handle.run_id))
 
@@ -296,7 +328,7 @@ class _Runner:
         except Exception as exc:  # recorded, never fatal: the notebook's result matters more
             box["env"] = {"error": f"{type(exc).__name__}: {exc}"}
 
-    def _execute(self, handle, public_params, secrets, env_thread):
+    def _execute(self, handle, public_params, masker, env_thread):
         from . import params as P
         from .capture import setup_source
         from .execute import execute, load_engine, redacting
@@ -309,7 +341,7 @@ class _Runner:
         elif position is not None:
             origins[position] = None  # an existing injected cell was replaced
         safe_source = P.render_assignments(
-            {k: (P.REDACTED if P.is_secret(k) else v) for k, v in self.values.items()}
+            {k: (P.REDACTED if k in self.hidden else v) for k, v in self.values.items()}
         ) if position is not None else None
         node.metadata["nbprod"] = {"run_id": handle.run_id, "notebook": self.nb.display_path}
         setup = None
@@ -329,14 +361,27 @@ class _Runner:
         execution = execute(
             node, output_path=handle.run_dir / "output.ipynb", kernel_name=self.kernel_name,
             cwd=self.cwd, timeout=self.config.timeout, origins=origins, setup_source=setup,
-            progress=self.progress, redactor=redacting(secrets, position, safe_source),
+            progress=self.progress, redactor=redacting(masker, position, safe_source),
+            log_output=self.log_output,
             notebook_meta={"parameters": public_params, "input_path": self.nb.display_path,
                            "output_path": str(handle.run_dir / "output.ipynb")},
         )
+        self._executed = (node, position, safe_source)
         return execution
 
+    def _user_copy(self) -> str:
+        """The executed notebook for ``--output``, secret parameters hidden in its injected
+        cell only."""
+        import nbformat
+
+        node, position, safe_source = self._executed
+        if position is not None and safe_source is not None:
+            node = copy.deepcopy(node)
+            node.cells[position].source = safe_source
+        return nbformat.writes(node)
+
     def _receipt(self, handle, rel, notebook_hash, public_params, execution, started_wall,
-                 began, env_thread, env_box, secrets):
+                 began, env_thread, env_box, masker, watcher):
         from .capture import capture_data, read_access_log
         from .receipt import build_receipt
         from .record import read_records
@@ -364,11 +409,12 @@ class _Runner:
             end=datetime.now(timezone.utc).isoformat(), duration_s=time.monotonic() - began,
             cells=execution.cells, environment=env_box.get("env", {}), data=data,
             records=read_records(handle.run_dir / "records.jsonl"), error=execution.error,
-            objects=[notebook_object, *stored], secrets=secrets,
+            objects=[notebook_object, *stored], masker=masker,
+            changed_during_run=watcher.changes(data) if watcher is not None else None,
         )
 
     def _record_crash(self, handle, rel, notebook_hash, public_params, started_wall, began,
-                      exc: BaseException) -> None:
+                      exc: BaseException, masker: Any) -> None:
         """Close the run as interrupted when nbprod itself failed or was stopped mid-way."""
         from .receipt import build_receipt
 
@@ -380,12 +426,33 @@ class _Runner:
             cells=[], environment={}, data=[], records={},
             error={"cell": None, "cell_id": None, "ename": type(exc).__name__,
                    "evalue": str(exc), "message": f"nbprod stopped: {type(exc).__name__}"},
-            objects=[],
+            objects=[], masker=masker,
         )
         try:
+            _mask_run_files(handle.run_dir, masker)
             self.store.finish_run(handle.run_id, receipt)
         except Exception:
             pass  # the store's pid check marks the run interrupted later
+
+
+#: Files the kernel writes into the run folder itself, bypassing the masked saves.
+_KERNEL_WRITTEN = ("records.jsonl", "kernel.log")
+
+
+def _mask_run_files(run_dir: Path, masker: Any) -> None:
+    """Mask the files the kernel wrote into the run folder (records it appended, its own
+    stderr), so the store holds no secret the output notebook and receipt do not."""
+    from ..fsutil import atomic_write
+
+    for name in _KERNEL_WRITTEN:
+        path = run_dir / name
+        try:
+            text = path.read_bytes().decode("utf-8", "replace")
+        except OSError:
+            continue
+        masked = masker.text(text)
+        if masked != text:
+            atomic_write(path, masked)
 
 
 def _relative_to(path: Path | None, root: Path) -> str:

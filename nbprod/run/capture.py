@@ -24,7 +24,7 @@ from typing import Any
 from ..errors import StoreError
 from .record import RECORDS_ENV
 
-__all__ = ["Access", "capture_data", "read_access_log", "setup_source"]
+__all__ = ["Access", "capture_data", "read_access_log", "relative_to_root", "setup_source"]
 
 RUN_ID_ENV = "NBPROD_RUN_ID"
 
@@ -61,7 +61,14 @@ def _nbprod_setup():
             if (path, write) in seen:
                 return
             seen.add((path, write))
-            log.write(json.dumps({{"path": path, "write": write}}) + "\\n")
+            entry = {{"path": path, "write": write}}
+            if not write:
+                try:  # as it is when opened, to tell a change made while the run reads it
+                    st = os.stat(path)
+                    entry["stat"] = [st.st_size, st.st_mtime_ns]
+                except OSError:
+                    pass
+            log.write(json.dumps(entry) + "\\n")
         except Exception:
             pass  # never break the notebook's own open()
 
@@ -159,7 +166,7 @@ def capture_data(
     entries: list[dict] = []
     stored: list[str] = []
     for access in accesses:
-        relative = _relative(access.path, root)
+        relative = relative_to_root(access.path, root)
         if relative is None:
             continue
         role = "output" if access.written else "input"
@@ -193,7 +200,8 @@ def capture_data(
     return entries, stored
 
 
-def _relative(path: Path, root: Path) -> str | None:
+def relative_to_root(path: Path, root: Path) -> str | None:
+    """``path`` relative to ``root`` (either may be reached through symlinks), or None."""
     for base in (root, Path(os.path.realpath(root))):
         for candidate in (path, Path(os.path.realpath(path))):
             try:

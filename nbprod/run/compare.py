@@ -51,6 +51,8 @@ class Difference:
 
     @property
     def label(self) -> str:
+        if self.cell is None:
+            return "the run as a whole"  # a difference no cell holds (an interrupted run)
         return f"cell {self.cell}" + (f" (id {self.cell_id!r})" if self.cell_id else "")
 
     def message(self) -> str:

@@ -97,6 +97,16 @@ class _TrackingClient(PapermillNotebookClient):
         self.kernel_pid = pid if leads_group else None
         self.started = True
 
+    def _report_progress(self, position: int, total: int, record: CellRun) -> None:
+        """Tell the caller a cell starts; a caller that cannot listen any more (its terminal
+        or pipe went away) loses its progress, never the run."""
+        if not self.progress:
+            return
+        try:
+            self.progress(position, total, record)
+        except Exception:  # noqa: BLE001 - reporting must not change the run's outcome
+            self.progress = None
+
     def papermill_execute_cells(self) -> None:
         if self.setup_source:
             self._run_setup()
@@ -107,8 +117,7 @@ class _TrackingClient(PapermillNotebookClient):
             if record is not None:
                 position += 1
                 record.start = datetime.now(timezone.utc).isoformat()
-                if self.progress:
-                    self.progress(position, total, record)
+                self._report_progress(position, total, record)
             began = time.monotonic()
             try:
                 self.nb_man.cell_start(cell, index)
@@ -184,6 +193,7 @@ def run(
     progress: Progress | None,
     redactor: Callable[[Any], Any] | None,
     notebook_meta: dict,
+    log_output: Any = None,
 ) -> Execution:
     """Execute the notebook and classify the outcome (see ``execute.execute``)."""
     cells: dict[int, CellRun] = {}
@@ -199,6 +209,8 @@ def run(
             kernel_name=kernel_name, timeout=max(1, math.ceil(timeout)) if timeout else None,
             startup_timeout=60, resources={"metadata": {"path": str(cwd)}},
             raise_on_iopub_timeout=False, log=_quiet_logger(),
+            # papermill's own echo of stream output, pointed at the caller's writer.
+            stdout_file=log_output, stderr_file=log_output,
         )
         status, cause = _attempt(nb_node, cells, manager, client, output_path)
         # A kernel that never came up ran nothing: start another. The usual cause is a port

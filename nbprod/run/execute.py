@@ -37,7 +37,6 @@ __all__ = [
     "exit_code_for",
     "load_engine",
     "redacting",
-    "scrub",
     "resolve_kernel",
 ]
 
@@ -205,6 +204,7 @@ def execute(
     progress: Progress | None = None,
     redactor: Callable[[Any], Any] | None = None,
     notebook_meta: dict | None = None,
+    log_output: Any = None,
 ) -> Execution:
     """Run every cell of ``nb_node`` (already parameterised) in a fresh kernel.
 
@@ -231,6 +231,8 @@ def execute(
         Turns the notebook into the version that may be stored (secret values removed).
     notebook_meta:
         Stored under the output notebook's ``metadata.papermill`` (parameters, paths).
+    log_output:
+        Receives the notebook's stream output as it comes (``write``/``flush``), or None.
 
     Returns
     -------
@@ -244,44 +246,27 @@ def execute(
     return load_engine().run(
         nb_node, output_path=output_path, kernel_name=kernel_name, cwd=cwd, timeout=timeout,
         origins=origins, setup_source=setup_source, progress=progress, redactor=redactor,
-        notebook_meta=notebook_meta or {},
+        notebook_meta=notebook_meta or {}, log_output=log_output,
     )
 
 
-def redacting(secrets: list[str], injected_index: int | None,
-              safe_source: str | None) -> Callable[[Any], Any] | None:
+def redacting(masker: Any, injected_index: int | None,
+              safe_source: str | None) -> Callable[[Any], Any]:
     """A function giving the storable copy of a notebook: no secret values in it.
 
     The injected parameters cell gets ``safe_source`` (secrets shown as ``***``) and every
-    output has the secret values replaced, so neither reaches the store. None when there is
-    nothing to hide (no copy is made then).
+    output is masked by ``masker`` (a ``masking.SecretMasker``: known secret values and what
+    the lint detectors recognise), so neither reaches the store. The executing notebook is
+    never changed; it is copied only when something must be hidden.
     """
-    secrets = [s for s in secrets if s]
-    if not secrets:
-        return None
 
     def redact(nb: Any) -> Any:
+        hide_source = injected_index is not None and safe_source is not None
+        if not hide_source and not masker.finds_any(nb):
+            return nb
         clean = copy.deepcopy(nb)
-        if injected_index is not None and safe_source is not None:
+        if hide_source:
             clean.cells[injected_index].source = safe_source
-        for cell in clean.cells:
-            for output in cell.get("outputs", []):
-                scrub(output, secrets)
-        return clean
+        return masker.outputs(clean)
 
     return redact
-
-
-def scrub(node: Any, secrets: list[str]) -> Any:
-    """Replace each secret value inside text, lists and mappings (in place where possible)."""
-    if isinstance(node, str):
-        for secret in secrets:
-            node = node.replace(secret, "***")
-        return node
-    if isinstance(node, list):
-        for i, item in enumerate(node):
-            node[i] = scrub(item, secrets)
-    elif isinstance(node, dict):
-        for key in list(node):
-            node[key] = scrub(node[key], secrets)
-    return node

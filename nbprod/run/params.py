@@ -282,6 +282,17 @@ def coerce(info: ParamInfo, value: Any, *, from_text: bool, where: str = "notebo
         ) from None
 
 
+def coerce_text(name: str, text: str, type_name: str | None, *, where: str) -> Any:
+    """One command-line value for a parameter of declared (or inferred) type ``type_name``.
+
+    The same reading as ``nbprod run -p`` gives: pipelines call this, so ``-p flag on`` or
+    ``-p ids '[1, "a"]'`` mean the same thing (or fail the same way) everywhere.
+    """
+    spec = parse_type(type_name) if type_name else TypeSpec("any")
+    info = ParamInfo(name, type_name, None, None, None, False, spec)
+    return coerce(info, text, from_text=True, where=where)
+
+
 def _preview(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -651,9 +662,10 @@ def is_secret(name: str) -> bool:
     return bool(_SECRET_RE.search(name))
 
 
-def redact(values: dict[str, Any]) -> dict[str, Any]:
-    """JSON-ready parameters with secret values replaced by ``***``."""
-    return {name: REDACTED if is_secret(name) else to_json(value)
+def redact(values: dict[str, Any], also: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
+    """JSON-ready parameters with secret values replaced by ``***``: those of secret names,
+    and those of the names in ``also`` (values that look like credentials)."""
+    return {name: REDACTED if is_secret(name) or name in also else to_json(value)
             for name, value in values.items()}
 
 

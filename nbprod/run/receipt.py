@@ -2,15 +2,16 @@
 
 Built from plain data as the last step of a run and handed to the store
 (``Store.finish_run``), which writes it as ``runs/<run_id>/receipt.json`` and indexes it.
-Secret values never get here: parameters are redacted by name and the error and records are
-scrubbed of the secret values; environment variables are not recorded at all.
+Secret values never get here: parameters are redacted by name, and the error and records are
+masked (``masking.SecretMasker``: secret parameter and environment values, and what the lint
+detectors recognise); environment variables are not recorded at all.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .execute import CellRun, scrub
+from .execute import CellRun
 
 __all__ = ["SCHEMA_VERSION", "build_receipt"]
 
@@ -35,7 +36,8 @@ def build_receipt(
     records: dict,
     error: dict | None,
     objects: list[str],
-    secrets: list[str] = (),  # type: ignore[assignment]
+    masker: Any = None,
+    changed_during_run: list[dict] | None = None,
 ) -> dict[str, Any]:
     """Assemble a receipt.
 
@@ -47,8 +49,12 @@ def build_receipt(
         The injected values, already redacted and JSON-ready (``params.redact``).
     cells:
         nbprod's per-cell records (status, start, duration, execution count).
-    secrets:
-        Secret parameter values to scrub from the error and the records.
+    masker:
+        A ``masking.SecretMasker`` for the error and the records; the number of values it
+        masked in the whole run (outputs included) is recorded as ``masked``.
+    changed_during_run:
+        Input files whose content changed between their first read and the end of the run
+        (path, hash at first read, hash at the end); recorded only when there are some.
 
     Returns
     -------
@@ -77,8 +83,10 @@ def build_receipt(
         "error": error,
         "objects": sorted(set(objects)),
     }
-    cleaned = [s for s in secrets if s]
-    if cleaned:
-        receipt["error"] = scrub(receipt["error"], cleaned)
-        receipt["records"] = scrub(receipt["records"], cleaned)
+    if masker is not None:
+        receipt["error"] = masker.data(receipt["error"])
+        receipt["records"] = masker.data(receipt["records"])
+        receipt["masked"] = masker.count
+    if changed_during_run:
+        receipt["changed_during_run"] = changed_during_run
     return receipt

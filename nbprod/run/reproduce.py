@@ -40,6 +40,14 @@ class ReproduceResult:
         return self.difference is None
 
     @property
+    def inputs_in_flux(self) -> list[str]:
+        """Inputs that changed while the original run or the re-run read them: a match (or a
+        mismatch) then says little about the notebook, and reports say so."""
+        paths = [entry.get("path") for receipt in (self.original, self.run.receipt)
+                 for entry in receipt.get("changed_during_run") or []]
+        return sorted({str(p) for p in paths if p})
+
+    @property
     def exit_code(self) -> int:
         if self.ok:
             return 0
@@ -58,6 +66,7 @@ class ReproduceResult:
             "data": self.data,
             "notes": self.notes,
             "difference": self.difference.to_dict() if self.difference else None,
+            "inputs_changed_during_run": self.inputs_in_flux,
         }
 
 
@@ -193,11 +202,14 @@ def _first_difference(original: dict, result: RunResult, old_output: Path,
     import nbformat
 
     if result.status != original.get("status"):
-        error = result.receipt.get("error") or original.get("error") or {}
-        return Difference(error.get("cell"), error.get("cell_id"),
+        # Each side speaks for itself: its own error message, or its status when it has none.
+        new_error = result.receipt.get("error") or {}
+        old_error = original.get("error") or {}
+        located = new_error if new_error.get("cell") is not None else old_error
+        return Difference(located.get("cell"), located.get("cell_id"),
                           f"the run {result.status}, the original {original.get('status')}",
-                          str((original.get("error") or {}).get("message", "")),
-                          str(error.get("message", "")))
+                          str(old_error.get("message") or original.get("status")),
+                          str(new_error.get("message") or result.status))
     expected = nbformat.read(old_output, as_version=4)
     actual = nbformat.read(result.output_path, as_version=4)
     return compare_notebooks(expected, actual, tolerance)

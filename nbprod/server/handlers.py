@@ -8,6 +8,7 @@ Route table (``path`` is relative to the server root, ``/``-separated)::
 
     GET    /nbprod                     info: version and the commands this nbprod has
     GET    /nbprod/lint?path=P         nbprod lint P                          (findings)
+    GET    /nbprod/lint/fix?path=P     nbprod lint P --diff  (what Fix would change)
     POST   /nbprod/lint/fix            {path, unsafe_fixes?}  nbprod lint P --fix
     GET    /nbprod/tags/suggest?path=P nbprod tag --suggest P
     GET    /nbprod/export?path=P       nbprod export P --dry-run              (preview)
@@ -22,6 +23,8 @@ Route table (``path`` is relative to the server root, ``/``-separated)::
     GET    /nbprod/runs/diff?path=P&a=A&b=B   nbprod runs diff A B
     GET    /nbprod/runs/ID?path=P      nbprod runs show ID
     GET    /nbprod/runs/ID/report?path=P   nbprod runs report ID  (the page, as JSON)
+    POST   /nbprod/runs/ID/reproduce {path}  nbprod reproduce ID  (202: a job)
+    GET    /nbprod/pipeline/dag?path=P  nbprod pipeline show P  (steps, edges, cache, SVG)
     GET    /nbprod/pipeline?path=P     nbprod pipeline status P               (steps, cache)
     POST   /nbprod/pipeline/run        {path}  start nbprod pipeline run P -> 202 {job}
 
@@ -245,11 +248,13 @@ class NbprodHandler(APIHandler):
         self.reply(data)
 
     async def start_job(
-        self, kind: str, path: str, args: list[str], output_path: str | None = None
+        self, kind: str, path: str, args: list[str], output_path: str | None = None,
+        cwd: str | None = None,
     ) -> None:
         try:
             job = await self.state.jobs.start(
-                kind, path, [*args, "--output-format", "json"], output_path=output_path
+                kind, path, [*args, "--output-format", "json"], output_path=output_path,
+                cwd=cwd,
             )
         except Busy:
             raise ApiError(
@@ -265,7 +270,7 @@ def _as_tuple(kind: Any) -> tuple:
 
 # -- the routes ---------------------------------------------------------------------------
 
-_NEEDED = ("lint", "tag", "export", "params", "run", "runs", "pipeline")
+_NEEDED = ("lint", "tag", "export", "params", "run", "runs", "pipeline", "reproduce")
 
 
 class InfoHandler(NbprodHandler):
@@ -294,6 +299,14 @@ class LintHandler(NbprodHandler):
 class LintFixHandler(NbprodHandler):
     command = "lint"
     body_fields = {"path": (str, True), "unsafe_fixes": (bool, False)}
+    query_fields = frozenset({"path"})
+
+    @web.authenticated
+    @authorized("read")
+    async def get(self) -> None:
+        """What the fixes would change (``lint --diff``), shown before anything is written."""
+        self.require_command()
+        await self.cli("lint", self.path_query(), "--diff")
 
     @web.authenticated
     @authorized("write")
@@ -473,6 +486,22 @@ class RunShowHandler(RunsHandler):
         await self.cli("runs", "show", run_id, cwd=folder)
 
 
+class ReproduceHandler(RunsHandler):
+    """POST /nbprod/runs/ID/reproduce: rerun a recorded run and compare, as a job."""
+
+    command = "reproduce"
+    body_fields = {"path": (str, True)}
+
+    @web.authenticated
+    @authorized("execute")
+    async def post(self, run_id: str) -> None:
+        self.require_command()
+        run_id = self.run_id(run_id)
+        path = self.notebook(self.body()["path"])
+        folder = str(self.resolved(path).parent)
+        await self.start_job("reproduce", path, ["reproduce", run_id], cwd=folder)
+
+
 class RunReportHandler(RunsHandler):
     query_fields = frozenset({"path"})
 
@@ -496,16 +525,30 @@ class PipelineHandler(NbprodHandler):
         await self.cli("pipeline", "status", self.path_query())
 
 
+class PipelineDagHandler(NbprodHandler):
+    command = "pipeline"
+    query_fields = frozenset({"path"})
+
+    @web.authenticated
+    @authorized("read")
+    async def get(self) -> None:
+        self.require_command()
+        await self.cli("pipeline", "show", self.path_query())
+
+
 class PipelineRunHandler(NbprodHandler):
     command = "pipeline"
-    body_fields = {"path": (str, True)}
+    body_fields = {"path": (str, True), "step": (str, False)}
 
     @web.authenticated
     @authorized("execute")
     async def post(self) -> None:
         self.require_command()
-        path = self.notebook(self.body()["path"])
-        await self.start_job("pipeline", path, ["pipeline", "run", path])
+        data = self.body()
+        path = self.notebook(data["path"])
+        # One step (its upstream steps must be cached), as `--only STEP` does on the CLI.
+        only = ["--only", data["step"]] if data.get("step") else []
+        await self.start_job("pipeline", path, ["pipeline", "run", path, *only])
 
 
 #: (route below <base_url>/nbprod, handler). Order matters: "runs/diff" before "runs/ID".
@@ -522,9 +565,11 @@ ROUTES: list[tuple[str, type[NbprodHandler]]] = [
     ("runs", RunsListHandler),
     ("runs/diff", RunsDiffHandler),
     ("runs/(?P<run_id>[^/]+)/report", RunReportHandler),
+    ("runs/(?P<run_id>[^/]+)/reproduce", ReproduceHandler),
     ("runs/(?P<run_id>[^/]+)", RunShowHandler),
     ("pipeline", PipelineHandler),
     ("pipeline/run", PipelineRunHandler),
+    ("pipeline/dag", PipelineDagHandler),
 ]
 
 

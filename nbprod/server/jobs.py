@@ -87,9 +87,13 @@ class JobManager:
         return sum(1 for job in self._jobs.values() if job.state == RUNNING)
 
     async def start(
-        self, kind: str, path: str, args: list[str], *, output_path: str | None = None
+        self, kind: str, path: str, args: list[str], *, output_path: str | None = None,
+        cwd: str | None = None,
     ) -> Job:
         """Start ``nbprod ARGS`` as job ``kind`` on notebook ``path`` (relative to the root).
+
+        ``cwd`` (default: the server root) is where the command runs: a reproduce runs in the
+        notebook's folder, so it finds the project and run store ``nbprod run`` used.
 
         Raises
         ------
@@ -101,7 +105,7 @@ class JobManager:
         self._forget_old()
         job = Job(id=secrets.token_hex(8), kind=kind, path=path, command=args[0],
                   started=time.time(), output_path=output_path)
-        job.process = await start_nbprod(args, cwd=self.root)
+        job.process = await start_nbprod(args, cwd=cwd or self.root)
         self._jobs[job.id] = job
         asyncio.ensure_future(self._watch(job))
         return job

@@ -267,7 +267,8 @@ def diff_receipts(
     dict
         ``a``, ``b`` (run ids), ``status``, ``notebook``, ``parameters``, ``records`` (the
         values the notebook recorded with ``nbprod.record``), ``environment``, ``data``,
-        ``outputs`` (or None) and ``identical`` (True when nothing differs).
+        ``outputs`` (or None), ``identical`` (True when nothing differs) and
+        ``changed_during_run`` (each run's inputs that changed while it read them).
     """
     status = {"a": a.get("status"), "b": b.get("status")} if a.get("status") != b.get(
         "status") else {}
@@ -307,4 +308,8 @@ def diff_receipts(
         "data": data,
         "outputs": outputs,
         "identical": identical,
+        # Inputs each run saw change while it read them: not a difference between the runs,
+        # but a reason not to trust either run's data hashes.
+        "changed_during_run": {"a": a.get("changed_during_run") or [],
+                               "b": b.get("changed_during_run") or []},
     }

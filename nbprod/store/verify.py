@@ -4,8 +4,10 @@ Checks, in order: SQLite's ``PRAGMA integrity_check``; runs left ``running`` who
 (always marked ``interrupted``, that is the store's normal recovery); every object re-hashed
 against its name and checked read-only; references (indexed objects, files a run stored) that
 name a missing object; receipts that disagree with the index; stray ``.nbprod-tmp-*`` files of
-dead writers; with ``rehash``, every stat-cache entry whose file still looks unchanged is re-hashed
-(the cache's blind spot: same size, mtime restored).
+dead writers; secrets left unmasked in what runs stored (output notebooks, receipts' records
+and errors, the files the kernel wrote), found with the lint detectors that mask them when a
+run is recorded; with ``rehash``, every stat-cache entry whose file still looks unchanged is
+re-hashed (the cache's blind spot: same size, mtime restored).
 
 ``repair`` removes stray temp files, re-indexes receipts, indexes unindexed objects, makes
 objects read-only again and drops lying cache entries. It never deletes an object or a receipt:
@@ -54,6 +56,7 @@ class VerifyReport:
     temp_files_in_use: list[str] = field(default_factory=list)
     rehashed: int = 0
     stale_cache_entries: list[dict] = field(default_factory=list)
+    unmasked_secrets: list[dict] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
     repair: bool = False
 
@@ -70,6 +73,7 @@ class VerifyReport:
             + len(self.dangling_references)
             + len(self.missing_receipts)
             + len(self.bad_receipts)
+            + len(self.unmasked_secrets)
             + (0 if self.integrity_ok else 1)
         )
         if not self.repair:
@@ -104,6 +108,7 @@ def verify_store(store: Store, rehash: bool = False, repair: bool = False) -> Ve
     _check_references(store, report)
     _check_receipts(store, report, repair)
     _check_temp_files(store, report, repair)
+    _check_secrets(store, report)
     if rehash:
         _check_cache(store, report, repair)
     return report
@@ -203,6 +208,72 @@ def _check_temp_files(store: Store, report: VerifyReport, repair: bool) -> None:
                 except FileNotFoundError:
                     pass
                 report.repaired.append(f"removed temp file {path}")
+
+
+def _check_secrets(store: Store, report: VerifyReport) -> None:
+    """Secrets a run's stored copies still show (written before masking existed, or edited
+    by hand): reported by file and place, the value itself masked."""
+    import json
+
+    from ..lint.rules.secrets import find_secrets, mask
+
+    if not store.runs_path.is_dir():
+        return
+    for run_dir in sorted(p for p in store.runs_path.iterdir() if p.is_dir()):
+        for name, place, text in _stored_texts(run_dir, json):
+            for kind, value in find_secrets(text):
+                report.unmasked_secrets.append({
+                    "run_id": run_dir.name, "path": f"runs/{run_dir.name}/{name}",
+                    "where": place, "kind": kind, "value": mask(value)})
+
+
+def _stored_texts(run_dir: Path, json):
+    """(file name, place, text) of what a run stored that may hold a printed secret."""
+    for name in ("records.jsonl", "kernel.log"):
+        try:
+            yield name, "file", (run_dir / name).read_bytes().decode("utf-8", "replace")
+        except OSError:
+            continue
+    try:
+        receipt = json.loads((run_dir / "receipt.json").read_bytes())
+    except (OSError, ValueError):
+        receipt = None  # a missing or damaged receipt is reported by _check_receipts
+    if isinstance(receipt, dict):
+        for key in ("records", "error"):
+            yield "receipt.json", key, json.dumps(receipt.get(key), ensure_ascii=False)
+    try:
+        output = json.loads((run_dir / "output.ipynb").read_bytes())
+    except (OSError, ValueError):
+        return
+    cells = output.get("cells") if isinstance(output, dict) else None
+    for index, cell in enumerate(cells if isinstance(cells, list) else [], start=1):
+        outputs = cell.get("outputs") if isinstance(cell, dict) else None
+        if outputs:
+            yield "output.ipynb", f"cell {index} outputs", _output_text(outputs, json)
+
+
+def _output_text(outputs: list, json) -> str:
+    """The text of a cell's outputs, binary MIME data (base64 images) left out."""
+    parts = []
+    for output in outputs:
+        if not isinstance(output, dict):
+            continue
+        for key, value in output.items():
+            if key == "data" and isinstance(value, dict):
+                parts += [_as_text(v, json) for mime, v in value.items()
+                          if mime.startswith("text/") or "json" in mime]
+            elif key in ("text", "ename", "evalue", "traceback"):
+                parts.append(_as_text(value, json))
+    return "\n".join(parts)
+
+
+def _as_text(value, json) -> str:
+    """Text as Jupyter stores it (a string or a list of lines); other JSON as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "".join(value)
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _check_cache(store: Store, report: VerifyReport, repair: bool) -> None:

@@ -6,11 +6,12 @@ notebook is the unit that passes or fails, and pytest-xdist spreads notebooks ov
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
 
-from ..errors import NbprodError
+from ..errors import NbprodError, NbprodWarning
 from ..fsutil import TEMP_PREFIX
 from ..notebook import load
 from .config import TestConfig, load_test_config
@@ -56,11 +57,23 @@ def _config_for(path: Path, pytest_config: pytest.Config) -> tuple[TestConfig, P
 
 
 class NotebookFile(pytest.File):
-    """A notebook file; collecting it reads the configuration, not the notebook."""
+    """A notebook file; collecting it reads the configuration and checks that the file is a
+    notebook at all.
+
+    A file that is not a readable notebook (bad JSON, not nbformat, a FIFO...) is a
+    collection error, which pytest reports apart from failed tests and with its own exit
+    status (2, "interrupted"), as it does for a test module that does not import: CI can
+    tell "this is not a notebook" from "this notebook fails". The notebook is read again
+    when it runs, so collecting thousands of notebooks keeps none of them in memory.
+    """
 
     def collect(self):
         try:
             config, root = _config_for(self.path, self.config)
+            with warnings.catch_warnings():
+                # Repairs made in memory are reported when the notebook runs, not twice.
+                warnings.simplefilter("ignore", NbprodWarning)
+                load(self.path)
         except NbprodError as exc:
             raise self.CollectError(f"error: {exc}") from None
         item = NotebookItem.from_parent(self, name=config.mode, test_config=config, root=root)

@@ -59,3 +59,21 @@ def test_tables_on_a_terminal_honour_no_color(monkeypatch, capsys, no_color):
     out = capsys.readouterr().out
     assert "failed" in out
     assert ("\x1b[31m" in out) is (no_color is None)
+
+
+def test_lint_diff_shows_the_fixes_and_writes_nothing(run_cli, notebook_factory):
+    path = notebook_factory(
+        "nb.ipynb", {"source": "import os\nx = 1", "execution_count": 1},
+        {"source": "y = x", "execution_count": 2, "outputs": [
+            {"output_type": "error", "ename": "NameError", "evalue": "x", "traceback": []}]})
+    before = path.read_bytes()
+    result = run_cli("lint", path, "--diff")
+    assert result.exit_code == 1  # as ruff --diff: something would change
+    assert "-import os" in result.output and "# its outputs are cleared" in result.output
+    assert path.read_bytes() == before
+    data = json.loads(run_cli("lint", path, "--diff", "--output-format", "json").stdout)
+    (notebook,) = data["notebooks"]
+    changed = {c["cell"]: c for c in notebook["cells"]}
+    assert changed[1]["after"]["source"] == "x = 1"
+    assert changed[2]["before"]["outputs"] == 1 and changed[2]["after"]["outputs"] == 0
+    assert path.read_bytes() == before

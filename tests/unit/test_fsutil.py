@@ -52,3 +52,41 @@ def test_resolve_inside_refuses_symlink_out_and_sibling_prefix(tmp_path):
     with pytest.raises(PathError):
         resolve_inside(root, "../root-secret/file")
     assert resolve_inside(root, "a/b.txt") == (root / "a" / "b.txt").resolve()
+
+
+@pytest.mark.parametrize("existing_mode", [0o644, 0o640, 0o755, 0o664, 0o400])
+def test_atomic_write_keeps_the_mode_of_the_file_it_replaces(tmp_path, existing_mode):
+    target = tmp_path / "f.txt"
+    target.write_text("old")
+    os.chmod(target, existing_mode)
+    atomic_write(target, "new")
+    assert target.read_text() == "new"
+    assert oct(target.stat().st_mode & 0o7777) == oct(existing_mode)
+
+
+@pytest.mark.parametrize(("umask", "expected"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_atomic_write_gives_a_new_file_the_umask_mode(tmp_path, umask, expected):
+    previous = os.umask(umask)
+    try:
+        atomic_write(tmp_path / "new.txt", "x")
+    finally:
+        os.umask(previous)
+    assert oct((tmp_path / "new.txt").stat().st_mode & 0o777) == oct(expected)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing a file's owner needs root")
+def test_atomic_write_keeps_owner_and_group_where_allowed(tmp_path):
+    target = tmp_path / "f.txt"
+    target.write_text("old")
+    os.chown(target, 4321, 8765)
+    os.chmod(target, 0o2640)  # set-gid, which chown would clear
+    atomic_write(target, "new")
+    info = target.stat()
+    assert (info.st_uid, info.st_gid) == (4321, 8765)
+    assert oct(info.st_mode & 0o7777) == oct(0o2640)
+
+
+def test_atomic_write_survives_a_lone_surrogate(tmp_path):
+    target = tmp_path / "out.json"
+    atomic_write(target, 'ok "\ud800" end')
+    assert target.read_bytes().decode("utf-8") == 'ok "\ufffd" end'

@@ -8,7 +8,16 @@ import time
 
 import nbformat
 import pytest
-from malformed_corpus import MALFORMED, build_huge, build_malformed, build_odd, tree_digest
+from malformed_corpus import (
+    MALFORMED,
+    SPECIAL,
+    VALID,
+    build_huge,
+    build_malformed,
+    build_odd,
+    build_special,
+    tree_digest,
+)
 from notebook_builder import make_notebook
 
 # A few go through a real subprocess (the console script's own error boundary).
@@ -107,3 +116,131 @@ def test_one_malformed_among_100_still_lints_the_99(run_cli, tmp_path):
     assert "99 notebooks" in result.output and "1 notebook could not be read" in result.output
     # Each of the 99 readable notebooks reported its unused import (ruff, cell 2).
     assert result.output.count('"code": "F401"') == 99
+
+
+# Paths that are not regular files: each command refuses them in one line, at once (a FIFO
+# or /dev/zero used to hang or exhaust memory, a symlink loop to crash). Run as real
+# processes so that a hang is a timeout failure rather than a stuck test session.
+SPECIAL_COMMANDS = {
+    "lint": ("lint",),
+    "lint-fix": ("lint", "--fix"),
+    "params": ("params",),
+    "tag": ("tag", "--suggest"),
+    "export": ("export", "--dry-run"),
+    "run": ("run",),
+}
+
+
+@pytest.mark.parametrize("command", sorted(SPECIAL_COMMANDS))
+@pytest.mark.parametrize("name", sorted(SPECIAL))
+def test_special_paths_are_refused_by_every_command(tmp_path, name, command):
+    expected = build_special(tmp_path / "corpus")
+    path = tmp_path / "corpus" / name
+    before = tree_digest(tmp_path / "corpus") if name != "dev-zero.ipynb" else None
+    proc = subprocess.run(
+        [sys.executable, "-m", "nbprod", *SPECIAL_COMMANDS[command], str(path)],
+        capture_output=True, text=True, timeout=30, cwd=tmp_path,
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    errors = _error_lines(proc.stderr)
+    assert len(errors) == 1, proc.stderr
+    assert name in errors[0] and expected[path] in errors[0], errors[0]
+    assert not (tmp_path / ".nbprod").exists()
+    if before is not None:
+        assert tree_digest(tmp_path / "corpus") == before
+
+
+@pytest.mark.parametrize("command", ["tag", "run", "export"])
+def test_lone_surrogate_is_refused_naming_the_cell(run_cli, tmp_path, command):
+    build_malformed(tmp_path / "corpus")
+    path = tmp_path / "corpus" / "lone-surrogate.ipynb"
+    before = tree_digest(tmp_path)
+    result = run_cli(*SPECIAL_COMMANDS[command], path, cwd=tmp_path)
+    assert result.exit_code == 2, result.output
+    errors = _error_lines(result.output)
+    assert len(errors) == 1 and "cell 2 (id 'c2') source holds a lone UTF-16" in errors[0]
+    assert tree_digest(tmp_path) == before
+
+
+def test_size_cap_holds_while_reading(tmp_path):
+    """The cap is enforced on the bytes read, not only on the size stat reported."""
+    from nbprod.errors import NotebookError
+    from nbprod.notebook import read_bytes
+
+    path = tmp_path / "big.ipynb"
+    path.write_bytes(b" " * 3000)
+    with pytest.raises(NotebookError, match="over the 0 MiB limit"):
+        read_bytes(path, max_bytes=2000)
+    assert read_bytes(path, max_bytes=3000) == b" " * 3000
+
+
+def test_ruff_is_never_handed_a_refused_path(run_cli, tmp_path, monkeypatch):
+    import nbprod.lint.ruff as ruff
+
+    build_special(tmp_path / "corpus")
+    good = tmp_path / "corpus" / "good.ipynb"
+    good.write_bytes(VALID)
+    started: list[list[str]] = []
+    real_popen = ruff.subprocess.Popen
+
+    def spy(args, **kwargs):
+        started.append([str(a) for a in args])
+        return real_popen(args, **kwargs)
+
+    monkeypatch.setattr(ruff.subprocess, "Popen", spy)
+    paths = [tmp_path / "corpus" / n for n in ("fifo.ipynb", "dev-zero.ipynb", "loop.ipynb",
+                                               "broken-link.ipynb")]
+    result = run_cli("lint", good, *paths)
+    assert result.exit_code == 2
+    assert len(_error_lines(result.output)) == 4
+    handed = [a for argv in started for a in argv[argv.index("--") + 1:]]
+    assert handed == [str(good)]
+
+
+def test_ruff_dies_with_a_killed_nbprod(tmp_path):
+    """A ruff child stuck on its input does not outlive nbprod killed with SIGKILL."""
+    import os
+    import signal
+
+    fifo = tmp_path / "stuck.ipynb"
+    os.mkfifo(fifo)  # ruff blocks opening it: a child that would never end by itself
+    script = (
+        "import sys, time\n"
+        "from nbprod.lint.ruff import RuffBatch\n"
+        f"batch = RuffBatch([{str(fifo)!r}], ['F']).start()\n"
+        "print(batch._runs[0][0].pid, flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    assert _alive(child)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting to be reaped has already ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_lone_surrogate_in_text_given_directly_is_refused():
+    """``loads`` of a str (the server, tests) meets the character itself, not its escape."""
+    import json
+
+    from nbprod.errors import NotebookError
+    from nbprod.notebook import loads
+
+    text = VALID.decode().replace('"x = 1"', json.dumps("x = '\ud800'", ensure_ascii=False))
+    with pytest.raises(NotebookError, match=r"cell 1 \(id 'c1'\) source holds a lone UTF-16"):
+        loads(text, path="direct.ipynb")
+    escaped = VALID.decode().replace('"x = 1"', '"x = \\\\ud800"')  # an escaped backslash
+    assert loads(escaped).cells[0].source == "x = \\ud800"

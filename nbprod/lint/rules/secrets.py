@@ -5,6 +5,10 @@ MIME bundles (text/*, JSON, JavaScript), error tracebacks, cell and notebook met
 Binary MIME types (images, PDF) are base64 and never scanned. A finding names the cell
 and output it is in; the value itself is masked in the message and never stored in a
 ``Diagnostic``.
+
+The same detectors keep secrets out of the run store: ``find_secrets`` gives the values
+they recognise in any text, which ``nbprod.run.masking`` masks in stored outputs, records
+and error messages and ``nbprod store verify`` looks for in what is already stored.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from ...notebook import Cell
 from ..rule import LintContext, Rule, Severity
 from ._helpers import span, tree_nodes
 
-__all__ = ["RULES", "mask"]
+__all__ = ["RULES", "find_secrets", "mask"]
 
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _TEXT_MIME_EXTRA = ("application/json", "application/javascript", "application/x-javascript")
@@ -388,7 +392,9 @@ class HardcodedPassword(Rule):
     Checks code for string literals assigned to names that hold credentials: `password`,
     `db_password`, `api_key`, `secret`, `token`, `client_secret`..., as variables, keyword
     arguments or dictionary keys. Placeholders (`""`, `"<password>"`, `"your_api_key"`,
-    `"xxx"`) are not reported.
+    `"xxx"`) are not reported. Saved outputs are checked too, for the same names printed
+    with a quoted value (`password='s3cret'`, `{"api_key": "..."}` in a repr, a log line
+    or a JSON output).
 
     ## Why is this bad?
     The credential is in the notebook's source: in git history, on GitHub, in every
@@ -422,6 +428,63 @@ class HardcodedPassword(Rule):
                     " environment or a secrets manager",
                     **span(result, value).kwargs(),
                 )
+        yield from self._printed(ctx)
+
+    def _printed(self, ctx):
+        """Credentials that outputs show with their value (a repr, a log line, JSON)."""
+        for item in _texts(ctx):
+            if item.output is None:
+                continue
+            for name, secret, start in _assigned_secrets(item.text):
+                line, column = _position(item.text, start)
+                end_line, end_column = _position(item.text, start + len(secret))
+                yield self.diagnostic(
+                    ctx,
+                    item.cell,
+                    f"Credential `{name}` printed with its value ({'*' * 8}) in {item.where};"
+                    " change the password and do not print it",
+                    line=line,
+                    column=column,
+                    end_line=end_line,
+                    end_column=end_column,
+                    output=item.output,
+                )
+
+
+# A credential name with a quoted value, as printed: ``password='s3cret'``,
+# ``"api_key": "..."``, ``DB_PASSWORD = "..."``. The regex finds the credential word and the
+# quoted value (without spaces); the name around the word is read afterwards, which keeps the
+# scan of large outputs linear (a pattern for the whole name backtracks on every word).
+_ASSIGNED_RE = re.compile(
+    r"""(password|passwd|pwd|secret_key|secret|api_?key|access_key|access_token|auth_token|"""
+    r"""client_secret|private_key|token)['"]?\s*[=:]\s*(['"])([^'"\s\\]{4,200})\2""",
+    re.I,
+)
+_ASSIGNED_HINTS = ("pass", "pwd", "secret", "key", "token")
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def _assigned_secrets(text: str) -> list[tuple[str, str, int]]:
+    """(name, value, offset of the value) of each credential assignment shown in ``text``.
+
+    The credential word must end the name and start it or follow an underscore
+    (``db_password``, not ``mypassword`` nor ``tokens``).
+    """
+    lowered = text.lower()
+    if not any(word in lowered for word in _ASSIGNED_HINTS):
+        return []  # most outputs: lower() and a few substring scans beat the regex
+    found = []
+    for match in _ASSIGNED_RE.finditer(text):
+        start = match.start(1)
+        if start and text[start - 1] in _NAME_CHARS and text[start - 1] != "_":
+            continue
+        begin = start
+        while begin and text[begin - 1] in _NAME_CHARS:
+            begin -= 1
+        if _PLACEHOLDER_RE.match(match.group(3)):
+            continue
+        found.append((text[begin:match.end(1)], match.group(3), match.start(3)))
+    return found
 
 
 def _named_literals(nodes: list[ast.AST]):
@@ -495,3 +558,37 @@ RULES = (
 _ALL_HINTS = tuple(
     dict.fromkeys(hint for rule in RULES if issubclass(rule, _PatternRule) for hint in rule.hints)
 )
+
+
+# For masking, a private key is the whole block, not only the header NB404 reports: up to
+# its END line, or every base64 line after the header when the block is cut short.
+_PEM_BLOCK_RE = re.compile(
+    r"-----BEGIN (?:(?:RSA|DSA|EC|OPENSSH|PGP|ENCRYPTED) )?PRIVATE KEY(?: BLOCK)?-----"
+    r"(?:[\s\S]*?-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s]*)"
+)
+_DETECTORS = tuple(rule() for rule in RULES
+                   if issubclass(rule, _PatternRule) and rule is not PrivateKey)
+
+
+def find_secrets(text: str) -> list[tuple[str, str]]:
+    """(kind, value) of every secret the NB4xx detectors recognise in ``text``.
+
+    The pattern rules' matches (AWS, GitHub, API tokens, JWTs, passwords in URLs), whole
+    private key blocks, and credentials shown with their value (NB406's names). Each rule's
+    cheap hints are checked first, so text without any costs a few substring tests.
+    """
+    found: list[tuple[str, str]] = []
+    for rule in _DETECTORS:
+        if not any(hint in text for hint in rule.hints):
+            continue
+        if not all(need in text for need in rule.needs):
+            continue
+        for label, pattern in rule.patterns:
+            for match in pattern.finditer(text):
+                secret = match.group(1) if pattern.groups else match.group(0)
+                if rule.accept(secret):
+                    found.append((label, secret))
+    if "PRIVATE KEY" in text:
+        found.extend(("Private key", match.group(0)) for match in _PEM_BLOCK_RE.finditer(text))
+    found.extend(("Credential", secret) for _name, secret, _start in _assigned_secrets(text))
+    return found

@@ -96,8 +96,14 @@ def test_export_run_with_a_parameter_and_diff_two_runs(page: Page, lab_server, s
     rows.nth(0).locator("input[type=checkbox]").check()
     rows.nth(1).locator("input[type=checkbox]").check()
     page.locator(".nbprod-runs-diff").click()
-    diff = page.locator(".nbprod-diff")
-    expect(diff).to_contain_text("parameters.changed.epochs: 2 → 7", timeout=30_000)
+    # A readable diff: sections as the CLI prints them, not dotted JSON paths.
+    parameters = page.locator('.nbprod-diff-section[data-section="parameters"]')
+    expect(parameters).to_contain_text("~ epochs: 2 → 7", timeout=30_000)
+    expect(parameters).not_to_contain_text("added")
+    outputs = page.locator('.nbprod-diff-section[data-section="outputs"]')
+    expect(outputs.locator(".nbprod-diff-a")).to_contain_text("result 4")
+    expect(outputs.locator(".nbprod-diff-b")).to_contain_text("result 14")
+    expect(page.locator(".nbprod-diff")).not_to_contain_text("outputs.cells[0]")
     page.locator(".nbprod-runs").scroll_into_view_if_needed()
     shot(page, "runs-diff")
 

@@ -80,3 +80,44 @@ def test_a_helper_change_shows_in_the_result(project, run_cli):
     assert "helper changed" in result.output
     store = open_project_store(project)
     assert store.list_runs(kind="pipeline")[0]["status"] == "failed"
+
+
+def test_a_step_that_runs_processes_reruns_unless_pinned(tmp_path, run_cli):
+    """What a subprocess reads is invisible to the capture: such a step is never restored
+    from the cache on its key alone, unless the user pins it."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "flow"\n')
+    (tmp_path / "data.csv").write_text("a\nb\n")
+    write_notebook(
+        tmp_path / "flow.ipynb",
+        {"source": "import subprocess\nrows = subprocess.run(['cat', 'data.csv'],"
+                   " capture_output=True, text=True).stdout.split()", "tags": ["step:load"]},
+        {"source": "count = len(rows)", "tags": ["step:count"]},
+    )
+    assert _run(run_cli, tmp_path) == {"load": "succeeded", "count": "succeeded"}
+    reasons = _status(run_cli, tmp_path)
+    assert reasons["load"].startswith(
+        "its inputs cannot all be known: it started a process (subprocess.Popen)")
+    assert reasons["count"] == "upstream step 'load' will run"
+    # Not restored stale; what it made did not change, so count is cached on its content.
+    assert _run(run_cli, tmp_path) == {"load": "succeeded", "count": "cached"}
+    (tmp_path / "data.csv").write_text("a\nb\nc\n")  # read by cat: no hook sees it
+    assert _run(run_cli, tmp_path) == {"load": "succeeded", "count": "succeeded"}
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "flow"\n\n[tool.nbprod.pipeline]\npinned = ["load"]\n')
+    # Pinned, load is cached on its key; count once more, as load's key now stands for it.
+    assert _run(run_cli, tmp_path) == {"load": "cached", "count": "succeeded"}
+    assert _status(run_cli, tmp_path) == {"load": None, "count": None}
+    assert _run(run_cli, tmp_path) == {"load": "cached", "count": "cached"}
+
+
+def test_a_notebook_step_with_shell_lines_is_opaque(tmp_path, run_cli):
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "files"\n\n[tool.nbprod.pipeline]\nname = "files"\n\n'
+        '[[tool.nbprod.pipeline.steps]]\nname = "shell"\nnotebook = "shell.ipynb"\n')
+    write_notebook(tmp_path / "shell.ipynb", "lines = !cat pyproject.toml\nn = len(lines)")
+    result = run_cli("pipeline", "run", "--max-parallel", "1", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    result = run_cli("pipeline", "status", "--output-format", "json", cwd=tmp_path)
+    (state,) = json.loads(result.stdout)
+    assert state["reason"].startswith("its inputs cannot all be known: it runs shell commands")

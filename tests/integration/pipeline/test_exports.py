@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+
+from nbprod.pipeline.handoff import read_values
 
 REPO = Path(__file__).resolve().parents[3]
 AIRFLOW_PYTHON = REPO / ".venv-airflow" / "bin" / "python"
@@ -44,8 +47,13 @@ def test_kfp_yaml_compiles_and_loads_back(notebook_pipeline, run_cli):
     inputs = spec["root"]["inputDefinitions"]["parameters"]
     assert inputs["upper"]["parameterType"] == "BOOLEAN"
     assert inputs["scale"]["defaultValue"] == 1
-    command = spec["deploymentSpec"]["executors"]["exec-train"]["container"]["command"]
-    assert command == ["nbprod", "pipeline", "run", "--only", "train"]
+    container = spec["deploymentSpec"]["executors"]["exec-train"]["container"]
+    program = "\n".join(container["command"])
+    assert "kfp.dsl.executor_main" in program  # a lightweight Python component
+    assert "'pipeline', 'step', '--step', 'train'" in program
+    assert "'--input', 'prepare=' + in_prepare.path" in program
+    train_inputs = spec["components"]["comp-train"]["inputDefinitions"]
+    assert set(train_inputs["artifacts"]) == {"in_prepare"}  # values travel as artifacts
     # kfp reads its own IR back (schema-checked through its protobuf definitions).
     loaded = components.load_component_from_file(str(target))
     assert loaded.name == "files"
@@ -87,6 +95,124 @@ def test_airflow_dags_import_in_a_dagbag(notebook_pipeline, notebook_writer, run
     assert bag["dags"]["sweep_train"] == {"run_point": {"mapped": True, "upstream": []}}
 
 
+@pytest.fixture(scope="module")
+def airflow_home(tmp_path_factory):
+    """An Airflow home with its database made, for ``airflow dags test``."""
+    if not AIRFLOW_PYTHON.exists():
+        pytest.fail("Airflow 3 is not installed in .venv-airflow: run scripts/setup-airflow.sh")
+    home = tmp_path_factory.mktemp("airflow-home")
+    env = _airflow_env(home, home / "dags")
+    done = subprocess.run([str(AIRFLOW_PYTHON), "-m", "airflow", "db", "migrate"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return home
+
+
+def _airflow_env(home: Path, dags: Path) -> dict:
+    return {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            # The tasks call the nbprod under test.
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+
+
+def _dags_test(airflow_home: Path, dags: Path, dag_id: str, handoff: Path) -> str:
+    env = {**_airflow_env(airflow_home, dags), "NBPROD_HANDOFF": f"file://{handoff}"}
+    done = subprocess.run([str(AIRFLOW_PYTHON), "-m", "airflow", "dags", "test", dag_id],
+                          env=env, capture_output=True, text=True, timeout=600)
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-4000:]
+    assert "state=success" in log, log[-4000:]
+    return log
+
+
+def test_airflow_dag_of_step_cells_runs_with_dags_test(step_notebook, run_cli, airflow_home,
+                                                       tmp_path):
+    notebook = step_notebook(bad_code="oops = total * 2")
+    root = notebook.parent
+    dags = tmp_path / "dags"
+    result = run_cli("pipeline", "export", notebook, "--to", "airflow", "-o",
+                     dags / "flow_dag.py", cwd=root)
+    assert result.exit_code == 0, result.output
+    handoff = tmp_path / "handoff"
+    _dags_test(airflow_home, dags, "flow", handoff)
+    # Each task left its results where the next task read them, by DAG and run.
+    (run,) = list((handoff / "flow").iterdir())
+    values = {step: read_values(run / step) for step in ("load", "good", "bad", "after")}
+    assert values["load"] == {"data": [0, 1, 2, 3]}
+    assert values["bad"] == {"oops": 12}
+    assert all(json.loads((run / s / "result.json").read_text())["status"] == "succeeded"
+               for s in values)
+
+
+def test_airflow_dag_of_project_notebooks_runs_with_dags_test(notebook_pipeline, run_cli,
+                                                              airflow_home, tmp_path):
+    dags = tmp_path / "dags"
+    result = run_cli("pipeline", "export", "--to", "airflow", "-o", dags / "files_dag.py",
+                     cwd=notebook_pipeline)
+    assert result.exit_code == 0, result.output
+    (notebook_pipeline / "data").mkdir(exist_ok=True)
+    handoff = tmp_path / "handoff"
+    _dags_test(airflow_home, dags, "files", handoff)
+    (run,) = list((handoff / "files").iterdir())
+    # prepare's declared output travelled to train through the hand-off location.
+    assert (run / "prepare" / "files" / "data" / "clean.txt").read_text() == "A B C\n"
+    assert json.loads((run / "train" / "result.json").read_text())["status"] == "succeeded"
+
+
+def _kfp_local_run(yaml_path: Path, project: Path, pipeline_root: Path) -> Path:
+    """Run a compiled KFP pipeline with kfp's local subprocess runner; return its run folder."""
+    script = (
+        "import sys\n"
+        "from kfp import components, local\n"
+        "local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=sys.argv[2])\n"
+        "components.load_component_from_file(sys.argv[1])()\n"
+    )
+    env = {**os.environ, "NBPROD_PROJECT": str(project),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run([sys.executable, "-c", script, str(yaml_path), str(pipeline_root)],
+                          env=env, capture_output=True, text=True, timeout=600, cwd=project)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    (run,) = list(pipeline_root.iterdir())
+    return run
+
+
+def test_kfp_pipeline_of_step_cells_runs_locally_with_the_same_values(step_notebook, run_cli,
+                                                                      tmp_path):
+    pytest.importorskip("kfp", reason="the Kubeflow export needs the kfp SDK")
+    from nbprod.store import open_project_store
+
+    notebook = step_notebook(bad_code="oops = total * 2")
+    root = notebook.parent
+    target = tmp_path / "flow.yaml"
+    assert run_cli("pipeline", "export", notebook, "--to", "kfp", "-o", target,
+                   cwd=root).exit_code == 0
+    run = _kfp_local_run(target, root, tmp_path / "kfp-root")
+    from_kfp = {step: read_values(run / step / "result") for step in ("load", "good", "bad")}
+    # The same values as nbprod's own run of the pipeline.
+    result = run_cli("pipeline", "run", notebook, "--max-parallel", "1", "--output-format",
+                     "json", cwd=root)
+    store = open_project_store(root)
+    ours = {}
+    for step in json.loads(result.stdout)["steps"]:
+        receipt = store.get_run(step["run_id"])
+        ours[step["name"]] = {name: pickle.loads(store.objects.path_for(d).read_bytes())
+                              for name, d in receipt["pipeline"]["values"].items()}
+    assert from_kfp == {step: ours[step] for step in from_kfp}
+    assert from_kfp["bad"] == {"oops": 12}
+
+
+def test_kfp_pipeline_of_project_notebooks_runs_locally(notebook_pipeline, run_cli, tmp_path):
+    pytest.importorskip("kfp", reason="the Kubeflow export needs the kfp SDK")
+    target = tmp_path / "files.yaml"
+    assert run_cli("pipeline", "export", "--to", "kfp", "-o", target,
+                   cwd=notebook_pipeline).exit_code == 0
+    (notebook_pipeline / "data").mkdir(exist_ok=True)
+    run = _kfp_local_run(target, notebook_pipeline, tmp_path / "kfp-root")
+    assert (run / "prepare" / "result" / "files" / "data" / "clean.txt").read_text() == "A B C\n"
+    train = json.loads((run / "train" / "result" / "result.json").read_text())
+    assert train["status"] == "succeeded"
+
+
 def test_script_export_runs_function_steps(step_notebook, run_cli):
     notebook = step_notebook(bad_code="oops = total * 2", extra_params="")
     root = notebook.parent
@@ -100,6 +226,11 @@ def test_script_export_runs_function_steps(step_notebook, run_cli):
     assert process.returncode == 0, process.stderr
     assert process.stdout.split() == ["step", "load", "step", "good", "step", "bad",
                                       "step", "after"]
+    # Its options read text as `nbprod run -p` does: same value, or the same error.
+    bad = subprocess.run([sys.executable, str(script), "--n", "4.5"], cwd=root,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2
+    assert "parameter 'n' expects int, got '4.5'" in bad.stderr
 
 
 def test_unknown_target_is_refused(notebook_pipeline, run_cli):

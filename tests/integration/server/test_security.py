@@ -235,10 +235,10 @@ def payloads(root: Path, outside: Path, sibling: Path) -> list[str]:
     ]
 
 
-GET_ROUTES = ["lint", "tags/suggest", "export", "export/check", "params", "runs", "pipeline",
-              f"runs/{SAMPLE_GROUP}", f"runs/{SAMPLE_GROUP}/report"]
+GET_ROUTES = ["lint", "lint/fix", "tags/suggest", "export", "export/check", "params", "runs",
+              "pipeline", "pipeline/dag", f"runs/{SAMPLE_GROUP}", f"runs/{SAMPLE_GROUP}/report"]
 POST_FIELDS = [("lint/fix", "path"), ("export", "path"), ("run", "path"), ("run", "output"),
-               ("pipeline/run", "path")]
+               ("pipeline/run", "path"), (f"runs/{SAMPLE_GROUP}/reproduce", "path")]
 
 
 async def test_traversal_corpus_is_refused_with_one_identical_404(

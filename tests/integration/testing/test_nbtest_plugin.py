@@ -200,3 +200,18 @@ def test_excluded_and_checkpoint_notebooks_are_not_collected(project):
     outcome = pt.runpytest("--nbprod", "--collect-only", "-q", *RUN)
     assert "keep.ipynb::run" in outcome.stdout.str()
     assert "draft.ipynb" not in outcome.stdout.str()
+
+
+def test_unreadable_notebook_is_a_collection_error_not_a_failed_test(project):
+    pt = project()
+    write_notebook(pt.path, "good.ipynb", "x = 1")
+    (pt.path / "broken.ipynb").write_text('{"nbformat": 4, "cells": [', encoding="utf-8")
+    outcome = pt.runpytest("--nbprod", *RUN)
+    assert outcome.ret == pytest.ExitCode.INTERRUPTED  # pytest's exit 2: errors in collection
+    outcome.assert_outcomes(errors=1)
+    text = outcome.stdout.str()
+    assert "ERROR collecting broken.ipynb" in text
+    assert "broken.ipynb: not valid JSON" in text and "Traceback" not in text
+    # Collected anyway with --continue-on-collection-errors: the good notebook passes.
+    outcome = pt.runpytest("--nbprod", "--continue-on-collection-errors", *RUN)
+    outcome.assert_outcomes(passed=1, errors=1)

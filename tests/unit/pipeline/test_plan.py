@@ -96,7 +96,7 @@ def test_parameters_overrides_typed_and_unknown(tmp_path):
 
 def test_bad_parameter_value_is_a_user_error(tmp_path):
     pipeline = pipe(Step("a", parameters={"rows": 5}), parameters=[Parameter("rows", "int", 5)])
-    with pytest.raises(Exception, match="'x' is not a valid int") as info:
+    with pytest.raises(Exception, match="parameter 'rows' expects int, got 'x'") as info:
         plan_pipeline(pipeline, root=tmp_path, overrides={"rows": "x"})
     assert info.value.exit_code == 2
 

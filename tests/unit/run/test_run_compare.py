@@ -91,3 +91,20 @@ def test_missing_cell_is_a_difference():
     difference = compare_notebooks(old, new)
     assert difference is not None and difference.cell == 2
     assert "missing" in difference.reason
+
+
+def test_status_difference_names_each_side_in_its_own_words(tmp_path):
+    """An interrupted original re-run successfully: no 'cell None', no message quoted twice."""
+    from types import SimpleNamespace
+
+    from nbprod.run.reproduce import _first_difference
+
+    original = {"status": "interrupted",
+                "error": {"cell": None, "cell_id": None,
+                          "message": "nbprod stopped: BrokenPipeError"}}
+    result = SimpleNamespace(status="succeeded", receipt={"error": None})
+    difference = _first_difference(original, result, tmp_path / "none.ipynb", Tolerance())
+    assert difference.message() == (
+        "the run as a whole: the run succeeded, the original interrupted: expected"
+        " 'nbprod stopped: BrokenPipeError', got 'succeeded'"
+    )

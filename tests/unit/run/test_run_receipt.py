@@ -19,6 +19,7 @@ from nbprod.run.execute import (
     is_clean_exit,
     redacting,
 )
+from nbprod.run.masking import SecretMasker, environment_secrets
 from nbprod.run.receipt import SCHEMA_VERSION, build_receipt
 
 
@@ -37,7 +38,7 @@ def test_build_receipt_schema_and_scrubbing():
         parameters={"api_token": "***", "lr": 0.1}, kind="run", parent=None, kernel="python3",
         start="s", end="e", duration_s=1.23456789, cells=_cells(), environment={"python": "3"},
         data=[], records={"leak": "s3cr3t-value", "score": 1}, error=error,
-        objects=["b", "a", "a"], secrets=["s3cr3t-value"],
+        objects=["b", "a", "a"], masker=SecretMasker(["s3cr3t-value"]),
     )
     assert receipt["schema"] == SCHEMA_VERSION
     assert receipt["timing"]["duration_s"] == 1.234568
@@ -50,6 +51,7 @@ def test_build_receipt_schema_and_scrubbing():
     assert "s3cr3t-value" not in text
     assert receipt["error"]["traceback"] == "ValueError: token ***"  # ANSI codes removed
     assert receipt["error"]["cell"] == 2 and receipt["error"]["cell_id"] == "c2"
+    assert receipt["masked"] == 1
 
 
 @pytest.mark.parametrize(
@@ -88,11 +90,40 @@ def test_redacting_hides_secrets_in_injected_cell_and_outputs():
                            {"output_type": "stream", "name": "stdout", "text": "hunter22\n"},
                            {"output_type": "execute_result", "execution_count": 1,
                             "data": {"text/plain": ["'hunter22'"]}, "metadata": {}}]})
-    redact = redacting(["hunter22"], 1, "api_token = '***'\n")
+    redact = redacting(SecretMasker(["hunter22"]), 1, "api_token = '***'\n")
     clean = redact(nb)
     assert "hunter22" not in json.dumps(clean)
     assert "hunter22" in json.dumps(nb)  # the executing notebook keeps the real value
-    assert redacting([], None, None) is None
+    plain = make_notebook({"source": "print(1)", "outputs": [
+        {"output_type": "stream", "name": "stdout", "text": "1\n"}]})
+    assert redacting(SecretMasker(), None, None)(plain) is plain  # nothing to hide: no copy
+
+
+def test_redacting_masks_what_the_lint_detectors_recognise():
+    png = "iVBORw0KGgoAAAANSUhEUgAKIAIOSFODNN7EXAMPLE"  # base64 is never scanned
+    nb = make_notebook({"source": "leak()", "outputs": [
+        {"output_type": "stream", "name": "stdout",
+         "text": "key AKIAIOSFODNN7EXAMPLE url postgresql://ana:s3cret-pw@db/x\n"},
+        {"output_type": "display_data", "metadata": {},
+         "data": {"text/html": ["<b>ghp_1234567890abcdefghijklmnopqrstuvwxyz</b>"],
+                  "image/png": png}},
+        {"output_type": "error", "ename": "ValueError",
+         "evalue": "bad token xoxb-123456789012-abcdefghij",
+         "traceback": ["ValueError: bad token xoxb-123456789012-abcdefghij"]}]})
+    masker = SecretMasker()
+    clean = json.dumps(redacting(masker, None, None)(nb))
+    for value in ("AKIAIOSFODNN7EXAMPLE", "s3cret-pw", "ghp_1234567890abcdefghijklmnopqrstuvwxyz",
+                  "xoxb-123456789012-abcdefghij"):
+        assert value not in clean.replace(png, ""), value
+    assert png in clean
+    assert "postgresql://ana:***@db/x" in clean
+    assert masker.count == 4
+
+
+def test_environment_secrets_are_the_secret_named_values():
+    environ = {"AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG", "GITHUB_TOKEN": "1",
+               "HOME": "/home/ana", "DB_PASSWORD": "hunter22", "MAX_TOKENS": "123456"}
+    assert sorted(environment_secrets(environ)) == ["hunter22", "wJalrXUtnFEMI/K7MDENG"]
 
 
 def test_record_outside_a_run_warns_once(monkeypatch):

@@ -154,3 +154,28 @@ def test_damaged_index_is_a_clean_error(tmp_path):
     (tmp_path / ".nbprod" / "store.sqlite").write_bytes(b"not a database " * 100)
     with pytest.raises(StoreError, match="is damaged .* move it aside"):
         Store.open(tmp_path)
+
+
+def test_verify_reports_unmasked_secrets_in_stored_runs(tmp_path):
+    """Secrets left in a run folder (records, kernel log, outputs) are problems, named and
+    masked in the report."""
+    import json as _json
+
+    from nbprod.store import Store
+
+    store = Store.open(tmp_path)
+    run_dir = store.runs_path / "20260101T000000Z-abcdef"
+    run_dir.mkdir(parents=True)
+    token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    (run_dir / "records.jsonl").write_text(_json.dumps({"name": "t", "value": token}) + "\n")
+    (run_dir / "output.ipynb").write_text(_json.dumps({"cells": [
+        {"cell_type": "code", "outputs": [
+            {"output_type": "stream", "name": "stdout", "text": ["key AKIAQWERTYUIOPASDFGH\n"]},
+            {"output_type": "display_data", "data": {"image/png": "AKIAQWERTYUIOPASDFGH"}}]}]}))
+    report = store.verify()
+    found = sorted((x["path"].rsplit("/", 1)[-1], x["where"], x["kind"])
+                   for x in report.unmasked_secrets)
+    assert found == [("output.ipynb", "cell 1 outputs", "AWS access key"),  # not the image
+                     ("records.jsonl", "file", "GitHub token")]
+    assert token not in _json.dumps(report.to_dict())
+    assert report.problems >= 2

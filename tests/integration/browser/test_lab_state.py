@@ -1,0 +1,183 @@
+"""What the sidebar shows belongs to the notebook in front, survives a reload, and speaks
+plainly: the JupyterLab problems people ran into, one test each."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import nbformat
+import pytest
+from notebook_builder import make_notebook
+from playwright.sync_api import Page, expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+LOAD_TIMEOUT = 90_000
+CELLS = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell"
+
+
+def write(root, name: str, *cells) -> str:
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(nbformat.writes(make_notebook(*cells)))
+    return name
+
+
+def goto(page: Page, lab_server, name: str, reset: bool = True) -> None:
+    base, token, _ = lab_server
+    page.goto(f"{base}/lab/tree/{name}?{'reset&' if reset else ''}token={token}")
+    expect(page.locator(CELLS).first).to_be_visible(timeout=LOAD_TIMEOUT)
+
+
+def open_panel(page: Page) -> None:
+    if not page.locator(".nbprod-panel").is_visible():
+        page.locator('li[data-id="nbprod-panel"]').click()
+
+
+def test_answers_about_another_notebook_are_never_drawn_on_this_one(page: Page, lab_server,
+                                                                   shot):
+    _, _, root = lab_server
+    # A notebook whose export answer is an error naming it, and a clean one.
+    broken = write(root, "state/broken.ipynb",
+                   {"source": "def f(:\n    pass", "tags": ["export"]})
+    clean = write(root, "state/clean.ipynb", "x = 1")
+    goto(page, lab_server, broken)
+    open_panel(page)
+    # Switch at once, before the broken notebook's answers arrive.
+    page.evaluate("() => window.history.replaceState(null, '', window.location.href)")
+    base, token, _ = lab_server
+    page.goto(f"{base}/lab/tree/{clean}?token={token}")  # the workspace keeps both tabs
+    expect(page.locator(".nbprod-current")).to_have_text(clean, timeout=LOAD_TIMEOUT)
+    page.wait_for_timeout(3000)  # time for any late answer about broken.ipynb
+    panel = page.locator(".nbprod-panel")
+    expect(panel).not_to_contain_text("broken.ipynb")
+    shot(page, "state-other-notebook")
+
+
+def test_badges_are_drawn_after_a_reload(page: Page, lab_server):
+    _, _, root = lab_server
+    name = write(root, "state/badges.ipynb",
+                 {"source": "lr = 0.1", "tags": ["parameters"]},
+                 {"source": "def f(x):\n    return x", "tags": ["export", "step:train"]})
+    goto(page, lab_server, name)
+    expect(page.locator(CELLS).nth(1).locator(".nbprod-badge")).to_have_text(
+        ["export", "step:train"])
+    page.reload()  # the workspace is restored, the notebook opens again
+    expect(page.locator(CELLS).first).to_be_visible(timeout=LOAD_TIMEOUT)
+    expect(page.locator(CELLS).first.locator(".nbprod-badge")).to_have_text(["parameters"])
+    expect(page.locator(CELLS).nth(1).locator(".nbprod-badge")).to_have_text(
+        ["export", "step:train"])
+
+
+def test_a_bad_step_name_is_shown_and_cannot_be_applied(page: Page, lab_server, shot):
+    _, _, root = lab_server
+    name = write(root, "state/steps.ipynb", "x = 1")
+    goto(page, lab_server, name)
+    page.locator(CELLS).first.click()
+    page.locator(".nbprod-tag-button").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator(".nbprod-step-name").fill("bad name!")
+    expect(dialog.locator(".nbprod-step-error")).to_contain_text('"bad name!" is not a step name')
+    expect(dialog.locator(".jp-mod-accept")).to_be_disabled()
+    shot(page, "state-bad-step-name")
+    dialog.locator(".nbprod-step-name").fill("train")
+    expect(dialog.locator(".nbprod-step-error")).to_have_text("")
+    dialog.locator(".jp-mod-accept").click()
+    expect(page.locator(CELLS).first.locator(".nbprod-badge")).to_have_text(["step:train"])
+
+
+def test_an_executed_notebook_is_shown_as_a_run_result(page: Page, lab_server):
+    _, _, root = lab_server
+    name = write(root, "state/model.output.ipynb", {"source": "x = 1", "tags": ["export"]})
+    goto(page, lab_server, name)
+    open_panel(page)
+    expect(page.locator(".nbprod-export .nbprod-status")).to_contain_text(
+        "This is the executed copy of a run. Export its source notebook (state/model.ipynb)")
+    expect(page.locator(".nbprod-export-write")).to_be_hidden()
+    expect(page.locator(".nbprod-output-path")).to_have_value("state/model.output.ipynb")
+
+
+def test_run_progress_names_the_cell_and_the_end_is_notified(page: Page, lab_server, shot):
+    _, _, root = lab_server
+    name = write(root, "state/slow.ipynb",
+                 {"source": "n: int = 1", "tags": ["parameters"]},
+                 {"source": "import time\ntime.sleep(6)", "id": "nap"},
+                 "print('done')")
+    goto(page, lab_server, name)
+    open_panel(page)
+    page.locator(".nbprod-run-start").click()
+    status = page.locator(".nbprod-run .nbprod-status")
+    expect(status).to_contain_text(re.compile(r"Running cell 2 \(id 'nap'\), 2 of 3 · \d+ s"),
+                                   timeout=60_000)
+    shot(page, "state-run-progress")
+    toast = page.locator(".Toastify__toast", has_text="succeeded")
+    expect(toast).to_be_visible(timeout=120_000)
+    expect(toast).to_contain_text("state/slow.ipynb")
+
+
+def test_commands_menu_shortcut_and_folding(page: Page, lab_server, shot):
+    _, _, root = lab_server
+    name = write(root, "state/commands.ipynb",
+                 {"source": "x = 1", "execution_count": 2}, {"source": "x", "execution_count": 1})
+    goto(page, lab_server, name)
+    menu = page.locator(".lm-MenuBar-itemLabel", has_text="nbprod")
+    expect(menu).to_be_visible()
+    menu.click()
+    items = page.locator(".lm-Menu-itemLabel")
+    for label in ("Lint Notebook with nbprod", "Fix Notebook with nbprod",
+                  "Export Notebook with nbprod", "Run Notebook with nbprod"):
+        expect(items.filter(has_text=label)).to_have_count(1)
+    page.keyboard.press("Escape")
+    page.locator(CELLS).first.click()
+    page.keyboard.press("Escape")  # command mode: the notebook has the focus
+    page.keyboard.press("Alt+Shift+L")
+    expect(page.locator(".nbprod-lint .nbprod-finding[data-code='NB001']")).to_be_visible(
+        timeout=60_000)
+    title = page.locator(".nbprod-lint .nbprod-section-title")
+    title.click()
+    expect(page.locator(".nbprod-lint .nbprod-finding").first).to_be_hidden()
+    expect(title).to_have_attribute("aria-expanded", "false")
+    shot(page, "state-folded")
+    title.click()
+    expect(page.locator(".nbprod-lint .nbprod-finding").first).to_be_visible()
+    # The palette lists the commands under "nbprod".
+    page.keyboard.press("Control+Shift+C")
+    page.locator(".lm-CommandPalette-input").fill("nbprod")
+    expect(page.locator(".lm-CommandPalette-item", has_text="Run Notebook with nbprod")
+           ).to_be_visible()
+    page.keyboard.press("Escape")
+
+
+
+def test_fix_shows_a_preview_applies_to_the_open_notebook_and_undoes(page: Page, lab_server,
+                                                                      shot):
+    _, _, root = lab_server
+    name = write(root, "state/fixme.ipynb",
+                 {"source": "import os\nx = 1", "execution_count": 1},
+                 {"source": "y = x + 1", "execution_count": 2, "outputs": [
+                     {"output_type": "error", "ename": "NameError", "evalue": "x",
+                      "traceback": ["NameError: x"]}]})
+    before = (root / name).read_text()
+    goto(page, lab_server, name)
+    open_panel(page)
+    page.locator(".nbprod-lint-fix").click()
+    dialog = page.locator(".jp-Dialog")
+    preview = dialog.locator(".nbprod-fix-preview")
+    expect(preview).to_be_visible(timeout=60_000)
+    expect(preview.locator(".nbprod-fix-cell").first.locator(".nbprod-diff-a")).to_contain_text(
+        "import os")
+    expect(preview).to_contain_text("outputs cleared")  # the saved error
+    shot(page, "state-fix-preview")
+    # A preview writes nothing (JupyterLab itself may have saved the same cells).
+    assert json.loads((root / name).read_text())["cells"] == json.loads(before)["cells"]
+    dialog.locator(".jp-mod-accept").click()
+    expect(page.locator(".nbprod-lint .nbprod-status")).to_contain_text("Applied fixes",
+                                                                       timeout=60_000)
+    expect(page.locator(CELLS).first).not_to_contain_text("import os")
+    expect(page.locator(CELLS).nth(1)).not_to_contain_text("NameError")
+    # JupyterLab's own undo takes the fix back: it went through the notebook's model.
+    page.locator(CELLS).first.click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("z")
+    expect(page.locator(CELLS).first).to_contain_text("import os")
