@@ -95,9 +95,11 @@ def leave_out(cells: list[SourceCell], left: dict[int, str]) -> list[SourceCell]
 
 
 def warn_left_out(left: dict[int, str]) -> None:
-    """One warning per left-out cell: the reason already names the cell and the fix."""
-    for reason in left.values():
-        warnings.warn(f"left out: {reason} [{LEFT_OUT_HINT}]", NbprodWarning, stacklevel=3)
+    """One warning per left-out cell: the reason already names the cell and the fix; the
+    first also says what leaving out means."""
+    for number, reason in enumerate(left.values()):
+        hint = f" [{LEFT_OUT_HINT}]" if number == 0 else ""
+        warnings.warn(f"left out: {reason}{hint}", NbprodWarning, stacklevel=3)
 
 
 def ipython_only(sc: SourceCell, where: str, provided: set[str]) -> str | None:
