@@ -11,6 +11,7 @@ boundary (``nbprod.cli``) is the one place that turns errors into exit codes::
     ├── PluginError              exit 2  an entry point failed to load
     ├── MissingDependencyError   exit 2  an optional extra is not installed
     ├── ExportError              exit 2  a notebook cannot be exported as tagged
+    │   └── CellExportError      exit 2  one cell cannot (left out unless --strict)
     ├── ParameterError           exit 2  a parameter value does not fit the schema
     ├── StoreError               exit 2  the run store is missing or damaged
     ├── PipelineError            exit 2  a cycle, a missing step, an input nobody produces
@@ -24,6 +25,7 @@ Exit codes follow ruff and click: 0 clean, 1 findings or a failed notebook, 2 ba
 from __future__ import annotations
 
 __all__ = [
+    "CellExportError",
     "ConfigError",
     "ExecutionError",
     "ExportError",
@@ -77,6 +79,15 @@ class MissingDependencyError(NbprodError):
 
 class ExportError(NbprodError):
     """Raised when tagged cells cannot be exported (a magic in an export cell, a bad name...)."""
+
+
+class CellExportError(ExportError):
+    """Raised when one cell cannot be exported as tagged; ``cell`` is its 1-based index, so a
+    non-strict export can leave that cell out and say why instead of refusing the notebook."""
+
+    def __init__(self, message: str, cell: int) -> None:
+        super().__init__(message)
+        self.cell = cell
 
 
 class ParameterError(NbprodError):

@@ -14,6 +14,8 @@ from ..config import load_project_config
 from ..errors import NbprodWarning, NotebookError, PathError
 
 FORMATS = ("text", "json")
+#: How the loader ends a note about keys nbformat does not know (kept on save).
+KEPT_AS_THEY_ARE = "unexpected keys kept as they are"
 
 
 @click.command("export")
@@ -26,12 +28,18 @@ FORMATS = ("text", "json")
 @click.option("--dry-run", is_flag=True, help="Write nothing; show what would change.")
 @click.option("--force", is_flag=True,
               help="Overwrite generated files edited by hand (a backup is kept).")
+@click.option("--strict", is_flag=True, default=None,
+              help="Refuse a tagged cell that cannot be exported instead of leaving it out.")
 @click.option("--output-format", type=click.Choice(FORMATS), default="text", show_default=True)
-def export_command(notebooks, out_dir, module, package, check, dry_run, force, output_format):
+def export_command(notebooks, out_dir, module, package, check, dry_run, force, strict,
+                   output_format):
     """Export tagged cells to a module, its tests and pipeline steps.
 
-    Exit codes: 0 done (or up to date with --check), 1 out of date (--check), 2 a notebook
-    cannot be exported, a file would be overwritten unsafely, or bad usage.
+    A tagged cell that cannot go into a Python file (a shell line, a name no cell above
+    defines) is left out with a warning naming it, unless --strict.
+    Exit codes: 0 done (or up to date with --check, or nothing to export), 1 out of date
+    (--check), 2 a notebook cannot be exported, a file would be overwritten unsafely, or bad
+    usage.
     """
     from ..export import ExportConfig, plan_export, refuse_unsafe, write_planned
     from ..export.writer import OverwriteRefused, refuse_duplicates
@@ -40,24 +48,32 @@ def export_command(notebooks, out_dir, module, package, check, dry_run, force, o
     if check and dry_run:
         raise click.UsageError("--check and --dry-run cannot be combined")
     planned: dict[Path, list] = {}
+    empty: list[Path] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", NbprodWarning)
         for path in notebooks:
             if path.is_dir():
                 raise NotebookError(f"{path}: is a folder; give notebook files")
             project = load_project_config(path)
-            overrides = {"module": module, "package": package,
+            overrides = {"module": module, "package": package, "strict": strict or None,
                          "out_dir": _relative_out(out_dir, project.root)}
             config = project.section("export", ExportConfig, **overrides)
             nb = load(path)
-            planned.setdefault(project.root, []).extend(
-                plan_export(nb, config, root=project.root))
-    notes = [str(w.message) for w in caught if issubclass(w.category, NbprodWarning)]
+            statuses = plan_export(nb, config, root=project.root)
+            if not statuses:
+                empty.append(path)
+            planned.setdefault(project.root, []).extend(statuses)
+    # Each fact once, in the order found (the module and the steps may both meet a cell).
+    notes = list(dict.fromkeys(str(w.message) for w in caught
+                               if issubclass(w.category, NbprodWarning)))
     files = [f for group in planned.values() for f in group]
     refuse_duplicates(files)
     if output_format == "text":
         for note in notes:
             click.echo(f"warning: {note}", err=True)
+        for path in empty:
+            click.echo(f"{path}: nothing to export: no code cell is tagged export, test or"
+                       " step:<name> (nbprod tag --suggest proposes tags)", err=True)
     if check or dry_run:
         return _report_only(files, notes, check, output_format)
     try:
@@ -73,7 +89,8 @@ def export_command(notebooks, out_dir, module, package, check, dry_run, force, o
         written.extend(write_planned(group, force=force).written)
     if output_format == "json":
         click.echo(json.dumps({"files": [f.to_dict() for f in files], "written": len(written),
-                               "warnings": notes}, indent=2))
+                               "warnings": notes,
+                               "nothing_to_export": [str(p) for p in empty]}, indent=2))
     else:
         for item in files:
             click.echo(f"{item.status:15s} {item.path}")
@@ -159,9 +176,12 @@ def tag_command(notebook, suggest, write_tags, output_format):
     suggestions = suggest_tags(nb)
     changed = 0
     if write_tags and suggestions:
-        if nb.warnings:
+        # Extra keys other tools put in a notebook are written back as they are, so adding
+        # tags loses nothing; any repair made while reading would be written too: refuse.
+        repairs = [w for w in nb.warnings if not w.endswith(KEPT_AS_THEY_ARE)]
+        if repairs:
             raise NotebookError(
-                f"{notebook}: {nb.warnings[0]}; open and save it in Jupyter before --write, so"
+                f"{notebook}: {repairs[0]}; open and save it in Jupyter before --write, so"
                 " nbprod only adds tags"
             )
         changed = apply_suggestions(nb, suggestions)

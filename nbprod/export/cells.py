@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ..analysis import CellAnalysis, Magic, analyze_source
 from ..errors import ExportError, NbprodWarning
 from ..notebook import Cell, Notebook
+from .display import is_display
 
 __all__ = ["SourceCell", "classify", "require_python", "first_line"]
 
@@ -46,6 +47,7 @@ class SourceCell:
     analysis: CellAnalysis  # of ``code``
     dropped: tuple[str, ...]  # the IPython lines that were dropped
     refused: tuple[Magic, ...]  # IPython lines that cannot go into a Python file
+    displays: tuple[str, ...] = ()  # display expressions left out of a step (``df.head()``)
 
     @property
     def index(self) -> int:
@@ -95,6 +97,11 @@ def _classify(nb: Notebook) -> list[SourceCell]:
         directives = cell.directives
         code = _strip_directives(cell.source) if directives else cell.source
         code, dropped, refused, analysis = _drop_safe_magics(code)
+        displays: list[str] = []
+        if role == "step" and analysis.tree is not None:
+            code, displays = _drop_displays(code, analysis.tree)
+            if displays:
+                analysis = analyze_source(code)
         found.append(SourceCell(
             cell=cell,
             role=role,
@@ -104,8 +111,27 @@ def _classify(nb: Notebook) -> list[SourceCell]:
             analysis=analysis,
             dropped=tuple(dropped),
             refused=tuple(refused),
+            displays=tuple(displays),
         ))
     return found
+
+
+def _drop_displays(code: str, tree: ast.Module) -> tuple[str, list[str]]:
+    """Empty the lines of top-level statements that only show a value (``df.head()``,
+    ``plt.show()``, a lone name): a step function computes, it does not show."""
+    lines = code.split("\n")
+    used: dict[int, int] = {}  # line -> statements on it
+    for stmt in tree.body:
+        for number in range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1):
+            used[number] = used.get(number, 0) + 1
+    shown = []
+    for stmt in tree.body:
+        span = range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1)
+        if is_display(stmt) and all(used[n] == 1 for n in span):
+            shown.append(ast.get_source_segment(code, stmt) or lines[stmt.lineno - 1].strip())
+            for number in span:
+                lines[number - 1] = ""
+    return ("\n".join(lines), shown) if shown else (code, [])
 
 
 def require_python(sc: SourceCell, where: str, purpose: str) -> None:
@@ -125,37 +151,69 @@ def require_python(sc: SourceCell, where: str, purpose: str) -> None:
     ExportError
         For a syntax error, a non-Python cell magic, or IPython syntax that changes values.
     """
+    problem = python_problem(sc, where, purpose)
+    if problem is not None:
+        raise ExportError(problem)
+    note_dropped(sc, where, purpose)
+
+
+def note_dropped(sc: SourceCell, where: str, purpose: str) -> None:
+    """Say which IPython lines of ``sc`` were dropped or rewritten: package installs (to be
+    declared, as lint's NB203 fix does), timing (the statement stays), session settings."""
+    label = f"{where} {sc.cell.label}"
+    installs = [t.strip() for t in sc.dropped if _INSTALL_RE.match(t)]
+    timed = [t.strip() for t in sc.dropped if _TIMED_RE.match(t)]
+    other = [t.strip() for t in sc.dropped if t.strip() not in installs + timed]
+    if installs:
+        _note(f"{label}: package install {', '.join(map(repr, installs))} is not code and is"
+              f" left out of {purpose}; declare the package in requirements.txt or"
+              " pyproject.toml (nbprod lint --fix does it: NB203)")
+    if timed:
+        _note(f"{label}: kept the statement of {', '.join(map(repr, timed))} in {purpose},"
+              " without the timing")
+    if other:
+        _note(f"{label}: dropped IPython line{'s' if len(other) > 1 else ''}"
+              f" {', '.join(map(repr, other))} from {purpose} (it only configures the"
+              " interactive session)")
+
+
+def _note(message: str) -> None:
+    warnings.warn(message, NbprodWarning, stacklevel=3)
+
+
+_INSTALL_RE = re.compile(r"^\s*[%!]?\s*(pip3?|conda|mamba)\s+install\b")
+_TIMED_RE = re.compile(r"^\s*%%?(time|timeit)\b")
+
+
+def python_problem(sc: SourceCell, where: str, purpose: str) -> str | None:
+    """Why ``sc`` cannot go into a Python file (the message names cell, line and the fix), or
+    None when it can: a non-Python cell magic, IPython syntax that is not dropped, a syntax
+    error, top-level await."""
     label = f"{where} {sc.cell.label}"
     if sc.analysis.opaque:
         name = sc.analysis.magics[0].name if sc.analysis.magics else ""
-        raise ExportError(
+        return (
             f"{label}: the cell magic %%{name} is not Python and cannot go into {purpose};"
             " remove the tag or tag the cell skip"
         )
     if sc.refused:
         magic = sc.refused[0]
-        raise ExportError(
+        return (
             f"{label}, line {magic.line}: IPython syntax {magic.text.strip()!r} cannot go into"
             f" {purpose}; rewrite it in Python, move it to an untagged cell, or tag the cell skip"
         )
     if sc.analysis.syntax_error is not None:
         line, message = sc.analysis.syntax_error
-        raise ExportError(
+        return (
             f"{label}, line {line}: not valid Python ({message}); fix the cell before exporting"
         )
     awaited = _top_level_await(sc.analysis)
     if awaited is not None:
-        raise ExportError(
+        return (
             f"{label}, line {awaited}: top-level await works only in a kernel, not in"
             f" {purpose}; wrap the code in an async function and call asyncio.run()"
         )
-    for text in sc.dropped:
-        warnings.warn(
-            f"{label}: dropped IPython line {text.strip()!r} from {purpose} (it only configures"
-            " the interactive session)",
-            NbprodWarning,
-            stacklevel=2,
-        )
+    return None
 
 
 def _top_level_await(analysis: CellAnalysis) -> int | None:
@@ -187,19 +245,22 @@ def _strip_directives(source: str) -> str:
 
 
 def _drop_safe_magics(source: str) -> tuple[str, list[str], list[Magic], CellAnalysis]:
-    """Remove top-level IPython lines that only configure the session; list the others.
+    """Remove top-level IPython lines that only configure the session, keep the statement of
+    a ``%time``/``%timeit`` line without the timing, and list the other IPython lines.
 
-    Returns the code, the dropped lines, the refused IPython lines and the analysis of the
-    code (analysed once when there is no IPython syntax, the common case).
+    Returns the code, the dropped (or rewritten) lines, the refused IPython lines and the
+    analysis of the code (analysed once when there is no IPython syntax, the common case).
     """
     probe = analyze_source(source)
     if not probe.magics:
         return source, [], [], probe
     lines = source.split("\n")
-    drop: set[int] = set()
+    replace: dict[int, str] = {}
     refused: list[Magic] = []
     for magic in probe.magics:
         top_level = not magic.text[:1].isspace()
+        indent = magic.text[: len(magic.text) - len(magic.text.lstrip())]
+        timed = _timed_statement(magic)
         safe = (
             (magic.kind in ("line", "automagic") and magic.name in SAFE_LINE_MAGICS
              and magic.text.lstrip().startswith(("%", magic.name)))
@@ -208,13 +269,34 @@ def _drop_safe_magics(source: str) -> tuple[str, list[str], list[Magic], CellAna
             or (magic.kind == "cell" and magic.name in SAFE_CELL_MAGICS)
             or magic.kind == "help"
         )
-        if safe and top_level and "=" not in magic.text.split(magic.name, 1)[0]:
-            drop.add(magic.line)
+        if timed is not None:
+            replace[magic.line] = indent + timed
+        elif safe and "=" not in magic.text.split(magic.name, 1)[0]:
+            # Inside a block (``if on_colab: !pip install x``) the block must stay valid.
+            replace[magic.line] = "" if top_level else f"{indent}pass"
         else:
             refused.append(magic)
-    dropped = [lines[i - 1] for i in sorted(drop)]
-    if not drop:
+    dropped = [lines[i - 1] for i in sorted(replace)]
+    if not replace:
         return source, [], refused, probe
     # Emptied, not removed: line numbers in messages stay the cell's own.
-    kept = "\n".join("" if number in drop else line for number, line in enumerate(lines, 1))
+    kept = "\n".join(replace.get(number, line) for number, line in enumerate(lines, 1))
     return kept, dropped, refused, analyze_source(kept)
+
+
+_TIMEIT_VALUE_OPTIONS = frozenset({"-n", "-r", "-p"})
+
+
+def _timed_statement(magic: Magic) -> str | None:
+    """The statement a ``%time``/``%timeit`` line times (run once, untimed), or None."""
+    text = magic.text.strip()
+    if magic.kind != "line" or magic.name not in ("time", "timeit") \
+            or not text.startswith(f"%{magic.name}"):
+        return None
+    words = text[len(magic.name) + 1:].split(" ")
+    while words and (not words[0] or words[0].startswith("-")):
+        option = words.pop(0)
+        if option in _TIMEIT_VALUE_OPTIONS and words:
+            words.pop(0)
+    statement = " ".join(words).strip()
+    return statement or None

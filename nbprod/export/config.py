@@ -28,7 +28,8 @@ class ExportConfig:
     exists, else ``<name>``, where ``<name>`` is ``[project].name`` as an identifier; with no
     project name, the project root itself). ``module`` defaults to nbdev's ``#| default_exp``,
     else the notebook's file name. ``pipeline_module`` defaults to ``<module>_pipeline``.
-    ``out_dir`` is prepended to every generated path (``--out``).
+    ``out_dir`` is prepended to every generated path (``--out``). ``strict`` refuses the
+    export at the first tagged cell that cannot be exported, instead of leaving it out.
     """
 
     package: str | None = None
@@ -37,6 +38,7 @@ class ExportConfig:
     pipeline_module: str | None = None
     out_dir: str = "."
     exporters: tuple[str, ...] = ("module", "tests", "steps")
+    strict: bool = False  # refuse a cell that cannot be exported instead of leaving it out
 
 
 @dataclass(frozen=True)

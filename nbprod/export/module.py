@@ -7,17 +7,18 @@ import builtins
 from typing import ClassVar
 
 from ..analysis import ALWAYS_DEFINED
-from ..errors import ExportError
+from ..errors import CellExportError
 from ..notebook import Notebook
 from ..syntax import parse
 from .base import Artifact
-from .cells import SourceCell, classify, require_python
+from .cells import SourceCell, require_python
 from .config import Layout
 from .provenance import cell_marker, stamp_python
 from .render import noqa_codes, python_list, render, sorted_names
 
 __all__ = [
     "IPYTHON_NAMES", "ModuleExporter", "check_names", "exported_names", "import_lines",
+    "split_future_imports",
 ]
 
 #: Names a kernel provides that a plain Python module does not.
@@ -39,23 +40,25 @@ class ModuleExporter:
             When an export cell holds IPython syntax, does not parse, or uses a name that only
             an unexported cell (or no cell) defines.
         """
-        cells = classify(nb)
+        from .selection import select_cells  # selection checks with this module's rules
+
+        cells = select_cells(nb, layout)
         exported = [c for c in cells if c.role == "export"]
         if not exported:
             return []
-        for sc in exported:
+        for sc in exported:  # problems were settled by select_cells: this notes dropped lines
             require_python(sc, layout.notebook, f"the module {layout.module_import}")
         check_names(cells, exported, layout.notebook, "the module")
         futures, parts = [], []
         for sc in exported:
-            code, found = _split_future_imports(sc.code)
+            code, found = split_future_imports(sc.code)
             futures.extend(f for f in found if f not in futures)
             marker = cell_marker(sc.cell.id, sc.index, layout.notebook)
             parts.append(f"{marker}\n{code.strip(chr(10)).rstrip()}" if code.strip() else marker)
         names = sorted_names(exported_names([c for c in exported if not c.internal]))
         codes = ["\n".join(futures)] if futures else []
         codes += [sc.analysis.tree if sc.analysis.tree is not None and not futures
-                  else _split_future_imports(sc.code)[0] for sc in exported]
+                  else split_future_imports(sc.code)[0] for sc in exported]
         body = render(
             "module.py.j2",
             noqa=noqa_codes(codes, names),
@@ -107,7 +110,7 @@ def check_names(cells: list[SourceCell], selected: list[SourceCell], where: str,
 
     Raises
     ------
-    ExportError
+    CellExportError
         Naming the reading cell, the name, its line, and the cell that defines it (if any).
     """
     if any(sc.analysis.star_imports for sc in selected):
@@ -126,7 +129,7 @@ def check_names(cells: list[SourceCell], selected: list[SourceCell], where: str,
             available = name in seen or (in_function and name in defined_by_selected)
             if available:
                 continue
-            raise ExportError(_missing_message(cells, sc, name, line, where, what))
+            raise CellExportError(_missing_message(cells, sc, name, line, where, what), sc.index)
         seen |= set(sc.analysis.defines)
 
 
@@ -156,7 +159,7 @@ def _missing_message(cells: list[SourceCell], sc: SourceCell, name: str, line: i
     )
 
 
-def _split_future_imports(code: str) -> tuple[str, list[str]]:
+def split_future_imports(code: str) -> tuple[str, list[str]]:
     """Take ``from __future__ import ...`` lines out of a cell: they must open the module."""
     if "__future__" not in code:
         return code, []

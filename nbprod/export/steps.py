@@ -19,19 +19,20 @@ import builtins
 import json
 import keyword
 import re
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
-from ..analysis import ALWAYS_DEFINED
-from ..errors import ExportError
+from ..analysis import ALWAYS_DEFINED, analyze_source
+from ..errors import CellExportError, ExportError, NbprodWarning
 from ..notebook import Notebook
 from ..params_schema import ParameterSpec, parameter_specs
 from ..pipeline.model import Parameter, Pipeline, Step
 from .base import Artifact
 from .boundary import generator_functions, import_aliases, unserialisable_bindings
-from .cells import SourceCell, classify, require_python
+from .cells import SourceCell, note_dropped, python_problem, require_python
 from .config import Layout
-from .module import IPYTHON_NAMES, import_lines
+from .module import IPYTHON_NAMES, import_lines, split_future_imports
 from .provenance import cell_marker, stamp_json, stamp_python
 from .render import import_block, indent, noqa_codes, python_list, render, sorted_names
 
@@ -64,6 +65,7 @@ class _Plan:
     preludes: list[SourceCell]
     needs_display: bool
     cells: list[SourceCell]
+    reimports: list[str] = field(default_factory=list)  # cells whose repeated imports went
 
 
 class StepsExporter:
@@ -99,26 +101,71 @@ class StepsExporter:
 def plan_steps(nb: Notebook, layout: Layout) -> _Plan | None:
     """Work out every step's arguments, returns, parameters and upstream steps.
 
-    Returns None when the notebook has no ``step:<name>`` cells.
+    A step cell that cannot be part of the pipeline (IPython syntax, a name no usable cell
+    above defines, a value read from a cell that is left out) is left out, with a warning
+    naming the cell, the name and the fix, and the plan is made again without it; with
+    ``strict`` it refuses the export instead. Returns None when no ``step:<name>`` cell is
+    left.
 
     Raises
     ------
     ExportError
-        As ``StepsExporter.export``.
+        As ``StepsExporter.export``; ``CellExportError`` for a step cell with ``strict``.
     """
-    cells = classify(nb)
+    from .selection import leave_out, select_cells, warn_left_out
+
+    selected = select_cells(nb, layout)
+    where = layout.notebook
+    strict = layout.config.strict
+    left: dict[int, str] = {}
+    for sc in selected:
+        if sc.role == "step":
+            problem = python_problem(sc, where, f"step {sc.step!r}")
+            if problem is not None:
+                if strict:
+                    raise CellExportError(problem, sc.index)
+                left[sc.index] = problem
+    while True:
+        try:
+            plan = _plan(leave_out(selected, left), set(left), where, layout, strict)
+            break
+        except CellExportError as exc:
+            if strict or exc.cell in left:
+                raise
+            left[exc.cell] = str(exc)
+    warn_left_out(left)
+    if plan is not None:
+        for sc in plan.cells:
+            if sc.role == "step":
+                note_dropped(sc, where, f"step {sc.step!r}")
+        shown = [f"{sc.cell.label} {', '.join(repr(d[:40]) for d in sc.displays[:3])}"
+                 for sc in plan.cells if sc.role == "step" and sc.displays]
+        if shown:
+            warnings.warn(
+                f"{where}: display expressions are left out of the step functions (they only"
+                f" show a value): {'; '.join(shown[:6])}"
+                + (f" and {len(shown) - 6} more cells" if len(shown) > 6 else ""),
+                NbprodWarning, stacklevel=2)
+        if plan.reimports:
+            warnings.warn(
+                f"{where}: {', '.join(plan.reimports)}: the same import again in a step is"
+                " made once at the top of the step module",
+                NbprodWarning, stacklevel=2)
+    return plan
+
+
+def _plan(cells: list[SourceCell], left: set[int], where: str, layout: Layout,
+          strict: bool) -> _Plan | None:
     step_cells = [c for c in cells if c.role == "step"]
     if not step_cells:
         return None
-    where = layout.notebook
     for sc in step_cells:
-        require_python(sc, where, f"step {sc.step!r}")
         top_level = {line for _module, line in _star_imports(sc)}
         nested = [line for _module, line in sc.analysis.star_imports if line not in top_level]
         if nested:
-            raise ExportError(
+            raise CellExportError(
                 f"{where} {sc.cell.label}, line {nested[0]}: a star import inside a block cannot"
-                " go into a step function; move it to the top level of the cell"
+                " go into a step function; move it to the top level of the cell", sc.index
             )
     params_cells = [c for c in cells if c.role == "parameters"]
     if len(params_cells) > 1:
@@ -139,7 +186,7 @@ def plan_steps(nb: Notebook, layout: Layout) -> _Plan | None:
     needs_display = False
     definers: dict[str, list[SourceCell]] = {}  # name -> defining cells, notebook order
     for c in cells:
-        if c.role != "skip":
+        if c.role != "skip" or c.index in left:  # a left-out cell still sets what it sets
             for defined in c.analysis.defines:
                 definers.setdefault(defined, []).append(c)
     for step in steps:
@@ -160,13 +207,20 @@ def plan_steps(nb: Notebook, layout: Layout) -> _Plan | None:
                         continue
                     if star_available:
                         continue
-                    raise ExportError(_message(sc, name, line, None, where))
+                    raise CellExportError(_message(sc, name, line, None, where), sc.index)
+                if provider.index in left:
+                    raise CellExportError(
+                        f"{where} {sc.cell.label}, line {line}: step {sc.step!r} uses {name!r},"
+                        f" which {provider.cell.label} sets, and {provider.cell.label} is left"
+                        " out of the export", sc.index)
                 _take(step, by_name, provider, sc, name, line, where, specs, used_preludes)
+    exported = [c for c in cells if c.role == "export"]
+    reimports = _drop_reimports(steps, exported, layout.module_import)
     _check_rebinding(steps, where)
     _avoid_clashes(steps, cells, used_preludes, params_cell, needs_display)
     ordered = _run_order(steps, where)
     _check_providers(ordered, where)
-    _check_serialisable(ordered, cells, where)
+    _check_serialisable(ordered, cells, where, strict)
     return _Plan(
         steps=ordered,
         specs=specs,
@@ -174,7 +228,65 @@ def plan_steps(nb: Notebook, layout: Layout) -> _Plan | None:
         preludes=[c for c in preludes if c.index in used_preludes],
         needs_display=needs_display,
         cells=cells,
+        reimports=reimports,
     )
+
+
+def _drop_reimports(steps: list[StepPlan], exported: list[SourceCell],
+                    module_import: str) -> list[str]:
+    """Remove from step cells the imports that repeat, under the same name, an import the
+    step module makes at its top anyway (``import numpy as np`` in two cells). Returns the
+    cells changed, for the report."""
+    changed = []
+    for step in steps:
+        at_top = dict(step.hoisted)
+        for name in step.module_names:
+            line = import_lines([name], exported, module_import)[0]
+            if not line.startswith(f"from {module_import} import"):
+                at_top[name] = line
+        if not at_top:
+            continue
+        for position, sc in enumerate(step.cells):
+            code = _without_imports(sc, at_top)
+            if code is not None:
+                step.cells[position] = replace(sc, code=code, analysis=analyze_source(code))
+                changed.append(sc.cell.label)
+    return changed
+
+
+def _without_imports(sc: SourceCell, at_top: dict[str, str]) -> str | None:
+    """``sc``'s code without the top-level imports that ``at_top`` already makes (the same
+    statement binding the same name), or None when it has none."""
+    tree = sc.analysis.tree
+    lines = sc.code.split("\n")
+    touched = False
+    shared = _shared_lines(tree)
+    for stmt in tree.body if tree is not None else []:
+        if stmt.lineno in shared or stmt.end_lineno in shared:
+            continue  # ``import x; y = 1``: leave the line as written
+        if isinstance(stmt, ast.Import):
+            single = [(a, ast.unparse(ast.Import([a])), a.asname or a.name.split(".")[0])
+                      for a in stmt.names]
+        elif isinstance(stmt, ast.ImportFrom) and stmt.module and stmt.level == 0 \
+                and stmt.module != "__future__":
+            single = [(a, ast.unparse(ast.ImportFrom(stmt.module, [a], 0)), a.asname or a.name)
+                      for a in stmt.names]
+        else:
+            continue
+        kept = [a for a, text, bound in single if at_top.get(bound) != text]
+        if len(kept) == len(single) or stmt.end_lineno is None:
+            continue
+        touched = True
+        first, last = stmt.lineno, stmt.end_lineno
+        if kept:
+            new = ast.Import(kept) if isinstance(stmt, ast.Import) else ast.ImportFrom(
+                stmt.module, kept, 0)
+            lines[first - 1] = ast.unparse(new)  # a top-level statement: no indentation
+        else:
+            lines[first - 1] = ""
+        for number in range(first + 1, last + 1):
+            lines[number - 1] = ""
+    return "\n".join(lines) if touched else None
 
 
 def _group(step_cells: list[SourceCell], where: str) -> list[StepPlan]:
@@ -234,17 +346,17 @@ def _take(step, by_name, provider, sc, name, line, where, specs, used_preludes) 
             return  # a local of the step function
         earlier = [c for c in step.cells if c.index < sc.index and name in c.analysis.defines]
         if earlier:
-            raise ExportError(
+            raise CellExportError(
                 f"{where} {sc.cell.label}, line {line}: step {step.name!r} sets {name!r} in"
                 f" {earlier[0].cell.label}, then reads the value step {source.name!r} set in"
-                f" {provider.cell.label}; keep each step's cells together"
+                f" {provider.cell.label}; keep each step's cells together", sc.index
             )
         later = [c for c in source.cells if c.index > sc.index and name in c.analysis.defines]
         if later:
-            raise ExportError(
+            raise CellExportError(
                 f"{where} {sc.cell.label}, line {line}: step {step.name!r} reads {name!r} between"
                 f" two cells of step {source.name!r} that set it ({provider.cell.label} and"
-                f" {later[0].cell.label}); keep each step's cells together"
+                f" {later[0].cell.label}); keep each step's cells together", sc.index
             )
         statement = _import_binding(provider, name)
         if statement is not None:
@@ -268,7 +380,7 @@ def _take(step, by_name, provider, sc, name, line, where, specs, used_preludes) 
     elif provider.role == "plain" and _imports_only(provider):
         used_preludes.add(provider.index)
     else:
-        raise ExportError(_message(sc, name, line, provider, where))
+        raise CellExportError(_message(sc, name, line, provider, where), sc.index)
 
 
 def _message(sc: SourceCell, name: str, line: int, provider: SourceCell | None,
@@ -349,6 +461,15 @@ def _import_binding(sc: SourceCell, name: str) -> str | None:
     return None
 
 
+def _shared_lines(tree: ast.Module | None) -> set[int]:
+    """Lines holding more than one top-level statement."""
+    seen: dict[int, int] = {}
+    for stmt in tree.body if tree is not None else []:
+        for number in {stmt.lineno, stmt.end_lineno or stmt.lineno}:
+            seen[number] = seen.get(number, 0) + 1
+    return {number for number, count in seen.items() if count > 1}
+
+
 def _check_rebinding(steps: list[StepPlan], where: str) -> None:
     """A step that rebinds a module-level name it also reads would hit UnboundLocalError."""
     for step in steps:
@@ -356,10 +477,10 @@ def _check_rebinding(steps: list[StepPlan], where: str) -> None:
             origin = "an export cell" if name in step.module_names else "another step's import"
             for sc in step.cells:
                 if name in sc.analysis.defines:
-                    raise ExportError(
+                    raise CellExportError(
                         f"{where} {sc.cell.label}, line {sc.analysis.defines[name]}: step"
                         f" {step.name!r} reassigns {name!r}, which comes from {origin};"
-                        " use a new name in the step"
+                        " use a new name in the step", sc.index
                     )
 
 
@@ -394,7 +515,10 @@ def _check_providers(ordered: list[StepPlan], where: str) -> None:
                 )
 
 
-def _check_serialisable(ordered: list[StepPlan], cells: list[SourceCell], where: str) -> None:
+def _check_serialisable(ordered: list[StepPlan], cells: list[SourceCell], where: str,
+                        strict: bool) -> None:
+    """Refuse values that cannot be pickled crossing a step boundary; unless ``strict``, the
+    first cell reading such a value is left out instead (``CellExportError``)."""
     trees = [c.analysis.tree for c in cells if c.analysis.tree is not None and c.role != "skip"]
     aliases = import_aliases(trees)
     generators = generator_functions(trees)
@@ -415,6 +539,14 @@ def _check_serialisable(ordered: list[StepPlan], cells: list[SourceCell], where:
                     f"  - {name!r} ({what}, from {expression} at {cell.cell.label}, line {line})"
                     f" goes from step {step.name!r} to step {to}"
                 )
+                reader = _first_reader(ordered, step.name, name)
+                if not strict and reader is not None:
+                    raise CellExportError(
+                        f"{where} {reader.cell.label}: step {reader.step!r} reads {name!r}"
+                        f" ({what}, from {expression} at {cell.cell.label}, line {line}), which"
+                        f" cannot be serialised to pass from step {step.name!r}; keep it inside"
+                        " one step (pass the data, not the handle), or merge the steps",
+                        reader.index)
     if problems:
         raise ExportError(
             f"{where}: values that cannot be serialised would cross step boundaries:\n"
@@ -422,6 +554,15 @@ def _check_serialisable(ordered: list[StepPlan], cells: list[SourceCell], where:
             + "\nkeep each of them inside one step (pass the data, not the handle), or merge"
             " the steps"
         )
+
+
+def _first_reader(ordered: list[StepPlan], source: str, name: str) -> SourceCell | None:
+    for step in ordered:
+        if step.arg_sources.get(name) == source:
+            for sc in step.cells:
+                if name in sc.analysis.uses or name in sc.analysis.function_reads:
+                    return sc
+    return None
 
 
 def _signature(step: StepPlan, specs: dict[str, ParameterSpec]) -> list[str]:
@@ -436,20 +577,36 @@ def _signature(step: StepPlan, specs: dict[str, ParameterSpec]) -> list[str]:
 
 def _parameter_text(spec: ParameterSpec) -> str:
     text = spec.parameter.name
+    default = _default_text(spec.default_source)
     if spec.inferred_type:
         text += f": {spec.inferred_type}"
-        return text + (f" = {spec.default_source}" if spec.default_source is not None else "")
-    return text + (f"={spec.default_source}" if spec.default_source is not None else "")
+        return text + (f" = {default}" if default is not None else "")
+    return text + (f"={default}" if default is not None else "")
+
+
+def _default_text(source: str | None) -> str | None:
+    """A default as it can stand in a signature: ``res = 640, 480`` needs parentheses."""
+    if source is None:
+        return None
+    try:
+        tuple_value = isinstance(ast.parse(source.strip(), mode="eval").body, ast.Tuple)
+    except SyntaxError:
+        return source
+    return f"({source.strip()})" if tuple_value else source
 
 
 def _render_module(plan: _Plan, layout: Layout) -> str:
     where = layout.notebook
     statements: list[str] = []
+    # ``from __future__`` must open the file: taken out of every cell, written first.
+    futures: list[str] = []
     if plan.needs_display:
         statements.append("from IPython.display import display")
     if plan.params_cell is not None and plan.params_cell.analysis.tree is not None:
         for stmt in plan.params_cell.analysis.tree.body:
-            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__":
+                futures.append(ast.unparse(stmt))
+            elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
                 statements.append(ast.unparse(stmt))
     from_preludes = {n for c in plan.preludes for n in c.analysis.defines}
     for step in plan.steps:
@@ -464,7 +621,8 @@ def _render_module(plan: _Plan, layout: Layout) -> str:
     module_names = sorted({n for s in plan.steps for n in s.module_names} - from_preludes)
     exported = [c for c in plan.cells if c.role == "export"]
     statements.extend(import_lines(module_names, exported, layout.module_import))
-    imports = import_block(statements, layout.module_import)
+    imports = import_block([t for t in statements if not t.startswith("from __future__")],
+                           layout.module_import)
     preludes = [
         f"{cell_marker(c.cell.id, c.index, where)}\n{c.code.strip(chr(10)).rstrip()}"
         for c in plan.preludes
@@ -474,6 +632,8 @@ def _render_module(plan: _Plan, layout: Layout) -> str:
         body_parts = [f'"""Step {step.name!r} of {_doc_safe(where)}."""']
         for sc in step.cells:
             code = _without_lines(sc.code, {line for _t, line in _star_import_texts(sc)})
+            code, found = split_future_imports(code)
+            futures.extend(found)
             code = code.strip("\n").rstrip()
             body_parts.append(cell_marker(sc.cell.id, sc.index, where) + ("\n" + code if code
                                                                           else ""))
@@ -512,6 +672,7 @@ def _render_module(plan: _Plan, layout: Layout) -> str:
         "run_signature": run_signature,
         "calls": calls,
         "notebook": _doc_safe(where),
+        "futures": list(dict.fromkeys(futures)),
     }
     return render("steps.py.j2", noqa=noqa_codes(codes, names, wrapped=bodies), **context)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from ..analysis import ALWAYS_DEFINED
 from ..notebook import Notebook
 from .cells import SourceCell, classify, first_line
+from .display import displays_only, is_display
 from .module import IPYTHON_NAMES
 
 __all__ = ["Suggestion", "suggest_tags", "apply_suggestions", "NBPROD_TAGS"]
@@ -65,9 +66,9 @@ def suggest_tags(nb: Notebook) -> list[Suggestion]:
             tags[sc.index] = ("skip", "IPython-only cell: nothing to export")
     has_params = any(c.role == "parameters" for c in cells)
     if not has_params:
-        for sc in free:
-            if sc.index not in tags and _literal_assignments(sc):
-                tags[sc.index] = ("parameters", "first cell of literal assignments")
+        for position, sc in enumerate(free):
+            if sc.index not in tags and _configuration_cell(sc, free[position + 1:]):
+                tags[sc.index] = ("parameters", "first cell of scalar settings used later")
                 break
     for sc in free:
         if sc.index in tags or sc.refused:
@@ -110,23 +111,68 @@ def _only_magics(sc: SourceCell) -> bool:
     return tree is not None and all(isinstance(s, ast.Pass) for s in tree.body)
 
 
-def _literal_assignments(sc: SourceCell) -> bool:
+def _configuration_cell(sc: SourceCell, later: list[SourceCell]) -> bool:
+    """A cell of scalar literals (numbers, booleans, short one-word strings such as paths or
+    options) whose names later cells all read, some as settings (passed to a call, compared,
+    used as an index), none set again, indexed or used through a method (that is data, not
+    configuration)."""
     tree = sc.analysis.tree
     if tree is None or not tree.body:
         return False
+    names = []
     for stmt in tree.body:
-        if isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
-            value = stmt.value
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
+                and isinstance(stmt.targets[0], ast.Name):
+            target, value = stmt.targets[0].id, stmt.value
         elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) \
                 and stmt.value is not None:
-            value = stmt.value
+            target, value = stmt.target.id, stmt.value
         else:
             return False
-        try:
-            ast.literal_eval(value)
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        if not _scalar_setting(value):
             return False
-    return True
+        names.append(target)
+    kinds: set[str] = set()
+    for name in names:
+        if any(name in c.analysis.defines for c in later):
+            return False  # set again later: a variable, not a setting
+        uses = {kind for c in later if c.analysis.tree is not None
+                for kind in _uses_of(c.analysis.tree, name)}
+        if not uses or "data" in uses:
+            return False
+        kinds |= uses
+    return "setting" in kinds
+
+
+def _scalar_setting(value: ast.expr) -> bool:
+    if isinstance(value, ast.UnaryOp) and isinstance(value.op, (ast.USub, ast.UAdd)):
+        value = value.operand
+    if not isinstance(value, ast.Constant):
+        return False
+    if isinstance(value.value, str):
+        text = value.value
+        return 0 < len(text) <= 200 and not any(ch.isspace() for ch in text)
+    return isinstance(value.value, (bool, int, float)) or value.value is None
+
+
+def _uses_of(tree: ast.Module, name: str) -> list[str]:
+    """How ``tree`` reads ``name``: "setting" (a call argument, a comparison, a condition, a
+    slice bound, a value in a dict of settings),
+    "data" (indexed, or a method or attribute of it) or "other" (arithmetic, a plain copy)."""
+    kinds = []
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            if not (isinstance(child, ast.Name) and child.id == name
+                    and isinstance(child.ctx, ast.Load)):
+                continue
+            if isinstance(node, (ast.Attribute, ast.Subscript)) and node.value is child:
+                kinds.append("data")
+            elif isinstance(node, (ast.Call, ast.keyword, ast.Compare, ast.Slice, ast.If,
+                                   ast.IfExp, ast.While, ast.BoolOp, ast.Dict, ast.Subscript)):
+                kinds.append("setting")
+            else:
+                kinds.append("other")
+    return kinds
 
 
 def _definition_kinds(sc: SourceCell) -> str | None:
@@ -197,8 +243,113 @@ def _missing(name: str) -> bool:
 
 def _assign_steps(nb: Notebook, cells: list[SourceCell], free: list[SourceCell],
                   tags: dict[int, tuple[str, str]]) -> None:
-    """Group the remaining code cells into steps named after the markdown heading above them."""
-    section: dict[int, tuple[int, str]] = {}  # cell index -> (heading cell index, heading)
+    """Group the remaining code cells into few steps by data flow.
+
+    Cells that only show or plot become ``skip``. The rest is cut into sections at markdown
+    headings; consecutive sections are merged into one step until the values it hands on to
+    later sections are complete (no later cell changes them), so a step ends where a value
+    the rest of the notebook needs is ready, and a cell never reads a value between two
+    cells of another step that set it.
+    """
+    heading_of = _headings(nb)
+    candidates = []
+    for sc in free:
+        if sc.index in tags or _empty(sc):
+            continue
+        if displays_only(sc.analysis.tree):
+            tags[sc.index] = ("skip", "only shows or plots: nothing for a step to compute")
+        else:
+            candidates.append(sc)
+    sections: list[list[SourceCell]] = []
+    for sc in candidates:
+        if sections and heading_of.get(sections[-1][-1].index) == heading_of.get(sc.index):
+            sections[-1].append(sc)
+        else:
+            sections.append([sc])
+    groups: list[list[list[SourceCell]]] = []
+    current: list[list[SourceCell]] = []
+    for position, section in enumerate(sections):
+        current.append(section)
+        later = [c for s in sections[position + 1:] for c in s]
+        if _hands_on_complete_values([c for s in current for c in s], later):
+            groups.append(current)
+            current = []
+    if current:
+        groups.append(current)
+    taken: set[str] = set()
+    for group in groups:
+        first_heading = heading_of.get(group[0][0].index, (0, ""))[1]
+        base = _slug(first_heading) if first_heading else "main"
+        slug, suffix = base, 2
+        while slug in taken:
+            slug, suffix = f"{base}-{suffix}", suffix + 1
+        taken.add(slug)
+        for number, section in enumerate(group):
+            heading = heading_of.get(section[0].index, (0, ""))[1]
+            place = f"under heading {heading[:40]!r}" if heading else "no heading above"
+            reason = place if number == 0 else f"{place}; its data flows on from the section above"
+            for sc in section:
+                tags[sc.index] = (f"step:{slug}", reason)
+
+
+def _hands_on_complete_values(cells: list[SourceCell], later: list[SourceCell]) -> bool:
+    """Whether a later cell reads a value ``cells`` set, and no later cell changes such a
+    value (sets it again from itself, assigns into it, calls a method on it that is not a
+    display). A later cell that sets a name afresh starts a new value: the old one is done.
+    Modules are imported again by each step, never handed on: they end no step."""
+    handed = False
+    for name in {n for c in cells for n in c.analysis.defines if n not in _imported_names(c)}:
+        for sc in later:
+            if name in sc.analysis.uses or name in sc.analysis.function_reads:
+                if name in sc.analysis.defines or _changes(sc, name):
+                    return False
+                handed = True
+            elif name in sc.analysis.defines:
+                break
+    return handed
+
+
+def _changes(sc: SourceCell, name: str) -> bool:
+    """Whether ``sc`` changes the object ``name`` holds: ``name[...] = ``, ``name.x = ``,
+    ``del name[...]``, or a bare method call on it (``name.append(1)``)."""
+    tree = sc.analysis.tree
+    for node in ast.walk(tree) if tree is not None else ():
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = list(node.targets)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        elif isinstance(node, ast.Delete):
+            targets = list(node.targets)
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) \
+                and isinstance(node.value.func, ast.Attribute) and not is_display(node):
+            targets = [node.value.func]
+        for target in targets:
+            for part in ast.walk(target):
+                if isinstance(part, (ast.Subscript, ast.Attribute)) and _root(part) == name:
+                    return True
+    return False
+
+
+def _root(node: ast.expr) -> str | None:
+    while isinstance(node, (ast.Subscript, ast.Attribute, ast.Call)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _imported_names(sc: SourceCell) -> set[str]:
+    """Names the top level of a cell binds by ``import``."""
+    tree = sc.analysis.tree
+    names = set()
+    for stmt in tree.body if tree is not None else []:
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            names |= {a.asname or a.name.split(".")[0] for a in stmt.names}
+    return names
+
+
+def _headings(nb: Notebook) -> dict[int, tuple[int, str]]:
+    """Cell index -> (index of the markdown heading cell above it, the heading text)."""
+    section: dict[int, tuple[int, str]] = {}
     current = (0, "")
     for cell in nb.cells:
         if cell.cell_type == "markdown":
@@ -208,19 +359,7 @@ def _assign_steps(nb: Notebook, cells: list[SourceCell], free: list[SourceCell],
                     current = (cell.index, match.group(2))
                     break
         section[cell.index] = current
-    slugs: dict[int, str] = {}
-    for sc in free:
-        if sc.index in tags or _empty(sc):
-            continue
-        heading_index, heading = section.get(sc.index, (0, ""))
-        if heading_index not in slugs:
-            base = _slug(heading) if heading else "main"
-            slug, suffix = base, 2
-            while slug in slugs.values():
-                slug, suffix = f"{base}-{suffix}", suffix + 1
-            slugs[heading_index] = slug
-        reason = f"under heading {heading[:40]!r}" if heading else "no heading above"
-        tags[sc.index] = (f"step:{slugs[heading_index]}", reason)
+    return section
 
 
 def _empty(sc: SourceCell) -> bool:

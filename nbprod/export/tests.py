@@ -12,16 +12,16 @@ import re
 from typing import ClassVar
 
 from ..analysis import ALWAYS_DEFINED
-from ..errors import ExportError
+from ..errors import CellExportError
 from ..notebook import Notebook
 from .base import Artifact
-from .cells import SourceCell, classify, require_python
+from .cells import SourceCell, require_python
 from .config import Layout
 from .module import IPYTHON_NAMES, import_lines
 from .provenance import cell_marker, stamp_python
 from .render import import_block, indent, noqa_codes, render
 
-__all__ = ["TestsExporter", "test_function_name"]
+__all__ = ["TestsExporter", "needed_names", "test_function_name"]
 
 
 class TestsExporter:
@@ -39,7 +39,9 @@ class TestsExporter:
             When a test cell holds IPython syntax, or uses a name defined only in a cell that
             is neither exported nor the parameters cell (both cells are named).
         """
-        cells = classify(nb)
+        from .selection import select_cells  # selection checks with this module's rules
+
+        cells = select_cells(nb, layout)
         tests = [c for c in cells if c.role == "test"]
         if not tests:
             return []
@@ -47,7 +49,7 @@ class TestsExporter:
         params = next((c for c in cells if c.role == "parameters"), None)
         for sc in tests:
             require_python(sc, layout.notebook, "a test")
-        from_module, from_params = _needed_names(cells, tests, exported, params, layout.notebook)
+        from_module, from_params = needed_names(cells, tests, exported, params, layout.notebook)
         statements = import_lines(from_module, exported, layout.module_import)
         imports = import_block(statements, layout.module_import)
         params_block = ""
@@ -100,8 +102,14 @@ def test_function_name(sc: SourceCell, taken: set[str]) -> str:
     return name
 
 
-def _needed_names(cells, tests, exported, params, where) -> tuple[list[str], set[str]]:
-    """Names tests take from the module and from the parameters cell; refuse any other."""
+def needed_names(cells, tests, exported, params, where) -> tuple[list[str], set[str]]:
+    """Names tests take from the module and from the parameters cell.
+
+    Raises
+    ------
+    CellExportError
+        For the first test that reads any other name.
+    """
     module_names: dict[str, int] = {}
     for sc in exported:
         for name in sc.analysis.defines:
@@ -124,7 +132,7 @@ def _needed_names(cells, tests, exported, params, where) -> tuple[list[str], set
             elif name in param_names:
                 from_params.add(name)
             elif not star:
-                raise ExportError(_message(cells, sc, name, line, where))
+                raise CellExportError(_message(cells, sc, name, line, where), sc.index)
     return sorted(from_module), from_params
 
 

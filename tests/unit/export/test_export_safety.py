@@ -155,7 +155,7 @@ def test_unserialisable_values_are_reported_before_anything_is_written(
          "tags": ["step:open"]},
         {"source": "link.close()", "tags": ["step:close"]},
     )
-    result = run_cli("export", path)
+    result = run_cli("export", path, "--strict")
     assert result.exit_code == 2
     assert "'link' (a socket" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nb.ipynb"]

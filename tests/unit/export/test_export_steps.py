@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 from export_support import generate
 
-from nbprod.errors import ExportError
+from nbprod.errors import ExportError, NbprodWarning
 from nbprod.pipeline.model import Pipeline
 
 
@@ -153,8 +154,21 @@ def test_two_parameters_cells_are_refused():
 
 
 def test_display_in_a_step_is_imported_from_ipython():
-    files = generate({"source": "display(1)", "tags": ["step:show"]})
+    files = generate({"source": "for i in range(2):\n    display(i)", "tags": ["step:show"]})
     assert "from IPython.display import display" in files["nb_pipeline.py"]
+
+
+def test_bare_display_expressions_stay_out_of_step_bodies():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        files = generate(
+            {"source": "import matplotlib.pyplot as plt\nrows = [3, 1, 2]", "tags": ["step:a"]},
+            {"source": "rows.sort()\nrows\nlen(rows)\nplt.show()", "tags": ["step:a"]})
+    text = files["nb_pipeline.py"]
+    assert "rows.sort()" in text
+    assert "\n    rows\n" not in text and "len(rows)" not in text and "plt.show()" not in text
+    notes = [str(w.message) for w in caught if issubclass(w.category, NbprodWarning)]
+    assert sum("display expressions are left out" in n for n in notes) == 1
 
 
 def test_star_and_named_imports_of_one_module_stay_apart():

@@ -23,11 +23,42 @@ def test_the_four_rules():
         "beta = 2",
         "assert f(1) == 2",
         {"cell_type": "markdown", "source": "## Load the Data"},
-        "data = [f(i) for i in range(3)]",
+        "data = [f(i) for i in range(beta)]",
         {"cell_type": "markdown", "source": "# Report"},
-        "print(data, alpha)",
+        "report = {'data': data, 'alpha': alpha, 'name': name}",
     ) == [(1, "export"), (2, "parameters"), (3, "step:main"), (4, "test"),
           (6, "step:load-the-data"), (8, "step:report")]
+
+
+def test_sections_merge_until_the_values_they_hand_on_are_complete():
+    tags = _suggest(
+        {"cell_type": "markdown", "source": "## Load"}, "rows = list(range(10))",
+        {"cell_type": "markdown", "source": "## Clean"}, "rows = [r for r in rows if r % 3]",
+        {"cell_type": "markdown", "source": "## Features"}, "squares = [r * r for r in rows]",
+        {"cell_type": "markdown", "source": "## Total"}, "total = sum(squares)",
+    )
+    # 'rows' is set again under "Clean": load and clean are one step; the rest hand on
+    # finished values, so each ends a step.
+    assert tags == [(2, "step:load"), (4, "step:load"), (6, "step:features"), (8, "step:total")]
+
+
+def test_display_and_plot_cells_are_skipped_not_steps():
+    tags = _suggest("import matplotlib.pyplot as plt", "values = [1, 2, 3]", "values",
+                    "plt.plot(values)\nplt.show()", "print(values)", "len(values)")
+    assert tags == [(1, "export"), (2, "step:main"), (3, "skip"), (4, "skip"), (5, "skip"),
+                    (6, "skip")]
+
+
+def test_parameters_are_scalar_settings_never_data_literals():
+    # A list is data; a string used through a method is data; a setting reassigned later
+    # is a variable.
+    assert _suggest("data = [1, 2, 3]", "x = sum(data)") == [(1, "step:main"), (2, "step:main")]
+    assert _suggest("s = 'string'", "t = s.upper()") == [(1, "step:main"), (2, "step:main")]
+    assert _suggest("n = 3", "n = n + 1", "m = n * 2") == [
+        (1, "step:main"), (2, "step:main"), (3, "step:main")]
+    assert _suggest("path = 'data/in.csv'\nlimit = 5\nverbose = False",
+                    "rows = open(path).readlines()[:limit]\nif verbose:\n    print(rows)")[0] == (
+        1, "parameters")
 
 
 def test_tagged_cells_are_left_alone():
@@ -39,8 +70,9 @@ def test_tagged_cells_are_left_alone():
 
 def test_an_export_proposal_that_could_not_be_exported_is_demoted():
     # f reads `table`, which only a non-exported cell defines: exporting it would fail.
+    # (An empty dict is data, not a parameter.)
     assert _suggest("table = {}", "def f(k):\n    return table[k]", "assert f") == [
-        (1, "parameters"), (2, "step:main"), (3, "step:main")]
+        (1, "step:main"), (2, "step:main"), (3, "step:main")]
 
 
 def test_ipython_only_and_broken_cells_are_skipped():
@@ -49,16 +81,20 @@ def test_ipython_only_and_broken_cells_are_skipped():
 
 
 def test_repeated_headings_get_distinct_steps():
-    tags = _suggest({"cell_type": "markdown", "source": "## Plot"}, "print(1)",
-                    {"cell_type": "markdown", "source": "## Plot"}, "print(2)")
-    assert tags == [(2, "step:plot"), (4, "step:plot-2")]
+    tags = _suggest({"cell_type": "markdown", "source": "## Part"}, "a = 1",
+                    "b = a + 1",
+                    {"cell_type": "markdown", "source": "## Part"}, "c = b + 1",
+                    "d = c + 1")
+    assert tags == [(2, "step:part"), (3, "step:part"), (5, "step:part-2"),
+                    (6, "step:part-2")]
 
 
 def test_cli_prints_a_table_and_writes_only_with_write(notebook_factory, run_cli):
     output = {"output_type": "stream", "name": "stdout", "text": "3\n"}
     path = notebook_factory("nb.ipynb", {"source": "def f():\n    return 3", "outputs": [],
                                          "execution_count": 1},
-                            {"source": "print(f())", "outputs": [output], "execution_count": 2})
+                            {"source": "x = f()\nprint(x)", "outputs": [output],
+                             "execution_count": 2})
     original = path.read_bytes()
     result = run_cli("tag", "--suggest", path)
     assert result.exit_code == 0
@@ -84,3 +120,21 @@ def test_cli_lists_marks_without_suggest(notebook_factory, run_cli):
     rows = json.loads(result.output)
     assert [r["marks"] for r in rows] == [["export"], ["step:a"]]
     assert run_cli("tag", "--write", path).exit_code == 2
+
+
+def test_a_fresh_value_under_an_old_name_does_not_hold_a_step_open():
+    tags = _suggest(
+        {"cell_type": "markdown", "source": "## One"}, "x = [1, 2]", "total = sum(x)",
+        {"cell_type": "markdown", "source": "## Two"}, "x = [5, 6]", "top = max(x) + total",
+    )
+    # The second section sets x afresh: the first step's x is done, its total is handed on.
+    assert tags == [(2, "step:one"), (3, "step:one"), (5, "step:two"), (6, "step:two")]
+
+
+def test_a_value_changed_in_place_later_keeps_the_sections_together():
+    tags = _suggest(
+        {"cell_type": "markdown", "source": "## Load"}, "rows = {'a': 1}",
+        {"cell_type": "markdown", "source": "## Extend"}, "rows['b'] = 2",
+        {"cell_type": "markdown", "source": "## Use"}, "keys = sorted(rows)",
+    )
+    assert tags == [(2, "step:load"), (4, "step:load"), (6, "step:use")]
