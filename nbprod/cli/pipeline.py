@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import click
 
 from ..config import load_project_config
+from ..errors import NbprodWarning
 from ..pipeline.config import load_pipeline_config
 from .emit import emit
 
@@ -23,7 +25,16 @@ def _prepare(notebook: Path | None, params: tuple[tuple[str, str], ...], only=()
 
     project = load_project_config(notebook if notebook is not None else Path.cwd())
     config = load_pipeline_config(project, **overrides)
-    source = build_pipeline(project, config, notebook)
+    # Cells of a step notebook that cannot become step code are left out with a reason
+    # (as `nbprod export` says them): say each once here too, never silently.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", NbprodWarning)
+        try:
+            source = build_pipeline(project, config, notebook)
+        finally:  # also before an error they explain (every step cell left out)
+            for message in dict.fromkeys(str(w.message) for w in caught
+                                         if issubclass(w.category, NbprodWarning)):
+                click.echo(f"warning: {message}", err=True)
     plan = plan_pipeline(source.pipeline, root=project.root, only=only, start=start,
                          overrides=dict(params))
     return project, config, source, plan

@@ -54,6 +54,10 @@ def pipeline_from_notebook(
                             project.root)
     step_artifacts = StepsExporter().export(nb, layout)
     if not step_artifacts:
+        if any(cell.step for cell in nb.cells):
+            raise PipelineError(
+                f"{layout.notebook}: every step cell was left out (see the warnings above:"
+                " each says why and what to change)")
         raise PipelineError(
             f"{layout.notebook}: no cell is tagged step:<name>; tag the cells of each step"
             " (e.g. step:prepare, step:train) or list notebooks in [[tool.nbprod.pipeline.steps]]"
