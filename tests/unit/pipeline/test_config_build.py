@@ -124,3 +124,16 @@ def test_cli_show_formats(project, run_cli, tmp_path):
     result = run_cli("pipeline", "run", "-p", "rowz", "3", cwd=tmp_path)
     assert result.exit_code == 2
     assert "unknown parameter 'rowz'" in result.output
+
+
+def test_left_out_step_cells_are_said_and_explain_an_empty_pipeline(run_cli, notebook_factory,
+                                                                    tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "left"\n')
+    path = notebook_factory(
+        "left.ipynb", {"source": "n: int = 3", "tags": ["parameters"]},
+        {"source": "data = list(range(n))\n%cd /tmp", "tags": ["step:prepare"]},
+        {"source": "total = sum(data)", "tags": ["step:train"]})
+    result = run_cli("pipeline", "show", path, cwd=tmp_path)
+    assert result.exit_code == 2
+    assert "warning: left out: left.ipynb cell 2 (id 'c2'), line 2: IPython syntax" in result.output
+    assert "every step cell was left out (see the warnings above" in result.output
