@@ -21,6 +21,12 @@ fi
 stamp=.venv/.nbprod-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "==> installing nbprod[test] into .venv"
+  # The editable install writes install.json into the venv's labextensions/nbprod, which the
+  # step below makes a link to nbprod/labextension: unlink first, so it is never written
+  # into the build folder (the wheel would then carry it twice).
+  if [ -L .venv/share/jupyter/labextensions/nbprod ]; then
+    rm .venv/share/jupyter/labextensions/nbprod
+  fi
   .venv/bin/python -m pip install -q --upgrade pip
   # The extension is built below, explicitly; pip's build hook must not try it too.
   SKIP_JUPYTER_BUILDER=1 .venv/bin/python -m pip install -q -e ".[test]"

@@ -16,16 +16,18 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.integration
+# One build for the module's tests: on one xdist worker, not two builds of one tree at once.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("wheel")]
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     """The wheel built from this checkout, installed (without dependencies) into a folder."""
     work = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "-q",
-                    "-w", str(work / "dist")], check=True, capture_output=True, timeout=600,
-                   env={**os.environ, "SKIP_JUPYTER_BUILDER": "1"})
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "-q",
+                            "-w", str(work / "dist")], capture_output=True, text=True,
+                           timeout=600, env={**os.environ, "SKIP_JUPYTER_BUILDER": "1"})
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-3000:]
     wheel = next((work / "dist").glob("nbprod-*.whl"))
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
                     str(work / "site"), str(wheel)], check=True, capture_output=True,
