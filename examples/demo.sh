@@ -24,7 +24,7 @@ say "Each finding names its cell; NB004 predicts a NameError on a rerun, NB401 a
 show nbprod lint notebooks/exploration.ipynb
 nbprod lint notebooks/train.ipynb
 
-step "2. Fix what is safe to fix automatically (error outputs, empty cells, tags...)"
+step "2. Fix what is safe to fix automatically (saved errors, unused imports, pip installs...)"
 say "The fixes are written atomically; what needs a person stays, counted per rule."
 show nbprod lint notebooks/exploration.ipynb --fix --statistics
 
