@@ -77,3 +77,19 @@ def test_lint_diff_shows_the_fixes_and_writes_nothing(run_cli, notebook_factory)
     assert changed[1]["after"]["source"] == "x = 1"
     assert changed[2]["before"]["outputs"] == 1 and changed[2]["after"]["outputs"] == 0
     assert path.read_bytes() == before
+
+
+def test_shell_completion_as_documented():
+    """`eval "$(_NBPROD_COMPLETE=bash_source nbprod)"` (docs/cli.md) completes commands."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "_NBPROD_COMPLETE": "bash_source"}
+    script = subprocess.run([sys.executable, "-m", "nbprod"], env=env, capture_output=True,
+                            text=True, check=True).stdout
+    assert "_nbprod_completion" in script
+    env = {**os.environ, "_NBPROD_COMPLETE": "bash_complete", "COMP_WORDS": "nbprod ru",
+           "COMP_CWORD": "1"}
+    words = subprocess.run([sys.executable, "-m", "nbprod"], env=env, capture_output=True,
+                           text=True, check=True).stdout.split()
+    assert "plain,run" in words and "plain,runs" in words and "plain,rule" in words
