@@ -12,6 +12,7 @@ import click
 
 from ..config import load_project_config
 from ..errors import NbprodWarning, NotebookError, PathError
+from ..fsutil import atomic_write
 
 FORMATS = ("text", "json")
 #: How the loader ends a note about keys nbformat does not know (kept on save).
@@ -42,6 +43,7 @@ def export_command(notebooks, out_dir, module, package, check, dry_run, force, s
     usage.
     """
     from ..export import ExportConfig, plan_export, refuse_unsafe, write_planned
+    from ..export.requirements import declaration
     from ..export.writer import OverwriteRefused, refuse_duplicates
     from ..notebook import load
 
@@ -49,6 +51,7 @@ def export_command(notebooks, out_dir, module, package, check, dry_run, force, s
         raise click.UsageError("--check and --dry-run cannot be combined")
     planned: dict[Path, list] = {}
     empty: list[Path] = []
+    declarations: list[tuple[Path, str, list[str]]] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", NbprodWarning)
         for path in notebooks:
@@ -62,6 +65,9 @@ def export_command(notebooks, out_dir, module, package, check, dry_run, force, s
             statuses = plan_export(nb, config, root=project.root)
             if not statuses:
                 empty.append(path)
+            declared = declaration(nb, project.root)
+            if declared:
+                declarations.append(declared)
             planned.setdefault(project.root, []).extend(statuses)
     # Each fact once, in the order found (the module and the steps may both meet a cell).
     notes = list(dict.fromkeys(str(w.message) for w in caught
@@ -87,9 +93,15 @@ def export_command(notebooks, out_dir, module, package, check, dry_run, force, s
     written = []
     for group in planned.values():
         written.extend(write_planned(group, force=force).written)
+    for target, text, added in declarations:  # the installs the generated code needs
+        atomic_write(target, text)
+        if output_format == "text":
+            click.echo(f"declared {', '.join(added)} in {target}", err=True)
     if output_format == "json":
         click.echo(json.dumps({"files": [f.to_dict() for f in files], "written": len(written),
                                "warnings": notes,
+                               "declared": [{"path": str(t), "requirements": a}
+                                            for t, _, a in declarations],
                                "nothing_to_export": [str(p) for p in empty]}, indent=2))
     else:
         for item in files:

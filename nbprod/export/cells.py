@@ -166,8 +166,8 @@ def note_dropped(sc: SourceCell, where: str, purpose: str) -> None:
     other = [t.strip() for t in sc.dropped if t.strip() not in installs + timed]
     if installs:
         _note(f"{label}: package install {', '.join(map(repr, installs))} is not code and is"
-              f" left out of {purpose}; declare the package in requirements.txt or"
-              " pyproject.toml (nbprod lint --fix does it: NB203)")
+              f" left out of {purpose}; nbprod export declares a plain pip install's packages"
+              " in requirements.txt or pyproject.toml (others: declare them yourself)")
     if timed:
         _note(f"{label}: kept the statement of {', '.join(map(repr, timed))} in {purpose},"
               " without the timing")

@@ -8,6 +8,7 @@ import os
 import re
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from ...analysis import Magic
@@ -182,23 +183,36 @@ def movable_requirements(line: str) -> list[str] | None:
 
 def declaration_file(ctx: LintContext, specs: list[str]) -> tuple[Path, str | None] | None:
     """Where NB203's fix declares ``specs``, and that file's text with them declared (None
-    when they all are already): the requirements.txt of the project root or beside the
-    notebook, else a pyproject.toml there with a ``[project] dependencies`` array, else a
-    new requirements.txt at the project root (beside the notebook without one). None when
-    the file found cannot be read or edited safely, or the notebook has no folder."""
+    when they all are already); see ``declaration_target``. None when the notebook has no
+    folder."""
     if ctx.nb.path is None:
         return None
     folders = list(dict.fromkeys(f for f in (ctx.project_root, ctx.nb.path.parent) if f))
+
+    def read(path: Path) -> str | None:
+        if path in ctx.edits:
+            return ctx.edits[path]
+        return ctx.files.read_text(path) if ctx.files.is_file(path) else None
+
+    return declaration_target(folders, specs, read)
+
+
+def declaration_target(folders: list[Path], specs: list[str],
+                       read: Callable[[Path], str | None]) -> tuple[Path, str | None] | None:
+    """The file that declares ``specs`` and its new text (None when all are declared): the
+    requirements.txt of the first of ``folders`` (the project root, then the notebook's) that
+    has one, else a pyproject.toml there with a ``[project] dependencies`` array, else a new
+    requirements.txt in the first folder. ``read`` gives a file's text (None: no such file).
+    None when the file found cannot be read or edited safely. Used by NB203's fix and by
+    ``nbprod export``."""
     candidates = [f / "requirements.txt" for f in folders] + [f / "pyproject.toml" for f in folders]
     for candidate in candidates:
-        if not ctx.files.is_file(candidate):
-            continue
         try:
-            text = ctx.edits[candidate] if candidate in ctx.edits else ctx.files.read_text(
-                candidate
-            )
+            text = read(candidate)
         except (OSError, UnicodeDecodeError):
             return None
+        if text is None:
+            continue
         pyproject = candidate.name == "pyproject.toml"
         declared = (_names_from_pyproject if pyproject else _names_from_requirements)(text)
         missing = [s for s in specs if requirement_name(s) not in declared]
@@ -209,7 +223,7 @@ def declaration_file(ctx: LintContext, specs: list[str]) -> tuple[Path, str | No
             continue  # a pyproject.toml without a dependencies array: try the next place
         return candidate, edited if missing else None
     new = folders[0] / "requirements.txt"
-    return new, add_to_requirements_txt(ctx.edits.get(new, ""), specs)
+    return new, add_to_requirements_txt(read(new) or "", specs)
 
 
 class InstallInNotebook(Rule):
