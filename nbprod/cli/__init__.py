@@ -36,6 +36,23 @@ COMMANDS: dict[str, str] = {
     "init": "nbprod.cli.init:init_command",
 }
 
+#: command name -> the first line of its help, so ``nbprod --help`` imports no command module
+#: (a test checks each against the command's own docstring).
+SUMMARIES: dict[str, str] = {
+    "export": "Export tagged cells to a module, its tests and pipeline steps.",
+    "init": "Add nbprod to a project: [tool.nbprod], a CI workflow, pre-commit, a notebook.",
+    "lint": "Lint notebooks (files or folders, recursively) with nbprod's rules and ruff's.",
+    "params": "Show the parameters a notebook takes (from its cell tagged 'parameters').",
+    "pipeline": "Run, draw, inspect and export pipelines.",
+    "reproduce": "Re-run a recorded run with its parameters and compare the outputs.",
+    "rule": "Show the documentation of a lint rule (by code or name), or list all rules.",
+    "run": "Run a notebook with parameters and keep a receipt of the run.",
+    "runs": "List, show and compare the runs recorded in the run store.",
+    "store": "Check and repair the run store.",
+    "sweep": "Run NOTEBOOK once per combination of parameter values.",
+    "tag": "Show each cell's nbprod marks, or propose tags with --suggest.",
+}
+
 BUG_MESSAGE = "this is a bug in nbprod, please report it with the traceback above"
 
 
@@ -44,6 +61,11 @@ class NbprodGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from ``SUMMARIES``: help starts fast, importing no command."""
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, SUMMARIES[name]) for name in self.list_commands(ctx)])
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         target = COMMANDS.get(name)

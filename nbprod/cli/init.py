@@ -18,8 +18,10 @@ _VERBS = {"create": "created", "append": "updated", "replace": "replaced", "unch
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="json: each file with the action taken, for scripts.")
 def init_command(directory: Path, force: bool, output_format: str) -> int:
-    """Add nbprod to a project: [tool.nbprod] in pyproject.toml, a GitHub Actions workflow,
-    a pre-commit hook, .gitignore entries and a tagged starter notebook.
+    """Add nbprod to a project: [tool.nbprod], a CI workflow, pre-commit, a notebook.
+
+    Writes [tool.nbprod] in pyproject.toml, a GitHub Actions workflow, a pre-commit hook,
+    .gitignore entries and a tagged starter notebook.
 
     Existing files are never overwritten without --force; pyproject.toml and .gitignore are
     extended, not replaced. Running it again changes nothing.

@@ -93,3 +93,27 @@ def test_shell_completion_as_documented():
     words = subprocess.run([sys.executable, "-m", "nbprod"], env=env, capture_output=True,
                            text=True, check=True).stdout.split()
     assert "plain,run" in words and "plain,runs" in words and "plain,rule" in words
+
+
+def test_help_lists_every_command_without_importing_them():
+    import subprocess
+
+    from nbprod.cli import COMMANDS, SUMMARIES, cli
+
+    assert set(SUMMARIES) == set(COMMANDS)
+    import click
+
+    ctx = click.Context(cli)
+    for name, summary in SUMMARIES.items():  # the static table says what each command says
+        assert cli.get_command(ctx, name).get_short_help_str(limit=300) == summary, name
+    probe = ("import sys, runpy; sys.argv = ['nbprod', '--help']\n"
+             "try:\n    runpy.run_module('nbprod', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "print(sorted(m for m in sys.modules if m in COMMAND_MODULES or m.startswith("
+             "('nbprod.lint', 'nbprod.store', 'nbprod.export', 'nbprod.pipeline'))))")
+    command_modules = sorted({target.split(":")[0] for target in COMMANDS.values()})
+    probe = f"COMMAND_MODULES = {command_modules!r}\n" + probe
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True)
+    assert "nbprod run" in done.stdout or "Commands:" in done.stdout
+    assert done.stdout.strip().splitlines()[-1] == "[]"
