@@ -243,12 +243,7 @@ def read_bytes(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes
         or larger than ``max_bytes``.
     """
     path = Path(path)
-    try:
-        info = os.stat(path)
-    except OSError as exc:
-        raise NotebookError(_stat_problem(path, exc)) from None
-    _check_regular(path, info.st_mode)
-    _check_size(path, info.st_size, max_bytes)
+    _check_size(path, check_readable(path).st_size, max_bytes)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
@@ -275,16 +270,17 @@ def read_bytes(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes
     return b"".join(chunks)
 
 
-def check_readable(path: str | Path) -> None:
+def check_readable(path: str | Path) -> os.stat_result:
     """Refuse, without reading it, a path ``read_bytes`` would refuse for what it is (missing,
-    a folder, a symlink loop, a FIFO or device); for callers that hand paths to other
-    programs (ruff) before nbprod reads them itself."""
+    a folder, a symlink loop, a FIFO or device), and return its ``stat``; for ``read_bytes``
+    and for callers that hand paths to other programs (ruff) before nbprod reads them."""
     path = Path(path)
     try:
         info = os.stat(path)
     except OSError as exc:
         raise NotebookError(_stat_problem(path, exc)) from None
     _check_regular(path, info.st_mode)
+    return info
 
 
 def _stat_problem(path: Path, exc: OSError) -> str:

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..run.params import parameters_used
 from ..store import STATUSES, Store, StoreNotFoundError, open_project_store
 from ..store.diff import diff_receipts
 from .emit import emit
@@ -180,7 +181,7 @@ def _receipt_view(receipt: dict, run_dir: Path) -> list:
     for name, value in rows:
         head.add_row(name, value)
     parts: list = [head]
-    used = _parameters_used(receipt, run_dir)
+    used = parameters_used(receipt, run_dir)
     if used:
         parts.append(_parameters_table(used))
     if receipt.get("records"):
@@ -225,25 +226,6 @@ def _not_reproducible(names: list[str]) -> str:
             " version can hold other code, so rebuild it from the project's commit)")
 
 
-def _parameters_used(receipt: dict, run_dir: Path) -> list[dict]:
-    """The values the run used: its own, and its notebook's defaults for the others.
-
-    The defaults come from the parameters cell of the run's executed notebook (the code that
-    ran, not today's notebook); without a readable one only the given values are known.
-    """
-    from ..errors import NbprodError
-    from ..notebook import load
-    from ..run.params import schema, values_used
-
-    given = receipt.get("parameters") or {}
-    output = run_dir / "output.ipynb"
-    try:
-        params = schema(load(output)) if output.is_file() else []
-    except NbprodError:
-        params = []
-    return values_used(params, given)
-
-
 def _parameters_table(rows: list[dict]) -> Table:
     table = Table(title="parameters", title_justify="left", box=None, header_style="bold")
     for column in ("NAME", "VALUE", "TYPE", "SET BY"):
@@ -279,7 +261,7 @@ def diff_command(run_a, run_b, store_dir, output_format) -> int:
     dir_a, dir_b = store.run_dir(a["run_id"]), store.run_dir(b["run_id"])
     # Parameters are compared as the runs used them, defaults included: a value one run
     # left at its default is "4 (default) -> 3", not "added".
-    used_a, used_b = _parameters_used(a, dir_a), _parameters_used(b, dir_b)
+    used_a, used_b = parameters_used(a, dir_a), parameters_used(b, dir_b)
     result = diff_receipts({**a, "parameters": {r["name"]: r["value"] for r in used_a}},
                            {**b, "parameters": {r["name"]: r["value"] for r in used_b}},
                            dir_a, dir_b)
@@ -418,16 +400,15 @@ def report_command(run_ids, output, store_dir, output_format) -> int:
 
     Exit codes: 0 written, 2 unknown or ambiguous run id.
     """
-    from ..report import ensure_runs_exist, report
+    from ..report import report, resolve_runs
 
     store = _open(store_dir)
-    ensure_runs_exist(store, list(run_ids))
-    html, title = report(store, list(run_ids))
+    full_ids = resolve_runs(store, list(run_ids))  # every id checked before any work
+    html, title = report(store, full_ids)
     if output_format == "json":
-        _echo_json({"title": title, "run_ids": [store.resolve_run_id(r) for r in run_ids],
-                    "html": html})
+        _echo_json({"title": title, "run_ids": full_ids, "html": html})
         return 0
-    write_report(html, output, store.resolve_run_id(run_ids[0]), extra=len(run_ids) - 1)
+    write_report(html, output, full_ids[0], extra=len(full_ids) - 1)
     return 0
 
 

@@ -8,6 +8,6 @@ plugin's ``--nbprod-report`` and the JupyterLab Runs section.
 
 from __future__ import annotations
 
-from .render import ensure_runs_exist, notebook_page, report, templates_dir
+from .render import notebook_page, report, resolve_runs
 
-__all__ = ["ensure_runs_exist", "notebook_page", "report", "templates_dir"]
+__all__ = ["notebook_page", "report", "resolve_runs"]

@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import NbprodError
 from ..store.diff import diff_environment
 
 __all__ = ["KEY_PACKAGES", "run_context", "test_context"]
@@ -59,7 +58,7 @@ def run_context(receipt: dict, run_dir: Path, previous: dict | None = None) -> d
         "host": (receipt.get("runner") or {}).get("hostname") or env.get("hostname"),
         "git": {"commit": (git.get("commit") or "")[:12] or "no commit",
                 "dirty": bool(git.get("dirty"))} if git else None,
-        "parameters": parameters(receipt, output),
+        "parameters": parameters(receipt, run_dir),
         "records": [{"name": k, "value": show(v)} for k, v in
                     (receipt.get("records") or {}).items()],
         "error": error(receipt),
@@ -95,17 +94,11 @@ def test_context(notebook: str, *, summary: str, cell: int | None, cell_id: str 
     }
 
 
-def parameters(receipt: dict, output: Path) -> list[dict[str, Any]]:
-    """Every value the run used, with its type, and whether it was given or a default."""
-    from ..notebook import load
-    from ..run.params import schema, values_used
+def parameters(receipt: dict, run_dir: Path) -> list[dict[str, Any]]:
+    """Every value the run used, shown, with its type, and whether it was given or a default."""
+    from ..run.params import parameters_used
 
-    given = receipt.get("parameters") or {}
-    try:
-        declared = schema(load(output)) if output.is_file() else []
-    except NbprodError:
-        declared = []
-    return [{**row, "value": show(row["value"])} for row in values_used(declared, given)]
+    return [{**row, "value": show(row["value"])} for row in parameters_used(receipt, run_dir)]
 
 
 def error(receipt: dict) -> dict[str, Any] | None:

@@ -17,14 +17,9 @@ from ..template_paths import template_dir
 from .charts import scatter_svg
 from .context import run_context, show
 
-__all__ = ["ensure_runs_exist", "notebook_page", "report", "templates_dir"]
+__all__ = ["notebook_page", "report", "resolve_runs"]
 
 GROUP_KINDS = ("sweep", "pipeline")
-
-
-def templates_dir() -> Path:
-    """The report templates' folder (``templates/report/``)."""
-    return template_dir("report")
 
 
 def report(store: Any, run_ids: list[str]) -> tuple[str, str]:
@@ -64,7 +59,7 @@ def notebook_page(nb: Any, context: dict[str, Any], title: str) -> str:
     if not isinstance(nb, nbformat.NotebookNode):
         nb = nbformat.from_dict(nb)
     exporter = HTMLExporter(template_name="nbprod_run",
-                            extra_template_basedirs=[str(templates_dir())])
+                            extra_template_basedirs=[str(template_dir("report"))])
     resources = {"metadata": {"name": title},
                  "nbprod": {"run": context, "title": title, "css": _css()}}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
@@ -80,9 +75,8 @@ def _executed_notebook(run_dir: Path, context: dict[str, Any]) -> Any:
         return nbformat.v4.new_notebook()
     try:
         nb = nbformat.read(path, as_version=4)
-    except Exception as exc:  # a damaged output: the receipt is still worth showing
+    except Exception:  # a damaged output: the receipt is still worth showing
         context["has_output"] = False
-        context["output_problem"] = f"{type(exc).__name__}: {exc}"
         return nbformat.v4.new_notebook()
     failing = (context.get("error") or {}).get("cell_id")
     for cell in nb.cells:  # a fresh copy from disk: tagging it changes nothing stored
@@ -183,14 +177,14 @@ def _is_number(value: Any) -> bool:
 
 @lru_cache(maxsize=1)
 def _css() -> str:
-    return (templates_dir() / "style.css").read_text(encoding="utf-8")
+    return (template_dir("report") / "style.css").read_text(encoding="utf-8")
 
 
 @lru_cache(maxsize=1)
 def _environment() -> Any:
     import jinja2
 
-    base = templates_dir()
+    base = template_dir("report")
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(base), str(base / "nbprod_run")]),
         autoescape=True, trim_blocks=True, lstrip_blocks=True,
@@ -198,10 +192,15 @@ def _environment() -> Any:
     )
 
 
-def ensure_runs_exist(store: Any, run_ids: list[str]) -> None:
-    """Resolve every id first, so one bad id stops the command before any work."""
+def resolve_runs(store: Any, run_ids: list[str]) -> list[str]:
+    """The full ids of ``run_ids`` (prefixes allowed), all checked before any work.
+
+    Raises
+    ------
+    StoreError
+        For no id, or an unknown or ambiguous one (with a did-you-mean).
+    """
     if not run_ids:
         raise StoreError("give at least one run id; 'nbprod runs list' shows them")
-    for run_id in run_ids:
-        store.resolve_run_id(run_id)
+    return [store.resolve_run_id(run_id) for run_id in run_ids]
 

@@ -18,8 +18,8 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from ..config import suggest
-from ..errors import ParameterError
-from ..notebook import Cell, Notebook
+from ..errors import NbprodError, ParameterError
+from ..notebook import Cell, Notebook, load
 from ..params_schema import ParameterSpec, parameter_specs
 from ..syntax import parse
 
@@ -653,6 +653,21 @@ def values_used(params: list[ParamInfo], given: dict[str, Any]) -> list[dict[str
             rows.append({"name": param.name, "value": param.to_dict()["default"],
                          "given": False, "type": param.to_dict()["type"]})
     return rows
+
+
+def parameters_used(receipt: dict[str, Any], run_dir: Path) -> list[dict[str, Any]]:
+    """The values a recorded run used: its own, and its notebook's defaults for the others.
+
+    The defaults come from the parameters cell of the run's executed notebook (the code that
+    ran, not today's notebook); without a readable one only the given values are known.
+    """
+    given = receipt.get("parameters") or {}
+    output = run_dir / "output.ipynb"
+    try:
+        declared = schema(load(output)) if output.is_file() else []
+    except NbprodError:
+        declared = []
+    return values_used(declared, given)
 
 
 # --- secrets -------------------------------------------------------------------------------

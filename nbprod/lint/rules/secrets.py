@@ -117,6 +117,14 @@ def _all_text(ctx: LintContext) -> str:
     return ctx.memo("secret_all_text", lambda: "\0".join(item.text for item in _texts(ctx)))
 
 
+def _span(text: str, start: int, length: int) -> dict[str, int]:
+    """The 1-based ``line``/``column``/``end_line``/``end_column`` of ``text[start:start+length]``,
+    as keywords for ``Rule.diagnostic``."""
+    line, column = _position(text, start)
+    end_line, end_column = _position(text, start + length)
+    return {"line": line, "column": column, "end_line": end_line, "end_column": end_column}
+
+
 def _position(text: str, offset: int) -> tuple[int, int]:
     line = text.count("\n", 0, offset) + 1
     column = offset - (text.rfind("\n", 0, offset) + 1) + 1
@@ -163,18 +171,13 @@ class _PatternRule(Rule):
                         continue
                     reported.add(key)
                     start = match.start(1) if pattern.groups else match.start()
-                    line, column = _position(item.text, start)
-                    end_line, end_column = _position(item.text, start + len(secret))
                     yield self.diagnostic(
                         ctx,
                         item.cell,
                         f"{self.describe(label, secret, match)} in {item.where}; revoke it and"
                         " load credentials from the environment",
-                        line=line,
-                        column=column,
-                        end_line=end_line,
-                        end_column=end_column,
                         output=item.output,
+                        **_span(item.text, start, len(secret)),
                     )
 
 
@@ -436,18 +439,13 @@ class HardcodedPassword(Rule):
             if item.output is None:
                 continue
             for name, secret, start in _assigned_secrets(item.text):
-                line, column = _position(item.text, start)
-                end_line, end_column = _position(item.text, start + len(secret))
                 yield self.diagnostic(
                     ctx,
                     item.cell,
                     f"Credential `{name}` printed with its value ({'*' * 8}) in {item.where};"
                     " change the password and do not print it",
-                    line=line,
-                    column=column,
-                    end_line=end_line,
-                    end_column=end_column,
                     output=item.output,
+                    **_span(item.text, start, len(secret)),
                 )
 
 
