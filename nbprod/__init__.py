@@ -15,8 +15,7 @@ from .errors import (
 )
 from .notebook import Cell, Notebook, load, save
 from .run.record import record
-
-__version__ = "0.1.0"
+from .version import __version__
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:

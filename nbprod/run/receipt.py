@@ -46,7 +46,7 @@ def build_receipt(
     notebook:
         ``{"path": <relative to the project>, "hash": "blake3:...", "object": <stored copy>}``.
     parameters:
-        The injected values, already redacted and JSON-ready (``params.redact``).
+        The injected values, already redacted and JSON-ready (``nbprod.params.redact``).
     cells:
         nbprod's per-cell records (status, start, duration, execution count).
     masker:
