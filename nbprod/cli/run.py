@@ -240,7 +240,8 @@ def reproduce_command(run_id, rtol, atol, params, timeout, store_dir, isolated, 
 
     store = open_project_store(Path.cwd(), store_dir, create=False)
     text = output_format == "text"
-    with _CellProgress(not quiet and text) as progress:
+    # Progress goes to stderr whatever the format: the JupyterLab panel shows it.
+    with _CellProgress(not quiet) as progress:
         result = reproduce(
             run_id, store=store, tolerance=Tolerance(rtol=rtol, atol=atol),
             parameters=dict(params), timeout=timeout,
