@@ -115,3 +115,18 @@ def test_env_lock_writes_requirements_and_pylock(cli, example_run, tmp_path):
     locked = {p["name"]: p.get("version") for p in data["packages"]}
     assert set(locked) == set(needed)
     assert locked["scikit-learn"] == original["environment"]["packages"]["scikit-learn"]
+
+
+def test_changed_input_stops_before_anything_is_built(cli, example_run, tmp_path):
+    project, original = example_run
+    copy = tmp_path / "project"
+    shutil.copytree(project, copy)
+    kernels, environments = cli.kernels(), cli.environments()
+    (copy / "data" / "wine.csv").write_text("target\n1\n")
+
+    done = cli("reproduce", original["run_id"], "--isolated", "-q", cwd=copy)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == (
+        f"error: run {original['run_id']}: data/wine.csv changed since the run; restore the"
+        " recorded inputs, or pass --allow-data-change to reproduce with the current ones")
+    assert cli.kernels() == kernels and cli.environments() == environments
