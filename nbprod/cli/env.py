@@ -66,8 +66,9 @@ def lock_command(run_id, output, upgrade, index_url, find_links, no_index, offli
 
     Only the distributions the run needed are locked: those its kernel imported, with their
     requirements, at the recorded versions (and with the index's hashes); the lock is for the
-    recorded Python version. Local and editable installs are locked as their folder, with a
-    note on stderr.
+    recorded Python version. Local and editable installs are built from the project at the
+    recorded commit when it was clean, else locked as their folder (a note on stderr says
+    so and what to do).
 
     Exit codes: 0 written, 2 unknown run, or a version the index does not have (the package
     is named), 3 uv failed.
@@ -82,11 +83,11 @@ def lock_command(run_id, output, upgrade, index_url, find_links, no_index, offli
                         " requirements.txt")
     store = open_project_store(Path.cwd(), store_dir, create=False)
     receipt = store.get_run(run_id)
-    plan = plan_for(receipt, split_names(upgrade))
+    cache = default_cache_folder()
+    plan = plan_for(receipt, split_names(upgrade), cache)
     for note in plan.notes:
         echo(f"note: {note}", err=True)
-    lock = compile_lock(plan, sources_from(index_url, find_links, no_index, offline),
-                        default_cache_folder())
+    lock = compile_lock(plan, sources_from(index_url, find_links, no_index, offline), cache)
     if output is None:
         echo(lock.requirements_txt, nl=False)
         return 0

@@ -108,8 +108,12 @@ class Lock:
                 for p in data.get("packages", [])}
 
 
-def plan_for(receipt: dict, upgrade: tuple[str, ...] | list[str] = ()) -> Plan:
+def plan_for(receipt: dict, upgrade: tuple[str, ...] | list[str] = (),
+             cache: Path | None = None) -> Plan:
     """What to pin for the run of ``receipt``; ``upgrade`` names go unpinned (newest).
+
+    A local install inside the run's git project, clean at a recorded commit, is locked as
+    that commit's tree (extracted under ``cache``, default nbprod's cache folder).
 
     Raises
     ------
@@ -145,7 +149,8 @@ def plan_for(receipt: dict, upgrade: tuple[str, ...] | list[str] = ()) -> Plan:
         if name in wanted:
             requirements.append(name)
         elif source and not source.get("reproducible", True) or source.get("vcs"):
-            requirements.append(_direct(run_id, name, packages[name], source, notes))
+            requirements.append(_direct(run_id, name, packages[name], source, notes,
+                                        env.get("git") or {}, cache))
         else:
             requirements.append(f"{name}=={packages[name]}")
     constraints = [f"{name}=={version}" for name, version in packages.items()
@@ -154,12 +159,16 @@ def plan_for(receipt: dict, upgrade: tuple[str, ...] | list[str] = ()) -> Plan:
                 env.get("index_url"), wanted, tuple(notes))
 
 
-def _direct(run_id: str, name: str, version: str, source: dict, notes: list[str]) -> str:
+def _direct(run_id: str, name: str, version: str, source: dict, notes: list[str],
+            git: dict, cache: Path | None) -> str:
     """The requirement line of a distribution installed from a folder, a file or a VCS."""
     url = str(source.get("url") or "")
     if source.get("vcs") and source.get("commit"):
         return f"{name} @ {source['vcs']}+{url}@{source['commit']}"
     path = Path(unquote(urlsplit(url).path)) if url.startswith("file:") else None
+    at_commit = _at_commit(name, version, path, git, cache, notes) if path else None
+    if at_commit is not None:
+        return f"{name} @ {at_commit.as_uri()}"
     if path is None or not path.exists():
         raise LockError(
             f"run {run_id}: {name} {version} was installed from {url or 'an unknown place'},"
@@ -167,10 +176,42 @@ def _direct(run_id: str, name: str, version: str, source: dict, notes: list[str]
             f" --find-links DIR with --upgrade {name}"
         )
     kind = "an editable install of" if source.get("editable") else "installed from"
-    notes.append(f"{name} {version} is {kind} {path}; the lock uses that folder as it is now,"
-                 " which may differ from what the run used (to pin it, publish it or pass"
-                 " --find-links DIR with a wheel of it)")
+    why = ("the project had uncommitted changes at the run" if _inside(path, git)
+           and git.get("dirty") else "it is not a clean git checkout at a recorded commit")
+    notes.append(f"{name} {version} is {kind} {path}; the lock uses that folder as it is now"
+                 f" ({why}), which may differ from what the run used: commit before running,"
+                 " publish it, or pass --find-links DIR with a wheel of it to pin it")
     return f"-e {path}" if source.get("editable") else f"{name} @ {path.as_uri()}"
+
+
+def _inside(path: Path, git: dict) -> bool:
+    root = git.get("root")
+    return bool(root) and (path == Path(root) or Path(root) in path.parents)
+
+
+def _at_commit(name: str, version: str, path: Path, git: dict, cache: Path | None,
+               notes: list[str]) -> Path | None:
+    """The package's folder in the tree of the run's commit, when the run's project was clean
+    and holds the package (the project itself, or a package inside it)."""
+    from ..fsutil import default_cache_folder
+    from .source import checkout
+
+    commit = git.get("commit")
+    if not commit or git.get("dirty") or not _inside(path, git):
+        return None
+    relative = path.relative_to(git["root"])
+    if any(relative in Path(f).parents for f in git.get("untracked") or []
+           if f.endswith(".py")):
+        return None  # the run may have imported code that no commit holds
+    tree = checkout(Path(git["root"]), commit, cache or default_cache_folder())
+    if tree is None:
+        return None
+    folder = tree / relative
+    if not folder.is_dir():
+        return None
+    notes.append(f"{name} {version} is built from {git['root']} at commit {commit[:12]}, the"
+                 " source the run used")
+    return folder
 
 
 def compile_lock(plan: Plan, sources: Sources, cache: Path) -> Lock:

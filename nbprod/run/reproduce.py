@@ -249,7 +249,7 @@ def _isolated_kernel(original: dict, upgrade: tuple[str, ...], sources: Any,
 
     cache = default_cache_folder()
     sources = sources or Sources()
-    plan = plan_for(original, upgrade)
+    plan = plan_for(original, upgrade, cache)
     for note in plan.notes:
         stage(f"note: {note}")
     stage(f"locking {len(plan.requirements)} distributions for Python {plan.python}")

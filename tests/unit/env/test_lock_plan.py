@@ -87,3 +87,45 @@ def test_uv_resolution_errors_name_the_package():
         " scikit-learn==0.0.999 (https://pypi.org/simple); pass --upgrade scikit-learn to take"
         " its newest version, or --find-links DIR with a wheel of it")
     assert isinstance(_lock_error(plan, Sources(), "error: disk full"), InfrastructureError)
+
+
+def _git(repo, *args):
+    import subprocess
+
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def test_the_project_clean_at_a_commit_is_built_from_that_commit(tmp_path):
+    repo = tmp_path / "project"
+    (repo / "mypkg").mkdir(parents=True)
+    (repo / "pyproject.toml").write_text('[project]\nname = "mypkg"\nversion = "0.1"\n')
+    (repo / "mypkg" / "__init__.py").write_text("ANSWER = 1\n")
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "one")
+    commit = _git(repo, "rev-parse", "HEAD")
+    (repo / "mypkg" / "__init__.py").write_text("ANSWER = 2\n")  # edited after the run
+    sources = {"mypkg": {"url": repo.as_uri(), "editable": True, "reproducible": False}}
+    git = {"root": str(repo), "commit": commit, "dirty": False, "untracked": []}
+    cache = tmp_path / "cache"
+
+    plan = plan_for(_receipt(package_sources=sources, git=git), cache=cache)
+    tree = cache / "sources" / commit
+    assert f"mypkg @ {tree.as_uri()}" in plan.requirements
+    assert (tree / "mypkg" / "__init__.py").read_text() == "ANSWER = 1\n"
+    assert f"built from {repo} at commit {commit[:12]}" in plan.notes[0]
+
+    dirty = plan_for(_receipt(package_sources=sources, git={**git, "dirty": True}),
+                     cache=cache)
+    assert f"-e {repo}" in dirty.requirements
+    assert "the project had uncommitted changes at the run" in dirty.notes[0]
+
+
+def test_untracked_code_in_the_package_keeps_the_folder(tmp_path):
+    sources = {"mypkg": {"url": tmp_path.as_uri(), "editable": True, "reproducible": False}}
+    git = {"root": str(tmp_path), "commit": "a" * 40, "dirty": False,
+           "untracked": ["mypkg/new.py"]}
+    plan = plan_for(_receipt(package_sources=sources, git=git), cache=tmp_path / "cache")
+    assert f"-e {tmp_path}" in plan.requirements
+    assert not (tmp_path / "cache" / "sources").exists()
