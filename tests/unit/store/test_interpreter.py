@@ -55,3 +55,12 @@ def test_index_url_is_recorded_without_credentials(monkeypatch):
     assert index_url() == "https://pkgs.example/simple"
     assert strip_credentials("https://token@host/x") == "https://host/x"
     assert strip_credentials("https://host/x") == "https://host/x"
+
+
+def test_requirements_read_as_text_equal_the_metadata_parsers():
+    import importlib.metadata
+
+    from nbprod.store.interpreter import _requirements
+
+    for dist in importlib.metadata.distributions():
+        assert sorted(_requirements(dist)) == sorted(dist.requires or []), dist.metadata["Name"]
