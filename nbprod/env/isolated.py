@@ -87,12 +87,15 @@ def _build(lock: Lock, sources: Sources, cache: Path, folder: Path, python: Path
                 f" ({cause(failure.stderr)}); install it (uv python install {plan.python})"
                 " and reproduce again"
             ) from None
+        # From requirements.txt (hash-checked): uv 0.13 unpacks the wheels of a pylock.toml
+        # install anew each time, while registry pins reuse its cache.
         try:
-            run_uv(["pip", "sync", "--quiet", "--python", str(python), str(lock.pylock_path),
-                    *sources.uv_args(plan.index_url)], cache=cache)
+            run_uv(["pip", "sync", "--quiet", "--python", str(python),
+                    str(lock.requirements_path), *sources.uv_args(plan.index_url)],
+                   cache=cache)
         except UvFailure as failure:
             raise InfrastructureError(
-                f"run {plan.run_id}: uv could not install the lock {lock.pylock_path}:"
+                f"run {plan.run_id}: uv could not install the lock {lock.requirements_path}:"
                 f" {cause(failure.stderr)}"
             ) from None
         record = {"run_id": plan.run_id, "python": plan.python, "lock": str(lock.folder),

@@ -98,8 +98,8 @@ class Lock:
         return hashlib.sha256(f"{self.plan.python}\n{self.pylock_toml}".encode()).hexdigest()
 
     @property
-    def pylock_path(self) -> Path:
-        return self.folder / "pylock.toml"
+    def requirements_path(self) -> Path:
+        return self.folder / "requirements.txt"
 
     def versions(self) -> dict[str, str]:
         """Distribution -> version, as locked (local folders have none)."""

@@ -254,7 +254,7 @@ def _isolated_kernel(original: dict, upgrade: tuple[str, ...], sources: Any,
         stage(f"note: {note}")
     stage(f"locking {len(plan.requirements)} distributions for Python {plan.python}")
     lock = compile_lock(plan, sources, cache)
-    stage(f"building the environment from {lock.pylock_path}")
+    stage(f"building the environment from {lock.requirements_path}")
     env = ensure_environment(lock, sources, cache)
     stage(f"environment {env.folder} ({'reused' if env.cached else 'built'} in"
           f" {env.seconds:.1f} s), kernel {env.kernel_name}")

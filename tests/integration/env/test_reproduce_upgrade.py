@@ -13,13 +13,20 @@ import nbformat
 import pytest
 from notebook_builder import make_notebook
 
-from tests.integration.env.conftest import UV_CACHE
+from tests.integration.env.conftest import Cli
 from tests.integration.env.wheels import kernel_wheelhouse, source_wheel
 
 pytestmark = pytest.mark.xdist_group("isolated-upgrade")
 
 V1 = "def double(x):\n    return 2 * x\n\n\ndef triple(x):\n    return 3 * x\n"
 V2 = "def double(x):\n    return 2 * x\n"  # triple() is gone
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory) -> Cli:
+    """The CLI with a uv cache of its own: every wheel here is made by this test session."""
+    home = tmp_path_factory.mktemp("upgrade")
+    return Cli(home, uv_cache=str(home / "uv"))
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +43,11 @@ def _kernel_with_v1(cli, wheelhouse: Path, home: Path) -> str:
     from nbprod.env.uv import uv_binary
 
     venv = home / "v1"
-    env = {**cli.env, "UV_CACHE_DIR": UV_CACHE}
     for args in (["venv", "-q", "--python", sys.executable, str(venv)],
                  ["pip", "install", "-q", "--offline", "--no-index", "--find-links",
                   str(wheelhouse), "--python", str(venv / "bin" / "python"), "ipykernel",
                   "calcpkg==1.0"]):
-        subprocess.run([uv_binary(), *args], env=env, check=True, capture_output=True)
+        subprocess.run([uv_binary(), *args], env=cli.env, check=True, capture_output=True)
     spec = cli.jupyter / "kernels" / "calc-v1"
     spec.mkdir(parents=True)
     (spec / "kernel.json").write_text(json.dumps({
