@@ -15,6 +15,8 @@ boundary (``nbprod.cli``) is the one place that turns errors into exit codes::
     ├── ParameterError           exit 2  a parameter value does not fit the schema
     ├── StoreError               exit 2  the run store is missing or damaged
     ├── PipelineError            exit 2  a cycle, a missing step, an input nobody produces
+    ├── LockError                exit 2  a run's environment cannot be locked or built
+    ├── DataChangedError         exit 2  a run's inputs changed, so a rerun would not reproduce it
     ├── ExecutionError           exit 1  a cell raised, a step failed
     └── InfrastructureError      exit 3  the kernel died, a timeout, the runner was interrupted
 
@@ -29,7 +31,9 @@ __all__ = [
     "ConfigError",
     "ExecutionError",
     "ExportError",
+    "DataChangedError",
     "InfrastructureError",
+    "LockError",
     "MissingDependencyError",
     "NbprodError",
     "NbprodWarning",
@@ -100,6 +104,15 @@ class StoreError(NbprodError):
 
 class PipelineError(NbprodError):
     """Raised when a pipeline is invalid: a cycle, an unknown step, an input no step produces."""
+
+
+class LockError(NbprodError):
+    """Raised when a run's environment cannot be locked or built: a version the index does not
+    have, a local package whose folder is gone, a Python that is not installed."""
+
+
+class DataChangedError(NbprodError):
+    """Raised when an isolated reproduce finds the run's input files changed or missing."""
 
 
 class ExecutionError(NbprodError):

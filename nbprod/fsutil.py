@@ -106,6 +106,16 @@ def _take_over(tmp: str, existing: os.stat_result | None) -> None:
         os.chmod(tmp, stat.S_IMODE(existing.st_mode))
 
 
+def default_cache_folder() -> Path:
+    """nbprod's cache (lint results, locks, isolated environments, uv's downloads):
+    ``$NBPROD_CACHE_DIR``, else ``$XDG_CACHE_HOME/nbprod``, else ``~/.cache/nbprod``."""
+    explicit = os.environ.get("NBPROD_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "nbprod"
+
+
 def current_umask() -> int:
     """The process umask, read without changing it where the system allows (Linux); else
     set and restored at once, which is what ``os.umask`` offers."""

@@ -294,6 +294,22 @@ export interface IReproduceResult {
   notes: string[];
   difference: IDifference | null;
   inputs_changed_during_run: string[];
+  /** With `--isolated` or `--upgrade`: the environment the run was reproduced in. */
+  isolated: IIsolatedEnvironment | null;
+  /** The API-drift findings (NB5xx) at the first differing cell: what predicted the break. */
+  predicted_by: { code: string; name: string; message: string; cell: number | null; [key: string]: unknown }[];
+}
+
+/** The virtual environment an isolated reproduce built from the run's lock, or reused. */
+export interface IIsolatedEnvironment {
+  kernel: string;
+  lock: string;
+  environment: string;
+  /** Whether the environment was already built (the same lock reproduced before). */
+  cached: boolean;
+  seconds: number;
+  /** `--upgrade` packages and the versions they got. */
+  upgraded: Record<string, string | null>;
 }
 
 /** `POST pipeline/run` ends with this (`nbprod pipeline run --output-format json`). */

@@ -87,8 +87,9 @@ export class NbprodClient implements INbprodClient {
   startPipeline(path: string, step?: string): Promise<IJob> {
     return this.call('pipeline/run', post(step ? { path, step } : { path }));
   }
-  startReproduce(path: string, runId: string): Promise<IJob> {
-    return this.call('runs/' + encodeURIComponent(runId) + '/reproduce', post({ path }));
+  startReproduce(path: string, runId: string, isolated = false): Promise<IJob> {
+    const body = isolated ? { path, isolated } : { path };
+    return this.call('runs/' + encodeURIComponent(runId) + '/reproduce', post(body));
   }
   runReport(path: string, runId: string): Promise<IRunReport> {
     return this.call('runs/' + encodeURIComponent(runId) + '/report' + query({ path }));

@@ -179,6 +179,17 @@ export class RunsSection extends Section {
               onClick: () => void this.report(row.run_id)
             },
             'Report'
+          ),
+          h(
+            'button',
+            {
+              className: 'jp-Button jp-mod-styled jp-mod-minimal nbprod-run-reproduce',
+              title:
+                'Rerun in the environment this run ran in (rebuilt from its receipt with uv, ' +
+                'cached) and compare the outputs',
+              onClick: () => void this.reproduce(row.run_id)
+            },
+            'Reproduce'
           )
         )
       );
@@ -201,6 +212,39 @@ export class RunsSection extends Section {
       }
     }
     this.diffButton.disabled = this.selected.length !== 2;
+  }
+
+  /**
+   * `nbprod reproduce RUN --isolated` as a server job: the status line follows its progress
+   * (locking, building or reusing the environment, the running cell) and ends with the
+   * verdict: a match, the first differing cell, or why the environment cannot be built.
+   */
+  async reproduce(runId: string): Promise<void> {
+    const panel = this.notebook;
+    const say = (text: string, kind: 'info' | 'error' | 'busy' = 'busy') => {
+      if (this.owns(panel)) {
+        this.setStatus(text, kind);
+      }
+    };
+    await this.busy(`Reproducing run ${runId} in its environment…`, async () => {
+      let job = await this.ctx.client.startReproduce(this.path, runId, true);
+      while (job.state === 'running') {
+        await new Promise(resolve => setTimeout(resolve, 1000));
+        job = await this.ctx.client.job(job.job_id);
+        const step = job.progress ? ` · ${job.progress}` : '';
+        say(`Reproducing run ${runId} in its environment… ${job.elapsed_s.toFixed(0)} s${step}`);
+      }
+      const result = job.kind === 'reproduce' ? job.result : null;
+      // The table gains the new run; the verdict is said after, so it stays on screen.
+      await this.refresh();
+      if (job.state === 'succeeded') {
+        const reused = result?.isolated?.cached ? 'reused' : 'built';
+        say(`Reproduced: run ${result?.run_id ?? ''} matches run ${runId} (environment ${reused}).`, 'info');
+      } else {
+        const why = result?.difference?.message ?? job.error?.message ?? job.state;
+        say(`Run ${runId} does not reproduce: ${why}`, 'error');
+      }
+    });
   }
 
   /** Open the run's report (receipt and executed notebook) in a main-area tab. */

@@ -42,7 +42,8 @@ export interface INbprodClient {
   runReport(path: string, runId: string): Promise<IRunReport>;
   pipelineDag(path: string): Promise<IPipelineDag>;
   startPipeline(path: string, step?: string): Promise<IJob>;
-  startReproduce(path: string, runId: string): Promise<IJob>;
+  /** `isolated`: in the environment the run ran in, rebuilt from its receipt with uv. */
+  startReproduce(path: string, runId: string, isolated?: boolean): Promise<IJob>;
 }
 
 /** The token that provides the nbprod client. */

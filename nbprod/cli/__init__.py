@@ -33,12 +33,14 @@ COMMANDS: dict[str, str] = {
     "run": "nbprod.cli.run:run_command",
     "params": "nbprod.cli.run:params_command",
     "reproduce": "nbprod.cli.run:reproduce_command",
+    "env": "nbprod.cli.env:env_group",
     "init": "nbprod.cli.init:init_command",
 }
 
 #: command name -> the first line of its help, so ``nbprod --help`` imports no command module
 #: (a test checks each against the command's own docstring).
 SUMMARIES: dict[str, str] = {
+    "env": "Lock the environment a run ran in.",
     "export": "Export tagged cells to a module, its tests and pipeline steps.",
     "init": "Add nbprod to a project: [tool.nbprod], a CI workflow, pre-commit, a notebook.",
     "lint": "Lint notebooks (files or folders, recursively) with nbprod's rules and ruff's.",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from .env import source_options, sources_from, split_names
 from .papermill_args import RunCommand
 from .streams import echo
 
@@ -208,17 +209,31 @@ def params_command(notebook, output_format):
               help="Per-cell time limit in seconds.")
 @click.option("--store", "store_dir", type=click.Path(path_type=Path),
               help="Run store folder (default: .nbprod at the project root).")
+@click.option("--isolated", is_flag=True,
+              help="Run in a fresh environment built with uv from the run's receipt (cached).")
+@click.option("--upgrade", "upgrade", multiple=True, metavar="PKG[,PKG]",
+              help="Like --isolated, with these packages at their newest versions. Repeatable.")
+@click.option("--allow-data-change", is_flag=True,
+              help="With --isolated: reproduce even when input files changed since the run.")
+@source_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @click.option("--output-format", type=click.Choice(FORMATS), default="text", show_default=True)
-def reproduce_command(run_id, rtol, atol, params, timeout, store_dir, quiet, output_format):
+def reproduce_command(run_id, rtol, atol, params, timeout, store_dir, isolated, upgrade,
+                      allow_data_change, index_url, find_links, no_index, offline, quiet,
+                      output_format):
     """Re-run a recorded run with its parameters and compare the outputs.
 
     Differences of environment and input data since the run are reported first. Numbers in
     outputs are compared within --rtol/--atol; memory addresses, timestamps and temporary
-    paths are ignored.
+    paths are ignored. With --isolated the run's environment is rebuilt first (the
+    distributions it needed at their recorded versions, the recorded Python) and the notebook
+    runs there; input files must be unchanged. --upgrade names packages to take at their
+    newest versions: the first cell that breaks is named, with the API-drift rule (NB5xx)
+    that predicted it.
 
-    Exit codes: 0 outputs match, 1 the first differing cell is named, 2 unknown run or bad
-    input, 3 the kernel died, timed out or the re-run was interrupted.
+    Exit codes: 0 outputs match, 1 the first differing cell is named, 2 unknown run, bad
+    input, changed inputs or an environment that cannot be locked (the package is named),
+    3 the kernel died, timed out, the re-run was interrupted or uv failed.
     """
     from ..run.compare import Tolerance
     from ..run.reproduction import reproduce
@@ -226,11 +241,16 @@ def reproduce_command(run_id, rtol, atol, params, timeout, store_dir, quiet, out
 
     store = open_project_store(Path.cwd(), store_dir, create=False)
     text = output_format == "text"
-    with _CellProgress(not quiet and text) as progress:
+    # Progress goes to stderr whatever the format: the JupyterLab panel shows it.
+    with _CellProgress(not quiet) as progress:
         result = reproduce(
             run_id, store=store, tolerance=Tolerance(rtol=rtol, atol=atol),
             parameters=dict(params), timeout=timeout,
             on_report=_print_report if text else None, progress=progress,
+            isolated=isolated, upgrade=split_names(upgrade),
+            sources=sources_from(index_url, find_links, no_index, offline),
+            allow_data_change=allow_data_change,
+            on_stage=None if quiet else _stage,
         )
     if not text:
         echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str))
@@ -247,9 +267,28 @@ def reproduce_command(run_id, rtol, atol, params, timeout, store_dir, quiet, out
         assert result.difference is not None
         echo(f"error: run {result.run.run_id} does not reproduce run {original}:"
                    f" {result.difference.message()}", err=True)
+        _print_prediction(result)
         if flux:
             echo(f"note: {', '.join(flux)} changed while a run read it", err=True)
     return result.exit_code
+
+
+def _stage(line: str) -> None:
+    echo(line, err=True)
+
+
+def _print_prediction(result) -> None:
+    """With --upgrade: the upgraded versions, and whether an NB5xx rule saw the break coming."""
+    upgraded = (result.isolated or {}).get("upgraded") or {}
+    if not upgraded:
+        return
+    versions = ", ".join(f"{name} {version}" for name, version in upgraded.items())
+    if result.predicted:
+        for finding in result.predicted:
+            echo(f"predicted by {finding['code']} ({finding['name']}), cell {finding['cell']}"
+                 f" line {finding['line']}: {finding['message']} (with {versions})", err=True)
+    else:
+        echo(f"no API-drift rule (NB5xx) predicted this break (with {versions})", err=True)
 
 
 def _print_report(environment: dict, data: dict, notes: list[str]) -> None:

@@ -37,7 +37,7 @@ import time
 from dataclasses import MISSING, asdict, fields
 from pathlib import Path
 
-from ..fsutil import atomic_write
+from ..fsutil import atomic_write, default_cache_folder
 from .checker import LintConfig, LintResult, ruff_codes
 from .probe import Observations, content_hash, signature
 from .rule import Applicability, Diagnostic, Severity
@@ -55,15 +55,6 @@ _DIAGNOSTIC_FIELDS = tuple(f.name for f in fields(Diagnostic) if f.name not in (
 _REQUIRED_FIELDS = {
     f.name for f in fields(Diagnostic) if f.default is MISSING and f.default_factory is MISSING
 }
-
-
-def default_cache_folder() -> Path:
-    """``$NBPROD_CACHE_DIR``, else ``$XDG_CACHE_HOME/nbprod``, else ``~/.cache/nbprod``."""
-    explicit = os.environ.get("NBPROD_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "nbprod"
 
 
 class LintCache:

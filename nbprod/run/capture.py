@@ -11,6 +11,11 @@ inputs profiled.
 An audit hook sees what Python code opens (``open``, ``os.open``, pandas, NumPy). It cannot see
 files opened by subprocesses or by C libraries that call the C library directly (for example
 pyarrow's own file readers); those are documented limits.
+
+The same hook follows the ``import`` event: the top-level name of every module the kernel loads
+(and of those already loaded when the setup runs, ipykernel's own) goes to ``imports.txt`` in
+the run folder, from which the receipt lists the distributions the run needed (``needed``), the
+set ``nbprod env lock`` pins.
 """
 
 from __future__ import annotations
@@ -24,9 +29,19 @@ from typing import Any
 from ..errors import StoreError
 from .record import RECORDS_ENV
 
-__all__ = ["Access", "capture_data", "read_access_log", "relative_to_root", "setup_source"]
+__all__ = [
+    "IMPORTS_FILE",
+    "Access",
+    "capture_data",
+    "read_access_log",
+    "read_imports",
+    "relative_to_root",
+    "setup_source",
+]
 
 RUN_ID_ENV = "NBPROD_RUN_ID"
+#: The top-level modules the kernel imported, one a line (in the run folder).
+IMPORTS_FILE = "imports.txt"
 
 # The kernel side. Values are formatted with repr() only, so paths cannot inject code.
 _SETUP = '''\
@@ -38,11 +53,28 @@ def _nbprod_setup():
     os.environ[{records_env!r}] = {records!r}
     os.environ[{run_env!r}] = {run_id!r}
     log = open({log!r}, "a", buffering=1, encoding="utf-8")
+    imports = open({imports!r}, "a", buffering=1, encoding="utf-8")
+    roots_seen = set()
+
+    def imported(name):
+        root = name.partition(".")[0]
+        if root and root not in roots_seen:
+            roots_seen.add(root)
+            imports.write(root + "\\n")
+
+    for name in list(sys.modules):
+        imported(name)
     seen = set()
     write_flags = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
     code_suffixes = (".py", ".pyc", ".pyi", ".so", ".pth")
 
     def hook(event, args):
+        if event == "import":
+            try:
+                imported(args[0])
+            except Exception:
+                pass
+            return
         if event != "open":
             return
         try:
@@ -98,7 +130,18 @@ def setup_source(
     return _SETUP.format(
         roots=roots, excluded=excluded, records_env=RECORDS_ENV, records=str(records),
         run_env=RUN_ID_ENV, run_id=run_id, log=str(access_log),
+        imports=str(access_log.parent / IMPORTS_FILE),
     )
+
+
+def read_imports(path: Path) -> list[str] | None:
+    """The top-level modules a run's kernel imported, or None when it did not say (no
+    capture, another language, a kernel that died before the setup ran)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    return sorted({line.strip() for line in text.splitlines() if line.strip()})
 
 
 @dataclass(frozen=True)

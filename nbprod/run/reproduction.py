@@ -6,6 +6,13 @@ the hashes recorded. Then the notebook version recorded in the store runs again 
 recorded parameters (a new run of kind ``reproduce`` whose parent is the original), and the two
 output notebooks are compared with tolerances (``compare.py``).
 
+With ``isolated``, the notebook runs in the environment the run ran in instead of the current
+one: the input data is checked first (a changed input stops it, unless ``allow_data_change``),
+then the receipt is locked and a virtual environment built from the lock with uv
+(``nbprod.env``), and the run's kernel is that environment's. ``upgrade`` names packages to take
+at their newest version there instead: when the notebook then breaks, the API-drift lint rules
+(NB5xx) that flag the failing cell are reported as what predicted it.
+
 The module is not called ``reproduce``: importing it would replace the function
 ``nbprod.run.reproduce`` with the module of the same name.
 """
@@ -18,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ParameterError, StoreError
+from ..errors import DataChangedError, ParameterError, StoreError
 from . import RunResult, run_notebook
 from .compare import Difference, Tolerance, compare_notebooks
 
@@ -37,6 +44,8 @@ class ReproduceResult:
     data: dict
     difference: Difference | None = None
     notes: list[str] = field(default_factory=list)
+    isolated: dict | None = None  # lock, environment, kernel, cached, upgraded versions
+    predicted: list[dict] = field(default_factory=list)  # NB5xx findings at the failing cell
 
     @property
     def ok(self) -> bool:
@@ -70,6 +79,8 @@ class ReproduceResult:
             "notes": self.notes,
             "difference": self.difference.to_dict() if self.difference else None,
             "inputs_changed_during_run": self.inputs_in_flux,
+            "isolated": self.isolated,
+            "predicted_by": self.predicted,
         }
 
 
@@ -105,6 +116,11 @@ def reproduce(
     timeout: float | None = None,
     on_report: Callable[[dict, dict, list[str]], None] | None = None,
     progress: Any = None,
+    isolated: bool = False,
+    upgrade: tuple[str, ...] | list[str] = (),
+    sources: Any = None,
+    allow_data_change: bool = False,
+    on_stage: Callable[[str], None] | None = None,
 ) -> ReproduceResult:
     """Re-run run ``run_id`` with its recorded parameters and compare the outputs.
 
@@ -120,6 +136,16 @@ def reproduce(
         Values for parameters whose recorded value was redacted (secrets are never stored).
     on_report:
         Called with (environment diff, data diff, notes) before the notebook runs again.
+    isolated:
+        Run in an environment rebuilt from the receipt (see the module docstring).
+    upgrade:
+        Packages to take at their newest version in that environment (implies ``isolated``).
+    sources:
+        ``nbprod.env.Sources``: index, local folders of wheels, offline.
+    allow_data_change:
+        Reproduce in isolation even when input files changed since the run.
+    on_stage:
+        Called with a line of text as each step of an isolated reproduce starts.
 
     Returns
     -------
@@ -131,6 +157,10 @@ def reproduce(
         When the run is unknown or its outputs are missing.
     ParameterError
         When a redacted parameter is not given again.
+    DataChangedError
+        With ``isolated``, when an input changed or is missing (unless ``allow_data_change``).
+    LockError
+        When the run's environment cannot be locked or built.
     """
     from ..params.redact import REDACTED
     from ..store import open_project_store
@@ -159,10 +189,20 @@ def reproduce(
                      " version")
 
     kernel = original.get("kernel")
-    environment = diff_environment(original.get("environment"),
-                                   capture_environment(kernel, project_root=store.root))
     recorded_inputs = [e for e in original.get("data") or [] if e.get("role") == "input"]
     data = diff_data(recorded_inputs, current_data(recorded_inputs, store))
+    setup = None
+    if isolated or upgrade:
+        _check_data(full_id, data, allow_data_change)
+        setup = _isolated_kernel(original, tuple(upgrade), sources, on_stage or (lambda _: None))
+        kernel = setup["kernel"]
+    recorded_env = original.get("environment")
+    current_env = capture_environment(kernel, project_root=store.root)
+    if setup is not None:  # the environment holds what the run needed, not all it had
+        recorded_env = _only(recorded_env, current_env.get("packages") or {})
+    environment = diff_environment(recorded_env, current_env)
+    if setup is not None:
+        environment["system"].pop("kernel", None)  # a new kernel by design
     if on_report is not None:
         on_report(environment, data, notes)
 
@@ -181,7 +221,60 @@ def reproduce(
         timeout=timeout, kernel=kernel, source=source, progress=progress,
     )
     difference = _first_difference(original, result, old_output, tolerance)
-    return ReproduceResult(original, result, environment, data, difference, notes)
+    predicted = []
+    if upgrade and difference is not None and difference.cell is not None:
+        from .drift import drift_findings
+
+        predicted = drift_findings(source, nb_path, difference.cell)
+    return ReproduceResult(original, result, environment, data, difference, notes, setup,
+                           predicted)
+
+
+def _check_data(run_id: str, data: dict, allow: bool) -> None:
+    """Stop before building anything when the inputs are not those the run read."""
+    changed = [e["path"] for e in data.get("changed", [])]
+    missing = [e["path"] for e in data.get("removed", [])]
+    if allow or not (changed or missing):
+        return
+    what = "; ".join(filter(None, [
+        f"{', '.join(changed)} changed since the run" if changed else "",
+        f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing" if missing else "",
+    ]))
+    raise DataChangedError(f"run {run_id}: {what}; restore the recorded inputs, or pass"
+                           " --allow-data-change to reproduce with the current ones")
+
+
+def _isolated_kernel(original: dict, upgrade: tuple[str, ...], sources: Any,
+                     stage: Callable[[str], None]) -> dict:
+    """Lock the run's environment, build it (or reuse it) and return its kernel and facts."""
+    from ..env import Sources, compile_lock, ensure_environment, plan_for
+    from ..fsutil import default_cache_folder
+
+    cache = default_cache_folder()
+    sources = sources or Sources()
+    plan = plan_for(original, upgrade, cache)
+    for note in plan.notes:
+        stage(f"note: {note}")
+    stage(f"locking {len(plan.requirements)} distributions for Python {plan.python}")
+    lock = compile_lock(plan, sources, cache)
+    stage(f"building the environment from {lock.requirements_path}")
+    env = ensure_environment(lock, sources, cache)
+    stage(f"environment {env.folder} ({'reused' if env.cached else 'built'} in"
+          f" {env.seconds:.1f} s), kernel {env.kernel_name}")
+    versions = lock.versions()
+    return {"kernel": env.kernel_name, "lock": str(lock.folder), "environment": str(env.folder),
+            "cached": env.cached, "seconds": round(env.seconds, 3),
+            "upgraded": {name: versions.get(name) for name in plan.upgrade}}
+
+
+def _only(environment: dict | None, packages: dict) -> dict:
+    """``environment`` with its packages cut down to ``packages``' names (and those missing
+    from it that the run needed), for comparing with an isolated environment."""
+    environment = dict(environment or {})
+    recorded = environment.get("packages") or {}
+    keep = set(packages) | set(environment.get("needed") or [])
+    environment["packages"] = {k: v for k, v in recorded.items() if k in keep}
+    return environment
 
 
 def _recorded_source(store: Any, notebook: dict) -> bytes | None:

@@ -106,7 +106,7 @@ class Runner:
 
     def _capture_environment(self, box: dict, capture: Any) -> None:
         try:
-            box["env"] = capture(self.kernel_name, project_root=self.root)
+            box["env"] = capture(self.kernel_name, project_root=self.root, private=True)
         except Exception as exc:  # recorded, never fatal: the notebook's result matters more
             box["env"] = {"error": f"{type(exc).__name__}: {exc}"}
 
@@ -184,13 +184,14 @@ class Runner:
             from ..store.environment import capture_environment
 
             self._capture_environment(env_box, capture_environment)
+        environment = _with_needed(env_box.get("env", {}), handle.run_dir)
         return build_receipt(
             run_id=handle.run_id, status=execution.status,
             notebook={"path": rel, "hash": notebook_hash, "object": notebook_object},
             parameters=public_params, kind=self.kind, parent=self.parent,
             kernel=self.kernel_name, start=started_wall,
             end=datetime.now(timezone.utc).isoformat(), duration_s=time.monotonic() - began,
-            cells=execution.cells, environment=env_box.get("env", {}), data=data,
+            cells=execution.cells, environment=environment, data=data,
             records=read_records(handle.run_dir / "records.jsonl"), error=execution.error,
             objects=[notebook_object, *stored], masker=masker,
             changed_during_run=watcher.changes(data) if watcher is not None else None,
@@ -216,6 +217,22 @@ class Runner:
             self.store.finish_run(handle.run_id, receipt)
         except Exception:
             pass  # the store's pid check marks the run interrupted later
+
+
+def _with_needed(environment: dict, run_dir: Path) -> dict:
+    """The environment for the receipt, with ``needed``: the distributions the kernel's imports
+    came from, transitively (None when the kernel did not report its imports)."""
+    from ..store.interpreter import needed_distributions
+    from .capture import IMPORTS_FILE, read_imports
+
+    environment = dict(environment)
+    imported = read_imports(run_dir / IMPORTS_FILE)
+    if "_modules" in environment:
+        environment["needed"] = (needed_distributions(imported, environment)
+                                 if imported is not None else None)
+    environment.pop("_modules", None)
+    environment.pop("_requires", None)
+    return environment
 
 
 #: Files the kernel writes into the run folder itself, bypassing the masked saves.

@@ -23,7 +23,8 @@ Route table (``path`` is relative to the server root, ``/``-separated)::
     GET    /nbprod/runs/diff?path=P&a=A&b=B   nbprod runs diff A B
     GET    /nbprod/runs/ID?path=P      nbprod runs show ID
     GET    /nbprod/runs/ID/report?path=P   nbprod runs report ID  (the page, as JSON)
-    POST   /nbprod/runs/ID/reproduce {path}  nbprod reproduce ID  (202: a job)
+    POST   /nbprod/runs/ID/reproduce {path, isolated?}  nbprod reproduce ID [--isolated]
+                                       (202: a job)
     GET    /nbprod/pipeline/dag?path=P  nbprod pipeline show P  (steps, edges, cache, SVG)
     GET    /nbprod/pipeline?path=P     nbprod pipeline status P               (steps, cache)
     POST   /nbprod/pipeline/run        {path}  start nbprod pipeline run P -> 202 {job}
@@ -487,19 +488,22 @@ class RunShowHandler(RunsHandler):
 
 
 class ReproduceHandler(RunsHandler):
-    """POST /nbprod/runs/ID/reproduce: rerun a recorded run and compare, as a job."""
+    """POST /nbprod/runs/ID/reproduce: rerun a recorded run and compare, as a job; with
+    ``isolated``, in the environment the run ran in (rebuilt with uv, or reused)."""
 
     command = "reproduce"
-    body_fields = {"path": (str, True)}
+    body_fields = {"path": (str, True), "isolated": (bool, False)}
 
     @web.authenticated
     @authorized("execute")
     async def post(self, run_id: str) -> None:
         self.require_command()
         run_id = self.run_id(run_id)
-        path = self.notebook(self.body()["path"])
+        body = self.body()
+        path = self.notebook(body["path"])
         folder = str(self.resolved(path).parent)
-        await self.start_job("reproduce", path, ["reproduce", run_id], cwd=folder)
+        isolated = ["--isolated"] if body.get("isolated") else []
+        await self.start_job("reproduce", path, ["reproduce", run_id, *isolated], cwd=folder)
 
 
 class RunReportHandler(RunsHandler):

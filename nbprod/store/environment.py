@@ -2,25 +2,22 @@
 
 Capture has to be cheap enough to run for every notebook execution (target: 300 ms with 300
 installed distributions) and must never touch the network, so distributions come from
-``importlib.metadata`` (no ``pip`` subprocess). A wheel-installed distribution's name and version
-are read from its ``<name>-<version>.dist-info`` folder name, which the wheel spec guarantees;
-only unusual layouts fall back to parsing the METADATA file. Editable and local-path installs
-(PEP 610 ``direct_url.json``) are listed as not reproducible, because their code can change without
-their version changing.
+``importlib.metadata`` (no ``pip`` subprocess, see ``interpreter.py``). What is described is the
+kernel's interpreter: the one running nbprod when the kernel spec runs on it, else the spec's own
+Python, described by running ``interpreter.py`` there (about 100 ms).
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
-import platform
-import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from .hashing import hash_bytes
+from .interpreter import canonical_name, describe
 
 __all__ = ["capture_environment", "canonical_name", "LOCKFILES"]
 
@@ -28,148 +25,103 @@ __all__ = ["capture_environment", "canonical_name", "LOCKFILES"]
 LOCKFILES = ("uv.lock", "pylock.toml", "poetry.lock", "Pipfile.lock", "pdm.lock")
 _GIT_TIMEOUT_S = 10
 _MAX_UNTRACKED = 100
-_VERSION = re.compile(r"^[0-9][^-]*$")
-
-
-def canonical_name(name: str) -> str:
-    """The PEP 503 normalized form of a distribution name (``Foo_Bar`` -> ``foo-bar``)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+_PROBE_TIMEOUT_S = 60
+DEFAULT_INDEX = "https://pypi.org/simple"
 
 
 def capture_environment(
-    kernel_name: str | None = None, project_root: str | os.PathLike | None = None
+    kernel_name: str | None = None,
+    project_root: str | os.PathLike | None = None,
+    *,
+    private: bool = False,
 ) -> dict:
     """Describe the environment a notebook runs in (JSON data for the receipt).
 
     Parameters
     ----------
     kernel_name:
-        The notebook's kernel (``metadata.kernelspec.name``); its spec is recorded.
+        The notebook's kernel (``metadata.kernelspec.name``); its spec is recorded, and when
+        it runs on another interpreter than this process, that interpreter is described.
     project_root:
         The project folder: git state and lockfiles are read there. None skips both.
+    private:
+        Also return ``_modules`` and ``_requires`` (see ``interpreter.needed_distributions``);
+        the caller removes them before the receipt is written.
 
     Returns
     -------
     dict
-        ``python``, ``implementation``, ``executable``, ``platform``, ``markers``, ``kernel``,
-        ``packages`` (canonical name -> version), ``package_sources`` (PEP 610 details),
-        ``not_reproducible`` (names), ``git`` (or None), ``lockfiles`` (name -> hash),
-        ``conda`` (or None).
+        ``python``, ``implementation``, ``executable``, ``platform``, ``tags`` (wheel tags),
+        ``markers``, ``index_url``, ``kernel``, ``packages`` (canonical name -> version),
+        ``package_sources`` (PEP 610 details), ``not_reproducible`` (names), ``git`` (or
+        None), ``lockfiles`` (name -> hash), ``conda`` (or None).
     """
-    packages, sources = _distributions()
+    kernel = _kernel_spec(kernel_name)
+    foreign = _foreign_interpreter(kernel)
+    info = describe(private) if foreign is None else _describe_other(foreign, private)
     root = Path(project_root) if project_root is not None else None
-    return {
-        "python": platform.python_version(),
-        "implementation": {
-            "name": sys.implementation.name,
-            "version": ".".join(str(part) for part in sys.implementation.version[:3]),
-        },
-        "executable": sys.executable,
-        "platform": _platform(),
-        "markers": _markers(),
-        "kernel": _kernel_spec(kernel_name),
-        "packages": packages,
-        "package_sources": sources,
-        "not_reproducible": sorted(
-            name for name, source in sources.items() if not source["reproducible"]
-        ),
-        "git": _git(root) if root is not None else None,
-        "lockfiles": _lockfiles(root) if root is not None else {},
-        "conda": _conda(),
-    }
+    prefix = sys.prefix if foreign is None else str(Path(foreign).parent.parent)
+    info.update(
+        index_url=index_url(),
+        kernel=kernel,
+        git=_git(root) if root is not None else None,
+        lockfiles=_lockfiles(root) if root is not None else {},
+        conda=_conda(prefix),
+    )
+    return info
 
 
-# -- Python and platform ------------------------------------------------------------------------
+def index_url() -> str:
+    """The package index installs come from (uv's and pip's settings), without credentials."""
+    for name in ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            return strip_credentials(value.split()[0])
+    return DEFAULT_INDEX
 
 
-def _platform() -> str:
-    uname = platform.uname()
-    libc = ""
-    if hasattr(os, "confstr"):
-        try:
-            libc = os.confstr("CS_GNU_LIBC_VERSION") or ""
-        except (ValueError, OSError):
-            libc = ""
-    text = f"{uname.system}-{uname.release}-{uname.machine}"
-    return f"{text}-{libc.replace(' ', '')}" if libc else text
+def strip_credentials(url: str) -> str:
+    """``https://user:token@host/simple`` -> ``https://host/simple``: never record a secret."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
-def _markers() -> dict:
-    # The PEP 508 environment markers, the same set `pip inspect` reports.
-    uname = platform.uname()
-    return {
-        "implementation_name": sys.implementation.name,
-        "implementation_version": ".".join(str(p) for p in sys.implementation.version[:3]),
-        "os_name": os.name,
-        "platform_machine": uname.machine,
-        "platform_release": uname.release,
-        "platform_system": uname.system,
-        "platform_version": uname.version,
-        "python_full_version": platform.python_version(),
-        "platform_python_implementation": platform.python_implementation(),
-        "python_version": ".".join(platform.python_version_tuple()[:2]),
-        "sys_platform": sys.platform,
-    }
-
-
-# -- distributions ------------------------------------------------------------------------------
-
-
-def _name_version(dist: importlib.metadata.Distribution) -> tuple[str, str]:
-    folder = getattr(dist, "_path", None)  # PathDistribution's folder; absent for other finders
-    if folder is not None and folder.name.endswith(".dist-info"):
-        stem = folder.name[: -len(".dist-info")]
-        if stem.count("-") == 1:
-            name, version = stem.split("-")
-            if _VERSION.match(version):
-                return name, version
-    return dist.metadata["Name"] or "", dist.version or ""
-
-
-def _source(dist: importlib.metadata.Distribution) -> dict | None:
+def _foreign_interpreter(kernel: dict | None) -> str | None:
+    """The kernel's Python when it is not the one running nbprod (another venv, a conda env)."""
+    argv = (kernel or {}).get("argv") or []
+    if not argv or not os.path.isabs(argv[0]) or "python" not in Path(argv[0]).name:
+        return None
+    if os.path.abspath(argv[0]) == os.path.abspath(sys.executable):
+        return None
     try:
-        text = dist.read_text("direct_url.json")
+        same = Path(argv[0]).parent.parent.resolve() == Path(sys.prefix).resolve()
     except OSError:
-        return None
-    if not text:
-        return None
+        same = False
+    return None if same else argv[0]
+
+
+def _describe_other(python: str, private: bool) -> dict:
+    from . import interpreter
+
     try:
-        info = json.loads(text)
-    except ValueError:
-        return {"url": None, "editable": False, "reproducible": False, "error": "bad direct_url"}
-    url = str(info.get("url", ""))
-    editable = bool((info.get("dir_info") or {}).get("editable"))
-    vcs = info.get("vcs_info") or {}
-    source = {"url": url, "editable": editable}
-    if vcs:
-        source.update(vcs=vcs.get("vcs"), commit=vcs.get("commit_id"))
-    archive = info.get("archive_info") or {}
-    if archive.get("hashes") or archive.get("hash"):
-        source["hashes"] = archive.get("hashes") or {"legacy": archive.get("hash")}
-    # Editable and local paths can change under the same version: not reproducible elsewhere.
-    source["reproducible"] = not editable and not url.startswith("file:")
-    return source
+        done = subprocess.run([python, "-I", interpreter.__file__], capture_output=True,
+                              timeout=_PROBE_TIMEOUT_S, check=False)
+        info = json.loads(done.stdout) if done.returncode == 0 else None
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        info = None
+    if not isinstance(info, dict):
+        return {"error": f"could not describe the kernel's interpreter {python}",
+                "executable": python, "packages": {}}
+    if not private:
+        info.pop("_modules", None)
+        info.pop("_requires", None)
+    return info
 
 
-def _distributions() -> tuple[dict[str, str], dict[str, dict]]:
-    packages: dict[str, str] = {}
-    sources: dict[str, dict] = {}
-    for dist in importlib.metadata.distributions():
-        name, version = _name_version(dist)
-        if not name:
-            continue
-        key = canonical_name(name)
-        if key in packages:
-            continue  # shadowed by an earlier sys.path entry, as the import system does
-        packages[key] = version
-        source = _source(dist)
-        if source is not None:
-            sources[key] = source
-    return dict(sorted(packages.items())), dict(sorted(sources.items()))
-
-
-def _conda() -> dict | None:
-    meta = Path(sys.prefix) / "conda-meta"
+def _conda(prefix: str) -> dict | None:
+    meta = Path(prefix) / "conda-meta"
     if not meta.is_dir():
         return None
     packages = {}
@@ -177,7 +129,7 @@ def _conda() -> dict | None:
         parts = entry.stem.rsplit("-", 2)
         if len(parts) == 3:
             packages[parts[0]] = f"{parts[1]}={parts[2]}"
-    return {"prefix": sys.prefix, "packages": dict(sorted(packages.items()))}
+    return {"prefix": prefix, "packages": dict(sorted(packages.items()))}
 
 
 # -- kernel -------------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ import pytest
 from labserver import running_lab
 from playwright.sync_api import expect, sync_playwright
 
+from tests.integration.env.conftest import UV_CACHE
+
 REPO = Path(__file__).resolve().parents[3]
 LABEXTENSION = REPO / "nbprod" / "labextension"
 ARTIFACTS = REPO / "test-artifacts" / "browser"
@@ -90,6 +92,11 @@ def lab_server(tmp_path_factory):
         "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
         "JUPYTER_CONFIG_DIR": str(home / "config"),
         "NBPROD_CEILING_DIRECTORIES": str(root),
+        # Kernels of isolated reproduces register here, not in the user's home; uv's
+        # downloads are shared with the other tests of isolated environments.
+        "JUPYTER_DATA_DIR": str(home / "data"),
+        "UV_CACHE_DIR": UV_CACHE,
+        "SKIP_JUPYTER_BUILDER": "1",
     }
     log = home / "lab.log"
     argv = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}",
