@@ -15,6 +15,7 @@ from .errors import (
 )
 from .notebook import Cell, Notebook, load, save
 from .run.record import record
+from .serve.record import record_model
 
 __version__ = "0.1.0"
 
@@ -40,5 +41,6 @@ __all__ = [
     "__version__",
     "load",
     "record",
+    "record_model",
     "save",
 ]

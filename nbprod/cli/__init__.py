@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "params": "nbprod.cli.run:params_command",
     "reproduce": "nbprod.cli.run:reproduce_command",
     "init": "nbprod.cli.init:init_command",
+    "models": "nbprod.cli.models:models_group",
 }
 
 #: command name -> the first line of its help, so ``nbprod --help`` imports no command module
@@ -42,6 +43,7 @@ SUMMARIES: dict[str, str] = {
     "export": "Export tagged cells to a module, its tests and pipeline steps.",
     "init": "Add nbprod to a project: [tool.nbprod], a CI workflow, pre-commit, a notebook.",
     "lint": "Lint notebooks (files or folders, recursively) with nbprod's rules and ruff's.",
+    "models": "List, show, compare and alias the models runs recorded.",
     "params": "Show the parameters a notebook takes (from its cell tagged 'parameters').",
     "pipeline": "Run, draw, inspect and export pipelines.",
     "reproduce": "Re-run a recorded run with its parameters and compare the outputs.",
