@@ -35,11 +35,14 @@ COMMANDS: dict[str, str] = {
     "reproduce": "nbprod.cli.run:reproduce_command",
     "init": "nbprod.cli.init:init_command",
     "models": "nbprod.cli.models:models_group",
+    "serve": "nbprod.cli.serve:serve_command",
+    "drift": "nbprod.cli.serve:drift_command",
 }
 
 #: command name -> the first line of its help, so ``nbprod --help`` imports no command module
 #: (a test checks each against the command's own docstring).
 SUMMARIES: dict[str, str] = {
+    "drift": "Compare a CSV of inputs with the training data of a run's model (PSI per column).",
     "export": "Export tagged cells to a module, its tests and pipeline steps.",
     "init": "Add nbprod to a project: [tool.nbprod], a CI workflow, pre-commit, a notebook.",
     "lint": "Lint notebooks (files or folders, recursively) with nbprod's rules and ruff's.",
@@ -51,6 +54,7 @@ SUMMARIES: dict[str, str] = {
     "run": "Run a notebook with parameters and keep a receipt of the run.",
     "runs": "List, show and compare the runs recorded in the run store.",
     "store": "Check and repair the run store.",
+    "serve": "Serve a notebook's model over HTTP: its serve cell's predict, validated, monitored.",
     "sweep": "Run NOTEBOOK once per combination of parameter values.",
     "tag": "Show each cell's nbprod marks, or propose tags with --suggest.",
 }

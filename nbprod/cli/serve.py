@@ -1,0 +1,197 @@
+"""``nbprod serve`` (the model service of a notebook) and ``nbprod drift`` (offline drift)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import ConfigError, ExportError, MissingDependencyError, NbprodError
+from .runs import _common, _echo_json, _open, _render
+
+
+def _require_serving() -> None:
+    """Refuse early, in one line, when the serve extra is not installed."""
+    import importlib.util
+
+    for package in ("fastapi", "uvicorn", "pydantic", "pandas"):
+        if importlib.util.find_spec(package) is None:
+            raise MissingDependencyError(package, "serve", "nbprod serve")
+
+
+@click.command("serve")
+@click.argument("notebook", type=click.Path(path_type=Path))
+@click.option("--model", default=None,
+              help="NAME or NAME@ALIAS (default: the newest run of NOTEBOOK with a model).")
+@click.option("--run", "run_id", default=None, help="Serve the model of this run.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; the service has no authentication (see docs/serve.md).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes (each keeps its own metrics and drift window).")
+@click.option("--max-body", type=click.IntRange(min=1), default=1024 * 1024, show_default=True,
+              help="Largest request body in bytes; larger ones get 413.")
+@click.option("--drift-window", type=click.IntRange(min=10), default=1000, show_default=True,
+              help="Rows of recent requests compared with the training data.")
+@click.option("--store", "store_dir", type=click.Path(path_type=Path), default=None,
+              help="The store folder (default: .nbprod at the project root).")
+def serve_command(notebook, model, run_id, host, port, workers, max_body, drift_window,
+                  store_dir):
+    """Serve a notebook's model over HTTP: its serve cell's predict, validated, monitored.
+
+    Runs the app 'nbprod export' generated (<package>/<module>_service.py) with uvicorn.
+    POST /predict takes one record, a list of records, {"records": [...]} or
+    {"columns": {...}}; GET /health, /ready, /metadata, /metrics (Prometheus) and /drift.
+    Exit codes: 0 stopped, 2 the notebook has no serve cell, its export is out of date, or
+    the model cannot be found.
+    """
+    _require_serving()
+    from ..serve.app import ENV
+    from ..serve.registry import require_profile, resolve
+
+    target = _service_target(notebook)
+    store = _open(store_dir)
+    try:
+        ref = resolve(store, model, run_id, notebook=target["notebook"])
+        require_profile(ref)
+    finally:
+        store.close()
+    env = {ENV["model"]: ref.name, ENV["run"]: ref.run_id, ENV["max_body"]: str(max_body),
+           ENV["window"]: str(drift_window)}
+    if store_dir is not None:
+        env[ENV["store"]] = str(Path(store_dir).resolve())
+    os.environ.update(env)
+    app_dir = str(target["app_dir"])
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [app_dir, *filter(None, [os.environ.get("PYTHONPATH")])])
+    if not _loopback(host):
+        click.echo(f"warning: binding {host}: the service has no authentication; expose it"
+                   " only behind a proxy that authenticates (docs/serve.md)", err=True)
+    click.echo(f"serving model {ref.name} of run {ref.run_id} ({target['notebook']}) on"
+               f" http://{host}:{port}  (POST /predict, GET /metadata /metrics /drift)",
+               err=True)
+    import uvicorn
+
+    sys.path.insert(0, app_dir)
+    uvicorn.run(f"{target['service_import']}:app", host=host, port=port, workers=workers,
+                app_dir=app_dir, log_level="info")
+    return 0
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _service_target(notebook: Path) -> dict:
+    """The service module of ``notebook``, after checking its export is on disk and current.
+
+    Raises
+    ------
+    ExportError
+        Without a serve cell, or when the generated files are missing or out of date.
+    """
+    from ..config import load_project_config
+    from ..export import ExportConfig, layout_for, plan_export
+    from ..export.service import predict_cell
+    from ..notebook import load
+
+    if notebook.is_dir():
+        raise ConfigError(f"{notebook}: is a folder; give the notebook whose model to serve")
+    project = load_project_config(notebook)
+    config = project.section("export", ExportConfig)
+    nb = load(notebook)
+    layout = layout_for(nb, config, project.root)
+    if predict_cell(nb, layout) is None:
+        raise ExportError(f"{notebook}: no cell is tagged serve; tag the cell that defines"
+                          " def predict(model, rows) with serve, then nbprod export")
+    wanted = {layout.module_path, layout.service_path}
+    stale = [f for f in plan_export(nb, config, root=project.root)
+             if f.path in wanted and f.out_of_date]
+    if stale:
+        names = ", ".join(str(f.path) for f in stale)
+        raise ExportError(f"{notebook}: {names} missing or out of date; run nbprod export"
+                          f" {notebook} first, so the service runs the notebook's current code")
+    depth = len(layout.module_import.split("."))
+    app_dir = (project.root / layout.module_path.as_posix()).parents[depth - 1]
+    return {"notebook": layout.notebook, "service_import": layout.module_import + "_service",
+            "app_dir": app_dir}
+
+
+@click.command("drift")
+@click.argument("run_id")
+@click.argument("csv", type=click.Path(path_type=Path))
+@click.option("--model", default=None, help="The model of the run, when it recorded several.")
+@click.option("--min-rows", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Fewer rows than this give no verdict.")
+@_common
+def drift_command(run_id, csv, model, min_rows, store_dir, output_format):
+    """Compare a CSV of inputs with the training data of a run's model (PSI per column).
+
+    RUN_ID may also be a model alias (NAME@LABEL). Each feature gets the population
+    stability index against the training deciles or categories, and the change of its
+    missing rate, with a verdict: stable, moderate or drifted.
+    Exit codes: 0 no feature drifted, 1 some feature drifted, 2 unreadable CSV, a column
+    missing, or an unknown run.
+    """
+    from ..serve.drift import DriftMonitor
+    from ..serve.registry import require_profile, resolve
+
+    store = _open(store_dir)
+    ref = resolve(store, run_id, None) if "@" in run_id else resolve(store, model, run_id)
+    require_profile(ref)
+    frame = _read_csv(csv)
+    profile = ref.entry["profile"]
+    missing = [c["name"] for c in profile["columns"] if c["name"] not in frame.columns]
+    if missing:
+        raise NbprodError(f"{csv}: no column {', '.join(map(repr, missing))}; the model of run"
+                          f" {ref.run_id} was fitted on {len(profile['columns'])} columns"
+                          " ('nbprod models show' lists them)")
+    monitor = DriftMonitor(profile, window=max(len(frame), 1), min_rows=min_rows)
+    monitor.observe(frame)
+    report = {"model": ref.name, "run_id": ref.run_id, "file": str(csv), **monitor.report()}
+    if output_format == "json":
+        _echo_json(report)
+    else:
+        _drift_table(report)
+    return 1 if report["drifted"] else 0
+
+
+def _read_csv(csv: Path):
+    import pandas as pd
+
+    try:
+        return pd.read_csv(csv)
+    except FileNotFoundError:
+        raise NbprodError(f"{csv}: no such file; give a CSV of inputs with a header") from None
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise NbprodError(f"{csv}: cannot read it as CSV ({first})") from None
+
+
+def _drift_table(report: dict) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    style = {"drifted": "red", "moderate": "yellow", "stable": "green"}
+    table = Table(box=None, pad_edge=False, header_style="bold",
+                  title=f"{report['rows']} rows of {report['file']} against the training data"
+                        f" of {report['model']} (run {report['run_id']})", title_justify="left")
+    for column in ("FEATURE", "KIND", "PSI", "MISSING (TRAIN -> NOW)", "VERDICT"):
+        table.add_column(column)
+    for f in report["features"]:
+        psi = "-" if f["psi"] is None else f"{f['psi']:.3f}"
+        rates = f"{f['missing_rate']['training']:.1%} -> {f['missing_rate']['live']:.1%}"
+        table.add_row(f["feature"], f["kind"], psi, rates,
+                      Text(f["verdict"], style=style.get(f["verdict"], "")))
+    _render(table)
+    drifted = report["drifted"]
+    click.echo(f"{len(drifted)} of {len(report['features'])} features drifted"
+               + (f": {', '.join(drifted)}" if drifted else ""), err=True)
