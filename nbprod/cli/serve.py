@@ -155,7 +155,7 @@ def drift_command(run_id, csv, model, min_rows, store_dir, output_format):
                           f" {ref.run_id} was fitted on {len(profile['columns'])} columns"
                           " ('nbprod models show' lists them)")
     monitor = DriftMonitor(profile, window=max(len(frame), 1), min_rows=min_rows)
-    monitor.observe(frame)
+    monitor.observe_frame(frame)
     report = {"model": ref.name, "run_id": ref.run_id, "file": str(csv), **monitor.report()}
     if output_format == "json":
         _echo_json(report)

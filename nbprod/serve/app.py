@@ -115,12 +115,13 @@ class Service:
             data = json.loads(body)
         except ValueError as exc:
             raise RequestError(400, f"the body is not JSON ({exc})") from None
-        frame = self.schema.frame(data)
-        result = self.predict(self.model, frame)
+        batch = self.schema.batch(data)
+        result = self.predict(self.model, batch.frame)
         values = result.tolist() if hasattr(result, "tolist") else list(result)
-        if len(values) != len(frame):
-            raise RuntimeError(f"predict returned {len(values)} values for {len(frame)} rows")
-        self.monitor.observe(frame)
+        if len(values) != len(batch.frame):
+            raise RuntimeError(f"predict returned {len(values)} values for"
+                               f" {len(batch.frame)} rows")
+        self.monitor.observe(batch.numbers, batch.categories)
         self.metrics.predictions(values)
         self._watch_drift()
         return {"predictions": values, "model": self.ref.name, "run_id": self.ref.run_id}

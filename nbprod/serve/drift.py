@@ -53,20 +53,51 @@ class DriftMonitor:
         self.window = window
         self.min_rows = min_rows
         self._codes = np.full((window, len(self.columns)), -1, dtype=np.int16)
+        self._edges = [np.asarray(c.get("edges") or [], dtype=float) for c in self.columns]
+        self._positions = [{v: i for i, v in enumerate(c.get("categories") or [])}
+                           for c in self.columns]
         self._next = 0
         self.rows = 0  # rows in the window
         self.seen = 0  # rows observed since the start
 
-    def observe(self, frame: Any) -> None:
-        """Add the rows of a validated request (columns as in the profile)."""
+    def observe_frame(self, frame: Any) -> None:
+        """Add the rows of a DataFrame with the profile's columns (``nbprod drift``)."""
         import numpy as np
 
-        count = len(frame)
+        numeric = [c["name"] for c in self.columns if c["kind"] != "category"]
+        numbers = np.empty((len(frame), len(numeric)))
+        for j, name in enumerate(numeric):
+            numbers[:, j] = pd_numbers(frame[name])
+        categories = {c["name"]: [None if v is None or v != v else str(v)
+                                  for v in frame[c["name"]].tolist()]
+                      for c in self.columns if c["kind"] == "category"}
+        self.observe(numbers, categories)
+
+    def observe(self, numbers: Any, categories: dict[str, list]) -> None:
+        """Add validated rows: the non-category columns as a float matrix (NaN missing),
+        the category columns as lists (``schema.Batch``)."""
+        import numpy as np
+
+        count = len(numbers)
         if count == 0:
             return
         codes = np.empty((count, len(self.columns)), dtype=np.int16)
+        j_number = 0
         for j, column in enumerate(self.columns):
-            codes[:, j] = _codes(column, frame[column["name"]])
+            if column["kind"] == "category":
+                position = self._positions[j]
+                codes[:, j] = [position.get(v, -1) if v is not None else -1
+                               for v in categories[column["name"]]]
+                continue
+            values = numbers[:, j_number]
+            j_number += 1
+            if column["kind"] == "boolean":
+                binned = (values > 0.5).astype(np.int16)
+            else:
+                binned = np.searchsorted(self._edges[j], values, side="right")
+            binned = np.asarray(binned, dtype=np.int16)
+            binned[np.isnan(values)] = -1
+            codes[:, j] = binned
         if count >= self.window:
             self._codes[:] = codes[-self.window:]
             self._next = 0
@@ -114,21 +145,8 @@ class DriftMonitor:
                 "drifted": drifted, "features": features}
 
 
-def _codes(column: dict, series: Any) -> Any:
-    """Bin codes of one column's values; -1 where the value is missing."""
-    import numpy as np
+def pd_numbers(series: Any) -> Any:
+    """A column as floats, NaN where missing or not a number (a CSV may hold anything)."""
     import pandas as pd
 
-    missing = series.isna().to_numpy()
-    kind = column["kind"]
-    if kind in ("number", "integer"):
-        values = series.to_numpy(dtype=float, na_value=np.nan)
-        codes = np.searchsorted(np.asarray(column["edges"], dtype=float), values, side="right")
-    elif kind == "boolean":
-        codes = series.fillna(False).astype(bool).to_numpy().astype(np.int16)
-    else:
-        position = {c: i for i, c in enumerate(column["categories"])}
-        codes = pd.Series(series).map(lambda v: position.get(str(v), -1)).to_numpy()
-    codes = np.asarray(codes, dtype=np.int16)
-    codes[missing] = -1
-    return codes
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=float("nan"))

@@ -12,9 +12,10 @@ or columns (``{"columns": {"alcohol": [13.2, 12.9], ...}}``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["RequestError", "RowSchema"]
+__all__ = ["Batch", "RequestError", "RowSchema"]
 
 #: At most this many problems are reported for one request.
 MAX_PROBLEMS = 20
@@ -32,6 +33,17 @@ class RequestError(Exception):
         return {"error": str(self), "problems": self.problems}
 
 
+@dataclass(frozen=True)
+class Batch:
+    """Validated rows: the DataFrame ``predict`` receives, plus what drift monitoring reads
+    without going through pandas again: the non-category columns as one float matrix (NaN
+    where missing) and the category columns as lists."""
+
+    frame: Any
+    numbers: Any  # numpy (rows, non-category columns), profile order
+    categories: dict[str, list]
+
+
 class RowSchema:
     """Validates request bodies against a training profile and turns them into a DataFrame."""
 
@@ -41,8 +53,11 @@ class RowSchema:
 
         self.profile = profile
         self.columns = [c["name"] for c in profile["columns"]]
-        self._dtypes = {c["name"]: c["dtype"] for c in profile["columns"]
-                        if c["kind"] in ("number", "integer", "boolean") and not c["nullable"]}
+        self.numeric = [c for c in profile["columns"] if c["kind"] != "category"]
+        self.categorical = [c["name"] for c in profile["columns"] if c["kind"] == "category"]
+        # One float matrix is the whole frame when every column is a float64 number.
+        self._matrix_only = all(c["kind"] == "number" and c["dtype"] == "float64"
+                                for c in profile["columns"])
         fields: dict[str, Any] = {}
         for column in profile["columns"]:
             kind = column["kind"]
@@ -60,14 +75,15 @@ class RowSchema:
         """The JSON schema of a list of records (the request form of JupyterLab reads it)."""
         return self._adapter.json_schema()
 
-    def frame(self, body: Any) -> Any:
-        """The DataFrame of a parsed JSON body, columns in training order.
+    def batch(self, body: Any) -> Batch:
+        """The validated rows of a parsed JSON body, columns in training order.
 
         Raises
         ------
         RequestError
             422 naming the row and field of each problem (at most ``MAX_PROBLEMS``).
         """
+        import numpy as np
         import pandas as pd
         from pydantic import ValidationError
 
@@ -80,11 +96,26 @@ class RowSchema:
             where = f" (row {first['row']})" if len(records) > 1 else ""
             raise RequestError(422, f"{first['field']}: {first['message']}{where}",
                                problems) from None
-        frame = pd.DataFrame.from_records(rows, columns=self.columns)
-        for name, dtype in self._dtypes.items():
-            if str(frame[name].dtype) != dtype:
-                frame[name] = frame[name].astype(dtype)
-        return frame
+        numbers = np.array([[row[c["name"]] for c in self.numeric] for row in rows],
+                           dtype=float).reshape(len(rows), len(self.numeric))
+        categories = {name: [row[name] for row in rows] for name in self.categorical}
+        if self._matrix_only:
+            frame = pd.DataFrame(numbers, columns=self.columns)
+        else:
+            data: dict[str, Any] = dict(categories)
+            for j, column in enumerate(self.numeric):
+                name, dtype = column["name"], column["dtype"]
+                if column["kind"] == "number" or column["nullable"]:
+                    data[name] = numbers[:, j] if dtype == "float64" else pd.array(
+                        [row[name] for row in rows], dtype=dtype)
+                else:  # integers and booleans from the values themselves: no float detour
+                    data[name] = np.array([row[name] for row in rows], dtype=dtype)
+            frame = pd.DataFrame({name: data[name] for name in self.columns})
+        return Batch(frame, numbers, categories)
+
+    def frame(self, body: Any) -> Any:
+        """The DataFrame of a parsed JSON body (``batch(body).frame``)."""
+        return self.batch(body).frame
 
 
 def _records(body: Any) -> list:

@@ -56,17 +56,17 @@ def test_psi_and_verdicts():
 def test_the_window_sees_a_shift_and_forgets_it():
     profile = profile_frame(_frame())
     monitor = DriftMonitor(profile, window=500, min_rows=100)
-    monitor.observe(_frame(50, seed=1))
+    monitor.observe_frame(_frame(50, seed=1))
     assert {f["verdict"] for f in monitor.report()["features"]} == {"too few rows"}
     for seed in range(2, 12):
-        monitor.observe(_frame(50, seed=seed))
+        monitor.observe_frame(_frame(50, seed=seed))
     assert monitor.report()["drifted"] == []
     for seed in range(12, 22):  # 500 shifted rows fill the window
-        monitor.observe(_frame(50, seed=seed, shift=30))
+        monitor.observe_frame(_frame(50, seed=seed, shift=30))
     report = monitor.report()
     assert report["drifted"] == ["size"]
     assert (report["rows"], report["seen"]) == (500, 1050)
-    monitor.observe(_frame(700, seed=30))  # more than a window at once
+    monitor.observe_frame(_frame(700, seed=30))  # more than a window at once
     assert monitor.report()["drifted"] == []
 
 
@@ -75,7 +75,7 @@ def test_missing_values_count_as_drift():
     monitor = DriftMonitor(profile, window=200, min_rows=100)
     live = _frame(200, seed=3)
     live["size"] = np.nan
-    monitor.observe(live)
+    monitor.observe_frame(live)
     size = monitor.report()["features"][0]
     assert size["missing_rate"] == {"training": 0.0, "live": 1.0}
     assert size["verdict"] == "drifted"
