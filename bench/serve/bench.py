@@ -7,12 +7,17 @@ The example project is exported and run once (``n_estimators`` 50), its model al
   Prometheus metrics and the drift window all on);
 * ``bare``: ``bare_app.py``, the same ``wine.train.predict`` and model, nothing else.
 
+* ``mlflow`` (with ``--mlflow PYTHON``, a Python that has mlflow, scikit-learn and skops:
+  mlflow's pins live apart from nbprod's): ``mlflow models serve`` of the same estimator saved
+  with ``mlflow.sklearn``. It serves the estimator alone, so the client sends the rows with the
+  notebook's derived feature already computed: mlflow does less work per request.
+
 For each payload (one record, 100 records) and concurrency (1, 8, 32) an httpx client sends
 the same requests to each service, alternating which goes first over ``--rounds`` rounds after
 a warm-up, and records every request's latency. Printed: p50 and p99 latency, throughput, and
 the nbprod/bare p50 ratio (target <= 1.2).
 
-    .venv/bin/python bench/serve/bench.py [--requests 400] [--rounds 2]
+    .venv/bin/python bench/serve/bench.py [--requests 400] [--rounds 2] [--mlflow PYTHON]
 """
 
 from __future__ import annotations
@@ -64,8 +69,9 @@ def prepare(folder: Path) -> tuple[Path, dict]:
     return project, {**shown["model"], "trusted": receipt["models"][0]["trusted"]}
 
 
-def start(command: list[str], cwd: Path, env: dict, log: Path) -> tuple[subprocess.Popen, str]:
-    """Start a service and wait for /ready."""
+def start(command: list[str], cwd: Path, env: dict, log: Path,
+          ready: str = "/ready") -> tuple[subprocess.Popen, str]:
+    """Start a service and wait until ``ready`` answers 200."""
     port = _free_port()
     with open(log, "wb") as sink:
         process = subprocess.Popen([part.format(port=port) for part in command], cwd=cwd,
@@ -75,7 +81,7 @@ def start(command: list[str], cwd: Path, env: dict, log: Path) -> tuple[subproce
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if httpx.get(url + "/ready", timeout=2).status_code == 200:
+            if httpx.get(url + ready, timeout=2).status_code == 200:
                 return process, url
         except httpx.TransportError:
             time.sleep(0.2)
@@ -83,7 +89,8 @@ def start(command: list[str], cwd: Path, env: dict, log: Path) -> tuple[subproce
     raise SystemExit(f"{command[0]} did not start: {log.read_text()}")
 
 
-async def load(url: str, bodies: list[bytes], concurrency: int) -> tuple[list[float], float]:
+async def load(url: str, bodies: list[bytes], concurrency: int,
+               path: str = "/predict") -> tuple[list[float], float]:
     """Send every body with ``concurrency`` requests in flight; latencies and wall time."""
     latencies: list[float] = []
     queue = list(reversed(bodies))
@@ -94,7 +101,7 @@ async def load(url: str, bodies: list[bytes], concurrency: int) -> tuple[list[fl
             while queue:
                 body = queue.pop()
                 started = time.perf_counter()
-                answer = await client.post("/predict", content=body,
+                answer = await client.post(path, content=body,
                                            headers={"content-type": "application/json"})
                 latencies.append(time.perf_counter() - started)
                 if answer.status_code != 200:
@@ -105,17 +112,40 @@ async def load(url: str, bodies: list[bytes], concurrency: int) -> tuple[list[fl
         return latencies, time.perf_counter() - began
 
 
-def _bodies(project: Path, size: int, count: int) -> list[bytes]:
+def _bodies(project: Path, size: int, count: int, mlflow: bool = False) -> list[bytes]:
+    """Request bodies of ``size`` rows; mlflow's carry the derived feature, in its format."""
     import csv
 
     with open(project / "data" / "wine.csv", encoding="utf-8") as handle:
         rows = [{k: float(v) for k, v in row.items() if k != "target"}
                 for row in csv.DictReader(handle)]
+    if mlflow:
+        rows = [dict(row, flavanoid_share=row["flavanoids"] / row["total_phenols"])
+                for row in rows]
     bodies = []
     for i in range(count):
         chosen = [rows[(i * size + j) % len(rows)] for j in range(size)]
-        bodies.append(json.dumps(chosen[0] if size == 1 else {"records": chosen}).encode())
+        body = {"dataframe_records": chosen} if mlflow else (
+            chosen[0] if size == 1 else {"records": chosen})
+        bodies.append(json.dumps(body).encode())
     return bodies
+
+
+def start_mlflow(python: Path, project: Path, model: dict, scratch: Path):
+    """Save the stored estimator as an MLflow model and serve it (``mlflow models serve``)."""
+    digest = model["hash"].removeprefix("blake3:")
+    saved = scratch / "mlflow-model"
+    code = ("import json, sys, skops.io as sio, mlflow.sklearn\n"
+            "trusted = json.loads(sys.argv[3])\n"
+            "model = sio.loads(open(sys.argv[1], 'rb').read(), trusted=trusted)\n"
+            "mlflow.sklearn.save_model(model, sys.argv[2], skops_trusted_types=trusted)\n")
+    objects = project / ".nbprod" / "objects"
+    subprocess.run([str(python), "-c", code, str(objects / digest[:2] / digest[2:]), str(saved),
+                    json.dumps(model["trusted"])], check=True, capture_output=True)
+    env = {"PATH": f"{python.parent}{os.pathsep}{os.environ['PATH']}"}
+    return start([str(python.parent / "mlflow"), "models", "serve", "-m", str(saved),
+                  "--env-manager", "local", "-h", "127.0.0.1", "-p", "{port}"], scratch, env,
+                 scratch / "mlflow.log", ready="/ping")
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -127,6 +157,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=400, help="requests per measurement")
     parser.add_argument("--rounds", type=int, default=2, help="alternated rounds per service")
+    parser.add_argument("--mlflow", type=Path, default=None,
+                        help="a Python with mlflow, scikit-learn and skops: adds mlflow serve")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="nbprod-bench-serve-"))
     project, model = prepare(scratch)
@@ -146,20 +178,27 @@ def main() -> None:
             {"BENCH_MODEL": str(store / digest[:2] / digest[2:]),
              "BENCH_TRUSTED": json.dumps(model["trusted"])}, scratch / "bare.log")
         processes.append(process)
+        if args.mlflow:
+            process, services["mlflow"] = start_mlflow(args.mlflow, project, model, scratch)
+            processes.append(process)
         print(f"load average {os.getloadavg()[0]:.2f}; {os.cpu_count()} cores; "
               f"{args.requests} requests x {args.rounds} rounds per cell")
         print(f"{'rows':>4} {'conc':>4} {'service':>7} {'p50 ms':>8} {'p99 ms':>8} "
               f"{'req/s':>8} {'rows/s':>8}")
         for size in (1, 100):
-            bodies = _bodies(project, size, args.requests)
+            plain = _bodies(project, size, args.requests)
+            bodies = {name: (_bodies(project, size, args.requests, mlflow=True), "/invocations")
+                      if name == "mlflow" else (plain, "/predict") for name in services}
             for concurrency in (1, 8, 32):
                 results: dict[str, tuple[list[float], float]] = {n: ([], 0.0) for n in services}
                 for name in services:  # warm-up
-                    asyncio.run(load(services[name], bodies[:50], concurrency))
+                    asyncio.run(load(services[name], bodies[name][0][:50], concurrency,
+                                     bodies[name][1]))
                 for round_ in range(args.rounds):
-                    order = list(services) if round_ % 2 == 0 else list(reversed(services))
+                    order = list(services) if round_ % 2 == 0 else list(reversed(list(services)))
                     for name in order:
-                        lat, wall = asyncio.run(load(services[name], bodies, concurrency))
+                        lat, wall = asyncio.run(load(services[name], bodies[name][0],
+                                                     concurrency, bodies[name][1]))
                         results[name] = (results[name][0] + lat, results[name][1] + wall)
                 p50 = {}
                 for name, (lat, wall) in results.items():
