@@ -120,9 +120,74 @@ def _service_target(notebook: Path) -> dict:
         raise ExportError(f"{notebook}: {names} missing or out of date; run nbprod export"
                           f" {notebook} first, so the service runs the notebook's current code")
     depth = len(layout.module_import.split("."))
-    app_dir = (project.root / layout.module_path.as_posix()).parents[depth - 1]
+    import_root = layout.module_path.parents[depth - 1]
     return {"notebook": layout.notebook, "service_import": layout.module_import + "_service",
-            "app_dir": app_dir}
+            "app_dir": project.root / import_root.as_posix(), "layout": layout,
+            "root": project.root,
+            "package": import_root / layout.module_import.split(".")[0]}
+
+
+def export_service(notebook: Path, model: str | None, run_id: str | None, out_dir: str | None,
+                   force: bool, output_format: str) -> int:
+    """``nbprod export NOTEBOOK --to service``: the service folder with its model, pinned
+    requirements and Dockerfile (``nbprod.serve.bundle``), written like every export.
+
+    Raises
+    ------
+    ExportError, StoreError
+        Without a serve cell, with a stale export, or when the model cannot be found.
+    """
+    import json
+    from pathlib import PurePosixPath
+
+    from ..export import refuse_unsafe, write_planned
+    from ..export.writer import plan_writes
+    from ..fsutil import atomic_write
+    from ..serve.bundle import service_files
+    from ..serve.registry import require_profile, resolve
+    from ..store import open_project_store
+    from ..store.hashing import hash_bytes
+
+    target = _service_target(notebook)
+    layout, root = target["layout"], target["root"]
+    store = open_project_store(root, create=False)
+    try:
+        ref = resolve(store, model, run_id, notebook=target["notebook"])
+        require_profile(ref)
+        data = store.objects.path_for(ref.entry["hash"]).read_bytes()
+    finally:
+        store.close()
+    if hash_bytes(data) != ref.entry["hash"]:
+        raise ExportError(f"model {ref.name!r} of run {ref.run_id}: the stored bytes do not"
+                          " match their hash; nbprod store verify shows the damage")
+    base = PurePosixPath(out_dir) if out_dir not in (None, ".") else PurePosixPath()
+    folder = base / "services" / layout.module
+    module_text = (root / layout.module_path.as_posix()).read_text(encoding="utf-8")
+    artifacts, blobs = service_files(
+        folder=folder, notebook=layout.notebook, module_import=layout.module_import,
+        package=target["package"], module_text=module_text, ref=ref, model_bytes=data)
+    statuses = plan_writes(artifacts, root)
+    refuse_unsafe(statuses, force=force)
+    written = len(write_planned(statuses, force=force).written)
+    rows = [(str(s.path), s.status) for s in statuses]
+    for relative, blob in blobs.items():
+        path = root / relative.as_posix()
+        same = path.is_file() and path.read_bytes() == blob
+        if not same:
+            atomic_write(path, blob)
+            written += 1
+        rows.append((str(relative), "unchanged" if same else "written"))
+    if output_format == "json":
+        click.echo(json.dumps({"folder": str(folder), "model": ref.name, "run_id": ref.run_id,
+                               "files": [{"path": p, "status": s} for p, s in rows],
+                               "written": written}, indent=2))
+    else:
+        for path, status in rows:
+            click.echo(f"{status:15s} {path}")
+        click.echo(f"Service of model {ref.name} (run {ref.run_id}) in {folder}: {written}"
+                   f" written, {len(rows) - written} unchanged. Run it from {root}:"
+                   f" uvicorn {'.'.join(folder.parts)}.app:app", err=True)
+    return 0
 
 
 @click.command("drift")

@@ -53,7 +53,8 @@ class Service:
     """What the app serves: the model, its schema, its monitors. Built once per worker."""
 
     def __init__(self, module: ModuleType, notebook: str, *, model: str | None,
-                 run: str | None, store_dir: str | None, max_body: int, window: int):
+                 run: str | None, store_dir: str | None, max_body: int, window: int,
+                 bundle: Path | None = None):
         predict = getattr(module, "predict", None)
         if not callable(predict):
             raise ExportError(
@@ -66,6 +67,7 @@ class Service:
         self.max_body = max_body
         self.window = window
         self.selection = {"model": model, "run": run, "store_dir": store_dir}
+        self.bundle = bundle
         self.ref: Any = None
         self.model: Any = None
         self.schema: Any = None
@@ -89,15 +91,21 @@ class Service:
         from .drift import DriftMonitor
         from .schema import RowSchema
 
-        start = Path(self.module.__file__ or ".").parent
-        store = open_project_store(start, store_dir=self.selection["store_dir"], create=False)
-        try:
-            ref = registry.resolve(store, self.selection["model"], self.selection["run"],
-                                   notebook=self.notebook)
-            registry.require_profile(ref)
-            self.model = registry.load(store, ref)
-        finally:
-            store.close()
+        if self.bundle is not None:  # a packaged service: the model travels with the app
+            from .bundle import load_bundle
+
+            ref, self.model = load_bundle(self.bundle)
+        else:
+            start = Path(self.module.__file__ or ".").parent
+            store = open_project_store(start, store_dir=self.selection["store_dir"],
+                                       create=False)
+            try:
+                ref = registry.resolve(store, self.selection["model"], self.selection["run"],
+                                       notebook=self.notebook)
+                registry.require_profile(ref)
+                self.model = registry.load(store, ref)
+            finally:
+                store.close()
         self.schema = RowSchema(ref.entry["profile"])
         self.monitor = DriftMonitor(ref.entry["profile"], window=self.window)
         self.ref = ref
@@ -160,8 +168,10 @@ def _setting(value: Any, key: str, default: Any = None) -> Any:
 
 def create_app(module: ModuleType, notebook: str, *, model: str | None = None,
                run: str | None = None, store_dir: str | None = None,
-               max_body: int | None = None, window: int | None = None) -> Any:
-    """The FastAPI app serving ``module.predict`` with a model from the run store.
+               max_body: int | None = None, window: int | None = None,
+               bundle: Path | None = None) -> Any:
+    """The FastAPI app serving ``module.predict`` with a model from the run store, or from
+    ``bundle``, the model folder ``nbprod export --to service`` wrote.
 
     Arguments left out are read from the environment (``ENV``); with neither, the newest
     succeeded run of ``notebook`` that recorded a model is served.
@@ -175,7 +185,7 @@ def create_app(module: ModuleType, notebook: str, *, model: str | None = None,
         module, notebook, model=_setting(model, "model"), run=_setting(run, "run"),
         store_dir=_setting(store_dir, "store"),
         max_body=int(_setting(max_body, "max_body", DEFAULT_MAX_BODY)),
-        window=int(_setting(window, "window", DEFAULT_WINDOW)),
+        window=int(_setting(window, "window", DEFAULT_WINDOW)), bundle=bundle,
     )
 
     @asynccontextmanager

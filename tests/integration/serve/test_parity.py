@@ -107,3 +107,49 @@ def test_the_service_runs_the_exported_modules_code(project, tmp_path):
         answer = httpx.post(url + "/predict", json=rows).json()["predictions"]
     assert answer != recorded
     assert len(set(answer)) == 1  # every row became the same row of zeros
+
+
+def test_the_packaged_service_runs_from_its_requirements_alone(project, tmp_path):
+    """export --to service: regenerating gives the same bytes; a fresh venv holding only the
+    pinned requirements.txt (no dependency resolution) serves the same predictions."""
+    root, run_id = project
+    receipt = _receipt(root, run_id)
+    args = ("export", NOTEBOOK, "--to", "service", "--model", "wine@champion")
+    nbprod(*args, cwd=root)
+    folder = root / "services" / "train"
+    first = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert sorted(map(str, first)) == ["Dockerfile", "app.py", "model/manifest.json",
+                                       "model/model.bin", "requirements.txt"]
+    again = nbprod(*args, cwd=root)
+    assert "0 written, 5 unchanged" in again.stderr
+    assert {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*")
+            if p.is_file()} == first
+    docker = (folder / "Dockerfile").read_text()
+    assert f"FROM python:{receipt['environment']['python']}-slim" in docker
+    assert "USER service" in docker and "HEALTHCHECK" in docker and "/health" in docker
+    pins = [line.split("==")[0].split(" @ ")[0]
+            for line in (folder / "requirements.txt").read_text().splitlines()
+            if line and not line.startswith("#")]
+    packages = receipt["environment"]["packages"]
+    assert {"scikit-learn", "pandas", "fastapi", "uvicorn", "skops", "nbprod"} <= set(pins)
+    assert not {"jupyterlab", "papermill", "dask", "ipykernel", "pytest"} & set(pins)
+    for line in (folder / "requirements.txt").read_text().splitlines():
+        name, _, version = line.partition("==")
+        if version:
+            assert packages[name] == version
+    venv = tmp_path / "venv"
+    uv = str(Path(sys.executable).with_name("uv"))
+    subprocess.run([uv, "venv", "-q", str(venv), "--python", sys.executable], check=True)
+    install = subprocess.run(
+        [uv, "pip", "install", "-q", "--no-deps", "-r", str(folder / "requirements.txt"),
+         "--python", str(venv / "bin" / "python")], capture_output=True, text=True, timeout=900)
+    assert install.returncode == 0, install.stderr
+    rows = _test_rows(root, receipt)
+    command = [str(venv / "bin" / "python"), "-m", "uvicorn", "services.train.app:app",
+               "--host", "127.0.0.1", "--port", "{port}"]
+    with serving(command, root, tmp_path / "packaged.log") as url:
+        answer = httpx.post(url + "/predict", json={"records": rows})
+        meta = httpx.get(url + "/metadata").json()
+    assert answer.json()["predictions"] == receipt["records"]["test_predictions"]
+    assert meta["run_id"] == run_id and meta["metrics"]["accuracy"] == receipt["records"][
+        "accuracy"]
