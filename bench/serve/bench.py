@@ -90,26 +90,33 @@ def start(command: list[str], cwd: Path, env: dict, log: Path,
 
 
 async def load(url: str, bodies: list[bytes], concurrency: int,
-               path: str = "/predict") -> tuple[list[float], float]:
-    """Send every body with ``concurrency`` requests in flight; latencies and wall time."""
+               path: str = "/predict") -> tuple[list[float], float, int]:
+    """Send every body with ``concurrency`` requests in flight; latencies, wall time and the
+    number of requests that failed at the connection (not counted in the latencies)."""
     latencies: list[float] = []
+    failed = 0
     queue = list(reversed(bodies))
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
 
         async def worker() -> None:
+            nonlocal failed
             while queue:
                 body = queue.pop()
                 started = time.perf_counter()
-                answer = await client.post(path, content=body,
-                                           headers={"content-type": "application/json"})
+                try:
+                    answer = await client.post(path, content=body,
+                                               headers={"content-type": "application/json"})
+                except httpx.TransportError:
+                    failed += 1
+                    continue
                 latencies.append(time.perf_counter() - started)
                 if answer.status_code != 200:
                     raise SystemExit(f"{url}: {answer.status_code} {answer.text[:300]}")
 
         began = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return latencies, time.perf_counter() - began
+        return latencies, time.perf_counter() - began, failed
 
 
 def _bodies(project: Path, size: int, count: int, mlflow: bool = False) -> list[bytes]:
@@ -174,7 +181,7 @@ def main() -> None:
         shutil.copy(HERE / "bare_app.py", project / "bare_app.py")
         process, services["bare"] = start(
             [sys.executable, "-m", "uvicorn", "bare_app:app", "--host", "127.0.0.1", "--port",
-             "{port}", "--log-level", "warning"], project,
+             "{port}"], project,
             {"BENCH_MODEL": str(store / digest[:2] / digest[2:]),
              "BENCH_TRUSTED": json.dumps(model["trusted"])}, scratch / "bare.log")
         processes.append(process)
@@ -184,28 +191,31 @@ def main() -> None:
         print(f"load average {os.getloadavg()[0]:.2f}; {os.cpu_count()} cores; "
               f"{args.requests} requests x {args.rounds} rounds per cell")
         print(f"{'rows':>4} {'conc':>4} {'service':>7} {'p50 ms':>8} {'p99 ms':>8} "
-              f"{'req/s':>8} {'rows/s':>8}")
+              f"{'req/s':>8} {'rows/s':>8} {'failed':>6}")
         for size in (1, 100):
             plain = _bodies(project, size, args.requests)
             bodies = {name: (_bodies(project, size, args.requests, mlflow=True), "/invocations")
                       if name == "mlflow" else (plain, "/predict") for name in services}
             for concurrency in (1, 8, 32):
-                results: dict[str, tuple[list[float], float]] = {n: ([], 0.0) for n in services}
+                results: dict[str, tuple[list[float], float, int]] = {
+                    n: ([], 0.0, 0) for n in services}
                 for name in services:  # warm-up
                     asyncio.run(load(services[name], bodies[name][0][:50], concurrency,
                                      bodies[name][1]))
                 for round_ in range(args.rounds):
                     order = list(services) if round_ % 2 == 0 else list(reversed(list(services)))
                     for name in order:
-                        lat, wall = asyncio.run(load(services[name], bodies[name][0],
-                                                     concurrency, bodies[name][1]))
-                        results[name] = (results[name][0] + lat, results[name][1] + wall)
+                        lat, wall, failed = asyncio.run(load(
+                            services[name], bodies[name][0], concurrency, bodies[name][1]))
+                        results[name] = (results[name][0] + lat, results[name][1] + wall,
+                                         results[name][2] + failed)
                 p50 = {}
-                for name, (lat, wall) in results.items():
+                for name, (lat, wall, failed) in results.items():
                     p50[name] = statistics.median(lat)
                     rate = len(lat) / wall
                     print(f"{size:>4} {concurrency:>4} {name:>7} {p50[name] * 1000:>8.2f} "
-                          f"{_quantile(lat, 0.99) * 1000:>8.2f} {rate:>8.0f} {rate * size:>8.0f}")
+                          f"{_quantile(lat, 0.99) * 1000:>8.2f} {rate:>8.0f} {rate * size:>8.0f}"
+                          f" {failed:>6}")
                 print(f"{'':>4} {'':>4} {'ratio':>7} {p50['nbprod'] / p50['bare']:>8.2f}"
                       "  (nbprod p50 / bare p50)")
     finally:
