@@ -29,7 +29,7 @@ def _require_serving() -> None:
 @click.option("--run", "run_id", default=None, help="Serve the model of this run.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind; the service has no authentication (see docs/serve.md).")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes (each keeps its own metrics and drift window).")
 @click.option("--max-body", type=click.IntRange(min=1), default=1024 * 1024, show_default=True,
@@ -67,6 +67,7 @@ def serve_command(notebook, model, run_id, host, port, workers, max_body, drift_
     app_dir = str(target["app_dir"])
     os.environ["PYTHONPATH"] = os.pathsep.join(
         [app_dir, *filter(None, [os.environ.get("PYTHONPATH")])])
+    _check_free(host, port)
     if not _loopback(host):
         click.echo(f"warning: binding {host}: the service has no authentication; expose it"
                    " only behind a proxy that authenticates (docs/serve.md)", err=True)
@@ -79,6 +80,20 @@ def serve_command(notebook, model, run_id, host, port, workers, max_body, drift_
     uvicorn.run(f"{target['service_import']}:app", host=host, port=port, workers=workers,
                 app_dir=app_dir, log_level="info")
     return 0
+
+
+def _check_free(host: str, port: int) -> None:
+    """Refuse, in one line, an address another process holds (uvicorn would exit with 3)."""
+    import socket
+
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose"
+                          " another --port, or stop what uses it") from None
 
 
 def _loopback(host: str) -> bool:

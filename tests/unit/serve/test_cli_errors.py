@@ -75,3 +75,18 @@ def test_help_of_the_new_commands():
                        (["export", "--help"], "--to [service]")):
         result = runner.invoke(cli, args)
         assert result.exit_code == 0 and text in result.output, result.output
+
+
+def test_a_port_in_use_is_one_line_not_uvicorns_exit():
+    import socket
+
+    from nbprod.cli.serve import _check_free
+    from nbprod.errors import ConfigError
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{port}"):
+            _check_free("127.0.0.1", port)
+    _check_free("127.0.0.1", port)  # free again once closed
