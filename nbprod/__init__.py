@@ -14,10 +14,9 @@ from .errors import (
     NotebookError,
 )
 from .notebook import Cell, Notebook, load, save
+from .run.models import record_model
 from .run.record import record
-from .serve.record import record_model
-
-__version__ = "0.1.0"
+from .version import __version__
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:

@@ -658,16 +658,6 @@ class NotebookAnalysis:
             seen |= set(result.defines)
         return found
 
-    def execution_order(self) -> list[tuple[object, CellAnalysis]]:
-        """(cell, analysis) of the executed code cells, by execution count: the order in
-        which the saved outputs were produced (unexecuted cells are left out)."""
-        executed = [
-            (cell, result)
-            for cell, result in zip(self.cells, self.results, strict=True)
-            if isinstance(cell.execution_count, int)
-        ]
-        return sorted(executed, key=lambda pair: (pair[0].execution_count, pair[0].index))
-
     def undefined(self) -> list[tuple[int, str, int]]:
         """Reads of names no cell defines (hidden state, or a deleted cell)."""
         star = any(r.star_imports for r in self.results)
@@ -679,9 +669,6 @@ class NotebookAnalysis:
                 if name not in self.definers:
                     found.append((cell.index, name, line))
         return found
-
-    def defined_before(self, name: str, cell_index: int) -> bool:
-        return any(i < cell_index for i in self.definers.get(name, []))
 
 
 def analyze_notebook(nb) -> NotebookAnalysis:

@@ -14,10 +14,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from . import __version__
 from .errors import ConfigError, PathError
 from .fsutil import atomic_write
 from .template_paths import template_dir
+from .version import __version__
 
 if sys.version_info >= (3, 11):
     import tomllib

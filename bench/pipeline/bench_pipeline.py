@@ -69,8 +69,8 @@ def in_process_rerun(root: Path) -> tuple[float, list[str]]:
     from nbprod.pipeline.build import build_pipeline
     from nbprod.pipeline.config import load_pipeline_config
     from nbprod.pipeline.executors import LocalExecutor
+    from nbprod.pipeline.orchestrate import run_pipeline
     from nbprod.pipeline.plan import plan_pipeline
-    from nbprod.pipeline.run import run_pipeline
     from nbprod.store import open_project_store
 
     started = time.perf_counter()

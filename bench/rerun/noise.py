@@ -61,8 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     findings = lint(args.corpus, extra)
+    # Hidden folders inside the corpus (checkpoints) are skipped, as nbprod lint skips them;
+    # the corpus's own path may well start with "..".
     notebooks = sorted(p for p in args.corpus.rglob("*.ipynb")
-                       if not any(part.startswith(".") for part in p.parts))
+                       if not any(part.startswith(".")
+                                  for part in p.relative_to(args.corpus).parts))
     nb_per_notebook = Counter(f["filename"] for f in findings if f["code"].startswith("NB"))
     values = [nb_per_notebook.get(str(p), 0) for p in notebooks]
     print(f"notebooks {len(notebooks)}, findings {len(findings)}"

@@ -1,16 +1,24 @@
-/** The nbprod client: one method per server route (see `nbprod/server/handlers.py`). */
+/** The nbprod client: one method per server route (see `nbprod/server/handlers.py`); the
+ * shapes of the answers are in `api.ts`. */
 import { ServerConnection } from '@jupyterlab/services';
 
 import { requestAPI } from './request';
-import {
+import type {
   IDiagnostic,
+  IExportReport,
+  IExportWritten,
   IFixPreview,
   IInfo,
   IJob,
-  INbprodClient,
+  IParams,
   IPipelineDag,
-  IRunReport
-} from './tokens';
+  IReceipt,
+  IRunDiff,
+  IRunReport,
+  IRunSummary,
+  ITagSuggestions
+} from './api';
+import { INbprodClient } from './tokens';
 
 function query(values: Record<string, string>): string {
   return '?' + new URLSearchParams(values).toString();
@@ -40,19 +48,19 @@ export class NbprodClient implements INbprodClient {
   fixPreview(path: string): Promise<IFixPreview> {
     return this.call('lint/fix' + query({ path }));
   }
-  suggestTags(path: string): Promise<any> {
+  suggestTags(path: string): Promise<ITagSuggestions> {
     return this.call('tags/suggest' + query({ path }));
   }
-  exportPreview(path: string): Promise<any> {
+  exportPreview(path: string): Promise<IExportReport> {
     return this.call('export' + query({ path }));
   }
-  exportWrite(path: string, force = false): Promise<any> {
+  exportWrite(path: string, force = false): Promise<IExportWritten> {
     return this.call('export', post({ path, force }));
   }
-  exportCheck(path: string): Promise<any> {
+  exportCheck(path: string): Promise<IExportReport> {
     return this.call('export/check' + query({ path }));
   }
-  params(path: string): Promise<any> {
+  params(path: string): Promise<IParams> {
     return this.call('params' + query({ path }));
   }
   startRun(path: string, parameters: Record<string, unknown>, output?: string): Promise<IJob> {
@@ -64,13 +72,13 @@ export class NbprodClient implements INbprodClient {
   cancelJob(jobId: string): Promise<IJob> {
     return this.call('jobs/' + encodeURIComponent(jobId), { method: 'DELETE' });
   }
-  runs(path: string): Promise<any> {
+  runs(path: string): Promise<IRunSummary[]> {
     return this.call('runs' + query({ path }));
   }
-  showRun(path: string, runId: string): Promise<any> {
+  showRun(path: string, runId: string): Promise<IReceipt> {
     return this.call('runs/' + encodeURIComponent(runId) + query({ path }));
   }
-  diffRuns(path: string, a: string, b: string): Promise<any> {
+  diffRuns(path: string, a: string, b: string): Promise<IRunDiff> {
     return this.call('runs/diff' + query({ path, a, b }));
   }
   pipelineDag(path: string): Promise<IPipelineDag> {

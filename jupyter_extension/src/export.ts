@@ -4,31 +4,8 @@ import { h, replace } from './dom';
 import { NbprodRequestError } from './request';
 import { ISectionContext, Section } from './section';
 import { cellTags, setCellTags } from './tags';
+import type { IExportReport, IExportWritten, ISuggestion } from './api';
 import { isRunOutput, sourceOf } from './tokens';
-
-/** One generated file, as `nbprod export --output-format json` prints it. */
-interface IExportFile {
-  path: string;
-  status: string;
-  kind: string;
-  content?: string;
-  diff?: string;
-}
-
-interface IExportReport {
-  files: IExportFile[];
-  written: number;
-  out_of_date: number;
-  warnings: string[];
-}
-
-interface ISuggestion {
-  cell: number;
-  cell_id: string;
-  first_line: string;
-  tag: string;
-  reason: string;
-}
 
 export class ExportSection extends Section {
   private readonly badge: HTMLElement;
@@ -130,7 +107,7 @@ export class ExportSection extends Section {
     const panel = this.notebook;
     try {
       await this.saveFirst();
-      const report: IExportReport = await this.ctx.client.exportWrite(this.path, force);
+      const report = await this.ctx.client.exportWrite(this.path, force);
       if (!this.owns(panel)) {
         return;
       }
@@ -158,7 +135,7 @@ export class ExportSection extends Section {
     const panel = this.notebook;
     await this.busy('Looking for tags to suggest…', async () => {
       await this.saveFirst();
-      const answer: { suggestions: ISuggestion[] } = await this.ctx.client.suggestTags(this.path);
+      const answer = await this.ctx.client.suggestTags(this.path);
       if (!this.owns(panel)) {
         return;
       }
@@ -189,10 +166,10 @@ export class ExportSection extends Section {
     if (!tags.includes(suggestion.tag)) {
       setCellTags(cell.model, [...tags, suggestion.tag]);
     }
-    this.suggestions.querySelector(`[data-cell-id="${CSS.escape(suggestion.cell_id)}"]`)?.remove();
+    this.suggestions.querySelector(`[data-cell-id="${CSS.escape(suggestion.cell_id ?? '')}"]`)?.remove();
   }
 
-  private showFiles(report: IExportReport): void {
+  private showFiles(report: IExportReport | IExportWritten): void {
     replace(
       this.files,
       ...report.warnings.map(w => h('div', { className: 'nbprod-warning' }, w)),

@@ -5,7 +5,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { IErrorBody } from './tokens';
+import type { IErrorBody } from './api';
 
 /** Shown when the server answers 404 on nbprod's base route. */
 export const NOT_INSTALLED =
@@ -47,7 +47,7 @@ export async function requestAPI<T>(
     throw new NbprodRequestError(0, 'NetworkError', `Cannot reach the Jupyter server: ${error}`);
   }
   const text = await response.text();
-  let data: any = null;
+  let data: unknown = null;
   if (text) {
     try {
       data = JSON.parse(text);

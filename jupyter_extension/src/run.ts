@@ -4,7 +4,8 @@ import { Notification } from '@jupyterlab/apputils';
 
 import { h, replace } from './dom';
 import { ISectionContext, Section } from './section';
-import { IJob, IParameter, sourceOf } from './tokens';
+import type { IJob, IParameter, IParams } from './api';
+import { sourceOf } from './tokens';
 
 /**
  * What a run's progress line says, for people: `[2/8] cell 3 (id 'imports')` becomes
@@ -13,10 +14,6 @@ import { IJob, IParameter, sourceOf } from './tokens';
 export function describeProgress(progress: string): string {
   const match = /^\[(\d+)\/(\d+)\]\s+(.*)$/.exec(progress.trim());
   return match ? `${match[3]}, ${match[1]} of ${match[2]}` : progress.trim();
-}
-
-interface ISchema {
-  parameters: (IParameter & { default_source?: string; choices?: unknown[] | null })[];
 }
 
 /**
@@ -97,7 +94,7 @@ export class RunSection extends Section {
     }
     const panel = this.notebook;
     try {
-      const schema: ISchema = await this.ctx.client.params(this.path);
+      const schema = await this.ctx.client.params(this.path);
       if (this.owns(panel)) {
         this.build(schema);
       }
@@ -108,7 +105,7 @@ export class RunSection extends Section {
     }
   }
 
-  private build(schema: ISchema): void {
+  private build(schema: IParams): void {
     this.fields = schema.parameters.map(p => this.field(p));
     // The executed copy of a run's output is named after its source, not `x.output.output`.
     const stem = sourceOf(this.path).replace(/\.ipynb$/, '');
@@ -133,7 +130,7 @@ export class RunSection extends Section {
     );
   }
 
-  private field(param: ISchema['parameters'][number]): IField {
+  private field(param: IParameter): IField {
     const error = h('span', { className: 'nbprod-field-error' });
     const shownDefault = param.default_source ?? JSON.stringify(param.default);
     let input: HTMLInputElement | HTMLSelectElement;
@@ -248,7 +245,7 @@ export class RunSection extends Section {
     if (!job) {
       return;
     }
-    const runId: string | undefined = job.result?.run_id;
+    const runId = job.kind === 'run' ? job.result?.run_id : undefined;
     const seconds = `${job.elapsed_s.toFixed(1)} s`;
     // A cancelled run is recorded "interrupted", as the CLI says: one word everywhere.
     const state = job.state === 'cancelled' ? 'interrupted' : job.state;

@@ -1,16 +1,8 @@
 /** The Runs section: this notebook's receipts in a table; pick two to see their diff. */
+import type { IChanges, IDataEntry, IMappingDiff, IOutputSummary, IRunDiff, IRunSummary } from './api';
 import { h, replace } from './dom';
 import { NbprodRequestError } from './request';
 import { ISectionContext, Section } from './section';
-
-/** One row of `nbprod runs list --output-format json`. */
-interface IRunRow {
-  run_id: string;
-  status: string;
-  started: string;
-  duration_s: number | null;
-  parameters: Record<string, unknown>;
-}
 
 /** A value as a reader wants it: numbers to 6 significant digits, the rest as JSON. */
 export function showValue(value: unknown): string {
@@ -18,12 +10,6 @@ export function showValue(value: unknown): string {
     return String(Number(value.toPrecision(6)));
   }
   return JSON.stringify(value);
-}
-
-interface IMappingDiff {
-  added: Record<string, unknown>;
-  removed: Record<string, unknown>;
-  changed: Record<string, { a: unknown; b: unknown }>;
 }
 
 /** `+ name = value`, `- name = value`, `~ name: a → b` lines of one mapping diff. */
@@ -45,14 +31,14 @@ export function mappingLines(
 }
 
 /** The text of a cell's outputs, for showing two runs' outputs side by side. */
-function outputText(outputs: any[] | undefined): string {
+function outputText(outputs: IOutputSummary[] | undefined): string {
   return (outputs ?? [])
     .map(o => (typeof o.text === 'string' ? o.text : o.data ? Object.keys(o.data).join(', ') : JSON.stringify(o)))
     .join('');
 }
 
 /** `nbprod runs diff --output-format json` as sections a reviewer reads, like the CLI's text. */
-export function diffView(result: any): HTMLElement {
+export function diffView(result: IRunDiff): HTMLElement {
   const sections: HTMLElement[] = [];
   const section = (title: string, lines: string[]) => {
     if (lines.length) {
@@ -63,7 +49,7 @@ export function diffView(result: any): HTMLElement {
       );
     }
   };
-  const pairs = (changes: Record<string, { a: unknown; b: unknown }> | undefined) =>
+  const pairs = (changes: IChanges | undefined) =>
     Object.entries(changes ?? {}).map(([k, c]) => `~ ${k}: ${showValue(c.a)} → ${showValue(c.b)}`);
   if (result.status && 'a' in result.status) {
     section('status', [`~ ${result.status.a} → ${result.status.b}`]);
@@ -75,16 +61,16 @@ export function diffView(result: any): HTMLElement {
   section('environment', [...pairs(env.system), ...pairs(env.git), ...mappingLines(env.packages)]);
   const data = result.data ?? {};
   section('data', [
-    ...(data.added ?? []).map((e: any) => `+ ${e.path} (${e.role})`),
-    ...(data.removed ?? []).map((e: any) => `- ${e.path} (${e.role})`),
-    ...(data.changed ?? []).map((e: any) => `~ ${e.path} (${e.role})${e.changed_during_run ? ', changed while read' : ''}`)
+    ...(data.added ?? []).map((e: IDataEntry) => `+ ${e.path} (${e.role})`),
+    ...(data.removed ?? []).map((e: IDataEntry) => `- ${e.path} (${e.role})`),
+    ...(data.changed ?? []).map((e: IDataEntry) => `~ ${e.path} (${e.role})${e.changed_during_run ? ', changed while read' : ''}`)
   ]);
   const outputs = result.outputs;
   if (outputs?.cells?.length) {
     sections.push(
       h('div', { className: 'nbprod-diff-section', 'data-section': 'outputs' },
         h('div', { className: 'nbprod-diff-title' }, 'outputs'),
-        ...outputs.cells.map((cell: any) =>
+        ...outputs.cells.map(cell =>
           h('div', { className: 'nbprod-diff-cell' },
             h('div', {}, `${cell.change}: cell ${cell.cell}${cell.cell_id ? ` (${cell.cell_id})` : ''}`),
             h('div', { className: 'nbprod-diff-sides' },
@@ -134,7 +120,7 @@ export class RunsSection extends Section {
     }
     const panel = this.notebook;
     try {
-      const rows: IRunRow[] = await this.ctx.client.runs(this.path);
+      const rows: IRunSummary[] = await this.ctx.client.runs(this.path);
       if (this.owns(panel)) {
         this.render(rows);
       }
@@ -152,7 +138,7 @@ export class RunsSection extends Section {
     }
   }
 
-  private render(rows: IRunRow[]): void {
+  private render(rows: IRunSummary[]): void {
     this.selected = this.selected.filter(id => rows.some(r => r.run_id === id));
     this.setStatus(rows.length ? `${rows.length} run${rows.length === 1 ? '' : 's'}` : 'No runs yet.');
     if (!rows.length) {

@@ -10,18 +10,8 @@ import { Widget } from '@lumino/widgets';
 
 import { h, replace } from './dom';
 import { diffView, showValue } from './runs';
+import type { IDataEntry, IRunSummary } from './api';
 import { INbprodClient } from './tokens';
-
-/** One row of `nbprod runs list --output-format json`. */
-export interface IRunSummary {
-  run_id: string;
-  kind: string;
-  status: string;
-  started: string;
-  duration_s: number | null;
-  parameters: Record<string, unknown>;
-  records: Record<string, unknown>;
-}
 
 type Column = { key: string; label: string; value: (run: IRunSummary) => unknown };
 
@@ -279,11 +269,11 @@ export class NbprodView extends Widget {
         job = await this.client.job(job.job_id);
         say(`Reproducing run ${runId}… ${job.elapsed_s.toFixed(0)} s${job.progress ? ' · ' + job.progress : ''}`);
       }
-      const result = job.result ?? {};
+      const result = job.kind === 'reproduce' ? job.result : null;
       if (job.state === 'succeeded') {
-        say(`Reproduced: run ${result.run_id ?? ''} matches run ${runId}.`, 'info');
+        say(`Reproduced: run ${result?.run_id ?? ''} matches run ${runId}.`, 'info');
       } else {
-        const why = result.difference?.message ?? job.error?.message ?? job.state;
+        const why = result?.difference?.message ?? job.error?.message ?? job.state;
         say(`Run ${runId} does not reproduce: ${why}`, 'error');
       }
       await this.loadRuns();
@@ -380,9 +370,9 @@ export class NbprodView extends Widget {
       return;
     }
     const receipt = await this.client.showRun(this.path, runId);
-    const data: any[] = receipt.data ?? [];
+    const data = receipt.data ?? [];
     const box = (title: string, items: HTMLElement[]) => h('div', { className: 'nbprod-lineage-box' }, h('strong', {}, title), ...(items.length ? items : [h('div', { className: 'nbprod-hint' }, 'none')]));
-    const entry = (d: any) =>
+    const entry = (d: IDataEntry) =>
       h(
         'div',
         { className: 'nbprod-lineage-file', 'data-path': d.path },
@@ -402,7 +392,7 @@ export class NbprodView extends Widget {
         h('div', { className: 'nbprod-lineage-arrow' }, '→'),
         box('run', [h('div', {}, h('code', {}, runId)), h('div', { className: 'nbprod-hint' }, `parameters: ${Object.entries(receipt.parameters ?? {}).map(([k, v]) => `${k}=${showValue(v)}`).join(', ') || 'defaults'}`)]),
         h('div', { className: 'nbprod-lineage-arrow' }, '→'),
-        box('outputs', [...data.filter(d => d.role !== 'input').map(entry), ...(receipt.models ?? []).map((m: any) => h('div', {}, `model ${m.name}`))])
+        box('outputs', [...data.filter(d => d.role !== 'input').map(entry), ...(receipt.models ?? []).map(m => h('div', {}, `model ${m.name}`))])
       )
     );
   }

@@ -15,8 +15,8 @@ import traceback
 
 import click
 
-from .. import __version__
 from ..errors import NbprodError
+from ..version import __version__
 
 __all__ = ["cli", "main", "COMMANDS"]
 

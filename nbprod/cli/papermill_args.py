@@ -98,7 +98,7 @@ def merge_parameters(
     ParameterError
         For a YAML string, base64 text or file that is not a mapping of names to values.
     """
-    from ..run.params import load_parameter_file
+    from ..params.files import load_parameter_file
 
     values: dict[str, Any] = {}
     for number, text in enumerate(base64_texts, start=1):

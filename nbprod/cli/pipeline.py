@@ -84,7 +84,7 @@ def run_command(notebook, only, start, executor, cluster, max_parallel, force, t
     an unknown step or parameter, an input no step produces), 3 the machinery failed.
     """
     from ..pipeline.executors import executor_registry
-    from ..pipeline.run import run_pipeline
+    from ..pipeline.orchestrate import run_pipeline
     from .progress import LiveProgress
 
     project, config, source, plan = _prepare(
@@ -136,7 +136,7 @@ def show_command(notebook, fmt, with_status, output):
     project, config, source, plan = _prepare(notebook, ())
     states = {}
     if with_status or fmt == "json":
-        from ..pipeline.run import PipelineRunner
+        from ..pipeline.orchestrate import PipelineRunner
 
         states = PipelineRunner(plan, source, root=project.root, store=_store(project),
                                 pinned=config.pinned).status()
@@ -161,7 +161,7 @@ def show_command(notebook, fmt, with_status, output):
               show_default=True)
 def status_command(notebook, params, output_format):
     """Say which steps are cached and why the others would run."""
-    from ..pipeline.run import PipelineRunner
+    from ..pipeline.orchestrate import PipelineRunner
 
     project, config, source, plan = _prepare(notebook, params)
     runner = PipelineRunner(plan, source, root=project.root, store=_store(project),
@@ -229,7 +229,7 @@ def step_command(notebook, step, inputs, output, timeout, params):
               help="Write to this file instead of stdout.")
 def export_command(notebook, target, output):
     """Export the pipeline to Kubeflow Pipelines, Airflow or a plain Python script."""
-    from ..pipeline.exports import export_pipeline
+    from ..pipeline.targets import export_pipeline
 
     project, config, _, plan = _prepare(notebook, ())
     options = {"image": config.image} if target == "kfp" else {}

@@ -166,7 +166,8 @@ def params_command(notebook, output_format):
     Exit codes: 0 shown, 2 the notebook or its parameters cell cannot be read.
     """
     from ..notebook import load
-    from ..run.params import parameters_cell, schema
+    from ..params.cell import parameters_cell
+    from ..params.coerce import schema
 
     nb = load(notebook)
     infos = schema(nb)
@@ -220,7 +221,7 @@ def reproduce_command(run_id, rtol, atol, params, timeout, store_dir, quiet, out
     input, 3 the kernel died, timed out or the re-run was interrupted.
     """
     from ..run.compare import Tolerance
-    from ..run.reproduce import reproduce
+    from ..run.reproduction import reproduce
     from ..store import open_project_store
 
     store = open_project_store(Path.cwd(), store_dir, create=False)

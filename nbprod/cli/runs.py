@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..run.params import parameters_used
+from ..run.used_parameters import parameters_used
 from ..store import STATUSES, Store, StoreNotFoundError, open_project_store
 from ..store.diff import diff_receipts
 from .emit import emit

@@ -49,10 +49,10 @@ def sweep_command(notebook, params, mode, sweep_file, max_parallel, executor, cl
     Exit codes: 0 every run succeeded, 1 a run failed, 2 bad input, 3 the machinery failed.
     """
     from ..notebook import read_bytes
+    from ..params.coerce import split_values
     from ..pipeline.config import load_sweep_config
     from ..pipeline.executors import executor_registry
     from ..pipeline.sweep import check_points, expand, load_sweep_file, run_sweep
-    from ..pipeline.values import split_values
     from ..store import open_project_store
 
     spec = load_sweep_file(sweep_file) if sweep_file else None
@@ -87,7 +87,7 @@ def sweep_command(notebook, params, mode, sweep_file, max_parallel, executor, cl
     points = check_points(read_bytes(path), relative, points,
                           texts=frozenset(name for name, _ in params))
     if export_to:
-        from ..pipeline.export_airflow import export_sweep_airflow
+        from ..pipeline.target_airflow import export_sweep_airflow
 
         text = export_sweep_airflow(relative, points, root=project.root,
                                     name=f"sweep_{path.stem}")

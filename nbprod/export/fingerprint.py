@@ -14,16 +14,16 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import PurePosixPath
 
-from .. import __version__
 from ..notebook import Notebook
 from ..template_paths import template_dir
+from ..version import __version__
 from .config import ExportConfig, Layout
 
 __all__ = ["fingerprint", "expected_paths"]
 
 # Modules whose code decides what export generates: a change to any of them (an upgrade, or
 # an edit in a development checkout) changes every fingerprint.
-_GENERATOR_SOURCES = ("analysis.py", "params_schema.py", "pipeline/model.py")
+_GENERATOR_SOURCES = ("analysis.py", "params/cell.py", "params/model.py", "pipeline_ir.py")
 
 
 @lru_cache(maxsize=1)

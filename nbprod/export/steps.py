@@ -26,8 +26,9 @@ from typing import ClassVar
 from ..analysis import ALWAYS_DEFINED, analyze_source
 from ..errors import CellExportError, ExportError, NbprodWarning
 from ..notebook import Notebook
-from ..params_schema import ParameterSpec, parameter_specs
-from ..pipeline.model import Parameter, Pipeline, Step
+from ..params.cell import ParameterSpec, parameter_specs
+from ..params.model import Parameter
+from ..pipeline_ir import Pipeline, Step
 from .base import Artifact
 from .boundary import generator_functions, import_aliases, unserialisable_bindings
 from .cells import SourceCell, note_dropped, python_problem, require_python

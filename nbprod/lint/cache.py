@@ -3,19 +3,23 @@
 Linting a folder again after editing one notebook should cost about one notebook. A cached
 result is reused only when everything that decided it is unchanged:
 
-- the settings: the cache file is named by a hash of nbprod's own code (every module's
-  size and modification time, so an edited checkout counts too) and of the third-party
-  rules' modules, the Python version, the lint configuration, the project root, ruff's
-  executable and the folders packages are installed in (NB207 maps imports to installed
-  distributions);
-- the notebook: its stat signature (``nbprod.lint.probe.signature``) and the path it is
-  shown under;
+- the settings: the cache file is named by a hash of nbprod's own code (the bytes of every
+  module, so an edited checkout counts too) and of the third-party rules' modules, the
+  Python version, the lint configuration, the project root, ruff's version and the
+  distributions installed (NB207 maps imports to installed distributions);
+- the notebook: its bytes (a blake3 hash), and the path it is shown under;
 - everything a rule saw of other files (data files, requirements, local modules), as
   ``LintContext.files`` recorded it (``nbprod.lint.probe.Observations``).
 
+Everything is compared by content, not by modification times or inodes, so a cache restored
+onto a fresh clone of the same files at the same path (a CI job that caches
+``~/.cache/nbprod``) is as good as a warm one. A file's stat signature is kept beside its
+hash as a shortcut: while it is unchanged, the file is not read again.
+
 A notebook or file changed less than ``RACY_SECONDS`` before it was linted is not cached: a
-second write within the file system's timestamp granularity would leave its signature as
-it was. Results with fixes applied, and notebooks that could not be read, are never cached.
+second write within the file system's timestamp granularity could change its bytes after
+they were hashed without changing its signature. Results with fixes applied, and notebooks
+that could not be read, are never cached.
 
 The cache lives in the user's cache folder (``$NBPROD_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/nbprod``, else ``~/.cache/nbprod``), as black's does, so that linting
@@ -35,12 +39,12 @@ from pathlib import Path
 
 from ..fsutil import atomic_write
 from .checker import LintConfig, LintResult, ruff_codes
-from .probe import Observations, signature
+from .probe import Observations, content_hash, signature
 from .rule import Applicability, Diagnostic, Severity
 
 __all__ = ["LintCache", "default_cache_folder", "settings_key"]
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 RACY_SECONDS = 2.0
 #: Entries of notebooks not linted for this long are dropped when the cache is next saved,
 #: and so are cache files (other settings, other projects) not written for this long.
@@ -93,8 +97,14 @@ class LintCache:
         if entry is None or current is None:
             return None
         try:
-            if entry["stat"] != current or entry["display"] != str(path):
+            if entry["display"] != str(path):
                 return None
+            if entry["stat"] != current:
+                # Touched, or a fresh clone: the same bytes are the same notebook.
+                if content_hash(key) != entry["hash"]:
+                    return None
+                entry["stat"] = current
+                self._updated.add(key)
             if not Observations(**entry["observed"]).unchanged(self._checked):
                 return None
             result = LintResult(
@@ -120,8 +130,14 @@ class LintCache:
         recent = time.time_ns() - int(RACY_SECONDS * 1e9)
         if max(notebook[1], notebook[2], observed.newest_change_ns()) >= recent:
             return
+        if signature(path) != notebook:
+            return  # changed while it was linted: these findings may be of other bytes
+        digest = content_hash(key)
+        if digest is None:
+            return
         self._entries[key] = {
             "stat": notebook,
+            "hash": digest,
             "display": str(path),
             "observed": asdict(observed),
             "warnings": list(result.warnings),
@@ -174,36 +190,44 @@ def settings_key(config: LintConfig, project_root: Path | None) -> str:
         "python": [sys.version, sys.executable],
         "config": json.dumps(asdict(config), sort_keys=True, default=repr),
         "root": os.path.abspath(project_root) if project_root else None,
-        "code": _code_signatures(),
+        "code": _code_hash(),
         "ruff": _ruff_signature() if ruff_codes(config) else None,
-        "installed": [[p, signature(p)] for p in _install_folders()],
+        "installed": _installed_distributions(),
     }
     text = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _code_signatures() -> list:
-    """Size and modification time of every module of nbprod and of third-party rules."""
+def _code_hash() -> str:
+    """A hash of the bytes of every module of nbprod and of third-party rules (about 4 ms:
+    stat times would change with every fresh install and miss a restored cache)."""
+    from blake3 import blake3
+
     from .rules import rule_registry
 
     package = Path(__file__).resolve().parent.parent
-    found = []
+    modules = []
     for folder, dirs, names in os.walk(package):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
-        for name in sorted(names):
-            if name.endswith(".py"):
-                sig = signature(os.path.join(folder, name))
-                found.append([os.path.join(folder, name), sig and sig[:2]])
+        modules += [os.path.join(folder, name) for name in sorted(names) if name.endswith(".py")]
     for _code, rule in rule_registry.items():
-        module = sys.modules.get(rule.__module__)
-        origin = getattr(module, "__file__", None)
+        origin = getattr(sys.modules.get(rule.__module__), "__file__", None)
         if origin and not origin.startswith(str(package)):
-            found.append([origin, signature(origin)])
-    return found
+            modules.append(origin)
+    digest = blake3()
+    for module in modules:
+        digest.update(os.path.relpath(module, package).encode() + b"\0")
+        try:
+            with open(module, "rb") as handle:
+                digest.update(handle.read())
+        except OSError:
+            digest.update(b"\0missing")
+    return digest.hexdigest()
 
 
-def _install_folders() -> list[str]:
-    """Where distributions are installed (their folders change when one is added or removed)."""
+def _installed_distributions() -> list[str]:
+    """The names (with versions) of the distributions installed where imports resolve: one
+    added, removed or upgraded changes the list, a reinstall of the same set does not."""
     import site
     import sysconfig
 
@@ -211,14 +235,29 @@ def _install_folders() -> list[str]:
     folders = [paths["purelib"], paths["platlib"]]
     if site.ENABLE_USER_SITE:
         folders.append(site.getusersitepackages())
-    return list(dict.fromkeys(folders))
+    found = []
+    for folder in dict.fromkeys(folders):
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        found += sorted(n for n in names if n.endswith((".dist-info", ".egg-info", ".pth")))
+    return found
 
 
 def _ruff_signature() -> list:
+    """ruff's version and the size of its binary (a new ruff changes its findings)."""
+    from importlib import metadata
+
     from .ruff import ruff_binary
 
     binary = ruff_binary()
-    return [binary, signature(binary)]
+    try:
+        version = metadata.version("ruff")
+    except metadata.PackageNotFoundError:
+        version = None
+    found = signature(binary)
+    return [version, found and found[0]]
 
 
 def _diagnostic_json(diagnostic: Diagnostic) -> dict:

@@ -164,7 +164,7 @@ def render_sarif(diagnostics: list[Diagnostic]) -> str:
     the cell, and ``properties`` holds ``cell``, ``cell_id`` (and ``output``); the message
     starts with the cell as well.
     """
-    from .. import __version__
+    from ..version import __version__
 
     rules: list[dict] = []
     index: dict[str, int] = {}

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FileProbe", "Observations", "Signature", "file_kind", "glob_names", "signature"]
+__all__ = ["FileProbe", "Observations", "Signature", "content_hash", "file_kind", "glob_names",
+           "signature"]
 
 #: ``[size, mtime_ns, ctime_ns, inode, file kind]`` of a path, ``None`` when it is missing.
 Signature = list[int] | None
@@ -37,6 +38,17 @@ def signature(path: str | os.PathLike) -> Signature:
     except (OSError, ValueError):
         return None
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, stat.S_IFMT(st.st_mode)]
+
+
+def content_hash(path: str | os.PathLike) -> str | None:
+    """The blake3 hash of a file's bytes (hex); ``None`` when it cannot be read."""
+    from blake3 import blake3
+
+    try:
+        with open(path, "rb") as handle:
+            return blake3(handle.read()).hexdigest()
+    except (OSError, ValueError):
+        return None
 
 
 def file_kind(path: str | os.PathLike) -> int | None:
@@ -56,12 +68,14 @@ def glob_names(folder: str | os.PathLike, pattern: str) -> list[str]:
 @dataclass
 class Observations:
     """What rules saw: ``kinds`` (path -> file kind or None), ``larger`` (path of a regular
-    file -> the size it exceeds), ``contents`` (path -> stat signature), ``globs`` (folder and
-    pattern as ``folder/pattern`` -> matching names)."""
+    file -> the size it exceeds), ``contents`` (path -> stat signature), ``hashes`` (path ->
+    content hash, of the same files), ``globs`` (folder and pattern as ``folder/pattern`` ->
+    matching names)."""
 
     kinds: dict[str, int | None] = field(default_factory=dict)
     larger: dict[str, int] = field(default_factory=dict)
     contents: dict[str, Signature] = field(default_factory=dict)
+    hashes: dict[str, str | None] = field(default_factory=dict)
     globs: dict[str, list[str]] = field(default_factory=dict)
 
     def unchanged(self, memo: dict | None = None) -> bool:
@@ -86,8 +100,14 @@ class Observations:
         def listing(expression: str) -> list[str]:
             return glob_names(*os.path.split(expression))
 
+        def same_content(path: str, seen: Signature) -> bool:
+            if now("signature", path, signature) == seen:
+                return True
+            known = self.hashes.get(path)
+            return known is not None and now("hash", path, content_hash) == known
+
         return (
-            all(now("signature", p, signature) == seen for p, seen in self.contents.items())
+            all(same_content(p, seen) for p, seen in self.contents.items())
             and all(now("kind", p, file_kind) == seen for p, seen in self.kinds.items())
             and all(still_larger(p, limit) for p, limit in self.larger.items())
             and all(now("glob", e, listing) == seen for e, seen in self.globs.items())
@@ -123,6 +143,7 @@ class FileProbe:
             self.seen.larger[key] = limit
             return None
         self.seen.contents[key] = found
+        self.seen.hashes[key] = content_hash(key)
         with open(path, "rb") as handle:
             return handle.read(count)
 
@@ -142,6 +163,8 @@ class FileProbe:
         return kind
 
     def _content(self, path: Path) -> Signature:
+        key = os.path.abspath(path)
         found = signature(path)
-        self.seen.contents[os.path.abspath(path)] = found
+        self.seen.contents[key] = found
+        self.seen.hashes[key] = content_hash(key) if found is not None else None
         return found

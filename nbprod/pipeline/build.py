@@ -15,9 +15,10 @@ from ..config import ProjectConfig, suggest
 from ..errors import NbprodError, PipelineError
 from ..fsutil import resolve_inside
 from ..notebook import Notebook, load
-from ..params_schema import ParameterSpec, parameter_specs
+from ..params.cell import ParameterSpec, parameter_specs
+from ..params.model import Parameter
+from ..pipeline_ir import Pipeline, Step
 from .config import PipelineConfig, StepConfig
-from .model import Parameter, Pipeline, Step
 
 __all__ = ["PipelineSource", "build_pipeline", "notebook_parameters"]
 

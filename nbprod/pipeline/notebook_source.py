@@ -14,7 +14,7 @@ from ..config import ProjectConfig
 from ..errors import NbprodError, PipelineError
 from ..fsutil import resolve_inside
 from ..notebook import load
-from .model import Pipeline
+from ..pipeline_ir import Pipeline
 
 __all__ = ["pipeline_from_notebook"]
 

@@ -16,8 +16,9 @@ from typing import Any
 from ..config import suggest
 from ..errors import NbprodError, PipelineError
 from ..fsutil import resolve_inside
-from .model import Parameter, Pipeline, Step
-from .values import parse_value
+from ..params.coerce import coerce_text
+from ..params.model import Parameter
+from ..pipeline_ir import Pipeline, Step
 
 __all__ = ["Plan", "plan_pipeline"]
 
@@ -219,7 +220,7 @@ def _parameters(pipeline: Pipeline, overrides: Mapping[str, Any]) -> dict[str, d
             if name in step.parameters or name in step.accepts:
                 type_name = type_of(declared[name]) if name in declared else None
                 values[name] = (
-                    parse_value(value, type_name, name=name, where=f"pipeline {pipeline.name!r}")
+                    coerce_text(name, value, type_name, where=f"pipeline {pipeline.name!r}")
                     if isinstance(value, str) else value
                 )
         effective[step.name] = values

@@ -170,7 +170,7 @@ def check_points(notebook_bytes: bytes, notebook: str, points: Sequence[Mapping[
         For an unknown name (with did-you-mean), a value of the wrong type, a required
         parameter without a value, naming the point.
     """
-    from ..run.params import resolve, schema
+    from ..params.coerce import resolve, schema
 
     nb = loads(notebook_bytes, path=notebook)
     declared = schema(nb)

@@ -96,7 +96,7 @@ def test_context(notebook: str, *, summary: str, cell: int | None, cell_id: str 
 
 def parameters(receipt: dict, run_dir: Path) -> list[dict[str, Any]]:
     """Every value the run used, shown, with its type, and whether it was given or a default."""
-    from ..run.params import parameters_used
+    from ..run.used_parameters import parameters_used
 
     return [{**row, "value": show(row["value"])} for row in parameters_used(receipt, run_dir)]
 

@@ -1,16 +1,14 @@
-"""The papermill/nbclient side of a run: kernel lifecycle, per-cell callbacks, atomic saves.
+"""The papermill/nbclient side of a run: per-cell callbacks, honest statuses, atomic saves.
 
 Imported only when a notebook runs (``execute.execute``), so ``nbprod lint`` never loads
-papermill. The kernel is started by jupyter_client in its own session (so its process group id
-is its pid); whatever happens, nbprod kills that whole group at the end, so neither the kernel
-nor anything the notebook started in it is left behind.
+papermill. The kernel's life (started in its own session, its whole process group killed at
+the end, started again when it dies before running anything) is ``kernel.py``'s, shared with
+the pytest plugin.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import signal
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -30,13 +28,10 @@ from .execute import (
     RunnerInterrupted,
     error_for,
     is_clean_exit,
-    kernel_dirs,
 )
+from .kernel import START_ATTEMPTS, GroupKilledKernel
 
-__all__ = ["START_ATTEMPTS", "kill_group", "run"]
-
-#: Kernels started per run when one dies before running anything.
-START_ATTEMPTS = 3
+__all__ = ["run"]
 
 
 class _Stop(Exception):
@@ -78,7 +73,7 @@ class _OutputManager(NotebookExecutionManager):
             self._quiet = False
 
 
-class _TrackingClient(PapermillNotebookClient):
+class _TrackingClient(GroupKilledKernel, PapermillNotebookClient):
     """papermill's client with nbprod's own per-cell tracking and a hidden setup step."""
 
     def __init__(self, nb_man: _OutputManager, *, cells: dict[int, CellRun],
@@ -87,30 +82,13 @@ class _TrackingClient(PapermillNotebookClient):
         self.tracked = cells
         self.setup_source = setup_source
         self.progress = progress
-        self.kernel_pid: int | None = None
         self.failure: CellExecutionError | None = None
         self.failure_traceback: str | None = None
         self.started = False
         self.on_notebook_start = self._remember_kernel
 
-    def create_kernel_manager(self) -> Any:
-        """papermill's kernel manager, finding kernel specs without importing IPython."""
-        from jupyter_client.kernelspec import KernelSpecManager
-
-        manager = super().create_kernel_manager()
-        manager.kernel_spec_manager = KernelSpecManager(kernel_dirs=kernel_dirs())
-        return manager
-
     def _remember_kernel(self, notebook: Any = None) -> None:
-        provisioner = getattr(self.km, "provisioner", None)
-        pid = getattr(provisioner, "pid", None) or getattr(
-            getattr(provisioner, "process", None), "pid", None)
-        try:
-            leads_group = pid is not None and os.getpgid(pid) == pid
-        except ProcessLookupError:
-            leads_group = False
-        # Only a kernel that leads its own process group may have its group killed.
-        self.kernel_pid = pid if leads_group else None
+        self.remember_kernel(notebook)
         self.started = True
 
     def _report_progress(self, position: int, total: int, record: CellRun) -> None:
@@ -164,7 +142,7 @@ class _TrackingClient(PapermillNotebookClient):
                 self.nb_man.cell_complete(self.nb.cells[index], cell_index=index)
 
     def _stop_cell(self, record: CellRun | None, status: str, began: float) -> None:
-        kill_group(self.kernel_pid)  # don't wait for a polite shutdown of a stuck kernel
+        self.kill()  # don't wait for a polite shutdown of a stuck kernel
         if record is not None:
             record.status = status
             record.duration_s = round(time.monotonic() - began, 6)
@@ -181,20 +159,6 @@ class _TrackingClient(PapermillNotebookClient):
                 f"nbprod's setup code failed in the kernel: {content.get('ename')}:"
                 f" {content.get('evalue')}"
             )
-
-
-def kill_group(pid: int | None) -> None:
-    """Kill the kernel's whole process group (the kernel leads its own session).
-
-    The group is signalled even when its leader has already exited, so processes the notebook
-    started (and left running) go too.
-    """
-    if not pid:
-        return
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def run(
@@ -281,7 +245,7 @@ def _attempt(nb_node: Any, cells: dict[int, CellRun], manager: _OutputManager,
             raise  # not a notebook problem: the caller records the run and reports a bug
         status, cause = "kernel_died", exc  # the kernel never came up
     finally:
-        kill_group(client.kernel_pid)
+        client.kill()
         kernel_log.close()
         manager.cleanup_pbar()
         manager.notebook_complete()

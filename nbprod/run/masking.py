@@ -38,7 +38,7 @@ MIN_ENV_SECRET_LENGTH = 6
 def environment_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
     """Values of environment variables whose names say they hold secrets (``*_TOKEN``,
     ``*PASSWORD*``, ``*_API_KEY`` ...): the kernel inherits them and may print them."""
-    from .params import is_secret
+    from ..params.redact import is_secret
 
     environ = os.environ if environ is None else environ
     return [value for name, value in environ.items()

@@ -47,7 +47,7 @@ def build_receipt(
     notebook:
         ``{"path": <relative to the project>, "hash": "blake3:...", "object": <stored copy>}``.
     parameters:
-        The injected values, already redacted and JSON-ready (``params.redact``).
+        The injected values, already redacted and JSON-ready (``nbprod.params.redact``).
     cells:
         nbprod's per-cell records (status, start, duration, execution count).
     masker:
@@ -57,7 +57,7 @@ def build_receipt(
         Input files whose content changed between their first read and the end of the run
         (path, hash at first read, hash at the end); recorded only when there are some.
     models:
-        The models the notebook kept with ``nbprod.record_model`` (``serve.record``), already
+        The models the notebook kept with ``nbprod.record_model`` (``run.models``), already
         in the store; recorded only when there are some.
 
     Returns

@@ -129,7 +129,7 @@ def load_bundle(folder: Path) -> tuple[ModelRef, Any]:
         When the manifest or the bytes are missing, or the bytes do not match the hash.
     """
     from ..errors import StoreError
-    from .serialize import load_model
+    from ..store.model_bytes import load_model
 
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))

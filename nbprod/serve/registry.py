@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import StoreError
 from ..fsutil import atomic_write
-from .record import NAME_RE
+from ..run.models import NAME_RE
 
 __all__ = ["ALIAS_RE", "ModelRef", "aliases", "list_models", "load", "require_profile", "resolve",
            "set_alias"]
@@ -215,7 +215,7 @@ def load(store: Any, ref: ModelRef) -> Any:
     StoreError
         When the object is missing or its bytes do not match.
     """
-    from .serialize import load_model
+    from ..store.model_bytes import load_model
 
     path = store.objects.path_for(ref.entry.get("hash", ""))
     try:

@@ -57,8 +57,8 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from .. import __version__
 from ..config import find_pyproject
+from ..version import __version__
 from .cli_bridge import CliFailure, interpret, run_nbprod
 from .jobs import Busy, Job, JobManager
 from .paths import (

@@ -15,7 +15,7 @@ from ..errors import NbprodError, NbprodWarning
 from ..fsutil import TEMP_PREFIX
 from ..notebook import load
 from .config import TestConfig, load_test_config
-from .execute import CellProblem, run_notebook
+from .execute import CellProblem, check_notebook
 from .report import format_problems
 
 __all__ = ["NotebookFile", "NotebookItem", "collect_notebook"]
@@ -102,7 +102,7 @@ class NotebookItem(pytest.Item):
             nb = load(self.path)
         except NbprodError as exc:
             raise NotebookFailed([CellProblem("setup", str(exc))]) from None
-        outcome = run_notebook(
+        outcome = check_notebook(
             nb,
             self.test_config,
             parameters=self.test_config.parameters_for(self.path, self.root),

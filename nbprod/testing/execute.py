@@ -20,7 +20,7 @@ from .inject import inject_parameters
 from .markers import cell_marks
 from .outputs import compare_outputs
 
-__all__ = ["CellProblem", "NotebookOutcome", "run_notebook"]
+__all__ = ["CellProblem", "NotebookOutcome", "check_notebook"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -50,7 +50,7 @@ class NotebookOutcome:
         return not self.problems
 
 
-def run_notebook(
+def check_notebook(
     nb: Notebook,
     config: TestConfig,
     *,
@@ -112,13 +112,55 @@ async def _execute(
     workdir: Path,
     outcome: NotebookOutcome,
 ) -> None:
-    # nbclient pulls in jupyter_client and zmq: imported here, never when pytest starts.
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    """Run the plan in a fresh kernel; a kernel that dies before running anything is started
+    again, as ``nbprod run`` does (``nbprod.run.kernel``)."""
+    from jupyter_client.kernelspec import NoSuchKernel
+
+    from ..run.kernel import START_ATTEMPTS
 
     kernelspec = node.get("metadata", {}).get("kernelspec", {})
     kernel = config.kernel or kernelspec.get("name") or "python3"
-    client = NotebookClient(
+    for attempt in range(1, START_ATTEMPTS + 1):
+        try:
+            await _execute_once(node, plan, config, workdir, outcome, kernel)
+            return
+        except _KernelDidNotStart as failure:
+            if attempt == START_ATTEMPTS or isinstance(failure.cause, NoSuchKernel):
+                cause = failure.cause
+                outcome.problems.append(CellProblem(
+                    "kernel",
+                    f"kernel {kernel!r} could not start: {type(cause).__name__}: {cause}"))
+                return
+
+
+class _KernelDidNotStart(Exception):
+    def __init__(self, cause: BaseException):
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def _client_class() -> type:
+    """nbclient's client with nbprod's kernel lifecycle (``nbprod.run.kernel``): specs found
+    without IPython, the kernel's whole process group killed at the end."""
+    # nbclient pulls in jupyter_client and zmq: imported here, never when pytest starts.
+    from nbclient import NotebookClient
+
+    from ..run.kernel import GroupKilledKernel
+
+    return type("CheckingClient", (GroupKilledKernel, NotebookClient), {})
+
+
+async def _execute_once(
+    node: Any,
+    plan: list[tuple[int, Cell | None]],
+    config: TestConfig,
+    workdir: Path,
+    outcome: NotebookOutcome,
+    kernel: str,
+) -> None:
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    client = _client_class()(
         node,
         timeout=config.timeout,
         startup_timeout=config.startup_timeout,
@@ -136,6 +178,7 @@ async def _execute(
     try:
         async with client.async_setup_kernel(cwd=str(workdir)):
             started = True
+            client.remember_kernel()
             for position, cell in plan:
                 if cell is None:  # the injected parameters, right after the parameters cell
                     injected = node["cells"][position]
@@ -192,9 +235,9 @@ async def _execute(
         if started:
             raise
         # Start-up failures (no such kernel, start-up timeout) are the machine's, not a cell's.
-        outcome.problems.append(
-            CellProblem("kernel", f"kernel {kernel!r} could not start: {type(exc).__name__}: {exc}")
-        )
+        raise _KernelDidNotStart(exc) from None
+    finally:
+        client.kill()  # and whatever the notebook started, even if the kernel exited
 
 
 def _error_of(cell: Any) -> str | None:

@@ -1,7 +1,7 @@
 """Test-time parameters, injected as papermill does: a cell tagged ``injected-parameters``.
 
 The values from ``[tool.nbprod.test.parameters]`` go through the same schema as ``nbprod run``
-(``nbprod.run.params``): types are coerced, unknown names refused with a did-you-mean, and the
+(``nbprod.params``): types are coerced, unknown names refused with a did-you-mean, and the
 injected cell holds literal assignments only. It goes right after the cell tagged
 ``parameters`` (or replaces an ``injected-parameters`` cell left by an earlier papermill run).
 """
@@ -12,7 +12,8 @@ import copy
 from typing import Any
 
 from ..notebook import Notebook
-from ..run.params import inject, resolve, schema
+from ..params.coerce import resolve, schema
+from ..params.inject import inject
 
 __all__ = ["inject_parameters"]
 

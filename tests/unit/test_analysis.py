@@ -138,14 +138,6 @@ def test_used_before_defined_within_one_cell():
     assert analysis.used_before_defined() == [(2, "y", 1, 2)]
 
 
-def test_execution_order_follows_the_counts():
-    analysis = analyze_notebook(_notebook(
-        {"source": "a = 1", "execution_count": 2}, {"source": "b = 1"},
-        {"source": "c = 1", "execution_count": 1},
-    ))
-    assert [cell.index for cell, _ in analysis.execution_order()] == [3, 1]
-
-
 def test_undefined_names_and_star_imports():
     analysis = analyze_notebook(_notebook("import os", "clean.head()", "len(os.sep)"))
     assert analysis.undefined() == [(2, "clean", 1)]
@@ -158,4 +150,3 @@ def test_definers_and_lookup_by_cell():
                                           "a = 2\nb = a"))
     assert analysis.definers == {"a": [2, 3], "b": [3]}
     assert set(analysis.of(3).defines) == {"a", "b"}
-    assert analysis.defined_before("a", 3) and not analysis.defined_before("b", 3)

@@ -11,10 +11,11 @@ from notebook_builder import make_notebook
 
 from nbprod.errors import ParameterError
 from nbprod.notebook import loads
-from nbprod.pipeline.model import Parameter, Pipeline, Step
+from nbprod.params.coerce import resolve, schema
+from nbprod.params.model import Parameter
 from nbprod.pipeline.plan import plan_pipeline
 from nbprod.pipeline.sweep import check_points
-from nbprod.run.params import resolve, schema
+from nbprod.pipeline_ir import Pipeline, Step
 
 PARAMETERS = ("flag: bool = False\nn: int = 1\nrate: float = 0.5\nname: str = 'a'\n"
               "ids: list[int] = []\nmode: Literal['fast', 'slow'] = 'fast'\n"

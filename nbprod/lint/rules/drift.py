@@ -15,17 +15,20 @@ import re
 from ...analysis import CellAnalysis
 from ...notebook import Cell
 from ..rule import Applicability, LintContext, Rule, Severity
+from ._frames import literal_frames
 from ._helpers import (
     Span,
     call_name,
     cell_calls,
     dotted,
+    mentions,
     qualified,
     sg_root,
     sg_span,
     span,
     tree_nodes,
 )
+from ._helpers import keyword as keyword_argument
 
 __all__ = ["RULES"]
 
@@ -968,6 +971,95 @@ class RemovedModule(Rule):
                     break
 
 
+# Reductions that raise on text columns; `sum`, `min` and `max` work on text and stay out.
+_TEXT_FAILING_REDUCTIONS = {"mean", "median", "std", "var", "sem", "prod", "skew", "kurt"}
+
+
+def _reduced_frame(call: ast.Call) -> tuple[str, ast.AST, set[str]] | None:
+    """(frame name, receiver, grouping columns) for ``frame.mean()``,
+    ``frame[mask].mean()`` and ``frame.groupby(key).mean()``; None for anything that
+    reduces a single column (``frame['col'].mean()``, ``frame.groupby(k)['col'].mean()``)."""
+    receiver = call.func.value
+    keys: set[str] = set()
+    if (isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Attribute)
+            and receiver.func.attr == "groupby"):
+        by = receiver.args[0] if receiver.args else keyword_argument(receiver, "by")
+        by = by.value if isinstance(by, ast.keyword) else by
+        items = by.elts if isinstance(by, ast.List | ast.Tuple) else [by]
+        keys = {e.value for e in items if isinstance(e, ast.Constant)}
+        receiver = receiver.func.value
+    frame = receiver
+    if isinstance(frame, ast.Subscript):
+        if isinstance(frame.slice, ast.Constant | ast.List | ast.Tuple | ast.Slice):
+            return None
+        frame = frame.value
+    if not isinstance(frame, ast.Name):
+        return None
+    return frame.id, receiver, keys
+
+
+class TextColumnReduction(Rule):
+    """## What it does
+    Checks for `mean()`, `median()`, `std()`, `var()`, `sem()`, `prod()`, `skew()` and
+    `kurt()` of a whole frame, or of a `groupby`, without `numeric_only=`, where the frame
+    was built in the notebook from a dict of lists and some of its columns hold text.
+    Only frames whose columns the notebook's own literals show are judged. Reported only
+    when the installed pandas is 2.0 or later.
+
+    ## Why is this bad?
+    Before pandas 2.0 such reductions dropped the text columns silently; since 2.0
+    (`numeric_only=False` by default) they fail with `TypeError`, e.g.
+    `dtype 'str' does not support operation 'mean'`.
+
+    ## Example
+    ```python
+    scores = pd.DataFrame({"team": ["a", "a", "b"], "name": ["Ann", "Bo", "Cy"],
+                           "score": [4, 2, 5]})
+    scores.groupby("team").mean()
+    ```
+
+    ## Use instead
+    ```python
+    scores.groupby("team").mean(numeric_only=True)
+    ```
+    """
+
+    code = "NB513"
+    name = "text-column-reduction"
+    rerun_blocker = True
+    severity = Severity.ERROR
+
+    def check(self, ctx):
+        from ..rerun import removed_here
+
+        if not removed_here("pandas", "2.0") or not mentions(ctx, "DataFrame"):
+            return
+        frames = literal_frames(ctx)
+        if not frames:
+            return
+        for cell, result in ctx.python_cells:
+            for call, _name in cell_calls(ctx, cell, result):
+                func = call.func
+                if (not isinstance(func, ast.Attribute)
+                        or func.attr not in _TEXT_FAILING_REDUCTIONS
+                        or keyword_argument(call, "numeric_only") is not None):
+                    continue
+                reduced = _reduced_frame(call)
+                frame = frames.get(reduced[0]) if reduced else None
+                if frame is None:
+                    continue
+                text = [c for c in frame.columns if c in frame.text and c not in reduced[2]]
+                if text:
+                    shown = ", ".join(f"`{c}`" for c in text)
+                    yield self.diagnostic(
+                        ctx,
+                        cell,
+                        f"`{func.attr}()` over the text column(s) {shown} fails since pandas"
+                        f" 2.0; pass `numeric_only=True` or select the numeric columns",
+                        **span(result, call).kwargs(),
+                    )
+
+
 RULES = (
     RemovedSklearnModule,
     RemovedSklearnName,
@@ -981,4 +1073,5 @@ RULES = (
     RemovedFrequencyAlias,
     RemovedRcParam,
     RemovedModule,
+    TextColumnReduction,
 )

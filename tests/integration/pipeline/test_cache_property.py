@@ -14,7 +14,7 @@ import pickle
 import pytest
 
 from nbprod.pipeline import cache as cache_module
-from nbprod.pipeline import run as run_module
+from nbprod.pipeline import orchestrate as run_module
 from nbprod.store import open_project_store
 from tests.integration.pipeline.conftest import NOTEBOOK_PIPELINE, write_notebook
 

@@ -17,8 +17,8 @@ from nbprod.config import load_project_config
 from nbprod.pipeline.build import build_pipeline
 from nbprod.pipeline.config import load_pipeline_config
 from nbprod.pipeline.executors import DaskExecutor
+from nbprod.pipeline.orchestrate import run_pipeline
 from nbprod.pipeline.plan import plan_pipeline
-from nbprod.pipeline.run import run_pipeline
 from nbprod.store import open_project_store
 
 pytestmark = pytest.mark.xdist_group("pipeline-dask")

@@ -13,8 +13,8 @@ from nbprod.config import load_project_config
 from nbprod.pipeline.build import build_pipeline
 from nbprod.pipeline.config import load_pipeline_config
 from nbprod.pipeline.executors import LocalExecutor
+from nbprod.pipeline.orchestrate import PipelineRunner, run_pipeline
 from nbprod.pipeline.plan import plan_pipeline
-from nbprod.pipeline.run import PipelineRunner, run_pipeline
 from nbprod.pipeline.sweep import check_points, run_sweep
 from nbprod.pipeline.worker import StepTask
 from nbprod.store import open_project_store

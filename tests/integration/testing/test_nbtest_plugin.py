@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import nbclient  # noqa: F401  imported once here so in-process pytest runs reuse it
 import pytest
 from nbtest_support import error, result, stream, verdicts, write_notebook
@@ -215,3 +218,30 @@ def test_unreadable_notebook_is_a_collection_error_not_a_failed_test(project):
     # Collected anyway with --continue-on-collection-errors: the good notebook passes.
     outcome = pt.runpytest("--nbprod", "--continue-on-collection-errors", *RUN)
     outcome.assert_outcomes(passed=1, errors=1)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process runs (a zombie nobody reaped yet has ended)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+@pytest.mark.parametrize("ending", ["", "\nimport os\nos._exit(0)"], ids=["ends", "kernel-exits"])
+def test_processes_a_notebook_starts_do_not_outlive_its_test(project, ending):
+    """The kernel's whole process group goes when the notebook's test ends, as after
+    ``nbprod run``, even when the kernel itself died first: a server or worker the notebook
+    started is not left running."""
+    pt = project()
+    write_notebook(pt.path, "spawns.ipynb",
+                   "import pathlib, subprocess\nchild = subprocess.Popen(['sleep', '300'])\n"
+                   "pathlib.Path('child.pid').write_text(str(child.pid))" + ending)
+    outcome = pt.runpytest("--nbprod", *RUN)
+    outcome.assert_outcomes(**({"failed": 1} if ending else {"passed": 1}))
+    pid = int((pt.path / "child.pid").read_text())
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(pid)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from nbprod.errors import ParameterError
-from nbprod.params_schema import parameter_specs, parse_parameters_cell
-from nbprod.pipeline.model import Parameter
+from nbprod.params.cell import parameter_specs, parse_parameters_cell
+from nbprod.params.model import Parameter
 
 
 def test_annotations_defaults_and_comments():

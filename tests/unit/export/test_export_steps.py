@@ -9,7 +9,7 @@ import pytest
 from export_support import generate
 
 from nbprod.errors import ExportError, NbprodWarning
-from nbprod.pipeline.model import Pipeline
+from nbprod.pipeline_ir import Pipeline
 
 
 def _pipeline(files) -> Pipeline:

@@ -125,12 +125,55 @@ def test_other_settings_use_their_own_cache(tmp_path, cache_dir, no_racy_window)
     assert len(list((cache_dir / "lint").glob("*.json"))) == 2
 
 
-def test_the_settings_cover_nbprods_own_code():
-    """An edited checkout of nbprod must not reuse findings of its previous code."""
-    signatures = dict((name, sig) for name, sig in cache_module._code_signatures())
+def test_the_settings_cover_nbprods_own_code(monkeypatch):
+    """An edited checkout of nbprod must not reuse findings of its previous code: the
+    settings hash the modules' bytes."""
     rules_module = Path(cache_module.__file__).parent / "rules" / "portability.py"
-    stat = rules_module.stat()
-    assert signatures[str(rules_module)] == [stat.st_size, stat.st_mtime_ns]
+    before = cache_module._code_hash()
+    real_open = open
+
+    def edited(path, *args, **kwargs):
+        handle = real_open(path, *args, **kwargs)
+        if Path(path) == rules_module:
+            return __import__("io").BytesIO(handle.read() + b"# edited\n")
+        return handle
+
+    monkeypatch.setattr("builtins.open", edited)
+    assert cache_module._code_hash() != before
+
+
+def _fresh_clone(folder: Path) -> None:
+    """What a CI job sees: the same files at the same path, with new inodes and times."""
+    copy = folder.with_name(folder.name + "-copy")
+    shutil.copytree(folder, copy)
+    shutil.rmtree(folder)
+    copy.rename(folder)
+    later = os.stat(next(folder.rglob("*.ipynb"))).st_mtime_ns + 5_000_000_000
+    for path in folder.rglob("*"):
+        os.utime(path, ns=(later, later))
+
+
+def test_a_fresh_clone_of_the_same_files_comes_from_the_cache(tmp_path, cache_dir, monkeypatch,
+                                                              no_racy_window):
+    project = tmp_path / "project"
+    write(project / "a.ipynb", "import pandas as pd\nprint(late)", "late = 1")
+    (project / "requirements.txt").write_text("pandas\n")
+    before = lint_cached([project], cache_dir, root=project)
+    assert "NB004" in codes(before)
+    _fresh_clone(project)
+    forbid_linting(monkeypatch)
+    assert lint_cached([project], cache_dir, root=project).diagnostics == before.diagnostics
+
+
+def test_a_fresh_clone_with_other_bytes_is_linted_again(tmp_path, cache_dir, no_racy_window):
+    project = tmp_path / "project"
+    path = write(project / "a.ipynb", "print(late)", "late = 1")
+    assert "NB004" in codes(lint_cached([project], cache_dir, root=project))
+    _fresh_clone(project)
+    stat = path.stat()
+    write(path, "late = 1", "print(late)")  # same path, new bytes...
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # ...even under the old times
+    assert "NB004" not in codes(lint_cached([project], cache_dir, root=project))
 
 
 def test_a_notebook_shown_under_another_path_is_linted_again(tmp_path, cache_dir,

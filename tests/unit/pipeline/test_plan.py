@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from nbprod.errors import PipelineError
-from nbprod.pipeline.model import Parameter, Pipeline, Step
+from nbprod.params.model import Parameter
 from nbprod.pipeline.plan import plan_pipeline
+from nbprod.pipeline_ir import Pipeline, Step
 
 
 def pipe(*steps, parameters=()):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from nbprod.pipeline.model import Pipeline, Step
 from nbprod.pipeline.plan import plan_pipeline
 from nbprod.pipeline.render import layers, render
+from nbprod.pipeline_ir import Pipeline, Step
 
 PIPELINE = Pipeline("demo", (
     Step("load", notebook="load.ipynb"),

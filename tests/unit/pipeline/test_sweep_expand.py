@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from nbprod.errors import ConfigError, ParameterError
+from nbprod.params.coerce import coerce_text, split_values
 from nbprod.pipeline.sweep import expand, load_sweep_file
-from nbprod.pipeline.values import parse_value, split_values
 
 
 def test_grid_is_every_combination_in_order():
@@ -34,10 +34,10 @@ def test_values_from_the_command_line():
     assert split_values("0.1,0.01") == ["0.1", "0.01"]
     assert split_values("adam, sgd") == ["adam", "sgd"]
     assert split_values("[1, 2]") == [1, 2]  # a list literal is data
-    assert parse_value("5", "float") == 5.0
-    assert parse_value("007", "str") == "007"
+    assert coerce_text("value", "5", "float", where="pipeline") == 5.0
+    assert coerce_text("value", "007", "str", where="pipeline") == "007"
     with pytest.raises(ParameterError, match="parameter 'depth' expects int, got 'abc'"):
-        parse_value("abc", "int", name="depth")
+        coerce_text("depth", "abc", "int", where="pipeline")
 
 
 def test_sweep_file(tmp_path):

@@ -97,7 +97,7 @@ def test_status_difference_names_each_side_in_its_own_words(tmp_path):
     """An interrupted original re-run successfully: no 'cell None', no message quoted twice."""
     from types import SimpleNamespace
 
-    from nbprod.run.reproduce import _first_difference
+    from nbprod.run.reproduction import _first_difference
 
     original = {"status": "interrupted",
                 "error": {"cell": None, "cell_id": None,

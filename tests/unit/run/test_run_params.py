@@ -15,7 +15,7 @@ from notebook_builder import make_notebook
 
 from nbprod.errors import ParameterError
 from nbprod.notebook import loads
-from nbprod.run import params as P
+from nbprod.params import coerce, files, inject, redact
 
 PARAMS_CELL = """\
 from pathlib import Path
@@ -46,16 +46,16 @@ def nb_with(source: str = PARAMS_CELL):
 
 @pytest.fixture(scope="module")
 def schema():
-    return {p.name: p for p in P.schema(nb_with())}
+    return {p.name: p for p in coerce.schema(nb_with())}
 
 
 def test_schema_reads_types_defaults_help_and_required(schema):
-    assert schema["lr"].spec == P.TypeSpec("float")
+    assert schema["lr"].spec == coerce.TypeSpec("float")
     assert schema["lr"].help == "learning rate"
-    assert schema["layers"].spec == P.TypeSpec("list", (P.TypeSpec("int"),))
-    assert schema["when"].spec == P.TypeSpec("datetime", optional=True)
-    assert schema["mode"].spec == P.TypeSpec("literal", ("fast", "slow"))
-    assert schema["untyped"].spec == P.TypeSpec("int")  # inferred from the literal default
+    assert schema["layers"].spec == coerce.TypeSpec("list", (coerce.TypeSpec("int"),))
+    assert schema["when"].spec == coerce.TypeSpec("datetime", optional=True)
+    assert schema["mode"].spec == coerce.TypeSpec("literal", ("fast", "slow"))
+    assert schema["untyped"].spec == coerce.TypeSpec("int")  # inferred from the literal default
     assert schema["anything"].spec.base == "any"
     assert schema["dataset"].required and schema["dataset"].help == "the dataset to read"
     assert schema["out"].default_source == 'Path("out")'
@@ -63,29 +63,29 @@ def test_schema_reads_types_defaults_help_and_required(schema):
 
 def test_to_dict_hides_secret_defaults(schema):
     data = schema["api_token"].to_dict()
-    assert data["default"] == P.REDACTED and data["default_source"] is None
+    assert data["default"] == redact.REDACTED and data["default_source"] is None
     assert schema["mode"].to_dict()["choices"] == ["fast", "slow"]
 
 
 @pytest.mark.parametrize(
     ("annotation", "expected"),
     [
-        ("int", P.TypeSpec("int")),
-        ("Optional[int]", P.TypeSpec("int", optional=True)),
-        ("Union[str, None]", P.TypeSpec("str", optional=True)),
-        ("'float'", P.TypeSpec("float")),
-        ("typing.List[str]", P.TypeSpec("list", (P.TypeSpec("str"),))),
-        ("tuple[int, ...]", P.TypeSpec("list", (P.TypeSpec("int"),))),
-        ("pathlib.Path", P.TypeSpec("path")),
-        ("datetime.date", P.TypeSpec("date")),
-        ("np.ndarray", P.TypeSpec("any")),
-        ("int | str", P.TypeSpec("any")),
-        ("not valid(", P.TypeSpec("any")),
-        (None, P.TypeSpec("any")),
+        ("int", coerce.TypeSpec("int")),
+        ("Optional[int]", coerce.TypeSpec("int", optional=True)),
+        ("Union[str, None]", coerce.TypeSpec("str", optional=True)),
+        ("'float'", coerce.TypeSpec("float")),
+        ("typing.List[str]", coerce.TypeSpec("list", (coerce.TypeSpec("str"),))),
+        ("tuple[int, ...]", coerce.TypeSpec("list", (coerce.TypeSpec("int"),))),
+        ("pathlib.Path", coerce.TypeSpec("path")),
+        ("datetime.date", coerce.TypeSpec("date")),
+        ("np.ndarray", coerce.TypeSpec("any")),
+        ("int | str", coerce.TypeSpec("any")),
+        ("not valid(", coerce.TypeSpec("any")),
+        (None, coerce.TypeSpec("any")),
     ],
 )
 def test_parse_type(annotation, expected):
-    assert P.parse_type(annotation) == expected
+    assert coerce.parse_type(annotation) == expected
 
 
 @pytest.mark.parametrize(
@@ -113,7 +113,7 @@ def test_parse_type(annotation, expected):
     ],
 )
 def test_coerce_command_line_text(schema, name, text, expected):
-    assert P.coerce(schema[name], text, from_text=True) == expected
+    assert coerce.coerce(schema[name], text, from_text=True) == expected
 
 
 @pytest.mark.parametrize(
@@ -129,7 +129,7 @@ def test_coerce_command_line_text(schema, name, text, expected):
     ],
 )
 def test_coerce_yaml_data(schema, name, value, expected):
-    assert P.coerce(schema[name], value, from_text=False) == expected
+    assert coerce.coerce(schema[name], value, from_text=False) == expected
 
 
 @pytest.mark.parametrize(
@@ -151,30 +151,30 @@ def test_coerce_yaml_data(schema, name, value, expected):
 )
 def test_coerce_refuses_with_a_clear_message(schema, name, value, from_text, fragment):
     with pytest.raises(ParameterError) as info:
-        P.coerce(schema[name], value, from_text=from_text, where="train.ipynb")
+        coerce.coerce(schema[name], value, from_text=from_text, where="train.ipynb")
     assert fragment in str(info.value)
     assert str(info.value).startswith("train.ipynb: parameter")
 
 
 def test_resolve_unknown_name_suggests():
-    params = P.schema(nb_with())
+    params = coerce.schema(nb_with())
     with pytest.raises(ParameterError, match=r"unknown parameter 'epoch' \(did you mean 'epochs'"):
-        P.resolve(params, {"epoch": "3", "dataset": "d"}, texts=frozenset({"epoch"}))
+        coerce.resolve(params, {"epoch": "3", "dataset": "d"}, texts=frozenset({"epoch"}))
 
 
 def test_resolve_requires_required_names():
-    params = P.schema(nb_with())
+    params = coerce.schema(nb_with())
     with pytest.raises(ParameterError, match="required parameter 'dataset' not given"):
-        P.resolve(params, {"lr": 0.2})
-    values = P.resolve(params, {"dataset": "d", "lr": "0.2"}, texts=frozenset({"lr"}))
+        coerce.resolve(params, {"lr": 0.2})
+    values = coerce.resolve(params, {"dataset": "d", "lr": "0.2"}, texts=frozenset({"lr"}))
     assert values == {"dataset": "d", "lr": 0.2}
 
 
 def test_resolve_without_parameters_cell():
     nb = loads(nbformat.writes(make_notebook("x = 1")), path="n.ipynb")
-    assert P.resolve(P.schema(nb), {}) == {}
+    assert coerce.resolve(coerce.schema(nb), {}) == {}
     with pytest.raises(ParameterError, match="no cell tagged 'parameters'"):
-        P.resolve(P.schema(nb), {"x": 2})
+        coerce.resolve(coerce.schema(nb), {"x": 2})
 
 
 HOSTILE = [
@@ -197,7 +197,7 @@ def _execute(source: str) -> dict:
 
 @pytest.mark.parametrize("value", HOSTILE)
 def test_hostile_strings_round_trip_exactly(value):
-    source = P.render_assignments({"name": value})
+    source = inject.render_assignments({"name": value})
     assert _execute(source)["name"] == value
 
 
@@ -213,10 +213,10 @@ def test_nested_json_dates_paths_and_special_floats_round_trip():
         "inf": math.inf,
         "minus_inf": -math.inf,
     }
-    namespace = _execute(P.render_assignments(values))
+    namespace = _execute(inject.render_assignments(values))
     for name, value in values.items():
         assert namespace[name] == value, name
-    assert math.isnan(_execute(P.render_assignments({"x": math.nan}))["x"])
+    assert math.isnan(_execute(inject.render_assignments({"x": math.nan}))["x"])
 
 
 @settings(max_examples=200, deadline=None)
@@ -226,57 +226,57 @@ def test_nested_json_dates_paths_and_special_floats_round_trip():
     max_leaves=20,
 ))
 def test_any_json_value_round_trips(value):
-    assert _execute(P.render_assignments({"v": value}))["v"] == value
+    assert _execute(inject.render_assignments({"v": value}))["v"] == value
 
 
 def test_injected_source_is_only_literal_assignments():
-    source = P.render_assignments({"a": "x", "b": [1, {"c": dt.date(2020, 1, 1)}]})
+    source = inject.render_assignments({"a": "x", "b": [1, {"c": dt.date(2020, 1, 1)}]})
     tree = ast.parse(source)
     assert all(isinstance(stmt, ast.Assign) for stmt in tree.body)
     with pytest.raises(ParameterError, match="not a literal"):
-        P._check_literal_only("a = open('x')\n")
+        inject._check_literal_only("a = open('x')\n")
     with pytest.raises(ParameterError, match="plain assignments"):
-        P._check_literal_only("import os\n")
+        inject._check_literal_only("import os\n")
     with pytest.raises(ParameterError, match="cannot be injected"):
-        P.render_assignments({"a": object()})
+        inject.render_assignments({"a": object()})
 
 
 def test_inject_after_parameters_cell_and_replace_existing():
     node = make_notebook("import x", {"source": "a = 1", "tags": ["parameters"]}, "print(a)")
-    assert P.inject(node, {"a": 2}) == 2
-    assert node.cells[2].metadata.tags == [P.INJECTED_TAG]
-    assert node.cells[2].id == P.INJECTED_TAG
+    assert inject.inject(node, {"a": 2}) == 2
+    assert node.cells[2].metadata.tags == [inject.INJECTED_TAG]
+    assert node.cells[2].id == inject.INJECTED_TAG
     assert node.cells[2].source == "# Parameters\na = 2\n"
-    assert P.inject(node, {"a": 3}) == 2  # replaced, not added again
+    assert inject.inject(node, {"a": 3}) == 2  # replaced, not added again
     assert len(node.cells) == 4 and node.cells[2].source.endswith("a = 3\n")
-    assert P.inject(node, {}) is None
+    assert inject.inject(node, {}) is None
 
 
 def test_redact_secrets_by_name():
     values = {"api_token": "abc", "db_password": "p", "sort_key": 1, "lr": 0.1,
               "start": dt.date(2024, 1, 1), "out": Path("o")}
-    assert P.redact(values) == {"api_token": "***", "db_password": "***", "sort_key": "***",
+    assert redact.redact(values) == {"api_token": "***", "db_password": "***", "sort_key": "***",
                                 "lr": 0.1, "start": "2024-01-01", "out": "o"}
-    assert not P.is_secret("monkey") and not P.is_secret("keyboard")
+    assert not redact.is_secret("monkey") and not redact.is_secret("keyboard")
 
 
 def test_parameter_file(tmp_path):
     good = tmp_path / "p.yaml"
     good.write_text("lr: 0.5\nstart: 2024-01-01\nlayers: [1, 2]\n", encoding="utf-8")
-    assert P.load_parameter_file(good) == {"lr": 0.5, "start": dt.date(2024, 1, 1),
+    assert files.load_parameter_file(good) == {"lr": 0.5, "start": dt.date(2024, 1, 1),
                                            "layers": [1, 2]}
     bad = tmp_path / "bad.yaml"
     bad.write_text("lr: [1,\n", encoding="utf-8")
     with pytest.raises(ParameterError, match="not valid YAML"):
-        P.load_parameter_file(bad)
+        files.load_parameter_file(bad)
     listing = tmp_path / "list.yaml"
     listing.write_text("- 1\n", encoding="utf-8")
     with pytest.raises(ParameterError, match="must be a mapping"):
-        P.load_parameter_file(listing)
+        files.load_parameter_file(listing)
     with pytest.raises(ParameterError, match="no such parameter file"):
-        P.load_parameter_file(tmp_path / "missing.yaml")
+        files.load_parameter_file(tmp_path / "missing.yaml")
 
 
 def test_undecodable_command_line_text_is_refused(schema):
     with pytest.raises(ParameterError, match="not valid UTF-8"):
-        P.coerce(schema["name"], "bad \udcff byte", from_text=True)
+        coerce.coerce(schema["name"], "bad \udcff byte", from_text=True)

@@ -10,11 +10,11 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from nbprod.errors import StoreError
+from nbprod.run.models import collect_models, record_model
 from nbprod.serve import registry
-from nbprod.serve.record import collect_models, record_model
-from nbprod.serve.serialize import dump_model, load_model
 from nbprod.store import Store
 from nbprod.store.hashing import hash_bytes
+from nbprod.store.model_bytes import dump_model, load_model
 
 X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
 Y = [0, 0, 1, 1]
@@ -84,7 +84,7 @@ def test_a_swapped_object_is_never_loaded(tmp_path, monkeypatch):
 
 def test_outside_a_run_record_model_only_warns(monkeypatch):
     monkeypatch.delenv("NBPROD_RECORDS_FILE", raising=False)
-    monkeypatch.setattr("nbprod.serve.record._warned", False)
+    monkeypatch.setattr("nbprod.run.models._warned", False)
     with pytest.warns(UserWarning, match="not inside an nbprod run"):
         record_model("m", _fit(), training_data=X)
     with pytest.raises(ValueError, match="is not a model name"):

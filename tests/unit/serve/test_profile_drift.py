@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from nbprod.run.training_profile import bin_index, profile_frame
 from nbprod.serve.drift import DriftMonitor, psi, verdict
-from nbprod.serve.profile import bin_index, profile_frame
 
 
 def _frame(n: int = 1000, seed: int = 0, shift: float = 0.0) -> pd.DataFrame:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from nbprod.run.training_profile import profile_frame
 from nbprod.serve.metrics import Metrics
-from nbprod.serve.profile import profile_frame
 from nbprod.serve.schema import RequestError, RowSchema
 
 TRAINING = pd.DataFrame({"size": [40.5, 52.0, 61.25], "rooms": [1, 2, 3],

@@ -314,6 +314,20 @@ FIXTURES: dict[str, dict] = {
         code("from pandas.tools.plotting import scatter_matrix\n"
              "from pandas.plotting import andrews_curves\nimport pandas.io.data as web"),
     ]},
+    "NB513": {"cells": [
+        code("import pandas as pd\nraw = {'team': ['a', 'a', 'b'], 'name': ['Ann', 'Bo', 'Cy'],\n"
+             "       'score': [4, 2, 5]}\nscores = pd.DataFrame(raw, columns=raw.keys())"),
+        code("scores.groupby('team').mean()\nscores[scores['score'] > 2].median()"),
+        code("scores.groupby('team').mean(numeric_only=True)\nscores['score'].mean()\n"
+             "scores.groupby(['team', 'name']).std()\n"
+             "scores.groupby('team')['score'].mean()\nscores.groupby('team').sum()\n"
+             "scores[['score']].mean()"),
+        code("numbers = pd.DataFrame({'x': [1, 2], 'y': [3.0, 4.5]})\nnumbers.mean()\n"
+             "fixed = pd.DataFrame({'k': ['a', 'b'], 'v': [1, 2]})\n"
+             "fixed.drop(columns='k', inplace=True)\nfixed.mean()\n"
+             "again = pd.DataFrame({'k': ['a'], 'v': [1]})\nagain = again.set_index('k')\n"
+             "again.mean()"),
+    ]},
     "NB601": {"cells": [
         code("import random\nx = random.random()\nz = random.randint(1, 6)"),
         code("rng = random.Random()\nrng2 = random.Random(42)"),

@@ -12,7 +12,7 @@ import pickle
 from typing import Any
 
 from ..errors import StoreError
-from ..store.hashing import hash_bytes
+from .hashing import hash_bytes
 
 __all__ = ["FORMATS", "dump_model", "load_model"]
 

@@ -1,9 +1,8 @@
-"""Run parameters: the schema of the ``parameters`` cell, coercion of given values, safe injection.
+"""A notebook's parameter schema and the one coercer of the values given for it.
 
-Values arrive as text (``-p lr 0.1``) or as YAML data (``-f params.yaml``). Each is checked
-against the declared type and converted to a Python value; the injected cell is then written by
-nbprod itself from those values, as literals only, so no value can ever become code (papermill
-formats values into source text with its translators and only warns about unknown names).
+Values arrive as text (``-p lr 0.1``, a sweep's ``-p lr 0.1,0.2``, a pipeline script's
+``--lr 0.1``) or as data (YAML, JSON, Python). Each is checked against the declared type and
+converted to a Python value here, for every command alike.
 """
 
 from __future__ import annotations
@@ -11,41 +10,28 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import json
-import math
-import re
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
 from ..config import suggest
-from ..errors import NbprodError, ParameterError
-from ..notebook import Cell, Notebook, load
-from ..params_schema import ParameterSpec, parameter_specs
+from ..errors import ParameterError
+from ..notebook import Notebook
 from ..syntax import parse
+from .cell import ParameterSpec, parameter_specs, parameters_cell
+from .redact import REDACTED, is_secret, json_safe
 
 __all__ = [
-    "INJECTED_TAG",
-    "REDACTED",
     "ParamInfo",
     "TypeSpec",
     "coerce",
-    "inject",
-    "is_secret",
-    "load_parameter_file",
-    "parameters_cell",
+    "coerce_text",
     "parse_type",
-    "redact",
-    "render_assignments",
     "resolve",
     "schema",
+    "split_values",
 ]
 
-INJECTED_TAG = "injected-parameters"
-REDACTED = "***"
-
-# Names whose values never reach the receipt or the stored output notebook.
-_SECRET_RE = re.compile(r"(token|passw(or)?d|secret|api_?key|private_?key|credential|(^|_)key$)",
-                        re.IGNORECASE)
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 _NONE = {"none", "null", "~"}
@@ -87,7 +73,7 @@ class ParamInfo:
 
     def to_dict(self) -> dict:
         """JSON form used by ``nbprod params --output-format json`` and the server."""
-        default = self.default if _json_safe(self.default) else None
+        default = self.default if json_safe(self.default) else None
         return {
             "name": self.name,
             "type": self.type or (self.spec.base if self.spec.base != "any" else None),
@@ -176,12 +162,6 @@ def _union(members: list[TypeSpec]) -> TypeSpec:
         return TypeSpec("any", optional=optional)
     only = real[0]
     return TypeSpec(only.base, only.args, optional)
-
-
-def parameters_cell(nb: Notebook) -> Cell | None:
-    """The notebook's cell tagged ``parameters`` (the first one, as papermill uses)."""
-    tagged = [c for c in nb.tagged("parameters") if c.cell_type == "code"]
-    return tagged[0] if tagged else None
 
 
 def schema(nb: Notebook) -> list[ParamInfo]:
@@ -446,263 +426,18 @@ def _parse_data(text: str) -> Any:
         raise ValueError(f"not JSON or YAML ({str(exc).splitlines()[0]})") from None
 
 
-def load_parameter_file(path: str | Path) -> dict[str, Any]:
-    """Read a YAML (or JSON) file of parameters: a mapping of name to value.
+def split_values(text: str) -> list[Any]:
+    """The values of a sweep's ``-p NAME v1,v2,...`` as text; a list literal gives its items.
 
-    Raises
-    ------
-    ParameterError
-        When the file is missing, not YAML, or not a mapping with text keys.
+    The items of a list literal are data (``[0.1, 0.2]``); comma-separated items stay text, to
+    be read against the parameter's type like ``nbprod run -p`` values.
     """
-    import yaml
-
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ParameterError(f"{path}: no such parameter file; check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ParameterError(f"{path}: cannot read parameter file: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f", line {mark.line + 1}" if mark is not None else ""
-        raise ParameterError(f"{path}{line}: not valid YAML; fix the file") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
-        raise ParameterError(f"{path}: must be a mapping of parameter names to values")
-    return data
-
-
-# --- injection ----------------------------------------------------------------------------
-
-
-def render_assignments(values: dict[str, Any]) -> str:
-    """The source of the injected cell: one ``name = <literal>`` line per value.
-
-    The text is built from the values' types, never from their text, and then checked: the
-    result may contain only assignments of literals (and calls to ``date``, ``datetime``,
-    ``Path`` and ``float('nan')``), so a value cannot become code whatever it contains.
-
-    Raises
-    ------
-    ParameterError
-        When a value has a type that has no literal form (a bug in the caller's coercion).
-    """
-    lines = ["# Parameters"]
-    for name, value in values.items():
-        if not name.isidentifier():
-            raise ParameterError(f"parameter name {name!r} is not a Python identifier")
-        lines.append(f"{name} = {_literal(value, name)}")
-    source = "\n".join(lines) + "\n"
-    _check_literal_only(source)
-    return source
-
-
-def _literal(value: Any, name: str) -> str:
-    if value is None or isinstance(value, bool):
-        return repr(value)
-    if isinstance(value, int):
-        return repr(int(value))
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "float('nan')"
-        if math.isinf(value):
-            return "float('inf')" if value > 0 else "float('-inf')"
-        return repr(float(value))
-    if isinstance(value, str):
-        return repr(str(value))
-    if isinstance(value, dt.datetime):
-        parts = [value.year, value.month, value.day, value.hour, value.minute, value.second,
-                 value.microsecond]
-        text = f"__import__('datetime').datetime({', '.join(map(str, parts))}"
-        if value.tzinfo is not None:
-            offset = value.utcoffset()
-            assert offset is not None
-            text += (", tzinfo=__import__('datetime').timezone(__import__('datetime')"
-                     f".timedelta(seconds={int(offset.total_seconds())}))")
-        return text + ")"
-    if isinstance(value, dt.date):
-        return f"__import__('datetime').date({value.year}, {value.month}, {value.day})"
-    if isinstance(value, PurePath):
-        return f"__import__('pathlib').Path({str(value)!r})"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_literal(v, name) for v in value) + "]"
-    if isinstance(value, dict):
-        items = []
-        for key, item in value.items():
-            if not isinstance(key, (str, int, float, bool)) and key is not None:
-                raise ParameterError(f"parameter {name!r}: mapping keys must be text or numbers")
-            items.append(f"{_literal(key, name)}: {_literal(item, name)}")
-        return "{" + ", ".join(items) + "}"
-    raise ParameterError(
-        f"parameter {name!r}: a {type(value).__name__} value cannot be injected; use text,"
-        " numbers, booleans, lists, mappings, dates or paths"
-    )
-
-
-_ALLOWED_CALLS = {
-    ("float",): {"nan", "inf", "-inf"},
-}
-
-
-def _check_literal_only(source: str) -> None:
-    """Refuse any injected source that is more than literal assignments (defence in depth)."""
-    tree = parse(source)
-    for stmt in tree.body:
-        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
-                and isinstance(stmt.targets[0], ast.Name)):
-            raise ParameterError("internal error: injected parameters are not plain assignments")
-        _check_value(stmt.value)
-
-
-def _check_value(node: ast.expr) -> None:
-    if isinstance(node, ast.Constant):
-        return
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) \
-            and isinstance(node.operand, ast.Constant):
-        return
-    if isinstance(node, ast.List):
-        for item in node.elts:
-            _check_value(item)
-        return
-    if isinstance(node, ast.Dict):
-        for part in [*node.keys, *node.values]:
-            if part is None:
-                raise ParameterError("internal error: '**' in injected parameters")
-            _check_value(part)
-        return
-    if isinstance(node, ast.Call) and _is_allowed_call(node):
-        for arg in [*node.args, *(k.value for k in node.keywords)]:
-            _check_value(arg)
-        return
-    raise ParameterError(
-        f"internal error: injected parameters contain {type(node).__name__}, not a literal"
-    )
-
-
-def _is_allowed_call(node: ast.Call) -> bool:
-    func = node.func
-    if isinstance(func, ast.Name) and func.id == "float":
-        return (len(node.args) == 1 and isinstance(node.args[0], ast.Constant)
-                and node.args[0].value in _ALLOWED_CALLS[("float",)] and not node.keywords)
-    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call):
-        inner = func.value
-        module = (inner.args[0].value if isinstance(inner.func, ast.Name)
-                  and inner.func.id == "__import__" and len(inner.args) == 1
-                  and isinstance(inner.args[0], ast.Constant) else None)
-        allowed = {"datetime": {"date", "datetime", "timezone", "timedelta"},
-                   "pathlib": {"Path"}}
-        return module in allowed and func.attr in allowed[module]
-    return False
-
-
-def inject(nb_node: Any, values: dict[str, Any]) -> int | None:
-    """Insert (or replace) the ``injected-parameters`` cell after the ``parameters`` cell.
-
-    Works on an nbformat node in place (a copy of the input notebook, never the file).
-
-    Returns
-    -------
-    int or None
-        The 0-based position of the injected cell, or None when there was nothing to inject.
-    """
-    if not values:
-        return None
-    source = render_assignments(values)
-    cells = nb_node.cells
-    for index, cell in enumerate(cells):
-        if INJECTED_TAG in cell.get("metadata", {}).get("tags", []):
-            cell.source = source
-            return index
-    # A cell of the notebook's own node type (attribute access for nbclient), built directly:
-    # nbformat.v4's constructor would import nbformat's validator for one dict.
-    node = type(nb_node)
-    new = node({"cell_type": "code", "execution_count": None, "id": "",
-                "metadata": node({"tags": [INJECTED_TAG]}), "outputs": [], "source": source})
-    taken = {c.get("id") for c in cells}
-    new_id, suffix = INJECTED_TAG, 1
-    while new_id in taken:
-        suffix += 1
-        new_id = f"{INJECTED_TAG}-{suffix}"
-    if nb_node.get("nbformat_minor", 0) >= 5:
-        new["id"] = new_id
-    else:
-        new.pop("id", None)
-    position = next((i + 1 for i, c in enumerate(cells)
-                     if "parameters" in c.get("metadata", {}).get("tags", [])), 0)
-    cells.insert(position, new)
-    return position
-
-
-def values_used(params: list[ParamInfo], given: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every value a run used: the ``given`` ones, then the schema's defaults for the rest.
-
-    ``given`` is a receipt's (already redacted) parameters; defaults of secret-named
-    parameters are redacted here. Each entry says whether the value was given or defaulted,
-    so ``runs show`` can list what the run really used, not only what was overridden.
-    """
-    declared = {p.name: p for p in params}
-    rows = [{"name": name, "value": value, "given": True,
-             "type": declared[name].to_dict()["type"] if name in declared else None}
-            for name, value in given.items()]
-    for param in params:
-        if param.name not in given and not param.required:
-            rows.append({"name": param.name, "value": param.to_dict()["default"],
-                         "given": False, "type": param.to_dict()["type"]})
-    return rows
-
-
-def parameters_used(receipt: dict[str, Any], run_dir: Path) -> list[dict[str, Any]]:
-    """The values a recorded run used: its own, and its notebook's defaults for the others.
-
-    The defaults come from the parameters cell of the run's executed notebook (the code that
-    ran, not today's notebook); without a readable one only the given values are known.
-    """
-    given = receipt.get("parameters") or {}
-    output = run_dir / "output.ipynb"
-    try:
-        declared = schema(load(output)) if output.is_file() else []
-    except NbprodError:
-        declared = []
-    return values_used(declared, given)
-
-
-# --- secrets -------------------------------------------------------------------------------
-
-
-def is_secret(name: str) -> bool:
-    """Whether a parameter's name says it holds a secret (token, password, api_key ...)."""
-    return bool(_SECRET_RE.search(name))
-
-
-def redact(values: dict[str, Any], also: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
-    """JSON-ready parameters with secret values replaced by ``***``: those of secret names,
-    and those of the names in ``also`` (values that look like credentials)."""
-    return {name: REDACTED if is_secret(name) or name in also else to_json(value)
-            for name, value in values.items()}
-
-
-def to_json(value: Any) -> Any:
-    """A coerced value as JSON data (dates as ISO text, paths as text, NaN as text)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return repr(value)
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, PurePath):
-        return str(value)
-    if isinstance(value, (list, tuple)):
-        return [to_json(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): to_json(v) for k, v in value.items()}
-    return value
-
-
-def _json_safe(value: Any) -> bool:
-    try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError):
-        return False
-    return True
+    stripped = text.strip()
+    if stripped.startswith("["):
+        try:
+            value = ast.literal_eval(stripped)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            value = None
+        if isinstance(value, list):
+            return value
+    return [part.strip() for part in text.split(",")]

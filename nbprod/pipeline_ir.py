@@ -4,6 +4,9 @@ A pipeline comes either from the ``step:<name>`` cells of one notebook (``nbprod
 writes it as ``<module>_pipeline.json`` beside the generated step module) or from notebooks
 listed in ``[[tool.nbprod.pipeline.steps]]``. Both become the same ``Pipeline``; executors
 and exporters only ever see this form.
+
+It sits below both ``export`` (whose step exporter produces it from step cells) and the
+``pipeline`` package (which plans and runs it), so neither has to import the other upwards.
 """
 
 from __future__ import annotations
@@ -11,20 +14,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Parameter", "Pipeline", "Step", "SCHEMA_VERSION"]
+from .params.model import Parameter
+
+__all__ = ["Pipeline", "Step", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = 1
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """A pipeline parameter, from a ``parameters`` cell: ``lr: float = 0.1  # learning rate``."""
-
-    name: str
-    type: str | None = None  # the annotation as written ("float", "list[int]"), if any
-    default: Any = None
-    help: str | None = None
-    required: bool = False
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,9 @@ the environment now versus the receipt's (Python, packages, git), and the input 
 the hashes recorded. Then the notebook version recorded in the store runs again with the
 recorded parameters (a new run of kind ``reproduce`` whose parent is the original), and the two
 output notebooks are compared with tolerances (``compare.py``).
+
+The module is not called ``reproduce``: importing it would replace the function
+``nbprod.run.reproduce`` with the module of the same name.
 """
 
 from __future__ import annotations
@@ -129,10 +132,10 @@ def reproduce(
     ParameterError
         When a redacted parameter is not given again.
     """
+    from ..params.redact import REDACTED
     from ..store import open_project_store
     from ..store.diff import diff_data, diff_environment
     from ..store.environment import capture_environment
-    from .params import REDACTED
 
     if store is None:
         store = open_project_store(project_root, create=False)

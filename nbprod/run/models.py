@@ -1,6 +1,6 @@
 """``nbprod.record_model(name, model, training_data=X)``: a notebook keeps a model with its run.
 
-Inside a run the model is serialised (``serialize.dump_model``) into the run folder's
+Inside a run the model is serialised (``store.model_bytes.dump_model``) into the run folder's
 ``models/`` and described by one line of ``models.jsonl`` (hash, format, class, the profile of
 ``training_data``); when the run ends the runner copies each file into the content-addressed
 store and lists it under ``receipt["models"]`` (``collect_models``), beside the parameters,
@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ..run.record import RECORDS_ENV
+from .record import RECORDS_ENV
 
 __all__ = ["MODELS_FILE", "NAME_RE", "collect_models", "record_model"]
 
@@ -54,7 +54,7 @@ def record_model(name: str, model: Any, training_data: Any = None) -> None:
             f"nbprod.record_model: {name!r} is not a model name; use letters, digits, '_', '.'"
             " and '-' (starting with a letter or digit)"
         )
-    from .profile import profile_frame
+    from .training_profile import profile_frame
 
     profile = profile_frame(training_data) if training_data is not None else None
     target = os.environ.get(RECORDS_ENV)
@@ -65,7 +65,7 @@ def record_model(name: str, model: Any, training_data: Any = None) -> None:
             _warned = True
         return
     from ..store.hashing import hash_bytes
-    from .serialize import dump_model
+    from ..store.model_bytes import dump_model
 
     data, info = dump_model(model)
     run_dir = Path(target).parent

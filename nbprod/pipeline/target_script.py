@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .exports import header, identifier
 from .plan import Plan, type_of
+from .targets import header, identifier
 
 __all__ = ["export_script"]
 
@@ -31,14 +31,14 @@ def export_script(plan: Plan, *, root: Path) -> str:
         "import sys",
         "",
         "from nbprod.errors import NbprodError",
-        "from nbprod.pipeline.values import parse_value",
+        "from nbprod.params.coerce import coerce_text",
         "",
         "",
         "def reader(name, type_name):",
         '    """Reads a command-line value as `nbprod run -p` does (same value, same error)."""',
         "    def read(text):",
         "        try:",
-        "            return parse_value(text, type_name, name=name, where='this script')",
+        "            return coerce_text(name, text, type_name, where='this script')",
         "        except NbprodError as exc:",
         "            raise argparse.ArgumentTypeError(str(exc)) from None",
         "    return read",

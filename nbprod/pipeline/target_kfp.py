@@ -18,8 +18,8 @@ import tempfile
 from pathlib import Path
 
 from ..errors import ExportError, MissingDependencyError
-from .exports import header, identifier, step_parameters
 from .plan import Plan
+from .targets import header, identifier, step_parameters
 
 __all__ = ["export_kfp", "kfp_source"]
 

@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .exports import header, identifier, step_parameters
 from .plan import Plan
+from .targets import header, identifier, step_parameters
 
 __all__ = ["export_airflow", "export_sweep_airflow"]
 

@@ -14,12 +14,13 @@ import io
 import tokenize
 from dataclasses import dataclass
 
-from .analysis import mask_ipython
-from .errors import ParameterError
-from .pipeline.model import Parameter
-from .syntax import parse
+from ..analysis import mask_ipython
+from ..errors import ParameterError
+from ..notebook import Cell, Notebook
+from ..syntax import parse
+from .model import Parameter
 
-__all__ = ["ParameterSpec", "parse_parameters_cell", "parameter_specs"]
+__all__ = ["ParameterSpec", "parameter_specs", "parameters_cell", "parse_parameters_cell"]
 
 # Types nbprod infers from a literal default when the cell gives no annotation.
 _LITERAL_TYPES = {bool: "bool", int: "int", float: "float", str: "str", list: "list",
@@ -166,3 +167,9 @@ def _comment_above(lines: list[str], lineno: int, comments: dict[int, str]) -> s
     if above >= 1 and lines[above - 1].lstrip().startswith("#"):
         return comments.get(above)
     return None
+
+
+def parameters_cell(nb: Notebook) -> Cell | None:
+    """The notebook's cell tagged ``parameters`` (the first one, as papermill uses)."""
+    tagged = [c for c in nb.tagged("parameters") if c.cell_type == "code"]
+    return tagged[0] if tagged else None

@@ -63,19 +63,19 @@ def export_pipeline(plan: Plan, target: str, *, root: Path, **options: Any) -> s
 
 
 def _kfp() -> Callable[..., str]:
-    from .export_kfp import export_kfp
+    from .target_kfp import export_kfp
 
     return export_kfp
 
 
 def _airflow() -> Callable[..., str]:
-    from .export_airflow import export_airflow
+    from .target_airflow import export_airflow
 
     return export_airflow
 
 
 def _script() -> Callable[..., str]:
-    from .export_script import export_script
+    from .target_script import export_script
 
     return export_script
 

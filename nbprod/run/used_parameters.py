@@ -1,0 +1,49 @@
+"""The values a recorded run used: those it was given, and its notebook's defaults.
+
+``runs show``, ``runs diff`` and the run report list every value a run used, not only the
+overridden ones; the defaults are read from the run's own executed notebook.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import NbprodError
+from ..notebook import load
+from ..params.coerce import ParamInfo, schema
+
+__all__ = ["parameters_used", "values_used"]
+
+
+def values_used(params: list[ParamInfo], given: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every value a run used: the ``given`` ones, then the schema's defaults for the rest.
+
+    ``given`` is a receipt's (already redacted) parameters; defaults of secret-named
+    parameters are redacted here. Each entry says whether the value was given or defaulted,
+    so ``runs show`` can list what the run really used, not only what was overridden.
+    """
+    declared = {p.name: p for p in params}
+    rows = [{"name": name, "value": value, "given": True,
+             "type": declared[name].to_dict()["type"] if name in declared else None}
+            for name, value in given.items()]
+    for param in params:
+        if param.name not in given and not param.required:
+            rows.append({"name": param.name, "value": param.to_dict()["default"],
+                         "given": False, "type": param.to_dict()["type"]})
+    return rows
+
+
+def parameters_used(receipt: dict[str, Any], run_dir: Path) -> list[dict[str, Any]]:
+    """The values a recorded run used: its own, and its notebook's defaults for the others.
+
+    The defaults come from the parameters cell of the run's executed notebook (the code that
+    ran, not today's notebook); without a readable one only the given values are known.
+    """
+    given = receipt.get("parameters") or {}
+    output = run_dir / "output.ipynb"
+    try:
+        declared = schema(load(output)) if output.is_file() else []
+    except NbprodError:
+        declared = []
+    return values_used(declared, given)
