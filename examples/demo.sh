@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole nbprod story on the wine example, start to finish:
 # lint -> fix -> tag (suggest) -> export -> test -> run with parameters -> sweep ->
-# pipeline (local, then on a loopback Dask cluster) -> runs diff -> reproduce -> store verify.
+# pipeline (local, then on a loopback Dask cluster) -> runs diff -> reproduce -> store verify ->
+# serve (alias a run's model, serve it on 127.0.0.1, predict, watch drift).
 #
 # It works on a scratch copy of this folder (printed at the end), so the example stays pristine.
 # Usage: examples/demo.sh [SCRATCH_DIR]      (nbprod must be on PATH, e.g. .venv/bin)
@@ -86,6 +87,46 @@ nbprod reproduce "$first"
 step "12. The store is sound"
 say "Every receipt and stored object is checked against its hash."
 nbprod store verify
+
+step "13. Serve the model: alias the last run's model, serve it, predict, watch drift"
+say "The service imports wine/train.py (the serve cell's predict); requests are checked"
+say "against the training data; 356 requests with alcohol shifted make /drift flag it."
+nbprod models alias wine@champion "$last"
+nbprod models list
+port=$(python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+nbprod serve notebooks/train.ipynb --model wine@champion --port "$port" >"$work/serve.log" 2>&1 &
+pids+=($!)
+python - "$port" <<'PY'
+import csv, json, random, sys, time, urllib.error, urllib.request
+
+url = f"http://127.0.0.1:{sys.argv[1]}"
+def call(path, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url + path, data=data)) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+for _ in range(300):
+    try:
+        if call("/ready")[0] == 200:
+            break
+    except OSError:
+        time.sleep(0.1)
+rows = [{k: float(v) for k, v in row.items() if k != "target"}
+        for row in csv.DictReader(open("data/wine.csv"))]
+print("$ POST /predict (3 rows) ->", call("/predict", {"records": rows[:3]}))
+print("$ POST /predict (a row without proline) ->",
+      call("/predict", {k: v for k, v in rows[0].items() if k != "proline"}))
+random.Random(0).shuffle(rows)  # the file is sorted by class; live requests are not
+for row in rows * 2:
+    call("/predict", dict(row, alcohol=row["alcohol"] + 3))
+drift = call("/drift")[1]
+print(f"$ GET /drift -> drifted: {drift['drifted']} over the last {drift['rows']} rows")
+PY
+grep "drift: feature" "$work/serve.log" || true
+python -c 'import pandas as p; f = p.read_csv("data/wine.csv"); f["alcohol"] += 3; f.to_csv("shifted.csv", index=False)'
+show nbprod drift wine@champion shifted.csv
 
 printf '\nDemo finished. Everything it made is in %s\n' "$work"
 printf 'Open it in JupyterLab; the nbprod panel is the gears tab of the left sidebar:\n'

@@ -14,6 +14,7 @@ from .errors import (
     NotebookError,
 )
 from .notebook import Cell, Notebook, load, save
+from .run.models import record_model
 from .run.record import record
 from .version import __version__
 
@@ -39,5 +40,6 @@ __all__ = [
     "__version__",
     "load",
     "record",
+    "record_model",
     "save",
 ]

@@ -46,7 +46,8 @@ CELL_TYPES = ("code", "markdown", "raw")
 
 # nbdev comment directives and the nbprod marks they stand for.
 _DIRECTIVE_RE = re.compile(r"^\s*#\|\s*([\w-]+)(?::)?\s*(.*?)\s*$")
-_DIRECTIVE_MARKS = {"export": "export", "exporti": "export", "exports": "export", "hide": "skip"}
+_DIRECTIVE_MARKS = {"export": "export", "exporti": "export", "exports": "export", "hide": "skip",
+                    "serve": "serve"}
 
 
 class Node(dict):

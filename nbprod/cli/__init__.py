@@ -35,21 +35,27 @@ COMMANDS: dict[str, str] = {
     "reproduce": "nbprod.cli.run:reproduce_command",
     "env": "nbprod.cli.env:env_group",
     "init": "nbprod.cli.init:init_command",
+    "models": "nbprod.cli.models:models_group",
+    "serve": "nbprod.cli.serve:serve_command",
+    "drift": "nbprod.cli.serve:drift_command",
 }
 
 #: command name -> the first line of its help, so ``nbprod --help`` imports no command module
 #: (a test checks each against the command's own docstring).
 SUMMARIES: dict[str, str] = {
+    "drift": "Compare a CSV of inputs with the training data of a run's model (PSI per column).",
     "env": "Lock the environment a run ran in.",
     "export": "Export tagged cells to a module, its tests and pipeline steps.",
     "init": "Add nbprod to a project: [tool.nbprod], a CI workflow, pre-commit, a notebook.",
     "lint": "Lint notebooks (files or folders, recursively) with nbprod's rules and ruff's.",
+    "models": "List, show, compare and alias the models runs recorded.",
     "params": "Show the parameters a notebook takes (from its cell tagged 'parameters').",
     "pipeline": "Run, draw, inspect and export pipelines.",
     "reproduce": "Re-run a recorded run with its parameters and compare the outputs.",
     "rule": "Show the documentation of a lint rule (by code or name), or list all rules.",
     "run": "Run a notebook with parameters and keep a receipt of the run.",
     "runs": "List, show and compare the runs recorded in the run store.",
+    "serve": "Serve a notebook's model over HTTP: its serve cell's predict, validated, monitored.",
     "store": "Check and repair the run store.",
     "sweep": "Run NOTEBOOK once per combination of parameter values.",
     "tag": "Show each cell's nbprod marks, or propose tags with --suggest.",

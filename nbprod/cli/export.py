@@ -31,17 +31,36 @@ KEPT_AS_THEY_ARE = "unexpected keys kept as they are"
               help="Overwrite generated files edited by hand (a backup is kept).")
 @click.option("--strict", is_flag=True, default=None,
               help="Refuse a tagged cell that cannot be exported instead of leaving it out.")
+@click.option("--to", "to", type=click.Choice(["service"]), default=None,
+              help="service: write services/<module>/ (app, model, pinned requirements.txt,"
+                   " Dockerfile) for a run's model.")
+@click.option("--model", "model_ref", default=None,
+              help="With --to service: NAME or NAME@ALIAS (default: the newest run's model).")
+@click.option("--run", "run_id", default=None, help="With --to service: the run's model.")
 @click.option("--output-format", type=click.Choice(FORMATS), default="text", show_default=True)
-def export_command(notebooks, out_dir, module, package, check, dry_run, force, strict,
-                   output_format):
+def export_command(notebooks, out_dir, module, package, check, dry_run, force, strict, to,
+                   model_ref, run_id, output_format):
     """Export tagged cells to a module, its tests and pipeline steps.
 
     A tagged cell that cannot go into a Python file (a shell line, a name no cell above
-    defines) is left out with a warning naming it, unless --strict.
+    defines) is left out with a warning naming it, unless --strict. With --to service, the
+    notebook's exported service is packaged with a run's model instead (run export first).
     Exit codes: 0 done (or up to date with --check, or nothing to export), 1 out of date
     (--check), 2 a notebook cannot be exported, a file would be overwritten unsafely, or bad
     usage.
     """
+    if to == "service":
+        if len(notebooks) != 1 or check or dry_run or module or package:
+            raise click.UsageError("--to service takes one notebook and no --check, --dry-run,"
+                                   " --module or --package")
+        from .serve import _require_serving, export_service
+
+        _require_serving()
+        project = load_project_config(notebooks[0])
+        return export_service(notebooks[0], model_ref, run_id,
+                              _relative_out(out_dir, project.root), force, output_format)
+    if model_ref or run_id:
+        raise click.UsageError("--model and --run go with --to service")
     from ..export import ExportConfig, plan_export, refuse_unsafe, write_planned
     from ..export.requirements import declaration
     from ..export.writer import OverwriteRefused, refuse_duplicates

@@ -21,6 +21,7 @@ from .config import ExportConfig, Layout, resolve_layout
 from .fingerprint import expected_paths, fingerprint
 from .module import ModuleExporter
 from .provenance import inspect
+from .service import ServiceExporter
 from .steps import StepsExporter
 from .tests import TestsExporter
 from .writer import (
@@ -53,7 +54,7 @@ __all__ = [
 ]
 
 exporter_registry: Registry[Exporter] = Registry("exporter", "nbprod.exporters")
-for _exporter in (ModuleExporter(), TestsExporter(), StepsExporter()):
+for _exporter in (ModuleExporter(), TestsExporter(), StepsExporter(), ServiceExporter()):
     exporter_registry.register(_exporter.name, _exporter)
 
 
@@ -159,7 +160,8 @@ def _reuse(nb: Notebook, layout: Layout, config: ExportConfig,
                 or found.notebook != layout.notebook:
             return None
         kind = "steps" if relative in (layout.pipeline_path, layout.pipeline_json_path) else (
-            "module" if relative == layout.module_path else "tests")
+            "module" if relative == layout.module_path else
+            "service" if relative == layout.service_path else "tests")
         artifact = Artifact(relative, text, kind, layout.notebook)
         statuses.append(FileStatus(artifact, target, UNCHANGED, text))
     return statuses

@@ -86,8 +86,8 @@ def _classify(nb: Notebook) -> list[SourceCell]:
             role = "skip"
         elif "parameters" in marks:
             role = "parameters"
-        elif "export" in marks:
-            role = "export"
+        elif "export" in marks or "serve" in marks:
+            role = "export"  # the serve cell's predict lives in the module, beside what it uses
         elif "test" in marks:
             role = "test"
         elif step is not None:

@@ -37,7 +37,7 @@ class ExportConfig:
     tests_dir: str = "tests"
     pipeline_module: str | None = None
     out_dir: str = "."
-    exporters: tuple[str, ...] = ("module", "tests", "steps")
+    exporters: tuple[str, ...] = ("module", "tests", "steps", "service")
     strict: bool = False  # refuse a cell that cannot be exported instead of leaving it out
 
 
@@ -55,6 +55,7 @@ class Layout:
     pipeline_path: PurePosixPath
     pipeline_json_path: PurePosixPath
     config: ExportConfig
+    service_path: PurePosixPath | None = None  # the FastAPI app of the serve cell
     inputs: str | None = None  # the export fingerprint, recorded in generated headers
 
 
@@ -125,6 +126,7 @@ def resolve_layout(nb_path: Path | None, default_exp: str | None, config: Export
         pipeline_path=_under(out, pipeline_rel),
         pipeline_json_path=_under(out, pipeline_rel.with_suffix(".json")),
         config=config,
+        service_path=_under(out, package_path.joinpath(*parts[:-1], f"{parts[-1]}_service.py")),
     )
 
 

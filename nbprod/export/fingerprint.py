@@ -55,14 +55,16 @@ def expected_paths(nb: Notebook, layout: Layout,
                    config: ExportConfig) -> list[PurePosixPath] | None:
     """The files a successful export of ``nb`` writes, from its marks alone (no analysis);
     None when a third-party exporter is configured (its files cannot be known in advance)."""
-    if any(name not in ("module", "tests", "steps") for name in config.exporters):
+    if any(name not in ("module", "tests", "steps", "service") for name in config.exporters):
         return None
     roles = set()
     for cell in nb.code_cells:
         marks = cell.marks
         if "skip" in marks or "parameters" in marks:
             continue
-        if "export" in marks:
+        if "serve" in marks:
+            roles.update(("module", "service"))
+        elif "export" in marks:
             roles.add("module")
         elif "test" in marks:
             roles.add("tests")
@@ -72,5 +74,6 @@ def expected_paths(nb: Notebook, layout: Layout,
         "module": [layout.module_path],
         "tests": [layout.tests_path],
         "steps": [layout.pipeline_path, layout.pipeline_json_path],
+        "service": [layout.service_path],
     }
     return [p for name in config.exporters if name in roles for p in paths.get(name, [])]

@@ -24,7 +24,7 @@ from .module import IPYTHON_NAMES
 __all__ = ["Suggestion", "suggest_tags", "apply_suggestions", "NBPROD_TAGS"]
 
 #: Tags that already give a cell its export role; cells carrying one are left alone.
-NBPROD_TAGS = ("export", "test", "parameters", "skip")
+NBPROD_TAGS = ("export", "test", "parameters", "skip", "serve")
 
 _HEADING_RE = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
 

@@ -38,6 +38,7 @@ def build_receipt(
     objects: list[str],
     masker: Any = None,
     changed_during_run: list[dict] | None = None,
+    models: list[dict] | None = None,
 ) -> dict[str, Any]:
     """Assemble a receipt.
 
@@ -55,6 +56,9 @@ def build_receipt(
     changed_during_run:
         Input files whose content changed between their first read and the end of the run
         (path, hash at first read, hash at the end); recorded only when there are some.
+    models:
+        The models the notebook kept with ``nbprod.record_model`` (``run.models``), already
+        in the store; recorded only when there are some.
 
     Returns
     -------
@@ -89,4 +93,6 @@ def build_receipt(
         receipt["masked"] = masker.count
     if changed_during_run:
         receipt["changed_during_run"] = changed_during_run
+    if models:
+        receipt["models"] = models
     return receipt

@@ -166,10 +166,12 @@ class Runner:
     def _receipt(self, handle, rel, notebook_hash, public_params, execution, started_wall,
                  began, env_thread, env_box, masker, watcher):
         from .capture import capture_data, read_access_log
+        from .models import collect_models
         from .receipt import build_receipt
         from .record import read_records
 
         notebook_object = self.store.put_bytes(self.raw)
+        models = collect_models(handle.run_dir, self.store)
         data, stored = capture_data(
             read_access_log(handle.run_dir / "access.jsonl"), self.store, self.root,
             copy_inputs=self.store.config.copy_data,
@@ -193,7 +195,8 @@ class Runner:
             end=datetime.now(timezone.utc).isoformat(), duration_s=time.monotonic() - began,
             cells=execution.cells, environment=environment, data=data,
             records=read_records(handle.run_dir / "records.jsonl"), error=execution.error,
-            objects=[notebook_object, *stored], masker=masker,
+            objects=[notebook_object, *stored, *(m["hash"] for m in models)], masker=masker,
+            models=models,
             changed_during_run=watcher.changes(data) if watcher is not None else None,
         )
 

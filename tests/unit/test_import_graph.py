@@ -22,7 +22,7 @@ FLOORS: list[set[str]] = [
     {"pipeline_ir", "store"},
     {"env", "export"},
     {"run"},
-    {"pipeline"},
+    {"pipeline", "serve"},
     {"report"},
     {"testing", "cli"},
     {"server", "__main__", "nbprod"},

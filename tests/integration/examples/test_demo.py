@@ -1,5 +1,5 @@
 """The README's demo: the whole story on examples/ (lint, fix, tag, export, test, run, sweep,
-pipeline locally and on a loopback Dask cluster, runs diff, reproduce, store verify)."""
+pipeline locally and on a loopback Dask cluster, runs diff, reproduce, store verify, serve)."""
 
 from __future__ import annotations
 
@@ -50,6 +50,11 @@ def test_demo_runs_the_whole_story(tmp_path):
     # The Dask pipeline's parameter is recorded with its declared type.
     dask_run = next(r for r in listed if r["kind"] == "pipeline" and r["parameters"])
     assert dask_run["parameters"] == {"max_depth": 3}
+    # The served model answered, refused a row without a column, and saw the shifted alcohol.
+    assert "POST /predict (3 rows) -> (200, {'predictions': [0, 0, 0]" in out
+    assert "(a row without proline) -> (422" in out
+    assert "drifted: ['alcohol']" in out
+    assert "features drifted: alcohol" in out
     assert "jupyter lab notebooks/train.ipynb" in done.stdout
     # The example folder itself is untouched: everything happened in the scratch copy.
     assert not (REPO / "examples" / ".nbprod").exists()

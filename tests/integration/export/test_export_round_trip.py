@@ -116,5 +116,5 @@ def test_examples_round_trip(tmp_path, run_cli, monkeypatch):
     values = _import_fresh(module, root, monkeypatch).run()
     assert values["frame"].equals(expected["frame"])
     assert values["y_test"].equals(expected["y_test"])
-    assert list(values["model"].predict(values["x_test"])) == list(
-        expected["model"].predict(expected["x_test"]))
+    assert list(values["model"].predict(expected["features"](values["x_test"]))) == list(
+        expected["predictions"])

@@ -89,7 +89,7 @@ def test_exporters_are_looked_up_in_the_registry(tmp_path):
     from nbprod.export import export, exporter_registry
     from nbprod.notebook import loads
 
-    assert exporter_registry.names() == ["module", "steps", "tests"]
+    assert exporter_registry.names() == ["module", "service", "steps", "tests"]
     nb = loads(nbformat.writes(make_notebook({"source": "x = 1", "tags": ["export"]})),
                path=tmp_path / "nb.ipynb")
     assert [a.kind for a in export(nb, ExportConfig(exporters=("module",)))] == ["module"]

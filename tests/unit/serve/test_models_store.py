@@ -1,0 +1,117 @@
+"""Models in the run store: safe serialisation, the registry, aliases and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from nbprod.errors import StoreError
+from nbprod.run.models import collect_models, record_model
+from nbprod.serve import registry
+from nbprod.store import Store
+from nbprod.store.hashing import hash_bytes
+from nbprod.store.model_bytes import dump_model, load_model
+
+X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
+Y = [0, 0, 1, 1]
+
+
+def _fit(c: float = 1.0):
+    return LogisticRegression(C=c).fit(X, Y)
+
+
+def test_scikit_learn_goes_through_skops_and_the_hash_is_checked():
+    data, info = dump_model(_fit())
+    assert info["format"] == "skops"
+    entry = {"name": "m", "hash": hash_bytes(data), **info}
+    assert list(load_model(data, entry).predict(X)) == Y
+    with pytest.raises(StoreError, match="refusing to load it"):
+        load_model(data + b" ", entry)
+
+
+def test_other_objects_go_through_joblib():
+    data, info = dump_model({"weights": [1, 2]})
+    assert info["format"] == "joblib"
+    assert load_model(data, {"hash": hash_bytes(data), **info}) == {"weights": [1, 2]}
+
+
+def _record_run(store: Store, monkeypatch, c: float, name: str = "m") -> str:
+    handle = store.begin_run("nb.ipynb", "blake3:" + "0" * 64, {"c": c})
+    monkeypatch.setenv("NBPROD_RECORDS_FILE", str(handle.run_dir / "records.jsonl"))
+    record_model(name, _fit(c), training_data=X)
+    models = collect_models(handle.run_dir, store)
+    assert not (handle.run_dir / "models" / name).exists()  # moved into the store
+    store.finish_run(handle.run_id, {"status": "succeeded", "models": models,
+                                     "records": {"accuracy": c},
+                                     "objects": [m["hash"] for m in models]})
+    return handle.run_id
+
+
+def test_record_alias_resolve_and_load(tmp_path, monkeypatch):
+    store = Store.open(tmp_path)
+    first = _record_run(store, monkeypatch, 1.0)
+    second = _record_run(store, monkeypatch, 0.1)
+    assert registry.resolve(store, "m").run_id == second  # the newest
+    registry.set_alias(store, "m@champion", first)
+    ref = registry.resolve(store, "m@champion")
+    assert ref.run_id == first
+    assert ref.entry["profile"]["columns"][0]["name"] == "a"
+    assert list(registry.load(store, ref).predict(X)) == Y
+    assert json.loads((store.path / "aliases.json").read_text())["aliases"] == {
+        "m@champion": first}
+    with pytest.raises(StoreError, match="no alias 'm@prod'"):
+        registry.resolve(store, "m@prod")
+    with pytest.raises(StoreError, match="not an alias"):
+        registry.set_alias(store, "m@", first)
+    with pytest.raises(StoreError, match="recorded no model 'other'"):
+        registry.set_alias(store, "other@x", first)
+
+
+def test_a_swapped_object_is_never_loaded(tmp_path, monkeypatch):
+    store = Store.open(tmp_path)
+    run_id = _record_run(store, monkeypatch, 1.0)
+    ref = registry.resolve(store, None, run_id)
+    path = store.objects.path_for(ref.entry["hash"])
+    os.chmod(path, 0o644)
+    path.write_bytes(dump_model({"not": "the model"})[0])
+    with pytest.raises(StoreError, match="the store was altered"):
+        registry.load(store, ref)
+
+
+def test_outside_a_run_record_model_only_warns(monkeypatch):
+    monkeypatch.delenv("NBPROD_RECORDS_FILE", raising=False)
+    monkeypatch.setattr("nbprod.run.models._warned", False)
+    with pytest.warns(UserWarning, match="not inside an nbprod run"):
+        record_model("m", _fit(), training_data=X)
+    with pytest.raises(ValueError, match="is not a model name"):
+        record_model("m@x", _fit())
+
+
+def test_models_cli(tmp_path, monkeypatch, run_cli):
+    store = Store.open(tmp_path)
+    first = _record_run(store, monkeypatch, 1.0)
+    second = _record_run(store, monkeypatch, 0.1)
+    store.close()
+    monkeypatch.chdir(tmp_path)
+    assert run_cli("models", "alias", "m@champion", first).exit_code == 0
+    listed = json.loads(run_cli("models", "list", "--output-format", "json").output)
+    assert [(m["run_id"], m["aliases"]) for m in listed] == [(second, []),
+                                                               (first, ["m@champion"])]
+    text = run_cli("models", "list").output
+    assert "m@champion" in text and "accuracy=0.1" in text
+    shown = run_cli("models", "show", "m@champion").output
+    assert first in shown and "training data: 4 rows" in shown
+    diff = json.loads(run_cli("models", "diff", "m@champion", second,
+                              "--output-format", "json").output)
+    assert diff["same"] is False
+    assert diff["parameters"]["changed"] == {"c": {"a": 1.0, "b": 0.1}}
+    assert diff["metrics"]["changed"] == {"accuracy": {"a": 1.0, "b": 0.1}}
+    assert diff["training_data"] == {"added": [], "removed": [], "changed": {}}
+    assert "parameters c: 1 -> 0.1" in run_cli("models", "diff", "m@champion", "m").output
+    assert run_cli("models", "alias", "m@champion", "--delete").exit_code == 0
+    assert json.loads(run_cli("models", "list", "--output-format", "json").output)[1][
+        "aliases"] == []
