@@ -2,11 +2,11 @@
 a subprocess, all pointed at the test's own folders.
 
 uv's download cache is the one exception for environments from the package index: it is
-shared by every test session on the machine (``$TMPDIR/nbprod-tests-uv-cache``, or
-``UV_CACHE_DIR`` when set), so the example's wheels are downloaded once, not once per session.
+shared by every pytest run on the machine (``$TMPDIR/nbprod-tests-uv-cache``, or
+``UV_CACHE_DIR`` when set), so the example's wheels are downloaded once, not once per run.
 uv's cache is content-addressed and safe to share. Tests that install only wheels they made
-themselves (new files each session) give it a folder of their own (``uv_cache``), so the
-shared one does not grow with every session.
+themselves (new files each run) give it a folder of their own (``uv_cache``), so the
+shared one does not grow with every run.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ V2 = "def double(x):\n    return 2 * x\n"  # triple() is gone
 
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory) -> Cli:
-    """The CLI with a uv cache of its own: every wheel here is made by this test session."""
+    """The CLI with a uv cache of its own: every wheel here is made by this pytest run."""
     home = tmp_path_factory.mktemp("upgrade")
     return Cli(home, uv_cache=str(home / "uv"))
 
@@ -64,7 +64,7 @@ def test_isolated_matches_and_upgrade_names_the_breaking_cell(cli, wheelhouse, t
     notebook = make_notebook(
         "import calcpkg",
         "print(calcpkg.double(21))",
-        {"cell_type": "markdown", "source": "The old helper:"},
+        {"cell_type": "markdown", "source": "The old function:"},
         "print(calcpkg.triple(3))",
     )
     (project / "calc.ipynb").write_text(nbformat.writes(notebook))
