@@ -98,7 +98,7 @@ def run_command(notebook, only, start, executor, cluster, max_parallel, force, t
                       quiet=output_format == "json") as progress:
         result = run_pipeline(plan, source, runner, root=project.root, store=store, force=force,
                               parameters=dict(params), timeout=config.timeout,
-                              pinned=config.pinned, on_event=progress)
+                              pinned=config.pinned, models=config.models, on_event=progress)
     if output_format == "json":
         click.echo(json.dumps({
             "pipeline": result.pipeline, "run_id": result.run_id, "ok": result.ok,

@@ -19,6 +19,13 @@ notebooks, each run with its own parameters::
     name = "train"
     notebook = "notebooks/train.ipynb"
     inputs = ["data/clean.csv"]   # makes "train" run after "prepare"
+
+A step of a ``step:`` notebook can also hand on a model to keep in the run store, as
+``nbprod.record_model`` does in a notebook: the value it returns, named here, with the value
+the model was fitted on as its training data::
+
+    [tool.nbprod.pipeline.models]
+    wine = { value = "model", training-data = "X_train" }
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from typing import Any
 from ..config import ProjectConfig, build_section
 from ..errors import ConfigError
 
-__all__ = ["PipelineConfig", "StepConfig", "SweepConfig", "load_pipeline_config",
+__all__ = ["ModelConfig", "PipelineConfig", "StepConfig", "SweepConfig", "load_pipeline_config",
            "load_sweep_config"]
 
 @dataclass(frozen=True)
@@ -59,6 +66,16 @@ class PipelineConfig:
     image: str = "python:3.11-slim"  # container image of the Kubeflow export
     # Steps cached by their key even though they run processes nbprod cannot watch.
     pinned: tuple[str, ...] = ()
+    # Model name -> {value, training-data}: step return values kept as models (ModelConfig).
+    models: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """One ``[tool.nbprod.pipeline.models]`` entry: a step's returned value kept as a model."""
+
+    value: str
+    training_data: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,7 +114,30 @@ def load_pipeline_config(project: ProjectConfig, **overrides: Any) -> PipelineCo
     _check_executor(config.executor)
     if config.max_parallel < 0:
         raise ConfigError(f"{project.pyproject}: max-parallel must be 0 (one per core) or more")
-    return replace(config, steps=tuple(steps))
+    where = f"{project.pyproject or 'pyproject.toml'} [tool.nbprod.pipeline.models]"
+    return replace(config, steps=tuple(steps), models=_models(config.models, where))
+
+
+def _models(tables: dict[str, Any], where: str) -> dict[str, ModelConfig]:
+    """The models table, each entry checked: a model name, and the value it is."""
+    from ..run.models import check_model_name
+
+    models = {}
+    for name, table in tables.items():
+        if isinstance(table, ModelConfig):
+            models[name] = table
+            continue
+        try:
+            check_model_name(name, where)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        if isinstance(table, str):
+            table = {"value": table}
+        if not isinstance(table, dict) or "value" not in table:
+            raise ConfigError(f"{where}: {name} must name the step value that is the model,"
+                              f" e.g. {name} = {{ value = \"model\" }}")
+        models[name] = build_section(ModelConfig, table, f"{where} {name}")
+    return models
 
 
 def load_sweep_config(project: ProjectConfig, **overrides: Any) -> SweepConfig:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import PipelineError
+from ..errors import ConfigError, PipelineError
 from ..fsutil import atomic_write, resolve_inside
 from ..store import Store
 from ..store.hashing import hash_bytes
@@ -32,6 +32,7 @@ from .cache import (
     explain,
     hash_json,
 )
+from .config import ModelConfig
 from .executors import Executor
 from .plan import Plan
 from .reach import WHOLE, local_module_finder, reached_code, runs_processes
@@ -97,13 +98,23 @@ class PipelineRunner:
         The project's run store (only this client writes it).
     timeout, kernel:
         Passed to each notebook step.
+    models:
+        ``[tool.nbprod.pipeline.models]``: step return values kept as models in the receipt
+        of the step that returned them.
+
+    Raises
+    ------
+    ConfigError
+        When a model names a value no step returns.
     """
 
     def __init__(self, plan: Plan, source: PipelineSource, *, root: Path, store: Store,
                  timeout: float | None = None, kernel: str | None = None,
-                 pinned: Iterable[str] = ()):
+                 pinned: Iterable[str] = (), models: Mapping[str, ModelConfig] | None = None):
         self.plan = plan
         self.pinned = frozenset(pinned)
+        self.models = dict(models or {})
+        _check_models(self.models, plan)
         self.modules = dict(source.modules)
         self.root = Path(root).resolve()
         self._find_module = local_module_finder(self.root, self.modules)
@@ -492,6 +503,11 @@ class PipelineRunner:
             receipt["status"] = "failed"
         if parts is not None and not unpicklable:
             receipt["cache"] = {**parts.to_dict(), "opaque": result.opaque}
+        if ok:
+            models = self._keep_models(result.values, skip=set(unpicklable))
+            if models:
+                receipt["models"] = models
+                receipt["objects"] = sorted({*receipt["objects"], *(m["hash"] for m in models)})
         self.store.finish_run(handle.run_id, receipt)
         if ok:
             return Outcome(name, "succeeded", f"ran on {result.worker} in"
@@ -501,10 +517,49 @@ class PipelineRunner:
                        run_id=handle.run_id)
 
 
+    def _keep_models(self, values: Mapping[str, Any], skip: set[str]) -> list[dict]:
+        """Receipt entries of the models among a step's returned ``values``, stored; their
+        training data may come from this step or one that ran before it. Values that cannot
+        be pickled (``skip``) cannot be stored in any format and are left out."""
+        from ..run.models import model_entry
+
+        earlier = {key: value for step in self._values.values() for key, value in step.items()}
+        kept = []
+        for name, spec in sorted(self.models.items()):
+            if spec.value not in values or spec.value in skip:
+                continue
+            training = None
+            if spec.training_data is not None:
+                training = values.get(spec.training_data, earlier.get(spec.training_data))
+            try:
+                data, entry = model_entry(name, values[spec.value], training)
+            except (TypeError, ValueError) as exc:
+                # Training data nbprod cannot profile: the model is kept, without the request
+                # schema and drift reference a service needs; the receipt says why.
+                data, entry = model_entry(name, values[spec.value])
+                entry["profile_error"] = str(exc)
+            if self.store.put_bytes(data) == entry["hash"]:
+                kept.append(entry)
+        return kept
+
+
+def _check_models(models: Mapping[str, ModelConfig], plan: Plan) -> None:
+    returned = {value for step in plan.pipeline.steps for value in step.returns}
+    for name, spec in models.items():
+        for what, value in (("value", spec.value), ("training-data", spec.training_data)):
+            if value is not None and value not in returned:
+                known = ", ".join(sorted(returned)) or "none"
+                raise ConfigError(
+                    f"[tool.nbprod.pipeline.models] {name}: no step returns {what} {value!r}"
+                    f" (a step returns what a later step uses); the steps return: {known}"
+                )
+
+
 def run_pipeline(plan: Plan, source: PipelineSource, executor: Executor, *, root: Path,
                  store: Store, force: bool = False, max_parallel: int | None = None,
                  parameters: Mapping[str, Any] | None = None, timeout: float | None = None,
                  kernel: str | None = None, pinned: Iterable[str] = (),
+                 models: Mapping[str, ModelConfig] | None = None,
                  on_event: Callable[[Event], None] = lambda event: None) -> PipelineResult:
     """Run ``plan`` on ``executor`` with caching; see ``PipelineRunner``.
 
@@ -519,7 +574,7 @@ def run_pipeline(plan: Plan, source: PipelineSource, executor: Executor, *, root
         When a step outside ``--only``/``--from`` is needed but not cached.
     """
     runner = PipelineRunner(plan, source, root=root, store=store, timeout=timeout, kernel=kernel,
-                            pinned=pinned)
+                            pinned=pinned, models=models)
     return runner.run(executor, force=force, max_parallel=max_parallel, parameters=parameters,
                       on_event=on_event)
 

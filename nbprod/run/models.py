@@ -19,7 +19,8 @@ from typing import Any
 
 from .record import RECORDS_ENV
 
-__all__ = ["MODELS_FILE", "NAME_RE", "collect_models", "record_model"]
+__all__ = ["MODELS_FILE", "NAME_RE", "check_model_name", "collect_models", "model_entry",
+           "record_model"]
 
 MODELS_FILE = "models.jsonl"
 #: A model name: a letter or digit, then letters, digits, ``_``, ``.`` and ``-`` (no ``@``).
@@ -49,36 +50,59 @@ def record_model(name: str, model: Any, training_data: Any = None) -> None:
         categories.
     """
     global _warned
-    if not isinstance(name, str) or not NAME_RE.match(name):
-        raise ValueError(
-            f"nbprod.record_model: {name!r} is not a model name; use letters, digits, '_', '.'"
-            " and '-' (starting with a letter or digit)"
-        )
-    from .training_profile import profile_frame
-
-    profile = profile_frame(training_data) if training_data is not None else None
+    check_model_name(name, "nbprod.record_model")
     target = os.environ.get(RECORDS_ENV)
     if not target:
+        from .training_profile import profile_frame
+
+        if training_data is not None:
+            profile_frame(training_data)  # the same errors in plain Jupyter as in a run
         if not _warned:
             warnings.warn("nbprod.record_model: not inside an nbprod run, the model is not kept",
                           stacklevel=2)
             _warned = True
         return
-    from ..store.hashing import hash_bytes
-    from ..store.model_bytes import dump_model
-
-    data, info = dump_model(model)
+    data, line = model_entry(name, model, training_data)
     run_dir = Path(target).parent
     folder = run_dir / "models"
     folder.mkdir(exist_ok=True)
     (folder / name).write_bytes(data)
-    cls = type(model)
-    line = {
-        "name": name, "file": f"models/{name}", "hash": hash_bytes(data), "bytes": len(data),
-        **info, "class": f"{cls.__module__}.{cls.__qualname__}", "profile": profile,
-    }
+    line = {**line, "file": f"models/{name}"}
     with open(run_dir / MODELS_FILE, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(line, allow_nan=False) + "\n")
+
+
+def check_model_name(name: Any, where: str) -> None:
+    """Raise ValueError unless ``name`` can name a model (``NAME_RE``)."""
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise ValueError(
+            f"{where}: {name!r} is not a model name; use letters, digits, '_', '.'"
+            " and '-' (starting with a letter or digit)"
+        )
+
+
+def model_entry(name: str, model: Any, training_data: Any = None) -> tuple[bytes, dict]:
+    """The serialised model and its receipt entry (hash, size, format, class, the profile of
+    ``training_data``): what a notebook's ``record_model`` and a pipeline step's model
+    (``[tool.nbprod.pipeline.models]``) both keep.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Training data that is not a DataFrame of numbers, booleans and categories.
+    """
+    from ..store.hashing import hash_bytes
+    from ..store.model_bytes import dump_model
+    from .training_profile import profile_frame
+
+    profile = profile_frame(training_data) if training_data is not None else None
+    data, info = dump_model(model)
+    cls = type(model)
+    entry = {
+        "name": name, "hash": hash_bytes(data), "bytes": len(data), **info,
+        "class": f"{cls.__module__}.{cls.__qualname__}", "profile": profile,
+    }
+    return data, entry
 
 
 def collect_models(run_dir: Path, store: Any) -> list[dict]:
