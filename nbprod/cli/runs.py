@@ -289,8 +289,31 @@ def _mapping_lines(title: str, diff: dict, defaults: dict | None = None) -> list
     for key, value in diff["removed"].items():
         lines.append(f"  - {key} = {shown(value, 'a', key)}")
     for key, change in diff["changed"].items():
-        lines.append(f"  ~ {key}: {shown(change['a'], 'a', key)} -> {shown(change['b'], 'b', key)}")
+        a, b = change["a"], change["b"]
+        if _long_lists(a, b):
+            lines.append(f"  ~ {key}: {_list_change(a, b)}")
+            continue
+        lines.append(f"  ~ {key}: {shown(a, 'a', key)} -> {shown(b, 'b', key)}")
     return [title, *lines] if lines else []
+
+
+def _long_lists(a: Any, b: Any) -> bool:
+    """Two lists too long to read side by side on one line (recorded predictions...)."""
+    return (isinstance(a, list) and isinstance(b, list)
+            and len(_brief_value(a)) + len(_brief_value(b)) > 100)
+
+
+def _list_change(a: list, b: list) -> str:
+    """Where two long lists differ, instead of both in full: ``45 values, 1 differs (at 27:
+    0 -> 1)``; the JSON output has them whole."""
+    if len(a) != len(b):
+        return f"{len(a)} values -> {len(b)} values"
+    differ = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    shown = ", ".join(f"at {i}: {_brief_value(a[i])} -> {_brief_value(b[i])}"
+                      for i in differ[:3])
+    more = ", ..." if len(differ) > 3 else ""
+    verb = "differs" if len(differ) == 1 else "differ"
+    return f"{len(a)} values, {len(differ)} {verb} ({shown}{more})"
 
 
 def _brief_value(value: Any) -> str:

@@ -151,6 +151,11 @@ def _table(result, fmt: str) -> str:
     from rich.console import Console
     from rich.table import Table
 
+    # A table compares runs at a glance: lists and mappings (recorded predictions) would
+    # only show their first characters; the JSON and CSV outputs keep them.
+    hidden = [k for k in record_names
+              if any(isinstance(r.records.get(k), (list, dict)) for r in result.runs)]
+    columns = [c for c in columns if c not in hidden]
     table = Table(title=f"sweep {result.sweep_id}")
     for column in columns:
         table.add_column(column, justify="right" if column != "status" else "left")
@@ -158,6 +163,8 @@ def _table(result, fmt: str) -> str:
         table.add_row(*("" if row[c] is None else _short(row[c]) for c in columns))
     console = Console(file=io.StringIO(), width=160, force_terminal=False)
     console.print(table)
+    if hidden:
+        console.print(f"not shown: {', '.join(hidden)} (--output-format json has them)")
     return console.file.getvalue()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from nbprod.errors import ConfigError, ParameterError
@@ -64,3 +66,21 @@ def test_bad_sweep_files(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(ConfigError, match=message):
         load_sweep_file(path)
+
+
+def test_the_sweep_table_leaves_out_recorded_lists_and_says_so():
+    """A list record (predictions) would show its first characters in every row: the text
+    table names it under the table instead, the JSON keeps it."""
+    from types import SimpleNamespace
+
+    from nbprod.cli.sweep import _table
+
+    runs = [SimpleNamespace(index=i, parameters={"depth": i}, status="succeeded",
+                            records={"accuracy": 0.5 + i / 10, "predictions": [0, 1, i]},
+                            run_id=f"run-{i}", error=None) for i in (1, 2)]
+    result = SimpleNamespace(sweep_id="sweep-1", notebook="train.ipynb", runs=runs)
+    text = _table(result, "text")
+    assert "accuracy" in text and "0.6" in text
+    assert "predictions" not in text.split("not shown")[0]
+    assert "not shown: predictions (--output-format json has them)" in text
+    assert json.loads(_table(result, "json"))["runs"][0]["predictions"] == [0, 1, 1]

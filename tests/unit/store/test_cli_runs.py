@@ -174,3 +174,18 @@ def test_show_and_diff_explain_a_package_that_is_not_reproducible(run_cli, proje
     assert "not reproducible  mylib (installed from a local folder or in editable mode" in shown
     diff = run_cli("runs", "diff", *runs).output
     assert "not reproducible\n  ! mylib (installed from a local folder" in diff
+
+
+def test_diff_of_long_recorded_lists_says_where_they_differ():
+    """Recorded predictions would fill the line twice; the text says how many differ and
+    where (the JSON output keeps both lists whole)."""
+    from nbprod.cli.runs import _mapping_lines
+
+    before = [0, 1, 2] * 15
+    after = list(before)
+    after[27], after[40] = 2, 0
+    lines = _mapping_lines("records", {"added": {}, "removed": {}, "changed": {
+        "test_predictions": {"a": before, "b": after}, "short": {"a": [1, 2], "b": [1, 3]}}})
+    assert lines == ["records",
+                     "  ~ test_predictions: 45 values, 2 differ (at 27: 0 -> 2, at 40: 1 -> 0)",
+                     "  ~ short: [1, 2] -> [1, 3]"]
