@@ -41,10 +41,11 @@ The runs and serve routes run the CLI in the notebook's folder, so they find the
 
 Status codes: 200 (the CLI exited 0 or 1: clean, or findings / a failed notebook), 202 (a job
 started), 400 (bad request or a user error reported by the CLI, exit 2), 403 (no valid
-credentials, XSRF), 404 (every refused or missing path, with one identical body), 413 (body
-over 1 MiB), 409 (no service runs for the notebook), 422 (the service refused a record), 429
-(too many running jobs or services), 500 (exit 3 or an internal error), 501 (this nbprod
-lacks the command), 504 (the command timed out).
+credentials, XSRF), 404 (every refused or missing path, with one identical body), 409 (no
+service runs for the notebook), 413 (body over 1 MiB), 422 (the service refused a record),
+429 (too many running jobs or services), 500 (exit 3 or an internal error), 501 (this nbprod
+lacks the command), 502 (the service failed to answer), 504 (the command, or a service's
+start, timed out).
 
 Security: every verb method carries ``@tornado.web.authenticated`` (Jupyter Server lets
 undecorated methods through by default) and ``@authorized`` (the server's authorizer decides
