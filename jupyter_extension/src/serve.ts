@@ -303,7 +303,7 @@ export class ServeSection extends Section {
         type: 'number',
         step: column.kind === 'integer' ? '1' : 'any',
         name: column.name,
-        placeholder: column.hint || (column.nullable ? 'empty: missing' : '')
+        placeholder: [column.hint, column.nullable ? 'empty: missing' : ''].filter(Boolean).join(', ')
       });
     }
     input.classList.add('nbprod-serve-field');

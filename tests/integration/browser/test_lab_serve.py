@@ -101,3 +101,61 @@ def test_serve_section_starts_predicts_shows_drift_and_stops(page: Page, lab_ser
     expect(fields).to_have_count(0)
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0, "the service still listens"
+
+
+SHOP = {
+    "pyproject.toml": '[project]\nname = "shop"\n\n[tool.nbprod.export]\npackage = "shop"\n',
+}
+SHOP_CELLS = (
+    {"source": "import pandas as pd", "tags": ["export"]},
+    {"source": "def predict(model, rows: pd.DataFrame) -> list:\n"
+               "    return [model[r] * n for r, n in zip(rows['region'], rows['items'])]",
+     "tags": ["serve"]},
+    {"source": "import nbprod\n\n"
+               "frame = pd.DataFrame({'region': ['east', 'north', 'south'] * 40,\n"
+               "                      'size': [1.0, 2.5, None] * 40, 'items': [1, 2, 3] * 40,\n"
+               "                      'member': [True, False, True] * 40})\n"
+               "nbprod.record_model('price', {'east': 10, 'north': 20, 'south': 30},"
+               " training_data=frame)"},
+)
+
+
+def test_the_form_follows_the_schema_categories_booleans_integers_and_missing(
+        page: Page, lab_server, shot):
+    import nbformat
+    from notebook_builder import make_notebook
+
+    base, token, root = lab_server
+    project = root / "shop"
+    (project / "notebooks").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(SHOP["pyproject.toml"])
+    (project / "notebooks" / "price.ipynb").write_text(nbformat.writes(make_notebook(*SHOP_CELLS)))
+    _nbprod("export", "notebooks/price.ipynb", cwd=project, root=root)
+    _nbprod("run", "notebooks/price.ipynb", "-q", cwd=project, root=root)
+
+    page.goto(f"{base}/lab/tree/shop/notebooks/price.ipynb?reset&token={token}")
+    expect(page.locator(CELLS).first).to_be_visible(timeout=90_000)
+    page.locator('li[data-id="nbprod-panel"]').click()
+    section = page.locator(".nbprod-serve")
+    section.locator(".nbprod-serve-start").click()
+    expect(section.locator(".nbprod-status")).to_contain_text("Serving model price",
+                                                              timeout=120_000)
+    field = {name: section.locator(f'.nbprod-field[data-column="{name}"] .nbprod-serve-field')
+             for name in ("region", "size", "items", "member")}
+    expect(field["region"].locator("option")).to_have_text(["east", "north", "south"])
+    expect(field["member"].locator("option")).to_have_text(["true", "false"])
+    expect(field["items"]).to_have_attribute("step", "1")
+    expect(field["size"]).to_have_attribute("placeholder", "1 – 2.5, empty: missing")
+
+    section.locator(".nbprod-serve-predict").click()  # items is required
+    expect(section.locator('.nbprod-field[data-column="items"] .nbprod-field-error')).to_have_text(
+        "required")
+    expect(section.locator(".nbprod-serve-prediction")).to_have_count(0)
+    field["region"].select_option("south")
+    field["member"].select_option("false")
+    field["items"].fill("3")
+    section.locator(".nbprod-serve-predict").click()  # size left empty: sent as null
+    expect(section.locator(".nbprod-serve-prediction")).to_have_text("90")
+    shot(page, "serve-form-categories")
+    section.locator(".nbprod-serve-stop").click()
+    expect(section.locator(".nbprod-status")).to_contain_text("Not serving")
