@@ -571,10 +571,6 @@ class ServiceHandler(NbprodHandler):
 
     command = "serve"
 
-    def service_path(self, text: object) -> str:
-        """The checked notebook path, as the key of its service."""
-        return self.notebook(text)
-
     async def forward(self, path: str, method: str, route: str, body: bytes | None = None):
         """Answer with what the service answers at ``route``; 409 when none runs."""
         try:
@@ -620,7 +616,7 @@ class ServeHandler(ServiceHandler):
     async def post(self) -> None:
         self.require_command()
         data = self.body()
-        path = self.service_path(data["path"])
+        path = self.notebook(data["path"])
         model, run = data.get("model") or None, data.get("run") or None
         if model and run:
             raise ApiError(400, "BadRequest", "give a model or a run, not both")
@@ -662,7 +658,7 @@ class ServePredictHandler(ServiceHandler):
     async def post(self) -> None:
         self.require_command()
         data = self.body()
-        path = self.service_path(data["path"])
+        path = self.notebook(data["path"])
         await self.forward(path, "POST", "/predict", json.dumps(data["record"]).encode())
 
 

@@ -125,11 +125,13 @@ class ServiceManager:
                 return running
             if sum(1 for key in list(self._services) if self.get(key)) >= self.max_services:
                 raise TooMany
-            args = ["serve", notebook, "--port", str(free_port())]
+            port = free_port()
+            args = ["serve", "--port", str(port)]
             args += ["--model", model] if model else []
             args += ["--run", run] if run else []
-            process = await start_nbprod(args, cwd=folder, lifeline=True)
-            service = Service(path=path, port=int(args[3]), process=process,
+            # "--": a notebook named like an option is still the notebook.
+            process = await start_nbprod([*args, "--", notebook], cwd=folder, lifeline=True)
+            service = Service(path=path, port=port, process=process,
                               requested={"model": model, "run": run}, started=time.time())
             service.readers = [asyncio.ensure_future(self._drain(service, stream))
                                for stream in (process.stdout, process.stderr)]

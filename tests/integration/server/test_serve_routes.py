@@ -7,6 +7,7 @@ test copies it into the server root. The service is the real ``nbprod serve`` (u
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import shutil
 import socket
@@ -46,6 +47,17 @@ def _first_record(project: Path) -> dict:
     return {k: float(v) for k, v in row.items() if k != "target"}
 
 
+def _services_of(project: Path) -> list[psutil.Process]:
+    """The live ``nbprod serve`` processes running in ``project``'s notebooks folder."""
+    folder = str((project / "notebooks").resolve())
+    found = []
+    for process in psutil.process_iter(["cmdline", "status", "cwd"]):
+        if ("serve" in (process.info["cmdline"] or []) and process.info["cwd"] == folder
+                and process.info["status"] != psutil.STATUS_ZOMBIE):
+            found.append(process)
+    return found
+
+
 def _listening(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
@@ -57,12 +69,15 @@ async def test_start_status_predict_drift_and_stop(api, project):
     status, _, idle = await api("serve", params=at)
     assert status == 200 and idle["running"] is False and idle["port"] is None
 
-    status, _, started = await api("serve", method="POST", body=at)
+    # Two starts at once: the second waits for the first and gets the same service.
+    (status, _, started), (_, _, twin) = await asyncio.gather(
+        api("serve", method="POST", body=at), api("serve", method="POST", body=at))
     assert status == 200, started
     assert started["running"] and started["model"] == "wine" and started["run_id"] == run_id
     port = started["port"]
-    assert _listening(port)
-    # A second start finds the running service: same port, one process.
+    assert twin["port"] == port and _listening(port)
+    assert len(_services_of(root)) == 1
+    # A later start finds the running service too.
     status, _, again = await api("serve", method="POST", body={**at, "model": "wine"})
     assert status == 200 and again["port"] == port
     status, _, shown = await api("serve", params=at)
@@ -89,8 +104,7 @@ async def test_start_status_predict_drift_and_stop(api, project):
     assert {f["feature"] for f in drift["features"]} >= {"alcohol", "proline"}
     assert drift["features"][0]["verdict"] == "too few rows"
 
-    process = next(p for p in psutil.process_iter(["cmdline"])
-                   if "serve" in (p.info["cmdline"] or []) and str(port) in p.info["cmdline"])
+    (process,) = _services_of(root)
     status, _, stopped = await api("serve", method="DELETE", params=at)
     assert status == 200 and stopped["running"] is False
     assert not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
@@ -139,5 +153,4 @@ async def test_inputs_are_checked_before_anything_starts(api, project):
     assert status == 400
     status, _, answer = await api("serve", method="DELETE", params={"path": "../x.ipynb"})
     assert status == 404
-    assert not [p for p in psutil.process_iter(["cmdline"])
-                if "serve" in (p.info["cmdline"] or []) and "train.ipynb" in p.info["cmdline"]]
+    assert not _services_of(project[0])
