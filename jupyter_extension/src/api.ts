@@ -371,8 +371,125 @@ export interface IRunReport {
   html: string;
 }
 
-/** The error body every nbprod route answers with. */
+/** The error body every nbprod route answers with (a refused record adds its problems). */
 export interface IErrorBody {
   error: string;
   message: string;
+  problems?: IProblem[];
+}
+
+/** `GET serve`, `POST serve`, `DELETE serve`: a notebook's local model service. */
+export interface IServeStatus {
+  path: string;
+  running: boolean;
+  /** The loopback port it listens on (the server forwards to it; browsers need not reach it). */
+  port: number | null;
+  /** The model it serves and the run that recorded it, once loaded. */
+  model: string | null;
+  run_id: string | null;
+  /** What the start asked for (null: the newest run of the notebook with a model). */
+  requested: { model: string | null; run: string | null };
+  uptime_s: number | null;
+}
+
+/** `POST serve/predict`: the service's `/predict` answer. */
+export interface IPrediction {
+  predictions: unknown[];
+  model: string;
+  run_id: string;
+}
+
+/** One problem the service found in a record: the field and what is wrong with it. */
+export interface IProblem {
+  row: number | null;
+  field: string;
+  type: string | null;
+  message: string;
+}
+
+/** What the service refuses in a record, field by field (422 of `POST serve/predict`). */
+export interface IServeRefusal extends IErrorBody {
+  problems: IProblem[];
+}
+
+/** One feature of `GET serve/drift`. */
+export interface IDriftFeature {
+  feature: string;
+  kind: string;
+  missing_rate: { training: number; live: number };
+  psi: number | null;
+  verdict: 'stable' | 'moderate' | 'drifted' | 'too few rows';
+}
+
+/** `GET serve/drift`: live requests against the training data, per feature. */
+export interface IDriftReport {
+  window: number;
+  rows: number;
+  seen: number;
+  min_rows: number;
+  thresholds: { moderate_psi: number; drift_psi: number; missing_rate_change: number };
+  drifted: string[];
+  features: IDriftFeature[];
+}
+
+/** One column of a request record in the service's JSON schema (pydantic's output). */
+export interface ISchemaField {
+  type?: 'number' | 'integer' | 'boolean' | 'string' | 'null';
+  enum?: (string | number | boolean)[];
+  anyOf?: ISchemaField[];
+  title?: string;
+  [key: string]: unknown;
+}
+
+/** The request schema: a list of records, each record defined under `$defs`. */
+export interface IRequestSchema {
+  type: 'array';
+  items: { $ref: string };
+  $defs: Record<
+    string,
+    {
+      type: 'object';
+      properties: Record<string, ISchemaField>;
+      required?: string[];
+      additionalProperties?: boolean;
+      title?: string;
+    }
+  >;
+}
+
+/** One column of the training data's profile. */
+export interface IProfileColumn {
+  name: string;
+  kind: 'number' | 'integer' | 'boolean' | 'category';
+  dtype: string;
+  nullable: boolean;
+  missing_rate: number;
+  min?: number | null;
+  max?: number | null;
+  [key: string]: unknown;
+}
+
+/** `GET serve/metadata`: where the served model came from and what a request must hold. */
+export interface IServeMetadata {
+  model: { name: string; hash: string | null; format: string | null; class: string | null };
+  run_id: string;
+  notebook: { path: string; hash: string | null; [key: string]: unknown } | null;
+  parameters: Record<string, unknown>;
+  data: { path: string; role: string; hash: string | null; bytes: number | null }[];
+  environment: {
+    python: string | null;
+    platform: unknown;
+    packages: Record<string, string>;
+    git: unknown;
+  };
+  metrics: Record<string, unknown>;
+  service: {
+    notebook: string;
+    module: string;
+    predict: string;
+    max_body_bytes: number;
+    drift_window: number;
+  };
+  schema: IRequestSchema;
+  profile: { rows: number; columns: IProfileColumn[] } | null;
 }

@@ -5,6 +5,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import { requestAPI } from './request';
 import type {
   IDiagnostic,
+  IDriftReport,
   IExportReport,
   IExportWritten,
   IFixPreview,
@@ -12,10 +13,13 @@ import type {
   IJob,
   IParams,
   IPipelineDag,
+  IPrediction,
   IReceipt,
   IRunDiff,
   IRunReport,
   IRunSummary,
+  IServeMetadata,
+  IServeStatus,
   ITagSuggestions
 } from './api';
 import { INbprodClient } from './tokens';
@@ -93,5 +97,23 @@ export class NbprodClient implements INbprodClient {
   }
   runReport(path: string, runId: string): Promise<IRunReport> {
     return this.call('runs/' + encodeURIComponent(runId) + '/report' + query({ path }));
+  }
+  serveStatus(path: string): Promise<IServeStatus> {
+    return this.call('serve' + query({ path }));
+  }
+  startService(path: string, choice: { model?: string; run?: string } = {}): Promise<IServeStatus> {
+    return this.call('serve', post({ path, ...choice }));
+  }
+  stopService(path: string): Promise<IServeStatus> {
+    return this.call('serve' + query({ path }), { method: 'DELETE' });
+  }
+  predict(path: string, record: Record<string, unknown>): Promise<IPrediction> {
+    return this.call('serve/predict', post({ path, record }));
+  }
+  drift(path: string): Promise<IDriftReport> {
+    return this.call('serve/drift' + query({ path }));
+  }
+  serviceMetadata(path: string): Promise<IServeMetadata> {
+    return this.call('serve/metadata' + query({ path }));
   }
 }

@@ -18,6 +18,7 @@ import { NbprodPanel } from './panel';
 import { NbprodRequestError } from './request';
 import { RunSection } from './run';
 import { RunsSection } from './runs';
+import { ServeSection } from './serve';
 import { ISectionContext, Section } from './section';
 import { CellBadges, editActiveCellTags } from './tags';
 import { INbprodClient } from './tokens';
@@ -123,8 +124,9 @@ const uiPlugin: JupyterFrontEndPlugin<void> = {
     const exporter = new ExportSection(ctx);
     const run = new RunSection(ctx);
     const runs = new RunsSection(ctx);
+    const serve = new ServeSection(ctx);
     run.onRunEnded = () => void runs.refresh();
-    const sections: Section[] = [lint, exporter, run, runs];
+    const sections: Section[] = [lint, exporter, run, runs, serve];
     const panel = new NbprodPanel(sections);
     panel.title.icon = buildIcon;
     panel.title.caption = 'nbprod';

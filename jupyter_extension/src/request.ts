@@ -5,7 +5,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import type { IErrorBody } from './api';
+import type { IErrorBody, IProblem } from './api';
 
 /** Shown when the server answers 404 on nbprod's base route. */
 export const NOT_INSTALLED =
@@ -18,7 +18,9 @@ export class NbprodRequestError extends Error {
   constructor(
     readonly status: number,
     readonly error: string,
-    message: string
+    message: string,
+    /** The fields a model service refused, when it refused a record. */
+    readonly problems: IProblem[] = []
   ) {
     super(message);
     this.name = 'NbprodRequestError';
@@ -64,7 +66,8 @@ export async function requestAPI<T>(
     throw new NbprodRequestError(
       response.status,
       body.error ?? 'Error',
-      body.message ?? response.statusText
+      body.message ?? response.statusText,
+      body.problems ?? []
     );
   }
   return data as T;

@@ -6,6 +6,7 @@ import { Token } from '@lumino/coreutils';
 
 import type {
   IDiagnostic,
+  IDriftReport,
   IExportReport,
   IExportWritten,
   IFixPreview,
@@ -13,10 +14,13 @@ import type {
   IJob,
   IParams,
   IPipelineDag,
+  IPrediction,
   IReceipt,
   IRunDiff,
   IRunReport,
   IRunSummary,
+  IServeMetadata,
+  IServeStatus,
   ITagSuggestions
 } from './api';
 
@@ -44,6 +48,16 @@ export interface INbprodClient {
   startPipeline(path: string, step?: string): Promise<IJob>;
   /** `isolated`: in the environment the run ran in, rebuilt from its receipt with uv. */
   startReproduce(path: string, runId: string, isolated?: boolean): Promise<IJob>;
+  /** The notebook's local model service (`nbprod serve`), run and stopped by the server. */
+  serveStatus(path: string): Promise<IServeStatus>;
+  /** Start it (`model`: NAME or NAME@ALIAS, or `run`: a run id); the running one if any. */
+  startService(path: string, choice?: { model?: string; run?: string }): Promise<IServeStatus>;
+  stopService(path: string): Promise<IServeStatus>;
+  /** One record through the service's `/predict`. */
+  predict(path: string, record: Record<string, unknown>): Promise<IPrediction>;
+  drift(path: string): Promise<IDriftReport>;
+  /** The service's `/metadata`: the model's provenance and the request schema. */
+  serviceMetadata(path: string): Promise<IServeMetadata>;
 }
 
 /** The token that provides the nbprod client. */

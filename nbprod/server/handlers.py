@@ -28,15 +28,24 @@ Route table (``path`` is relative to the server root, ``/``-separated)::
     GET    /nbprod/pipeline/dag?path=P  nbprod pipeline show P  (steps, edges, cache, SVG)
     GET    /nbprod/pipeline?path=P     nbprod pipeline status P               (steps, cache)
     POST   /nbprod/pipeline/run        {path}  start nbprod pipeline run P -> 202 {job}
+    GET    /nbprod/serve?path=P        the status of P's local model service
+    POST   /nbprod/serve               {path, model?, run?}  start nbprod serve P on a free
+                                       loopback port (or return the one running)
+    DELETE /nbprod/serve?path=P        stop it
+    POST   /nbprod/serve/predict       {path, record}  forwarded to the service's /predict
+    GET    /nbprod/serve/drift?path=P  the service's /drift
+    GET    /nbprod/serve/metadata?path=P   the service's /metadata (request schema, profile)
 
-The runs routes run the CLI in the notebook's folder, so they find the same project (and run
-store) that ``nbprod run`` used for that notebook.
+The runs and serve routes run the CLI in the notebook's folder, so they find the same project
+(and run store) that ``nbprod run`` used for that notebook.
 
 Status codes: 200 (the CLI exited 0 or 1: clean, or findings / a failed notebook), 202 (a job
 started), 400 (bad request or a user error reported by the CLI, exit 2), 403 (no valid
-credentials, XSRF), 404 (every refused or missing path, with one identical body), 413 (body
-over 1 MiB), 429 (too many running jobs), 500 (exit 3 or an internal error), 501 (this nbprod
-lacks the command), 504 (the command timed out).
+credentials, XSRF), 404 (every refused or missing path, with one identical body), 409 (no
+service runs for the notebook), 413 (body over 1 MiB), 422 (the service refused a record),
+429 (too many running jobs or services), 500 (exit 3 or an internal error), 501 (this nbprod
+lacks the command), 502 (the service failed to answer), 504 (the command, or a service's
+start, timed out).
 
 Security: every verb method carries ``@tornado.web.authenticated`` (Jupyter Server lets
 undecorated methods through by default) and ``@authorized`` (the server's authorizer decides
@@ -60,7 +69,7 @@ from tornado import web
 
 from ..config import find_pyproject
 from ..version import __version__
-from .cli_bridge import CliFailure, interpret, run_nbprod
+from .cli_bridge import CliFailure, interpret, run_nbprod, sanitize
 from .jobs import Busy, Job, JobManager
 from .paths import (
     NOT_FOUND_MESSAGE,
@@ -69,6 +78,7 @@ from .paths import (
     resolve_output_path,
     resolve_request_path,
 )
+from .services import NotRunning, ServiceManager, TooMany, stopped
 
 __all__ = ["NbprodState", "ROUTES", "setup_handlers", "MAX_BODY_BYTES"]
 
@@ -81,10 +91,11 @@ _PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 
 @dataclass
 class NbprodState:
-    """What the handlers share: the server root and the background jobs."""
+    """What the handlers share: the server root, the background jobs, the model services."""
 
     root: str
     jobs: JobManager
+    services: ServiceManager
     timeout: float = 300.0
 
 
@@ -271,7 +282,7 @@ def _as_tuple(kind: Any) -> tuple:
 
 # -- the routes ---------------------------------------------------------------------------
 
-_NEEDED = ("lint", "tag", "export", "params", "run", "runs", "pipeline", "reproduce")
+_NEEDED = ("lint", "tag", "export", "params", "run", "runs", "pipeline", "reproduce", "serve")
 
 
 class InfoHandler(NbprodHandler):
@@ -555,6 +566,122 @@ class PipelineRunHandler(NbprodHandler):
         await self.start_job("pipeline", path, ["pipeline", "run", path, *only])
 
 
+class ServiceHandler(NbprodHandler):
+    """Shared by the serve routes: a notebook's local model service (``server/services.py``)."""
+
+    command = "serve"
+
+    async def forward(self, path: str, method: str, route: str, body: bytes | None = None):
+        """Answer with what the service answers at ``route``; 409 when none runs."""
+        try:
+            status, data = await self.state.services.forward(path, method, route, body)
+        except NotRunning:
+            raise ApiError(409, "NotRunning", f"no model service runs for {path}; start it"
+                                              " first") from None
+        if status == 200:
+            self.reply(data)
+            return
+        # The service's refusal ({error, problems}) as nbprod's {error, message}, problems kept.
+        answer = data if isinstance(data, dict) else {}
+        message = sanitize(str(answer.get("error") or f"the service answered {status}"),
+                           self.state.root)
+        error = "InvalidRecord" if status in (400, 413, 422) else "ServiceError"
+        self.reply({"error": error, "message": message,
+                    "problems": answer.get("problems") or []},
+                   status=status if status in (400, 413, 422) else 502)
+
+
+_MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}(@[A-Za-z0-9][A-Za-z0-9_.-]{0,99})?$")
+
+
+class ServeHandler(ServiceHandler):
+    """GET: the status of the notebook's service; POST: start it (or return the running one);
+    DELETE: stop it."""
+
+    query_fields = frozenset({"path"})
+    body_fields = {"path": (str, True), "model": (str, False), "run": (str, False)}
+
+    def status(self, path: str) -> dict:
+        service = self.state.services.get(path)
+        return service.to_dict() if service is not None else stopped(path)
+
+    @web.authenticated
+    @authorized("read")
+    def get(self) -> None:
+        self.require_command()
+        self.reply(self.status(self.path_query()))
+
+    @web.authenticated
+    @authorized("execute")
+    async def post(self) -> None:
+        self.require_command()
+        data = self.body()
+        path = self.notebook(data["path"])
+        model, run = data.get("model") or None, data.get("run") or None
+        if model and run:
+            raise ApiError(400, "BadRequest", "give a model or a run, not both")
+        if model and not _MODEL.match(model):
+            raise ApiError(400, "BadRequest", f"{model!r} is not a model name (NAME or"
+                                              " NAME@ALIAS)")
+        if run:
+            try:
+                run = check_run_id(run)
+            except NotFound:
+                raise ApiError(404, "NotFound", "no such run") from None
+        notebook = self.resolved(path)
+        try:
+            await self.state.services.start(path, folder=str(notebook.parent),
+                                            notebook=notebook.name, model=model, run=run)
+        except TooMany:
+            raise ApiError(429, "Busy", f"{self.state.services.max_services} model services are"
+                                        " already running; stop one") from None
+        except CliFailure as failure:
+            raise ApiError(failure.status, failure.error, failure.message) from None
+        self.reply(self.status(path))
+
+    @web.authenticated
+    @authorized("execute")
+    async def delete(self) -> None:
+        self.require_command()
+        path = self.path_query()
+        await self.state.services.stop(path)
+        self.reply(stopped(path))
+
+
+class ServePredictHandler(ServiceHandler):
+    """POST {path, record}: one record through the service's ``/predict``."""
+
+    body_fields = {"path": (str, True), "record": (dict, True)}
+
+    @web.authenticated
+    @authorized("execute")
+    async def post(self) -> None:
+        self.require_command()
+        data = self.body()
+        path = self.notebook(data["path"])
+        await self.forward(path, "POST", "/predict", json.dumps(data["record"]).encode())
+
+
+class ServeDriftHandler(ServiceHandler):
+    query_fields = frozenset({"path"})
+
+    @web.authenticated
+    @authorized("read")
+    async def get(self) -> None:
+        self.require_command()
+        await self.forward(self.path_query(), "GET", "/drift")
+
+
+class ServeMetadataHandler(ServiceHandler):
+    query_fields = frozenset({"path"})
+
+    @web.authenticated
+    @authorized("read")
+    async def get(self) -> None:
+        self.require_command()
+        await self.forward(self.path_query(), "GET", "/metadata")
+
+
 #: (route below <base_url>/nbprod, handler). Order matters: "runs/diff" before "runs/ID".
 ROUTES: list[tuple[str, type[NbprodHandler]]] = [
     ("", InfoHandler),
@@ -574,6 +701,10 @@ ROUTES: list[tuple[str, type[NbprodHandler]]] = [
     ("pipeline", PipelineHandler),
     ("pipeline/run", PipelineRunHandler),
     ("pipeline/dag", PipelineDagHandler),
+    ("serve", ServeHandler),
+    ("serve/predict", ServePredictHandler),
+    ("serve/drift", ServeDriftHandler),
+    ("serve/metadata", ServeMetadataHandler),
 ]
 
 
@@ -593,7 +724,8 @@ def setup_handlers(web_app: web.Application, root: str, *, max_running: int = 2)
     -------
     NbprodState
     """
-    state = NbprodState(root=root, jobs=JobManager(root, max_running=max_running))
+    state = NbprodState(root=root, jobs=JobManager(root, max_running=max_running),
+                        services=ServiceManager(root))
     web_app.settings["nbprod"] = state
     base = web_app.settings.get("base_url", "/")
     rules = [

@@ -14,8 +14,10 @@ import subprocess
 from pathlib import Path
 
 import nbformat
+import pytest
 from notebook_builder import make_notebook
 from test_api import NOTEBOOK, wait_for_job
+from test_serve_routes import prepared, project  # noqa: F401  (fixtures)
 
 from nbprod.server.handlers import ROUTES
 
@@ -72,6 +74,17 @@ async def _record(api, server_root) -> list[tuple[str, str, object]]:
     recorded.append(("jobs/(?P<job_id>[^/]+)", "IJob", await wait_for_job(api, job["job_id"])))
     await call("lint/fix", "IDiagnostic[]", "lint/fix", method="POST", body=at)
     await call("runs", "IErrorBody", "runs", "20000101T000000Z-000000", params=at, expect=400)
+    served = {"path": "examples/notebooks/train.ipynb"}
+    await call("serve", "IServeStatus", "serve", params=served)
+    await call("serve", "IServeStatus", "serve", method="POST", body=served)
+    meta = await call("serve/metadata", "IServeMetadata", "serve/metadata", params=served)
+    record = {name: 1.0 for name in meta["schema"]["$defs"]["Row"]["properties"]}
+    await call("serve/predict", "IPrediction", "serve/predict", method="POST",
+               body={**served, "record": record})
+    await call("serve/predict", "IServeRefusal", "serve/predict", method="POST",
+               body={**served, "record": {}}, expect=422)
+    await call("serve/drift", "IDriftReport", "serve/drift", params=served)
+    await call("serve", "IServeStatus", "serve", method="DELETE", params=served)
     return recorded
 
 
@@ -85,6 +98,7 @@ def _check_source(recorded: list[tuple[str, str, object]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+@pytest.mark.usefixtures("project")  # the example project, run: a model to serve
 async def test_every_route_answers_as_the_client_types_declare(api, server_root, tmp_path):
     recorded = await _record(api, server_root)
     assert {route for route, _, _ in recorded} == {pattern for pattern, _ in ROUTES}, (

@@ -28,9 +28,15 @@ async def test_read_only_users_can_lint_but_not_fix_export_or_run(api):
         ("export", {"path": "nb/sample.ipynb"}),
         ("run", {"path": "nb/sample.ipynb"}),
         ("pipeline/run", {"path": "nb/sample.ipynb"}),
+        ("serve", {"path": "nb/sample.ipynb"}),
+        ("serve/predict", {"path": "nb/sample.ipynb", "record": {}}),
     ):
         status, _, data = await api(route, method="POST", body=body)
         assert status == 403, (route, data)
         assert "not authorized" in data["message"]
     status, _, data = await api("jobs", "0123456789abcdef", method="DELETE")
     assert status == 403
+    status, _, data = await api("serve", method="DELETE", params={"path": "nb/sample.ipynb"})
+    assert status == 403
+    status, _, data = await api("serve", params={"path": "nb/sample.ipynb"})
+    assert status == 200 and data["running"] is False

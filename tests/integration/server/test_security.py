@@ -236,9 +236,13 @@ def payloads(root: Path, outside: Path, sibling: Path) -> list[str]:
 
 
 GET_ROUTES = ["lint", "lint/fix", "tags/suggest", "export", "export/check", "params", "runs",
-              "pipeline", "pipeline/dag", f"runs/{SAMPLE_GROUP}", f"runs/{SAMPLE_GROUP}/report"]
+              "pipeline", "pipeline/dag", f"runs/{SAMPLE_GROUP}", f"runs/{SAMPLE_GROUP}/report",
+              "serve", "serve/drift", "serve/metadata"]
 POST_FIELDS = [("lint/fix", "path"), ("export", "path"), ("run", "path"), ("run", "output"),
-               ("pipeline/run", "path"), (f"runs/{SAMPLE_GROUP}/reproduce", "path")]
+               ("pipeline/run", "path"), (f"runs/{SAMPLE_GROUP}/reproduce", "path"),
+               ("serve", "path"), ("serve/predict", "path")]
+#: Other fields a POST route requires, so the path is what gets refused.
+POST_REQUIRED = {"serve/predict": {"record": {}}}
 
 
 async def test_traversal_corpus_is_refused_with_one_identical_404(
@@ -259,6 +263,10 @@ async def test_traversal_corpus_is_refused_with_one_identical_404(
             assert response.code == 404, (route, raw, response.body)
             bodies.add(response.body)
             count += 1
+        response = await fetch(http_server_client, f"{jp_base_url}nbprod/serve?path={raw}",
+                               "DELETE", headers)
+        assert response.code == 404, ("DELETE serve", raw, response.body)
+        bodies.add(response.body)
         if route == "runs/diff":
             continue
         response = await fetch(
@@ -271,7 +279,7 @@ async def test_traversal_corpus_is_refused_with_one_identical_404(
             for route, field in POST_FIELDS:
                 if field == "output" and text == "nb/missing.ipynb":
                     continue  # a fine place for a new output copy
-                body = {"path": "nb/sample.ipynb", field: text}
+                body = {"path": "nb/sample.ipynb", **POST_REQUIRED.get(route, {}), field: text}
                 response = await fetch(http_server_client, f"{jp_base_url}nbprod/{route}",
                                        "POST", headers, json.dumps(body))
                 assert response.code == 404, (route, field, text, response.body)

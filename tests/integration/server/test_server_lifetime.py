@@ -2,7 +2,7 @@
 
 A real ``jupyter server`` in a subprocess starts a slow run through the API and is then
 killed with SIGKILL (no cleanup of its own can happen): the run must stop, its kernel too, and
-its receipt must say ``interrupted``.
+its receipt must say ``interrupted``. A model service it started must stop too.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import nbformat
 import psutil
@@ -95,3 +96,54 @@ def test_a_run_stops_when_its_server_is_killed(tmp_path):
     assert not [p for p in psutil.process_iter(["cmdline"])
                 if "ipykernel" in " ".join(p.info["cmdline"] or [])
                 and p.info["cmdline"] and str(tmp_path) in " ".join(p.info["cmdline"])]
+
+
+def test_a_model_service_stops_when_its_server_is_killed(tmp_path):
+    from tests.integration.serve.servehelpers import copy_project, nbprod
+
+    examples = Path(__file__).resolve().parents[3] / "examples"
+    project = copy_project(examples, tmp_path / "examples")
+    nbprod("export", "notebooks/train.ipynb", cwd=project)
+    nbprod("run", "notebooks/train.ipynb", cwd=project)
+    token, port = secrets.token_hex(16), _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
+         "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
+         f"--ServerApp.root_dir={tmp_path}", "--ServerApp.jpserver_extensions=nbprod=True"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / ".config")},
+        start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                _call(base, token, "")
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.3)
+        request = urllib.request.Request(
+            f"{base}/nbprod/serve", method="POST",
+            data=json.dumps({"path": "examples/notebooks/train.ipynb"}).encode(),
+            headers={"Authorization": f"token {token}"})
+        with urllib.request.urlopen(request, timeout=150) as response:
+            service = json.loads(response.read())
+        assert service["running"] and _listening(service["port"])
+        os.kill(server.pid, signal.SIGKILL)  # no handler of the server's can run
+        server.wait(timeout=30)
+        deadline = time.monotonic() + 60
+        while _listening(service["port"]):
+            assert time.monotonic() < deadline, "the service outlived its server"
+            time.sleep(0.5)
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+    assert not [p for p in psutil.process_iter(["cmdline"])
+                if "serve" in (p.info["cmdline"] or []) and str(service["port"]) in
+                p.info["cmdline"]]
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
