@@ -119,11 +119,6 @@ class JobManager:
             job.cancel_requested = True
             terminate_group(job.process, signal.SIGTERM)
 
-    async def shutdown(self) -> None:
-        """Stop every running job (the server is stopping)."""
-        for job in list(self._jobs.values()):
-            self.cancel(job)
-
     async def _watch(self, job: Job) -> None:
         assert job.process is not None and job.process.stdout and job.process.stderr
         errors: list[str] = []
