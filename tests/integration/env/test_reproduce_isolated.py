@@ -108,7 +108,8 @@ def test_env_lock_writes_requirements_and_pylock(cli, example_run, tmp_path):
     assert "--hash=sha256:" in text.stdout
     assert "nbprod 0.1.0 is an editable install of" in text.stderr
 
-    pylock = cli("env", "lock", original["run_id"][:14], "-o", tmp_path / "pylock.toml",
+    # A unique prefix of the id: the other runs of this module start in the same seconds.
+    pylock = cli("env", "lock", original["run_id"][:-2], "-o", tmp_path / "pylock.toml",
                  cwd=project)
     assert pylock.returncode == 0, pylock.stderr
     data = tomllib.loads((tmp_path / "pylock.toml").read_text())
