@@ -28,6 +28,7 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
     """Where the built JupyterLab extension lives inside the package (for ``develop``)."""
     return [{"src": "labextension", "dest": "nbprod"}]
 
+
 __all__ = [
     "Cell",
     "ConfigError",

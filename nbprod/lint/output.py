@@ -28,6 +28,7 @@ Style = Callable[[str, str], str]
 def _plain(_kind: str, text: str) -> str:
     return text
 
+
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://nbprod.readthedocs.io/en/latest/lint/"
 _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}

@@ -38,6 +38,7 @@ class Reads:
         self.read: set[str] = set()
         self.written: set[str] = set()
         self.opaque: str | None = None  # why some inputs may be unseen
+
     def note(self, path: str, writing: bool) -> None:
         if not path.startswith(self.root + os.sep) or path.endswith(_CODE_SUFFIXES):
             return

@@ -39,6 +39,7 @@ from ..errors import ConfigError
 __all__ = ["ModelConfig", "PipelineConfig", "StepConfig", "SweepConfig", "load_pipeline_config",
            "load_sweep_config"]
 
+
 @dataclass(frozen=True)
 class StepConfig:
     """One ``[[tool.nbprod.pipeline.steps]]`` entry: a notebook run as a pipeline step."""

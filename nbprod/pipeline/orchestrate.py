@@ -516,7 +516,6 @@ class PipelineRunner:
         return Outcome(name, "error" if result.status == "error" else "failed", message,
                        run_id=handle.run_id)
 
-
     def _keep_models(self, values: Mapping[str, Any], skip: set[str]) -> list[dict]:
         """Receipt entries of the models among a step's returned ``values``, stored; their
         training data may come from this step or one that ran before it. Values that cannot

@@ -20,6 +20,7 @@ __all__ = [
     "run_notebook",
 ]
 
+
 @dataclass(frozen=True)
 class RunConfig:
     """``[tool.nbprod.run]``: defaults for ``nbprod run`` (command-line options win).

@@ -20,7 +20,6 @@ def _row_summary(row: sqlite3.Row) -> dict:
     return summary
 
 
-
 class RunQueries:
     """Look runs up; a part of ``Store`` (``nbprod.store``), reading its ``db``."""
 

@@ -71,7 +71,6 @@ def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
 
 
-
 class RunLog:
     """Begin, heartbeat, finish and settle runs; read and write their receipts.
 

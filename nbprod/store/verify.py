@@ -301,7 +301,6 @@ def _check_cache(store: Store, report: VerifyReport, repair: bool) -> None:
                 report.repaired.append(f"dropped stale hash cache entry for {entry.path}")
 
 
-
 def _runs_recording(store: Store, path: str, digest: str) -> list[str]:
     """Runs whose receipt may carry the stale hash of ``path`` (same hash, same file)."""
     rows = store.db.query("SELECT run_id, path FROM run_files WHERE hash = ?", (digest,))
