@@ -162,6 +162,9 @@ def resolve(store: Any, model: str | None = None, run: str | None = None,
         When nothing matches; the message says which command lists what there is.
     """
     if model and "@" in model:
+        if run:
+            raise StoreError(f"{model!r} names a run by its alias and --run names another;"
+                             " give one of them")
         name, _ = _split_alias(model)
         target = aliases(store).get(model)
         if target is None:

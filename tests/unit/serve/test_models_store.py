@@ -65,6 +65,9 @@ def test_record_alias_resolve_and_load(tmp_path, monkeypatch):
         "m@champion": first}
     with pytest.raises(StoreError, match="no alias 'm@prod'"):
         registry.resolve(store, "m@prod")
+    with pytest.raises(StoreError, match="give one of them"):
+        registry.resolve(store, "m@champion", second)  # an alias and another run
+    assert registry.resolve(store, "m", first).run_id == first  # a name within a run
     with pytest.raises(StoreError, match="not an alias"):
         registry.set_alias(store, "m@", first)
     with pytest.raises(StoreError, match="recorded no model 'other'"):
