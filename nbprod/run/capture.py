@@ -20,14 +20,13 @@ set ``nbprod env lock`` pins.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError
-from .record import RECORDS_ENV
+from .record import RECORDS_ENV, read_json_lines
 
 __all__ = [
     "IMPORTS_FILE",
@@ -153,23 +152,11 @@ class Access:
 
 
 def read_access_log(path: Path) -> list[Access]:
-    """The files opened during a run, one entry per file (written wins), sorted by path.
-
-    A last line cut short by a kernel death is ignored.
-    """
+    """The files opened during a run, one entry per file (written wins), sorted by path."""
     written: dict[str, bool] = {}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return []
-    for line in text.splitlines():
-        try:
-            item = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(item, dict) and isinstance(item.get("path"), str):
-            name = item["path"]
-            written[name] = written.get(name, False) or bool(item.get("write"))
+    for item in read_json_lines(path, "path"):
+        name = item["path"]
+        written[name] = written.get(name, False) or bool(item.get("write"))
     return [Access(Path(p), w) for p, w in sorted(written.items())]
 
 

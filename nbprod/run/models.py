@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .record import RECORDS_ENV
+from .record import RECORDS_ENV, read_json_lines
 
 __all__ = ["MODELS_FILE", "NAME_RE", "check_model_name", "collect_models", "model_entry",
            "record_model"]
@@ -111,18 +111,7 @@ def collect_models(run_dir: Path, store: Any) -> list[dict]:
     A model whose file is missing or no longer has the hash its line recorded (the kernel
     died while writing) is left out. The copies in the run folder are removed once stored.
     """
-    entries: dict[str, dict] = {}
-    try:
-        text = (run_dir / MODELS_FILE).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return []
-    for raw in text.splitlines():
-        try:
-            line = json.loads(raw)
-        except ValueError:
-            continue
-        if isinstance(line, dict) and isinstance(line.get("name"), str):
-            entries[line["name"]] = line
+    entries = {line["name"]: line for line in read_json_lines(run_dir / MODELS_FILE, "name")}
     kept = []
     for line in entries.values():
         source = run_dir / str(line.get("file", ""))

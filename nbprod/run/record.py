@@ -14,7 +14,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RECORDS_ENV", "read_records", "record"]
+__all__ = ["RECORDS_ENV", "read_json_lines", "read_records", "record"]
 
 RECORDS_ENV = "NBPROD_RECORDS_FILE"
 _warned = False
@@ -71,20 +71,27 @@ def _refuse(value: Any) -> Any:
 
 
 def read_records(path: str | Path) -> dict[str, Any]:
-    """The values recorded during a run, by name (a later value wins); {} without a file.
+    """The values recorded during a run, by name (a later value wins); {} without a file."""
+    return {item["name"]: item.get("value") for item in read_json_lines(path, "name")}
 
-    A last line cut short by a kernel death is ignored.
+
+def read_json_lines(path: str | Path, key: str) -> list[dict]:
+    """The objects of a JSON-lines file the kernel appends to (records, models, file
+    accesses) that have a text ``key``, in order; none without a file.
+
+    A line that is not JSON is skipped: the last one is cut short when the kernel dies while
+    writing it.
     """
-    records: dict[str, Any] = {}
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        return records
+        return []
+    found = []
     for line in text.splitlines():
         try:
             item = json.loads(line)
         except ValueError:
             continue
-        if isinstance(item, dict) and isinstance(item.get("name"), str):
-            records[item["name"]] = item.get("value")
-    return records
+        if isinstance(item, dict) and isinstance(item.get(key), str):
+            found.append(item)
+    return found

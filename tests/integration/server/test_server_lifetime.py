@@ -41,6 +41,31 @@ def _call(base: str, token: str, route: str, body: dict | None = None) -> dict:
         return json.loads(response.read())
 
 
+def _start_server(root: Path) -> tuple[subprocess.Popen, str, str]:
+    """A real Jupyter server with nbprod on 127.0.0.1, in its own session, answering already:
+    (process, base URL, token)."""
+    token, port = secrets.token_hex(16), _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
+         "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
+         f"--ServerApp.root_dir={root}", "--ServerApp.jpserver_extensions=nbprod=True"],
+        cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "JUPYTER_CONFIG_DIR": str(root / ".config")},
+        start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            _call(base, token, "")
+            return server, base, token
+        except OSError:
+            if time.monotonic() > deadline:
+                if server.poll() is None:
+                    os.killpg(server.pid, signal.SIGKILL)
+                raise AssertionError("the server did not start") from None
+            time.sleep(0.3)
+
+
 def _nbprod_runs_of(notebook: str) -> list[psutil.Process]:
     found = []
     for process in psutil.process_iter(["cmdline"]):
@@ -54,24 +79,8 @@ def test_a_run_stops_when_its_server_is_killed(tmp_path):
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'life'\n")
     (tmp_path / "slow.ipynb").write_text(nbformat.writes(make_notebook(
         {"source": "import time\nopen('started', 'w').close()\ntime.sleep(120)"})))
-    token, port = secrets.token_hex(16), _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
-         "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
-         f"--ServerApp.root_dir={tmp_path}", "--ServerApp.jpserver_extensions=nbprod=True"],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / ".config")},
-        start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    server, base, token = _start_server(tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                _call(base, token, "")
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.3)
         job = _call(base, token, "run", {"path": "slow.ipynb"})
         deadline = time.monotonic() + 90
         while not (tmp_path / "started").exists():  # the kernel is running the notebook
@@ -105,24 +114,8 @@ def test_a_model_service_stops_when_its_server_is_killed(tmp_path):
     project = copy_project(examples, tmp_path / "examples")
     nbprod("export", "notebooks/train.ipynb", cwd=project)
     nbprod("run", "notebooks/train.ipynb", cwd=project)
-    token, port = secrets.token_hex(16), _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
-         "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
-         f"--ServerApp.root_dir={tmp_path}", "--ServerApp.jpserver_extensions=nbprod=True"],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / ".config")},
-        start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    server, base, token = _start_server(tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                _call(base, token, "")
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.3)
         request = urllib.request.Request(
             f"{base}/nbprod/serve", method="POST",
             data=json.dumps({"path": "examples/notebooks/train.ipynb"}).encode(),
