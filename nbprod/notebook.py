@@ -9,8 +9,8 @@ one-line ``NotebookError`` naming the file and the problem.
 Importing nbformat costs seconds in some environments (its jsonschema import pulls in
 format checkers that compile grammars at import time), so the read path never imports it:
 the schema files are located with ``importlib.util.find_spec`` and compiled with
-fastjsonschema (nbformat's own fast validator), once per process. nbformat itself is
-imported only to upgrade nbformat 3 files and to save.
+fastjsonschema (nbformat's own fast validator), once per process; nbformat 3 files are
+upgraded by ``nbprod.nbformat_v3``. nbformat itself is never imported.
 """
 
 from __future__ import annotations
@@ -461,22 +461,11 @@ def _check_version(raw: Any, where: str, notes: list[str]) -> dict:
 
 
 def _upgrade_v3(raw: dict, where: str, notes: list[str]) -> dict:
-    import nbformat
+    from .nbformat_v3 import upgrade
 
-    worksheets = raw.get("worksheets")
-    if not isinstance(worksheets, list) or not all(isinstance(w, dict) for w in worksheets):
-        raise NotebookError(f"{where}: nbformat 3 notebook without a valid 'worksheets' list")
-    for w_index, sheet in enumerate(worksheets):
-        cells = sheet.get("cells", [])
-        if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
-            raise NotebookError(f"{where}: worksheets[{w_index}].cells must be a list of objects")
-    try:
-        node = nbformat.from_dict(raw)
-        upgraded = nbformat.convert(node, 4)
-    except Exception as exc:  # nbformat's converter raises assorted types on bad v3 input
-        raise NotebookError(f"{where}: cannot upgrade nbformat 3 notebook: {exc}") from None
+    upgraded = upgrade(raw, where, Node)
     notes.append("nbformat 3 notebook upgraded to 4 in memory; the file is unchanged")
-    return json.loads(json.dumps(upgraded), object_pairs_hook=Node)
+    return upgraded
 
 
 def _check_structure(raw: dict, where: str) -> None:

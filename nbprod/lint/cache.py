@@ -29,13 +29,14 @@ things up: a missing, corrupt or unwritable cache is ignored and rebuilt, never 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
 import time
 from dataclasses import MISSING, asdict, fields
 from pathlib import Path
+
+from blake3 import blake3
 
 from ..fsutil import atomic_write, default_cache_folder
 from .checker import LintConfig, LintResult, ruff_codes
@@ -76,14 +77,35 @@ class LintCache:
         folder = folder or default_cache_folder()
         return cls(folder / "lint" / f"{settings_key(config, project_root)}.json")
 
+    def lookup_all(self, paths: list[Path]) -> list[LintResult | None]:
+        """``lookup`` of each path. The notebooks whose stat signature changed since they
+        were cached (all of them on a fresh clone) are read and hashed first, on two threads:
+        blake3 and file reads release the GIL, so two cores share the work."""
+        current = {os.path.abspath(path): signature(path) for path in paths}
+        touched = [key for key, found in current.items() if found is not None
+                   and isinstance(self._entries.get(key), dict)
+                   and self._entries[key].get("stat") != found]
+        hashes: dict[str, str | None] = {}
+        if len(touched) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                hashes = dict(zip(touched, pool.map(content_hash, touched), strict=True))
+        return [self._lookup(path, current[os.path.abspath(path)], hashes) for path in paths]
+
     def lookup(self, path: Path) -> LintResult | None:
         """The cached result of ``path`` when nothing it depends on changed, else None.
 
         The notebook's signature is taken here, before anything reads it, so that a change
         made while it is being linted is seen by the next run.
         """
+        return self._lookup(path, signature(path), {})
+
+    def _lookup(self, path: Path, current: list[int] | None, hashes: dict[str, str | None]
+                ) -> LintResult | None:
+        """``lookup`` with the notebook's signature taken, and some content hashes too."""
         key = os.path.abspath(path)
-        current = self._stats[key] = signature(path)
+        self._stats[key] = current
         entry = self._entries.get(key)
         if entry is None or current is None:
             return None
@@ -92,7 +114,8 @@ class LintCache:
                 return None
             if entry["stat"] != current:
                 # Touched, or a fresh clone: the same bytes are the same notebook.
-                if content_hash(key) != entry["hash"]:
+                digest = hashes[key] if key in hashes else content_hash(key)
+                if digest != entry["hash"]:
                     return None
                 entry["stat"] = current
                 self._updated.add(key)
@@ -186,14 +209,12 @@ def settings_key(config: LintConfig, project_root: Path | None) -> str:
         "installed": _installed_distributions(),
     }
     text = json.dumps(parts, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    return blake3(text.encode()).hexdigest()[:32]
 
 
 def _code_hash() -> str:
     """A hash of the bytes of every module of nbprod and of third-party rules (about 4 ms:
     stat times would change with every fresh install and miss a restored cache)."""
-    from blake3 import blake3
-
     from .rules import rule_registry
 
     package = Path(__file__).resolve().parent.parent
@@ -237,18 +258,14 @@ def _installed_distributions() -> list[str]:
 
 
 def _ruff_signature() -> list:
-    """ruff's version and the size of its binary (a new ruff changes its findings)."""
-    from importlib import metadata
-
+    """Which ruff runs: its path and the size of its binary (a new ruff changes its
+    findings). The version of a ruff installed in this environment is also in the names of
+    the installed distributions (``_installed_distributions``)."""
     from .ruff import ruff_binary
 
     binary = ruff_binary()
-    try:
-        version = metadata.version("ruff")
-    except metadata.PackageNotFoundError:
-        version = None
     found = signature(binary)
-    return [version, found and found[0]]
+    return [binary, found and found[0]]
 
 
 def _diagnostic_json(diagnostic: Diagnostic) -> dict:

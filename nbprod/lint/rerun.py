@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
-from importlib import metadata
 
 from .rule import Diagnostic
 
@@ -39,6 +38,8 @@ def _version_tuple(text: str) -> tuple[int, ...]:
 @cache
 def installed_version(package: str) -> str | None:
     """The version of ``package`` installed in this environment (None: not installed)."""
+    from importlib import metadata  # about 10 ms to import: only when a rule asks
+
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
