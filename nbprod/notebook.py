@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import NbprodWarning, NotebookError
-from .fsutil import atomic_write
+from .fsutil import atomic_write, default_cache_folder
 
 __all__ = [
     "Cell",
@@ -615,7 +615,8 @@ _CELL_ID_RE = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
 
 class _Checks:
     """Compiled checks for the notebook shell, each cell kind and each output kind; each
-    part is compiled on first use (about 15 ms each) and kept for the process."""
+    part is compiled on first use and kept for the process, and its code is kept on disk
+    (``_cached_check``)."""
 
     def __init__(self, relaxed: bool):
         self.relaxed = relaxed
@@ -624,15 +625,13 @@ class _Checks:
 
     def __getitem__(self, part: str) -> Any:
         if part not in self._compiled:
-            import fastjsonschema
-
             schema = self._load()
             if part == "notebook":
                 target = schema
             else:
                 name = f"{part}_cell" if part in ("code", "markdown", "raw") else part
                 target = {"definitions": schema["definitions"], "$ref": f"#/definitions/{name}"}
-            self._compiled[part] = fastjsonschema.compile(target, use_default=False)
+            self._compiled[part] = _cached_check(target)
         return self._compiled[part]
 
     def _load(self) -> dict:
@@ -661,6 +660,36 @@ class _Checks:
 
 
 _CHECKS = {False: _Checks(relaxed=False), True: _Checks(relaxed=True)}
+
+
+def _cached_check(schema: dict) -> Any:
+    """fastjsonschema's check of ``schema``. Generating and compiling its code costs about
+    25 ms for all the parts, paid by every ``nbprod lint`` before any notebook is read, so
+    the compiled code is kept in nbprod's cache folder (``schema/``, as Python keeps
+    ``.pyc`` files), keyed by the schema, fastjsonschema's version and the Python version.
+    A missing, corrupt or unwritable cache only means compiling again."""
+    import marshal
+    import sys
+
+    import fastjsonschema
+    from blake3 import blake3
+
+    text = json.dumps(schema, sort_keys=True)
+    key = blake3(f"{fastjsonschema.VERSION}\0{sys.implementation.cache_tag}\0{text}".encode())
+    file = default_cache_folder() / "schema" / f"{key.hexdigest()[:32]}.marshal"
+    try:
+        code = marshal.loads(file.read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        code = compile(fastjsonschema.compile_to_code(schema, use_default=False),
+                       "<nbformat schema>", "exec")
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            atomic_write(file, marshal.dumps(code), durable=False)
+        except OSError:
+            pass
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)  # noqa: S102 - nbprod's own generated validator, as a .pyc is
+    return namespace["validate"]
 
 
 def prepare_validation() -> None:

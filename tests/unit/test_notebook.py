@@ -128,7 +128,33 @@ def test_loading_never_imports_nbformat():
         " {'cell_type': 'code', 'id': 'a', 'metadata': {}, 'source': 'x', 'outputs': [],"
         " 'execution_count': None}]}\n"
         "loads(json.dumps(nb))\n"
+        "v3 = {'nbformat': 3, 'nbformat_minor': 0, 'metadata': {}, 'worksheets': [{'cells': [\n"
+        " {'cell_type': 'code', 'input': 'x', 'outputs': [], 'language': 'python'}]}]}\n"
+        "loads(json.dumps(v3))\n"
         "print('nbformat' in sys.modules, 'jsonschema' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_compiled_schema_checks_are_kept_on_disk_and_a_bad_copy_is_rebuilt(tmp_path,
+                                                                          monkeypatch):
+    from nbprod import notebook
+
+    monkeypatch.setenv("NBPROD_CACHE_DIR", str(tmp_path))
+    schema = {"type": "object", "required": ["cells"]}
+    first = notebook._cached_check(schema)
+    (kept,) = (tmp_path / "schema").iterdir()
+    kept.write_bytes(b"not marshal data")
+    again = notebook._cached_check(schema)  # from the bad copy: compiled again, and kept
+    for check in (first, again):
+        check({"cells": []})
+        with pytest.raises(Exception, match="must contain"):
+            check({})
+    assert kept.read_bytes() != b"not marshal data"
+
+    def never(*args, **kwargs):
+        raise AssertionError("compiled again although the cache holds the check")
+
+    monkeypatch.setattr("fastjsonschema.compile_to_code", never)
+    notebook._cached_check(schema)({"cells": []})
