@@ -654,6 +654,12 @@ class _Checks:
                 definitions["cell_id"] = {}
             # Cells and outputs are checked one by one, so the shell accepts any items.
             schema["properties"]["cells"] = {"type": "array"}
+            # Text is a string or a list of strings. As ``oneOf``, every value is checked
+            # against both and fails one, raising an exception each time (a third of the
+            # validation time); the two cannot both match, so ``anyOf`` means the same, and
+            # trying the list first (what Jupyter writes) stops at the first.
+            definitions["misc"]["multiline_string"] = {"anyOf": [
+                {"type": "array", "items": {"type": "string"}}, {"type": "string"}]}
             definitions["code_cell"]["properties"]["outputs"] = {"type": "array"}
             self._schema = schema
         return self._schema
