@@ -21,7 +21,7 @@ from typing import ClassVar
 
 from ...notebook import Cell
 from ..rule import LintContext, Rule, Severity
-from ._helpers import span, tree_nodes
+from ._helpers import nodes_of, span
 
 __all__ = ["RULES", "find_secrets", "mask"]
 
@@ -420,7 +420,8 @@ class HardcodedPassword(Rule):
 
     def check(self, ctx):
         for cell, result in ctx.python_cells:
-            for name, value in _named_literals(tree_nodes(ctx, result)):
+            named = nodes_of(ctx, result, ast.Assign, ast.AnnAssign, ast.keyword, ast.Dict)
+            for name, value in _named_literals(named):
                 text = value.value
                 if len(text) < 4 or _PLACEHOLDER_RE.match(text) or " " in text.strip():
                     continue
