@@ -30,7 +30,7 @@ __all__ = ["RULES"]
 _SEED_ALL = ("seed_everything", "set_seed", "set_random_seed")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Call:
     cell: Cell
     result: CellAnalysis
