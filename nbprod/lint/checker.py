@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -237,7 +238,13 @@ def _selected_rules(config: LintConfig, path: str) -> list[Rule]:
     from .rules import rule_registry
 
     selected = file_selector(config, path)
-    return [cls() for code, cls in rule_registry.items() if selected(code)]
+    return [_rule(cls) for code, cls in rule_registry.items() if selected(code)]
+
+
+@functools.cache
+def _rule(cls: type[Rule]) -> Rule:
+    """One instance per rule class and process: rules keep no state between notebooks."""
+    return cls()
 
 
 def _run_rules(

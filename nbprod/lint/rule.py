@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -86,7 +86,7 @@ class LintContext:
     # Files other than the notebook that fixes change (path -> new text); like the notebook,
     # they are written only when the fixed notebook is saved (``nbprod.lint.lint_paths``).
     edits: dict[Path, str] = field(default_factory=dict)
-    _memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _memo: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @cached_property
     def analysis(self) -> NotebookAnalysis:
@@ -108,7 +108,7 @@ class LintContext:
             if result.tree is not None
         ]
 
-    def memo(self, key: str, factory: Callable[[], Any]) -> Any:
+    def memo(self, key: Hashable, factory: Callable[[], Any]) -> Any:
         """Compute ``factory()`` once per notebook and share it between rules (e.g. parse trees)."""
         cache = self._memo
         try:

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..rule import LintContext
-from ._helpers import call_name, tree_nodes
+from ._helpers import call_name, nodes_of, tree_nodes
 
 __all__ = ["LiteralFrame", "literal_frames"]
 
@@ -94,15 +94,15 @@ def literal_frames(ctx: LintContext) -> dict[str, LiteralFrame]:
     and never changed in place in a way that could change a text column."""
 
     def build() -> dict[str, LiteralFrame]:
-        nodes = [n for _cell, result in ctx.python_cells for n in tree_nodes(ctx, result)]
+        cells = [result for _cell, result in ctx.python_cells]
         bound = Counter(
-            n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+            n.id for result in cells for n in nodes_of(ctx, result, ast.Name)
+            if isinstance(n.ctx, ast.Store)
         )
         tables: dict[str, dict[str, bool]] = {}
         made: dict[str, tuple[ast.Call, ast.AST]] = {}
-        for node in nodes:
-            if not (isinstance(node, ast.Assign) and len(node.targets) == 1
-                    and isinstance(node.targets[0], ast.Name)):
+        for node in (n for result in cells for n in nodes_of(ctx, result, ast.Assign)):
+            if not (len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
                 continue
             target = node.targets[0].id
             if bound[target] != 1:
@@ -114,6 +114,7 @@ def literal_frames(ctx: LintContext) -> dict[str, LiteralFrame]:
                   and call_name(ctx, node.value) == "pandas.DataFrame"):
                 made[target] = (node.value, node.value.args[0])
         frames: dict[str, LiteralFrame] = {}
+        nodes = [n for result in cells for n in tree_nodes(ctx, result)] if made else []
         for target, (call, data) in made.items():
             table = _literal_table(data)
             if table is None and isinstance(data, ast.Name) and bound[data.id] == 1:

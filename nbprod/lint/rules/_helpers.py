@@ -7,7 +7,7 @@ replaced by Python of the same line count, so every position found here is the c
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from ...analysis import _LEAVES, CellAnalysis, dotted
@@ -25,6 +25,7 @@ __all__ = [
     "import_aliases",
     "keyword",
     "mentions",
+    "nodes_of",
     "qualified",
     "sg_root",
     "span",
@@ -87,7 +88,11 @@ def import_aliases(ctx: LintContext) -> dict[str, str]:
     """Local name -> qualified name for every import in the notebook (plus the usual aliases)."""
 
     def build() -> dict[str, str]:
-        nodes = (node for _cell, result in ctx.python_cells for node in tree_nodes(ctx, result))
+        nodes = (
+            node
+            for _cell, result in ctx.python_cells
+            for node in nodes_of(ctx, result, ast.Import, ast.ImportFrom)
+        )
         return {**CONVENTIONAL_ALIASES, **_import_aliases(nodes)}
 
     return ctx.memo("import_aliases", build)
@@ -103,15 +108,25 @@ def mentions(ctx: LintContext, *words: str) -> bool:
 
 
 def qualified(ctx: LintContext, node: ast.AST) -> str | None:
-    """The qualified name an expression refers to: ``np.random.seed`` -> ``numpy.random.seed``."""
+    """The qualified name an expression refers to: ``np.random.seed`` -> ``numpy.random.seed``.
+
+    Answered once per node and notebook, as several rules ask about the same attributes
+    and calls; the nodes asked about are kept, so that their ids stay theirs meanwhile.
+    """
+    known, kept = ctx.memo("qualified", lambda: ({}, []))
+    try:
+        return known[id(node)]
+    except KeyError:
+        pass
     name = dotted(node)
-    if name is None:
-        return None
-    head, _, rest = name.partition(".")
-    target = import_aliases(ctx).get(head)
-    if target is None:
-        return name
-    return f"{target}.{rest}" if rest else target
+    if name is not None:
+        head, _, rest = name.partition(".")
+        target = import_aliases(ctx).get(head)
+        if target is not None:
+            name = f"{target}.{rest}" if rest else target
+    known[id(node)] = name
+    kept.append(node)
+    return name
 
 
 def call_name(ctx: LintContext, call: ast.Call) -> str | None:
@@ -130,22 +145,55 @@ def walk_calls(tree: ast.AST) -> Iterator[ast.Call]:
     return iter(calls)
 
 
-def cell_calls(ctx: LintContext, cell: Cell, result: CellAnalysis) -> list[tuple[ast.Call, str]]:
+def cell_calls(
+    ctx: LintContext, cell: Cell, result: CellAnalysis
+) -> Iterator[tuple[ast.Call, str]]:
     """The calls of a cell in source order with their qualified names ("" when not a name);
-    computed once per notebook, as most rules look at calls."""
+    computed once per notebook, as most rules look at calls. Kept as two lists rather than
+    a pair per call: fewer objects for the garbage collector to visit while rules run."""
 
-    def build() -> list[tuple[ast.Call, str]]:
-        calls = [n for n in tree_nodes(ctx, result) if isinstance(n, ast.Call)]
-        calls.sort(key=lambda n: (n.lineno, n.col_offset))
-        return [(call, call_name(ctx, call) or "") for call in calls]
+    def build() -> tuple[list[ast.Call], list[str]]:
+        calls = sorted(nodes_of(ctx, result, ast.Call), key=lambda n: (n.lineno, n.col_offset))
+        return calls, [call_name(ctx, call) or "" for call in calls]
 
-    return ctx.memo(f"calls:{cell.index}", build)
+    calls, names = ctx.memo(("calls", cell.index), build)
+    return zip(calls, names, strict=True)
 
 
 def tree_nodes(ctx: LintContext, result: CellAnalysis) -> list[ast.AST]:
     """Every node of a cell's syntax tree (breadth first, as ``ast.walk``), listed once per
     notebook: most rules scan the same trees."""
-    return ctx.memo(f"nodes:{id(result)}", lambda: _all_nodes(result.tree))
+    lists = ctx.memo("nodes", dict)
+    try:
+        return lists[id(result)]
+    except KeyError:
+        found = lists[id(result)] = _all_nodes(result.tree)
+        return found
+
+
+def nodes_of(ctx: LintContext, result: CellAnalysis, *kinds: type[ast.AST]) -> Sequence[ast.AST]:
+    """The nodes of a cell whose type is one of ``kinds`` (concrete node classes such as
+    ``ast.Call``, not ``ast.expr``), in the order of ``tree_nodes``; listed once per notebook.
+
+    A rule that looks at one or two kinds of node then skips the others without testing
+    each with ``isinstance``. A cell without any such node shares one empty tuple: every
+    list kept for the whole notebook adds to the garbage collector's work.
+    """
+
+    lists = ctx.memo(kinds, dict)
+    try:
+        return lists[id(result)]
+    except KeyError:
+        pass
+    nodes = tree_nodes(ctx, result)
+    if len(kinds) == 1:
+        kind = kinds[0]
+        found = [n for n in nodes if type(n) is kind]
+    else:
+        wanted = frozenset(kinds)
+        found = [n for n in nodes if type(n) in wanted]
+    lists[id(result)] = found = found or ()
+    return found
 
 
 def _all_nodes(tree: ast.AST) -> list[ast.AST]:
@@ -166,11 +214,7 @@ def string_constants(ctx: LintContext, result: CellAnalysis) -> list[ast.Constan
     """String literals of a cell in source order (f-string parts included)."""
 
     def build() -> list[ast.Constant]:
-        found = [
-            n
-            for n in tree_nodes(ctx, result)
-            if isinstance(n, ast.Constant) and isinstance(n.value, str)
-        ]
+        found = [n for n in nodes_of(ctx, result, ast.Constant) if type(n.value) is str]
         found.sort(key=lambda n: (n.lineno, n.col_offset))
         return found
 

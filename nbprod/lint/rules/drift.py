@@ -22,11 +22,11 @@ from ._helpers import (
     cell_calls,
     dotted,
     mentions,
+    nodes_of,
     qualified,
     sg_root,
     sg_span,
     span,
-    tree_nodes,
 )
 from ._helpers import keyword as keyword_argument
 
@@ -108,7 +108,7 @@ class RemovedSklearnModule(Rule):
 
     def check(self, ctx):
         for cell, result in ctx.python_cells:
-            for node in tree_nodes(ctx, result):
+            for node in nodes_of(ctx, result, ast.Import, ast.ImportFrom):
                 modules: list[str] = []
                 if isinstance(node, ast.Import):
                     modules = [a.name for a in node.names]
@@ -175,7 +175,7 @@ class RemovedSklearnName(Rule):
     def check(self, ctx):
         for cell, result in ctx.python_cells:
             reported: set[tuple[int, str]] = set()
-            for node in tree_nodes(ctx, result):
+            for node in nodes_of(ctx, result, ast.ImportFrom, ast.Attribute):
                 found = None
                 if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                     for alias in node.names:
@@ -325,8 +325,8 @@ def _pandas_names(ctx: LintContext) -> set[str]:
     def build() -> set[str]:
         names: set[str] = set()
         for _cell, result in ctx.python_cells:
-            for node in tree_nodes(ctx, result):
-                if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            for node in nodes_of(ctx, result, ast.Assign):
+                if isinstance(node.value, ast.Call):
                     made = call_name(ctx, node.value) or ""
                     if made.startswith(_PANDAS_MAKERS):
                         names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
@@ -436,7 +436,7 @@ class RemovedPandasAttribute(Rule):
 
     def check(self, ctx):
         for cell, result in ctx.python_cells:
-            for node in tree_nodes(ctx, result):
+            for node in nodes_of(ctx, result, ast.Attribute, ast.ImportFrom):
                 if isinstance(node, ast.Attribute):
                     names = [qualified(ctx, node) or ""]
                 elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -881,7 +881,7 @@ class RemovedRcParam(Rule):
         if not removed_here(*_RCPARAMS_SINCE):
             return
         for cell, result in ctx.python_cells:
-            for node in tree_nodes(ctx, result):
+            for node in nodes_of(ctx, result, ast.Subscript, ast.Call):
                 for key, where in _rcparam_keys(node):
                     if key in REMOVED_RCPARAMS:
                         yield self.diagnostic(
@@ -949,10 +949,10 @@ class RemovedModule(Rule):
         from ..rerun import removed_here
 
         for cell, result in ctx.python_cells:
-            for node in tree_nodes(ctx, result):
+            for node in nodes_of(ctx, result, ast.Import, ast.ImportFrom):
                 if isinstance(node, ast.Import):
                     modules = [a.name for a in node.names]
-                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                elif node.module and node.level == 0:
                     modules = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
                 else:
                     continue

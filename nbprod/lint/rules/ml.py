@@ -15,14 +15,22 @@ from dataclasses import dataclass
 from ...analysis import _LEAVES, CellAnalysis
 from ...notebook import Cell
 from ..rule import LintContext, Rule, Severity
-from ._helpers import call_name, cell_calls, child_nodes, keyword, mentions, span, tree_nodes
+from ._helpers import (
+    call_name,
+    cell_calls,
+    child_nodes,
+    keyword,
+    mentions,
+    nodes_of,
+    span,
+)
 
 __all__ = ["RULES"]
 
 _SEED_ALL = ("seed_everything", "set_seed", "set_random_seed")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Call:
     cell: Cell
     result: CellAnalysis
@@ -321,10 +329,11 @@ def _handed_to_seeded_call(ctx: LintContext):
     nested: set[int] = set()
     assigned: dict[int, set[str]] = {}
     for _cell, result in ctx.python_cells:
-        for node in tree_nodes(ctx, result):
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+        for node in nodes_of(ctx, result, ast.Assign):
+            if isinstance(node.value, ast.Call):
                 assigned[id(node.value)] = _targets(node)
-            if isinstance(node, ast.Call) and any(k.arg == "random_state" for k in node.keywords):
+        for node in nodes_of(ctx, result, ast.Call):
+            if any(k.arg == "random_state" for k in node.keywords):
                 for arg in (*node.args, *(k.value for k in node.keywords)):
                     if isinstance(arg, ast.Name):
                         names.add(arg.id)
@@ -373,7 +382,7 @@ def _statements(ctx: LintContext) -> list[tuple[Cell, CellAnalysis, ast.stmt, se
         found = []
         for cell, result in ctx.python_cells:
             own = _calls_by_statement(result.tree)
-            statements = [n for n in tree_nodes(ctx, result) if isinstance(n, ast.stmt)]
+            statements = list(nodes_of(ctx, result, *_STATEMENTS))
             statements.sort(key=lambda n: (n.lineno, n.col_offset))
             for stmt in statements:
                 calls = own.get(id(stmt))
@@ -384,6 +393,9 @@ def _statements(ctx: LintContext) -> list[tuple[Cell, CellAnalysis, ast.stmt, se
         return found
 
     return ctx.memo("ml_statements", build)
+
+
+_STATEMENTS = tuple(ast.stmt.__subclasses__())
 
 
 def _calls_by_statement(tree: ast.Module) -> dict[int, list[ast.Call]]:

@@ -7,7 +7,7 @@ import ast
 from ...analysis import CellAnalysis
 from ...notebook import Cell
 from ..rule import Applicability, LintContext, Rule, Severity
-from ._helpers import span, tree_nodes
+from ._helpers import nodes_of, span
 
 __all__ = ["RULES"]
 
@@ -186,8 +186,8 @@ class ParameterUsedBeforeCell(Rule):
         for cell, result in ctx.python_cells:
             if cell.index >= params_cell.index:
                 break
-            for node in tree_nodes(ctx, result):
-                if isinstance(node, ast.Name) and node.id in names and node.id in result.uses:
+            for node in nodes_of(ctx, result, ast.Name):
+                if node.id in names and node.id in result.uses:
                     if node.lineno == result.uses[node.id] and isinstance(node.ctx, ast.Load):
                         yield self.diagnostic(
                             ctx,

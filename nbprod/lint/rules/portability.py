@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from ...analysis import Magic
+from ...analysis import CellAnalysis, Magic
 from ..declare import (
     add_to_pyproject,
     add_to_requirements_txt,
@@ -20,7 +20,7 @@ from ..declare import (
 )
 from ..probe import FileProbe
 from ..rule import Applicability, LintContext, Rule, Severity
-from ._helpers import cell_calls, keyword, magic_span, span, string_constants
+from ._helpers import cell_calls, keyword, magic_span, nodes_of, span, string_constants
 
 try:  # pragma: no cover - depends on the Python version
     import tomllib
@@ -695,19 +695,36 @@ def _top_level_imports(tree: ast.AST, everywhere: bool = False):
         for child in ast.iter_child_nodes(node):
             if not everywhere and isinstance(child, _GUARDED):
                 continue
-            if isinstance(child, ast.Import):
-                for alias in child.names:
-                    yield alias.name, child
-            elif isinstance(child, ast.ImportFrom) and child.level == 0 and child.module:
-                yield child.module, child
+            if isinstance(child, ast.Import | ast.ImportFrom):
+                yield from _imported(child)
             else:
                 stack.append(child)
 
 
+def _imported(node: ast.Import | ast.ImportFrom) -> list[tuple[str, ast.AST]]:
+    """(module, node) for what an import statement imports; relative imports give none."""
+    if isinstance(node, ast.Import):
+        return [(alias.name, node) for alias in node.names]
+    return [(node.module, node)] if node.level == 0 and node.module else []
+
+
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))
+
+
+def _cell_imports(ctx: LintContext, result: CellAnalysis, everywhere: bool):
+    """``_top_level_imports`` of a cell, from the cell's import nodes when nothing guards
+    any of them (the usual import cell: no ``try``, no function)."""
+    imports = nodes_of(ctx, result, ast.Import, ast.ImportFrom)
+    if not imports:
+        return ()
+    if not everywhere and nodes_of(ctx, result, *_GUARDED):
+        return _top_level_imports(result.tree)
+    return [found for node in imports for found in _imported(node)]
+
+
 def _third_party(module: str, folders: list[Path], files: FileProbe) -> bool:
     top = module.split(".")[0]
-    stdlib = set(getattr(sys, "stdlib_module_names", ()))
-    return not (top in stdlib or top in KERNEL_PROVIDED or module in KERNEL_PROVIDED
+    return not (top in _STDLIB or top in KERNEL_PROVIDED or module in KERNEL_PROVIDED
                 or _is_local(top, folders, files))
 
 
@@ -748,7 +765,7 @@ def _notebook_imports(ctx: LintContext, folders: list[Path], everywhere: bool = 
     shell: set[str] = set()  # words of earlier shell lines
     for cell, result in ctx.code_cells:
         has_imports = result.tree is not None and "import" in result.masked_source
-        imports = _top_level_imports(result.tree, everywhere) if has_imports else ()
+        imports = _cell_imports(ctx, result, everywhere) if has_imports else ()
         for name, node in imports:
             top = name.split(".")[0]
             if f"{top}.py" in earlier:

@@ -16,12 +16,11 @@ from __future__ import annotations
 import ast
 import json
 import re
-from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from ...notebook import Cell
 from ..rule import LintContext, Rule, Severity
-from ._helpers import span, tree_nodes
+from ._helpers import nodes_of, span
 
 __all__ = ["RULES", "find_secrets", "mask"]
 
@@ -37,9 +36,9 @@ def mask(value: str) -> str:
     return value[:2] + "*" * max(len(value) - 2, 4)
 
 
-@dataclass(frozen=True)
-class _Text:
-    """One scanned text and where it lives."""
+class _Text(NamedTuple):
+    """One scanned text and where it lives (a tuple: a notebook has thousands, all kept
+    while the secret rules run)."""
 
     cell: Cell | None
     output: int | None
@@ -99,7 +98,7 @@ def _texts(ctx: LintContext) -> list[_Text]:
                 for label, text in _output_text(output):
                     texts.append(_Text(cell, number, f"output {number} ({label})",
                                        text[:_MAX_SCANNED]))
-            metadata = {k: v for k, v in cell.node.get("metadata", {}).items()}
+            metadata = cell.node.get("metadata", {})
             if metadata and _may_hold_secret(metadata):
                 texts.append(_Text(cell, None, "cell metadata",
                                    json.dumps(metadata, indent=1, sort_keys=True, default=str)))
@@ -420,7 +419,8 @@ class HardcodedPassword(Rule):
 
     def check(self, ctx):
         for cell, result in ctx.python_cells:
-            for name, value in _named_literals(tree_nodes(ctx, result)):
+            named = nodes_of(ctx, result, ast.Assign, ast.AnnAssign, ast.keyword, ast.Dict)
+            for name, value in _named_literals(named):
                 text = value.value
                 if len(text) < 4 or _PLACEHOLDER_RE.match(text) or " " in text.strip():
                     continue
