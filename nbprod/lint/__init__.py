@@ -168,8 +168,9 @@ def lint_paths(
     files = collect_notebooks(paths)
     if config.fix:
         cache = None
-    outcomes: list[LintResult | str | None] = (
-        cache.lookup_all(files) if cache else [None] * len(files))
+    outcomes: list[LintResult | str | None] = [
+        cache.lookup(path) if cache else None for path in files
+    ]
     todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
     codes = ruff_codes(config)
     batch = None

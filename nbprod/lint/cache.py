@@ -77,35 +77,14 @@ class LintCache:
         folder = folder or default_cache_folder()
         return cls(folder / "lint" / f"{settings_key(config, project_root)}.json")
 
-    def lookup_all(self, paths: list[Path]) -> list[LintResult | None]:
-        """``lookup`` of each path. The notebooks whose stat signature changed since they
-        were cached (all of them on a fresh clone) are read and hashed first, on two threads:
-        blake3 and file reads release the GIL, so two cores share the work."""
-        current = {os.path.abspath(path): signature(path) for path in paths}
-        touched = [key for key, found in current.items() if found is not None
-                   and isinstance(self._entries.get(key), dict)
-                   and self._entries[key].get("stat") != found]
-        hashes: dict[str, str | None] = {}
-        if len(touched) > 1:
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(max_workers=2) as pool:
-                hashes = dict(zip(touched, pool.map(content_hash, touched), strict=True))
-        return [self._lookup(path, current[os.path.abspath(path)], hashes) for path in paths]
-
     def lookup(self, path: Path) -> LintResult | None:
         """The cached result of ``path`` when nothing it depends on changed, else None.
 
         The notebook's signature is taken here, before anything reads it, so that a change
         made while it is being linted is seen by the next run.
         """
-        return self._lookup(path, signature(path), {})
-
-    def _lookup(self, path: Path, current: list[int] | None, hashes: dict[str, str | None]
-                ) -> LintResult | None:
-        """``lookup`` with the notebook's signature taken, and some content hashes too."""
         key = os.path.abspath(path)
-        self._stats[key] = current
+        current = self._stats[key] = signature(path)
         entry = self._entries.get(key)
         if entry is None or current is None:
             return None
@@ -114,8 +93,7 @@ class LintCache:
                 return None
             if entry["stat"] != current:
                 # Touched, or a fresh clone: the same bytes are the same notebook.
-                digest = hashes[key] if key in hashes else content_hash(key)
-                if digest != entry["hash"]:
+                if content_hash(key) != entry["hash"]:
                     return None
                 entry["stat"] = current
                 self._updated.add(key)

@@ -107,3 +107,15 @@ def test_plugin_rule_runs_in_nbprod_lint(tmp_path):
     )
     assert proc.returncode == 1, proc.stderr
     assert "cell 1:1:1: ABC001 Do not shout" in proc.stdout
+
+
+def test_the_cheap_scan_finds_declared_groups_and_says_maybe_for_archives(tmp_path,
+                                                                         monkeypatch):
+    from nbprod.registry import may_declare
+
+    assert not may_declare("nbprod.nothing-declares-this")
+    _install_fake_plugin(tmp_path, "[nbprod.nothing-declares-this]\nABC001 = fake_rules:R\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert may_declare("nbprod.nothing-declares-this")
+    monkeypatch.syspath_prepend(str(tmp_path / "fake_rules.py"))  # a file: as a zip would be
+    assert may_declare("nbprod.another-group")
