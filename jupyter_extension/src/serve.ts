@@ -171,7 +171,10 @@ export class ServeSection extends Section {
     });
   }
 
-  /** Start the service (or find the running one), then build the form from its schema. */
+  /**
+   * Start the service (or find the running one), then build the form from its schema. Stop
+   * stays available while the model loads: it ends the start, which is then not an error.
+   */
   async start(): Promise<void> {
     if (!this.ready) {
       return;
@@ -179,12 +182,26 @@ export class ServeSection extends Section {
     const panel = this.notebook;
     const model = this.modelInput.value.trim();
     const run = this.runInput.value.trim();
+    this.startButton.disabled = true;
+    this.stopButton.disabled = false;
     await this.busy('Starting the model service…', async () => {
       await this.saveFirst();
-      const status = await this.ctx.client.startService(this.path, {
-        ...(model ? { model } : {}),
-        ...(run ? { run } : {})
-      });
+      let status: IServeStatus;
+      try {
+        status = await this.ctx.client.startService(this.path, {
+          ...(model ? { model } : {}),
+          ...(run ? { run } : {})
+        });
+      } catch (error) {
+        if (error instanceof NbprodRequestError && error.error === 'Stopped') {
+          return; // the Stop button's own answer says so
+        }
+        throw error;
+      } finally {
+        if (this.owns(panel)) {
+          this.showState();
+        }
+      }
       if (!this.owns(panel)) {
         return;
       }

@@ -94,6 +94,8 @@ class ServiceManager:
         self.max_services = max_services
         self.ready_timeout = ready_timeout
         self._services: dict[str, Service] = {}
+        self._starting: dict[str, Service] = {}
+        self._stop_requested: set[str] = set()
         self._locks: dict[str, asyncio.Lock] = {}
 
     def get(self, path: str) -> Service | None:
@@ -116,7 +118,8 @@ class ServiceManager:
             When ``max_services`` services run already.
         CliFailure
             The CLI's own error (400 for a user error: no serve cell, no model, a stale
-            export), or 504 when the model did not load within ``ready_timeout``.
+            export), 504 when the model did not load within ``ready_timeout``, or 409 when
+            ``stop`` was called meanwhile.
         """
         lock = self._locks.setdefault(path, asyncio.Lock())
         async with lock:  # a second start waits for the first, then finds it running
@@ -125,6 +128,7 @@ class ServiceManager:
                 return running
             if sum(1 for key in list(self._services) if self.get(key)) >= self.max_services:
                 raise TooMany
+            self._stop_requested.discard(path)  # a stop sent before this start is not for it
             port = free_port()
             args = ["serve", "--port", str(port)]
             args += ["--model", model] if model else []
@@ -135,19 +139,37 @@ class ServiceManager:
                               requested={"model": model, "run": run}, started=time.time())
             service.readers = [asyncio.ensure_future(self._drain(service, stream))
                                for stream in (process.stdout, process.stderr)]
+            self._starting[path] = service
             try:
-                await self._wait_ready(service)
+                if path not in self._stop_requested:
+                    await self._wait_ready(service)
             except BaseException:
+                if path not in self._stop_requested:  # else the stop explains the failure
+                    await self._end(service)
+                    raise
+            finally:
+                del self._starting[path]
+            if path in self._stop_requested:
+                self._stop_requested.discard(path)
                 await self._end(service)
-                raise
+                raise CliFailure(409, "Stopped", f"the service of {path} was stopped before it"
+                                 " was ready")
             self._services[path] = service
             return service
 
     async def stop(self, path: str) -> None:
-        """Stop the service of ``path``, if one runs (SIGTERM, then SIGKILL after 10 s)."""
+        """Stop the service of ``path`` (SIGTERM, then SIGKILL after 10 s); a service still
+        being started is stopped too, and its start answers 409."""
         service = self._services.pop(path, None)
         if service is not None:
             await self._end(service)
+            return
+        lock = self._locks.get(path)
+        if lock is not None and lock.locked():
+            self._stop_requested.add(path)
+            starting = self._starting.get(path)
+            if starting is not None:
+                await self._end(starting)
 
     async def forward(self, path: str, method: str, route: str,
                       body: bytes | None = None) -> tuple[int, object]:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
+import psutil
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -28,6 +31,18 @@ def _nbprod(*args: str, cwd, root) -> str:
                           text=True, check=True,
                           env={**os.environ, "NBPROD_CEILING_DIRECTORIES": str(root)})
     return done.stdout
+
+
+def _wait_for_service_process(project: Path) -> psutil.Process:
+    """The ``nbprod serve`` process the server started in ``project``, once it exists."""
+    folder = str((project / "notebooks").resolve())
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for process in psutil.process_iter(["cmdline", "cwd"]):
+            if "serve" in (process.info["cmdline"] or []) and process.info["cwd"] == folder:
+                return process
+        time.sleep(0.1)
+    raise AssertionError("the server started no nbprod serve process")
 
 
 def _predict(base: str, token: str, record: dict) -> None:
@@ -59,6 +74,19 @@ def test_serve_section_starts_predicts_shows_drift_and_stops(page: Page, lab_ser
     section = page.locator(".nbprod-serve")
     status = section.locator(".nbprod-status")
     expect(status).to_contain_text("Not serving")
+
+    # Stop while the model loads: the start ends quietly, nothing keeps running.
+    expect(section.locator(".nbprod-serve-stop")).to_be_disabled()
+    section.locator(".nbprod-serve-start").click()
+    expect(status).to_contain_text("Starting the model service")
+    expect(section.locator(".nbprod-serve-start")).to_be_disabled()
+    expect(section.locator(".nbprod-serve-stop")).to_be_enabled()
+    loading = _wait_for_service_process(project)
+    shot(page, "serve-starting")
+    section.locator(".nbprod-serve-stop").click()
+    expect(status).to_contain_text("Not serving", timeout=30_000)
+    expect(status).to_have_class(re.compile(r"\bnbprod-status-info\b"))  # not an error
+    loading.wait(timeout=30)
 
     section.locator(".nbprod-serve-start").click()
     expect(status).to_contain_text(f"Serving model wine of run {run_id}", timeout=120_000)

@@ -115,6 +115,25 @@ async def test_start_status_predict_drift_and_stop(api, project):
     assert status == 409
 
 
+async def test_a_stop_during_the_start_stops_the_loading_service(api, project):
+    root, _run_id = project
+    at = {"path": NOTEBOOK}
+    start = asyncio.ensure_future(api("serve", method="POST", body=at))
+    for _ in range(200):  # until the CLI process exists, long before its model is loaded
+        if _services_of(root) or start.done():
+            break
+        await asyncio.sleep(0.05)
+    assert not start.done(), await start
+    (process,) = _services_of(root)
+    status, _, stopped = await api("serve", method="DELETE", params=at)
+    assert status == 200 and stopped["running"] is False
+    status, _, refused = await start
+    assert status == 409 and refused["error"] == "Stopped", refused
+    assert not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
+    status, _, shown = await api("serve", params=at)
+    assert shown["running"] is False
+
+
 async def test_the_cli_error_is_the_answer(api, project):
     root, run_id = project
     # No serve cell: the sample notebook of the server root.
