@@ -44,7 +44,7 @@ COMMANDS: dict[str, str] = {
 #: (a test checks each against the command's own docstring).
 SUMMARIES: dict[str, str] = {
     "drift": "Compare a CSV of inputs with the training data of a run's model (PSI per column).",
-    "env": "Lock the environment a run ran in.",
+    "env": "Lock a run's environment; list and prune rebuilt environments.",
     "export": "Export tagged cells to a module, its tests and pipeline steps.",
     "init": "Add nbprod to a project: [tool.nbprod], a CI workflow, pre-commit, a notebook.",
     "lint": "Lint notebooks (files or folders, recursively) with nbprod's rules and ruff's.",

@@ -48,7 +48,7 @@ def split_names(values: tuple[str, ...]) -> tuple[str, ...]:
 
 @click.group("env")
 def env_group():
-    """Lock the environment a run ran in."""
+    """Lock a run's environment; list and prune rebuilt environments."""
 
 
 @env_group.command("lock")
@@ -96,3 +96,82 @@ def lock_command(run_id, output, upgrade, index_url, find_links, no_index, offli
     echo(f"wrote {output}: {len(lock.versions())} distributions for Python {plan.python}"
          f" ({'PEP 751' if pylock else 'requirements.txt'})", err=True)
     return 0
+
+
+@env_group.command("list")
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def list_command(output_format):
+    """List the environments `nbprod reproduce --isolated` built, with size and last use."""
+    import json
+
+    from ..env.pruning import environments
+    from ..fsutil import default_cache_folder
+
+    found = environments(default_cache_folder())
+    if output_format == "json":
+        echo(json.dumps([env.to_dict() for env in found], indent=2))
+        return 0
+    if not found:
+        echo("No isolated environments (nbprod reproduce --isolated builds them).")
+        return 0
+    rows = [("ENVIRONMENT", "RUN", "PYTHON", "LAST USED", "SIZE")]
+    rows += [(env.key, env.run_id or "-", env.python or "-",
+              _age(env.used) if env.complete else "incomplete build", _bytes(env.size))
+             for env in found]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+             .rstrip())
+    echo(f"{len(found)} environment{'s' if len(found) != 1 else ''},"
+         f" {_bytes(sum(env.size for env in found))}, in"
+         f" {default_cache_folder() / 'envs'}", err=True)
+    return 0
+
+
+@env_group.command("prune")
+@click.option("--older-than", "days", type=click.FloatRange(min=0), default=30.0,
+              show_default=True, metavar="DAYS",
+              help="Remove environments not used for this many days (0: all not in use).")
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
+def prune_command(days, dry_run):
+    """Remove rebuilt environments not used for a while, with their Jupyter kernels.
+
+    Leftovers of failed builds go too. An environment in use (being built, or running a
+    kernel) is kept. A later `nbprod reproduce --isolated` rebuilds what it needs.
+    """
+    from ..env.pruning import prune
+    from ..fsutil import default_cache_folder
+
+    removed, busy = prune(default_cache_folder(), days, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for env in removed:
+        echo(f"{verb} {env.folder} ({_bytes(env.size)}, run {env.run_id or '-'},"
+             f" {_age(env.used) if env.complete else 'incomplete build'})")
+    for env in busy:
+        echo(f"kept {env.folder}: in use", err=True)
+    total = _bytes(sum(env.size for env in removed))
+    echo(f"{verb.capitalize()} {len(removed)} environment{'s' if len(removed) != 1 else ''}"
+         f" ({total}).", err=True)
+    return 0
+
+
+def _age(when: float) -> str:
+    import time
+
+    seconds = max(0.0, time.time() - when)
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"
+
+
+def _bytes(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+

@@ -3,8 +3,9 @@
 Environments live in ``<cache>/envs/<key>/``, the key being the lock's content, so every run
 locked to the same distributions shares one environment and the second reproduce installs
 nothing. An environment counts as built only once its marker file is written, after uv
-finished; anything else in its folder is a leftover of a failed or killed build and is removed
-before building again. The kernel (``nbprod-<key>``, in the user's Jupyter data folder, so
+finished (the marker's modification time is then its last use, see ``pruning``); anything
+else in its folder is a leftover of a failed or killed build and is removed before building
+again. The kernel (``nbprod-<key>``, in the user's Jupyter data folder, so
 JupyterLab lists it too) is registered only after that, so a failed build never leaves a kernel
 that points at a half-built environment.
 """
@@ -70,6 +71,7 @@ def ensure_environment(lock: Lock, sources: Sources, cache: Path) -> IsolatedEnv
             _unregister(name)
             _build(lock, sources, cache, folder, python)
         _register(name, python, lock)
+        os.utime(folder / MARKER)  # its last use, for ``nbprod env prune``
     return IsolatedEnv(folder, python, name, cached, time.monotonic() - began)
 
 
