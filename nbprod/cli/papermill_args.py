@@ -98,15 +98,15 @@ def merge_parameters(
     ParameterError
         For a YAML string, base64 text or file that is not a mapping of names to values.
     """
-    from ..params.files import load_parameter_file
+    from ..params.files import load_parameter_file, parameter_mapping
 
     values: dict[str, Any] = {}
     for number, text in enumerate(base64_texts, start=1):
-        values.update(_yaml_mapping(_decode_base64(text, number), f"-b value {number}"))
+        values.update(parameter_mapping(_decode_base64(text, number), f"-b value {number}"))
     for path in files:
         values.update(load_parameter_file(path))
     for number, text in enumerate(yaml_texts, start=1):
-        values.update(_yaml_mapping(text, f"-y value {number}"))
+        values.update(parameter_mapping(text, f"-y value {number}"))
     texts: set[str] = set()
     for name, value in params:
         values[name] = value
@@ -124,19 +124,3 @@ def _decode_base64(text: str, number: int) -> str:
         raise ParameterError(
             f"-b value {number}: not base64-encoded UTF-8 text; encode the YAML with"
             " `base64`") from None
-
-
-def _yaml_mapping(text: str, where: str) -> dict[str, Any]:
-    import yaml
-
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" (line {mark.line + 1})" if mark is not None else ""
-        raise ParameterError(f"{where}: not valid YAML{line}; fix the mapping") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
-        raise ParameterError(f"{where}: must be a YAML mapping of parameter names to values")
-    return data

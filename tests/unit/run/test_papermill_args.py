@@ -22,8 +22,9 @@ def test_sources_merge_in_papermills_order(tmp_path):
     assert texts == {"c"}  # -p text is parsed; -r text stays text; YAML values are data
 
 
-@pytest.mark.parametrize(("yaml_text", "fragment"), [("[1, 2]", "must be a YAML mapping"),
-                                                     ("a: [", "not valid YAML")])
+@pytest.mark.parametrize(("yaml_text", "fragment"), [
+    ("[1, 2]", "^-y value 1: must be a YAML mapping"),
+    ("a: [", "^-y value 1, line 1: not valid YAML; fix it$")])
 def test_bad_yaml_is_a_parameter_error(yaml_text, fragment):
     with pytest.raises(ParameterError, match=fragment):
         merge_parameters((), (), (), (yaml_text,), ())

@@ -267,11 +267,11 @@ def test_parameter_file(tmp_path):
                                            "layers": [1, 2]}
     bad = tmp_path / "bad.yaml"
     bad.write_text("lr: [1,\n", encoding="utf-8")
-    with pytest.raises(ParameterError, match="not valid YAML"):
+    with pytest.raises(ParameterError, match=r"bad.yaml, line 2: not valid YAML; fix it$"):
         files.load_parameter_file(bad)
     listing = tmp_path / "list.yaml"
     listing.write_text("- 1\n", encoding="utf-8")
-    with pytest.raises(ParameterError, match="must be a mapping"):
+    with pytest.raises(ParameterError, match="list.yaml: must be a YAML mapping"):
         files.load_parameter_file(listing)
     with pytest.raises(ParameterError, match="no such parameter file"):
         files.load_parameter_file(tmp_path / "missing.yaml")
