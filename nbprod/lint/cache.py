@@ -64,6 +64,7 @@ class LintCache:
 
     def __init__(self, file: Path):
         self.file = file
+        self._read_as = signature(file)  # the file as read: unchanged at save, no re-read
         self._entries = self._read_entries()
         self._stats: dict[str, list[int] | None] = {}
         self._updated: set[str] = set()
@@ -140,13 +141,17 @@ class LintCache:
 
     def save(self) -> None:
         """Write the entries this run added or refreshed, merged into what the file holds
-        now (another nbprod may have saved since this one read it), atomically; drop stale
+        now (another nbprod may have saved since this one read it: the file is read again
+        when its signature changed), atomically; drop stale
         entries and files. A cache that cannot be written is left as it was: linting has
         already succeeded."""
         if not self._updated:
             return
-        entries = self._read_entries()
-        entries.update({key: self._entries[key] for key in self._updated})
+        if self._read_as is not None and signature(self.file) == self._read_as:
+            entries = dict(self._entries)
+        else:
+            entries = self._read_entries()
+            entries.update({key: self._entries[key] for key in self._updated})
         oldest = time.time() - STALE_SECONDS
         entries = {
             k: v for k, v in entries.items()
