@@ -71,8 +71,10 @@ def test_an_environment_being_built_or_running_a_kernel_is_kept(cache, tmp_path)
     running = _env(cache, "running", age_days=90)
     os.symlink(sys.executable, running / "bin" / "python")
     kernel = subprocess.Popen([str(running / "bin" / "python"), "-c",
-                               "import time; time.sleep(60)"])
+                               "import time; print('up', flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True)
     try:
+        assert kernel.stdout.readline() == "up\n"  # running, not just forked
         with open(cache / "envs" / "building.lock", "a+") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)  # a build in progress
             removed, busy = prune(cache, 0)
