@@ -69,7 +69,8 @@ def test_workflow_parses_and_has_the_expected_jobs(run_cli, tmp_path):
     upload = [s for s in lint["steps"] if "upload-sarif" in s.get("uses", "")]
     assert upload and upload[0]["with"]["sarif_file"] == "nbprod-lint.sarif"
     cache = [s for s in lint["steps"] if s.get("uses", "").startswith("actions/cache@")]
-    assert cache and cache[0]["with"]["path"] == "~/.cache/nbprod"
+    # The lint results only: never code nbprod would run (its compiled schema checks).
+    assert cache and cache[0]["with"]["path"] == "~/.cache/nbprod/lint"
     assert cache[0]["with"]["key"] == "nbprod-lint-${{ runner.os }}-${{ github.sha }}"
     assert "nbprod export --check notebooks/*.ipynb" in runs("export-check")
     assert ("python -m pytest --nbprod --nbprod-report nbprod-reports -n auto notebooks"
