@@ -130,7 +130,7 @@ def list_command(output_format):
 
 
 @env_group.command("prune")
-@click.option("--older-than", "days", type=click.FloatRange(min=0), default=30.0,
+@click.option("--older-than", "days", type=click.FloatRange(min=0), default=30,
               show_default=True, metavar="DAYS",
               help="Remove environments not used for this many days (0: all not in use).")
 @click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
