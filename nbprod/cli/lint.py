@@ -230,7 +230,7 @@ def _ruff_rule(code: str, as_json: bool = False) -> int:
     import subprocess
 
     from ..errors import ConfigError
-    from ..lint.ruff import ruff_binary
+    from ..lint.ruff_binary import ruff_binary
 
     command = [ruff_binary(), "rule", code, *(["--output-format", "json"] if as_json else [])]
     proc = subprocess.run(command, capture_output=True, text=True)

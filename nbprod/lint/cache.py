@@ -244,7 +244,7 @@ def _ruff_signature() -> list:
     """Which ruff runs: its path and the size of its binary (a new ruff changes its
     findings). The version of a ruff installed in this environment is also in the names of
     the installed distributions (``_installed_distributions``)."""
-    from .ruff import ruff_binary
+    from .ruff_binary import ruff_binary
 
     binary = ruff_binary()
     found = signature(binary)

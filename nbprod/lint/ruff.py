@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import ConfigError, InfrastructureError
+from .ruff_binary import ruff_binary
 from .rule import Applicability, Diagnostic, Severity
 
 __all__ = [
@@ -38,7 +39,6 @@ __all__ = [
     "apply_ruff_fixes",
     "check_text",
     "notebook_facts",
-    "ruff_binary",
     "to_diagnostics",
 ]
 
@@ -127,31 +127,6 @@ def notebook_facts(nb: Any, suppressed: dict) -> NotebookFacts:
         first_seen=first_seen,
         via_stdin=bool(nb.warnings and any("nbformat 3" in w for w in nb.warnings))
         or not path.endswith(".ipynb"),
-    )
-
-
-def ruff_binary() -> str:
-    """The ruff executable that belongs to this Python environment.
-
-    Raises
-    ------
-    InfrastructureError
-        When ruff is not installed (it is a dependency of nbprod, so the install is broken).
-    """
-    try:
-        from ruff.__main__ import find_ruff_bin
-
-        return os.fsdecode(find_ruff_bin())
-    except (ImportError, FileNotFoundError):
-        pass
-    import shutil
-
-    found = shutil.which("ruff")
-    if found:
-        return found
-    raise InfrastructureError(
-        "ruff is not installed in this environment; reinstall nbprod (pip install nbprod)"
-        " or run with --no-ruff"
     )
 
 
