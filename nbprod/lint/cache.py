@@ -39,7 +39,7 @@ from pathlib import Path
 from blake3 import blake3
 
 from ..fsutil import atomic_write, default_cache_folder
-from .checker import LintConfig, LintResult, ruff_codes
+from .checker import LintConfig, LintResult, extended_registry, ruff_codes
 from .probe import Observations, content_hash, signature
 from .rule import Applicability, Diagnostic, Severity
 
@@ -198,14 +198,13 @@ def settings_key(config: LintConfig, project_root: Path | None) -> str:
 def _code_hash() -> str:
     """A hash of the bytes of every module of nbprod and of third-party rules (about 4 ms:
     stat times would change with every fresh install and miss a restored cache)."""
-    from .rules import rule_registry
-
     package = Path(__file__).resolve().parent.parent
     modules = []
     for folder, dirs, names in os.walk(package):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
         modules += [os.path.join(folder, name) for name in sorted(names) if name.endswith(".py")]
-    for _code, rule in rule_registry.items():
+    registry = extended_registry()
+    for _code, rule in registry.items() if registry is not None else ():
         origin = getattr(sys.modules.get(rule.__module__), "__file__", None)
         if origin and not origin.startswith(str(package)):
             modules.append(origin)

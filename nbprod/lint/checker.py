@@ -16,14 +16,17 @@ import copy
 import fnmatch
 import functools
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
 from ..notebook import Notebook
+from ..registry import may_declare
 from .probe import Observations
 from .rule import Applicability, Diagnostic, LintContext, Rule
+from .rule_table import BUILTIN, PLUGIN_GROUP
 
 __all__ = [
     "LintConfig",
@@ -34,6 +37,8 @@ __all__ = [
     "default_off_codes",
     "file_selector",
     "is_selected",
+    "extended_registry",
+    "known_codes",
     "lint",
     "ruff_codes",
     "selection",
@@ -124,9 +129,25 @@ RUFF_DEFAULT_OFF = frozenset({"F403", "F405", "F811"})
 def default_off_codes() -> frozenset[str]:
     """Codes that run only when the user selects them: the built-in NB rules that are off
     by default (``Rule.default``) and ``RUFF_DEFAULT_OFF``."""
-    from .rules import BUILTIN_RULES
+    return RUFF_DEFAULT_OFF | {code for code, (_name, on) in BUILTIN.items() if not on}
 
-    return RUFF_DEFAULT_OFF | {rule.code for rule in BUILTIN_RULES if not rule.default}
+
+def known_codes() -> list[str]:
+    """Every rule code, sorted: the built-in table's, or the registry's when it may hold
+    more (``extended_registry``)."""
+    registry = extended_registry()
+    return registry.names() if registry is not None else sorted(BUILTIN)
+
+
+def extended_registry():
+    """The rule registry when it may hold rules the built-in table does not list: when it is
+    imported already (rules can be registered in code) or a distribution may declare
+    plug-ins. None otherwise, and the rules are not imported."""
+    if f"{__package__}.rules" not in sys.modules and not may_declare(PLUGIN_GROUP):
+        return None
+    from .rules import rule_registry
+
+    return rule_registry
 
 
 def selection(config: LintConfig) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -159,9 +180,7 @@ def ruff_codes(config: LintConfig) -> tuple[str, ...]:
     (empty when no ruff rule is selected, or ruff is off)."""
     if not config.ruff:
         return ()
-    from .rules import rule_registry
-
-    plugin_codes = [c for c in rule_registry.names() if not c.startswith("NB")]
+    plugin_codes = [c for c in known_codes() if not c.startswith("NB")]
     select, _ = selection(config)
     return tuple(
         dict.fromkeys(
@@ -188,9 +207,8 @@ def validate_selection(config: LintConfig) -> None:
         For an unknown NB code or prefix in select, extend-select or ignore.
     """
     from ..config import suggest
-    from .rules import rule_registry
 
-    known = rule_registry.names()
+    known = known_codes()
     select, ignore = selection(config)
     per_file = [c for codes in config.per_file_ignores.values() if isinstance(codes, list)
                 for c in codes]

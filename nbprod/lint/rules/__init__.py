@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ...registry import Registry
 from ..rule import Rule
+from ..rule_table import PLUGIN_GROUP
 from . import drift, hygiene, ml, parameters, portability, production, secrets
 
 __all__ = ["BUILTIN_RULES", "rule_registry"]
@@ -29,7 +30,7 @@ BUILTIN_RULES: tuple[type[Rule], ...] = tuple(
 )
 
 rule_registry: Registry[type[Rule]] = Registry(
-    "lint rule", "nbprod.rules", key_pattern=r"[A-Z]{1,4}[0-9]{3}"
+    "lint rule", PLUGIN_GROUP, key_pattern=r"[A-Z]{1,4}[0-9]{3}"
 )
 for _rule in BUILTIN_RULES:
     rule_registry.register(_rule.code, _rule, aliases=(_rule.name,))
