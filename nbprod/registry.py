@@ -6,6 +6,7 @@ third parties use entry points, which are loaded lazily on the first lookup, nev
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
@@ -114,10 +115,15 @@ def may_declare(group: str) -> bool:
     plug-in is installed, which is the usual case. This looks only for the group's name in
     the ``entry_points.txt`` files of the ``*.dist-info`` and ``*.egg-info`` folders on the
     path; anything it cannot look into (a zip archive on the path) counts as a maybe, so
-    ``importlib.metadata`` still decides whenever a plug-in could be there.
+    ``importlib.metadata`` still decides whenever a plug-in could be there. The answer is
+    kept for the path as it is (a lint asks several times).
     """
-    for entry in sys.path:
-        folder = entry or "."
+    return _declared_on(group, tuple(entry or os.getcwd() for entry in sys.path))
+
+
+@functools.lru_cache(maxsize=16)
+def _declared_on(group: str, path: tuple[str, ...]) -> bool:
+    for folder in path:
         try:
             names = os.listdir(folder)
         except NotADirectoryError:

@@ -193,14 +193,13 @@ export class ServeSection extends Section {
           ...(run ? { run } : {})
         });
       } catch (error) {
+        if (this.owns(panel)) {
+          this.showState(); // Start applies again
+        }
         if (error instanceof NbprodRequestError && error.error === 'Stopped') {
           return; // the Stop button's own answer says so
         }
         throw error;
-      } finally {
-        if (this.owns(panel)) {
-          this.showState();
-        }
       }
       if (!this.owns(panel)) {
         return;

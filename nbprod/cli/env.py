@@ -115,14 +115,17 @@ def list_command(output_format):
     if not found:
         echo("No isolated environments (nbprod reproduce --isolated builds them).")
         return 0
-    rows = [("ENVIRONMENT", "RUN", "PYTHON", "LAST USED", "SIZE")]
-    rows += [(env.key, env.run_id or "-", env.python or "-",
-              _age(env.used) if env.complete else "incomplete build", _bytes(env.size))
-             for env in found]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-             .rstrip())
+    from rich.table import Table
+
+    from .runs import _render
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("ENVIRONMENT", "RUN", "PYTHON", "LAST USED", "SIZE"):
+        table.add_column(column, no_wrap=True)
+    for env in found:
+        table.add_row(env.key, env.run_id or "-", env.python or "-", _last_use(env),
+                      _bytes(env.size))
+    _render(table)
     echo(f"{len(found)} environment{'s' if len(found) != 1 else ''},"
          f" {_bytes(sum(env.size for env in found))}, in"
          f" {default_cache_folder() / 'envs'}", err=True)
@@ -147,7 +150,7 @@ def prune_command(days, dry_run):
     verb = "would remove" if dry_run else "removed"
     for env in removed:
         echo(f"{verb} {env.folder} ({_bytes(env.size)}, run {env.run_id or '-'},"
-             f" {_age(env.used) if env.complete else 'incomplete build'})")
+             f" {_last_use(env)})")
     for env in busy:
         echo(f"kept {env.folder}: in use", err=True)
     total = _bytes(sum(env.size for env in removed))
@@ -168,10 +171,16 @@ def _age(when: float) -> str:
 
 
 def _bytes(count: int) -> str:
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+    if count < 1024:
+        return f"{count} B"
+    value = count / 1024
+    for unit in ("KiB", "MiB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} GiB"
+
+
+def _last_use(env) -> str:
+    return _age(env.used) if env.complete else "incomplete build"
 

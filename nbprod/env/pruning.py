@@ -87,11 +87,10 @@ def _describe(folder: Path) -> CachedEnv:
     try:
         record = json.loads(marker.read_text(encoding="utf-8"))
         used = marker.stat().st_mtime
-        complete = isinstance(record, dict)
     except (OSError, ValueError):
-        record, complete = {}, False
-        used = folder.stat().st_mtime
-    if not isinstance(record, dict):
+        record, used = None, folder.stat().st_mtime
+    complete = isinstance(record, dict)
+    if not complete:
         record = {}
     return CachedEnv(key=folder.name, folder=folder, complete=complete,
                      run_id=record.get("run_id"), python=record.get("python"), used=used,

@@ -17,7 +17,7 @@ import psutil
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.integration.serve.servehelpers import copy_project
+from tests.integration.serve.servehelpers import copy_project, serve_processes
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -35,12 +35,11 @@ def _nbprod(*args: str, cwd, root) -> str:
 
 def _wait_for_service_process(project: Path) -> psutil.Process:
     """The ``nbprod serve`` process the server started in ``project``, once it exists."""
-    folder = str((project / "notebooks").resolve())
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        for process in psutil.process_iter(["cmdline", "cwd"]):
-            if "serve" in (process.info["cmdline"] or []) and process.info["cwd"] == folder:
-                return process
+        found = serve_processes(cwd=project / "notebooks")
+        if found:
+            return found[0]
         time.sleep(0.1)
     raise AssertionError("the server started no nbprod serve process")
 

@@ -74,3 +74,19 @@ def serving(command: list[str], cwd: Path, log: Path, env: dict | None = None):
 def copy_project(source: Path, target: Path) -> Path:
     shutil.copytree(source, target, ignore=shutil.ignore_patterns(".nbprod", "__pycache__"))
     return target
+
+
+def serve_processes(*, cwd: Path | None = None, port: int | None = None) -> list:
+    """The live ``nbprod serve`` processes (zombies left out) run in ``cwd`` or serving on
+    ``port``, whichever is given."""
+    import psutil
+
+    folder = str(cwd.resolve()) if cwd is not None else None
+    found = []
+    for process in psutil.process_iter(["cmdline", "status", "cwd"]):
+        command = process.info["cmdline"] or []
+        if ("serve" in command and process.info["status"] != psutil.STATUS_ZOMBIE
+                and (folder is None or process.info["cwd"] == folder)
+                and (port is None or str(port) in command)):
+            found.append(process)
+    return found

@@ -17,7 +17,12 @@ import nbformat
 import psutil
 import pytest
 
-from tests.integration.serve.servehelpers import copy_project, latest_run, nbprod
+from tests.integration.serve.servehelpers import (
+    copy_project,
+    latest_run,
+    nbprod,
+    serve_processes,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("serve")]
 
@@ -49,13 +54,7 @@ def _first_record(project: Path) -> dict:
 
 def _services_of(project: Path) -> list[psutil.Process]:
     """The live ``nbprod serve`` processes running in ``project``'s notebooks folder."""
-    folder = str((project / "notebooks").resolve())
-    found = []
-    for process in psutil.process_iter(["cmdline", "status", "cwd"]):
-        if ("serve" in (process.info["cmdline"] or []) and process.info["cwd"] == folder
-                and process.info["status"] != psutil.STATUS_ZOMBIE):
-            found.append(process)
-    return found
+    return serve_processes(cwd=project / "notebooks")
 
 
 def _listening(port: int) -> bool:

@@ -108,7 +108,7 @@ def test_a_run_stops_when_its_server_is_killed(tmp_path):
 
 
 def test_a_model_service_stops_when_its_server_is_killed(tmp_path):
-    from tests.integration.serve.servehelpers import copy_project, nbprod
+    from tests.integration.serve.servehelpers import copy_project, nbprod, serve_processes
 
     examples = Path(__file__).resolve().parents[3] / "examples"
     project = copy_project(examples, tmp_path / "examples")
@@ -127,22 +127,12 @@ def test_a_model_service_stops_when_its_server_is_killed(tmp_path):
         server.wait(timeout=30)
         # The socket closes before the process has finished exiting: wait for both.
         deadline = time.monotonic() + 60
-        while _listening(service["port"]) or _services_on(service["port"]):
+        while _listening(service["port"]) or serve_processes(port=service["port"]):
             assert time.monotonic() < deadline, "the service outlived its server"
             time.sleep(0.5)
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
-
-
-def _services_on(port: int) -> list[psutil.Process]:
-    found = []
-    for process in psutil.process_iter(["cmdline", "status"]):
-        command = process.info["cmdline"] or []
-        if ("serve" in command and str(port) in command
-                and process.info["status"] != psutil.STATUS_ZOMBIE):
-            found.append(process)
-    return found
 
 
 def _listening(port: int) -> bool:
