@@ -145,7 +145,10 @@ export class RunsSection extends Section {
       replace(this.table);
       return;
     }
-    const header = h('tr', {}, ...['', 'run', 'status', 'parameters', ''].map(t => h('th', {}, t)));
+    // Three columns: in a sidebar's width, a status column and an actions column of their own
+    // left the parameters a few characters (the status ran into them, names broke mid-word),
+    // so the run's cell holds its id, its status and its two actions, one under the other.
+    const header = h('tr', {}, ...['', 'run', 'parameters'].map(t => h('th', {}, t)));
     const body = rows.map(row => {
       const box = h('input', {
         type: 'checkbox',
@@ -165,12 +168,11 @@ export class RunsSection extends Section {
           title: `${row.run_id}: started ${new Date(row.started).toLocaleString()}${seconds}`
         },
         h('td', {}, box),
-        h('td', {}, row.run_id.split('-').pop() ?? row.run_id),
-        h('td', { className: `nbprod-run-${row.status}` }, row.status),
-        h('td', { className: 'nbprod-run-params' }, params),
         h(
           'td',
-          {},
+          { className: 'nbprod-run-cell' },
+          h('div', { className: 'nbprod-run-id' }, row.run_id.split('-').pop() ?? row.run_id),
+          h('div', { className: `nbprod-run-status nbprod-run-${row.status}` }, row.status),
           h(
             'button',
             {
@@ -191,7 +193,8 @@ export class RunsSection extends Section {
             },
             'Reproduce'
           )
-        )
+        ),
+        h('td', { className: 'nbprod-run-params' }, params)
       );
     });
     replace(this.table, h('table', { className: 'nbprod-table' }, h('thead', {}, header), h('tbody', {}, ...body)));

@@ -83,6 +83,17 @@ def test_export_run_with_a_parameter_and_diff_two_runs(page: Page, lab_server, s
     expect(rows).to_have_count(2, timeout=30_000)
     expect(rows.first.locator(".nbprod-run-params")).to_have_text("epochs=7")
     expect(rows.nth(1).locator(".nbprod-run-params")).to_have_text("epochs=2")
+    # In the sidebar's width, the status fits under the run id instead of running into the
+    # parameters, and a parameter is not broken inside its name.
+    status = rows.first.locator(".nbprod-run-status")
+    expect(status).to_have_text("succeeded")
+    for cell in (status, rows.first.locator(".nbprod-run-params")):
+        assert cell.evaluate("e => e.scrollWidth <= e.clientWidth"), cell.inner_text()
+    lines = rows.first.locator(".nbprod-run-params").evaluate(
+        "e => { const r = document.createRange(); r.selectNodeContents(e);"
+        " return r.getClientRects().length; }"
+    )
+    assert lines == 1, lines
     shot(page, "run-done")
 
     link.click()
