@@ -173,6 +173,8 @@ export class RunsSection extends Section {
           { className: 'nbprod-run-cell' },
           h('div', { className: 'nbprod-run-id' }, row.run_id.split('-').pop() ?? row.run_id),
           h('div', { className: `nbprod-run-status nbprod-run-${row.status}` }, row.status),
+          // A pipeline's steps, a sweep's runs and reproductions are runs of this notebook too.
+          row.kind && row.kind !== 'run' ? h('div', { className: 'nbprod-run-kind' }, row.kind) : null,
           h(
             'button',
             {

@@ -58,6 +58,11 @@ def test_runs_chart_diff_pipeline_and_lineage(page: Page, lab_server, shot):
     # The chart: each run's score against depth.
     view.locator(".nbprod-chart-x").select_option("p:depth")
     expect(view.locator(".nbprod-chart .nbprod-chart-point")).to_have_count(3)
+    # The sidebar lists the pipeline run and its two steps too, each marked as such, newest
+    # first.
+    expect(page.locator(".nbprod-run-row")).to_have_count(6)
+    expect(page.locator(".nbprod-run-row .nbprod-run-kind")).to_have_text(
+        ["step", "step", "pipeline"])
     shot(page, "view-runs")
     # Two runs compared, readably.
     boxes = view.locator(".nbprod-view-run input[type=checkbox]")
