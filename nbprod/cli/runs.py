@@ -118,12 +118,19 @@ def list_command(notebook, status, kind, parent, limit, store_dir, output_format
         click.echo("No runs recorded yet.", err=True)
         return 0
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("RUN ID", "STATUS", "NOTEBOOK", "STARTED", "DURATION", "PARAMETERS"):
-        table.add_column(column, no_wrap=column in ("RUN ID", "STATUS", "STARTED"))
+    notebook_width = min(40, max(len(run["notebook"]) for run in runs))
+    # KIND tells a notebook run from a sweep's, a pipeline's (and its steps') or a reproduction.
+    for column in ("RUN ID", "STATUS", "KIND", "NOTEBOOK", "STARTED", "DURATION", "PARAMETERS"):
+        # A path or a value too long for its column folds onto the next line, never cut; the
+        # parameters give way first (the notebook's path keeps up to 40 characters).
+        table.add_column(column, no_wrap=column in ("RUN ID", "STATUS", "KIND", "STARTED"),
+                         overflow="fold",
+                         min_width=notebook_width if column == "NOTEBOOK" else None)
     for run in runs:
         table.add_row(
             run["run_id"],
             Text(run["status"], style=_STATUS_STYLE.get(run["status"], "magenta")),
+            run["kind"],
             run["notebook"],
             (run["started"] or "")[:19].replace("T", " "),
             _duration(run["duration_s"]),

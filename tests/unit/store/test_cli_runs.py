@@ -49,8 +49,10 @@ def test_list_text_and_json(run_cli, project):
     result = run_cli("runs", "list", cwd=root)
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert lines[0].split()[:3] == ["RUN", "ID", "STATUS"]
-    assert [line.split()[0] for line in lines[1:]] == ids[::-1]
+    assert lines[0].split()[:4] == ["RUN", "ID", "STATUS", "KIND"]
+    assert [line.split()[:3] for line in lines[1:]] == [
+        [ids[2], "succeeded", "reproduce"], [ids[1], "failed", "run"],
+        [ids[0], "succeeded", "run"]]
     result = run_cli("runs", "list", "--notebook", "train.ipynb", "--status", "failed",
                      "--output-format", "json")
     runs = json.loads(result.output)
