@@ -194,7 +194,7 @@ def tag_command(notebook, suggest, write_tags, output_format):
         nb = load(notebook)
     if not suggest:
         rows = [
-            {"cell": c.index, "cell_id": c.id, "first_line": _masked(first_line(c.source)[:60]),
+            {"cell": c.index, "cell_id": c.id, "first_line": _shown(first_line(c.source)),
              "marks": sorted(c.marks)}
             for c in nb.code_cells
         ]
@@ -219,12 +219,12 @@ def tag_command(notebook, suggest, write_tags, output_format):
         if changed:
             save(nb)
     if output_format == "json":
-        click.echo(json.dumps({"suggestions": [{**s.to_dict(), "first_line": _masked(s.first_line)}
+        click.echo(json.dumps({"suggestions": [{**s.to_dict(), "first_line": _shown(s.first_line)}
                                                for s in suggestions],
                                "written": changed}, indent=2))
         return 0
     _table(["cell", "first line", "tag", "reason"],
-           [[str(s.cell), _masked(s.first_line), s.tag, s.reason] for s in suggestions])
+           [[str(s.cell), _shown(s.first_line), s.tag, s.reason] for s in suggestions])
     if write_tags:
         click.echo(f"Tagged {changed} cell{'s' if changed != 1 else ''} in {notebook}.", err=True)
     elif suggestions:
@@ -245,10 +245,9 @@ def _table(headers: list[str], rows: list[list[str]]) -> None:
     Console(file=sys.stdout, width=120, highlight=False).print(table)
 
 
-def _masked(text: str) -> str:
-    """A cell's first line as shown: any secret in it masked, as lint shows secrets."""
-    from ..lint.rules.secrets import find_secrets, mask
+def _shown(text: str) -> str:
+    """A cell's first line as the table shows it: secrets masked, as lint shows them, then
+    cut to 60 characters."""
+    from ..lint.rules.secrets import quoted
 
-    for _, value in find_secrets(text):
-        text = text.replace(value, mask(value))
-    return text
+    return quoted(text, 60)

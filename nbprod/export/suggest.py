@@ -81,7 +81,7 @@ def suggest_tags(nb: Notebook) -> list[Suggestion]:
     _demote_unexportable(cells, tags)
     _assign_steps(nb, cells, free, tags)
     return [
-        Suggestion(sc.index, sc.cell.id, first_line(sc.cell.source)[:60], *tags[sc.index])
+        Suggestion(sc.index, sc.cell.id, first_line(sc.cell.source), *tags[sc.index])
         for sc in free if sc.index in tags
     ]
 

@@ -21,6 +21,7 @@ from ..declare import (
 from ..probe import FileProbe
 from ..rule import Applicability, LintContext, Rule, Severity
 from ._helpers import cell_calls, keyword, magic_span, nodes_of, span, string_constants
+from .secrets import quoted
 
 try:  # pragma: no cover - depends on the Python version
     import tomllib
@@ -274,7 +275,7 @@ class InstallInNotebook(Rule):
                 yield self.diagnostic(
                     ctx,
                     cell,
-                    f"Package install in the notebook ({magic.text.strip()[:60]}); declare"
+                    f"Package install in the notebook ({quoted(magic.text, 60)}); declare"
                     " the package in requirements.txt or pyproject.toml",
                     **where.kwargs(),
                     **self._fix_offer(ctx, magic, top_level=where.column == 1),
@@ -305,7 +306,7 @@ class InstallInNotebook(Rule):
                 yield self.diagnostic(
                     ctx,
                     cell,
-                    f"Package install in the notebook ({text.strip()[:60]}); declare"
+                    f"Package install in the notebook ({quoted(text, 60)}); declare"
                     " the package in requirements.txt or pyproject.toml",
                     **magic_span(cell, number).kwargs(),
                 )
@@ -361,7 +362,7 @@ class ChangeDirectory(Rule):
                     yield self.diagnostic(
                         ctx,
                         cell,
-                        f"`{magic.text.strip()[:40]}` changes the working directory; use paths"
+                        f"`{quoted(magic.text, 40)}` changes the working directory; use paths"
                         " relative to the notebook instead",
                         **magic_span(cell, magic.line).kwargs(),
                     )

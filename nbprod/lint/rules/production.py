@@ -8,6 +8,7 @@ from ...analysis import ALWAYS_DEFINED, CellAnalysis
 from ...notebook import Cell
 from ..rule import LintContext, Rule, Severity
 from ._helpers import call_name, cell_calls, magic_span, span, walk_calls
+from .secrets import quoted
 
 __all__ = ["RULES"]
 
@@ -67,7 +68,7 @@ class MagicInExportCell(Rule):
                 yield self.diagnostic(
                     ctx,
                     cell,
-                    f"IPython syntax in an `export` cell ({magic.text.strip()[:40]}); the module"
+                    f"IPython syntax in an `export` cell ({quoted(magic.text, 40)}); the module"
                     " cannot contain it: move it to a cell that is not exported",
                     **magic_span(cell, magic.line).kwargs(),
                 )

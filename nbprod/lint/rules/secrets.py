@@ -36,6 +36,17 @@ def mask(value: str) -> str:
     return value[:2] + "*" * max(len(value) - 2, 4)
 
 
+def quoted(text: str, limit: int) -> str:
+    """A line of a notebook as a message or a table quotes it: stripped, every secret in it
+    masked, then cut to ``limit`` characters with an ellipsis. Masked before it is cut: half
+    a key is no longer recognised as one, and would be shown (``!pip install
+    git+https://user:TOKEN@...`` in NB203's message)."""
+    text = text.strip()
+    for _kind, value in find_secrets(text):
+        text = text.replace(value, mask(value))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class _Text(NamedTuple):
     """One scanned text and where it lives (a tuple: a notebook has thousands, all kept
     while the secret rules run)."""

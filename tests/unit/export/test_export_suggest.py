@@ -122,6 +122,18 @@ def test_cli_lists_marks_without_suggest(notebook_factory, run_cli):
     assert run_cli("tag", "--write", path).exit_code == 2
 
 
+def test_a_long_first_line_is_cut_after_its_secret_is_masked(notebook_factory, run_cli):
+    # The key straddles the 60th character: cut first, its first half would be shown.
+    line = "client = connect(region='eu-west-1', timeout=30, key_id='AKIAQWERTYUIOPASDFGH')"
+    path = notebook_factory("nb.ipynb", {"source": line})
+    table = run_cli("tag", "--suggest", path).output
+    suggested = json.loads(run_cli("tag", "--suggest", path, "--output-format", "json").output)
+    listed = json.loads(run_cli("tag", path, "--output-format", "json").output)
+    for shown in (table, suggested["suggestions"][0]["first_line"], listed[0]["first_line"]):
+        assert "AKIAQW" not in shown and "key_id='AK…" in shown
+    assert len(listed[0]["first_line"]) == 60
+
+
 def test_a_fresh_value_under_an_old_name_does_not_hold_a_step_open():
     tags = _suggest(
         {"cell_type": "markdown", "source": "## One"}, "x = [1, 2]", "total = sum(x)",

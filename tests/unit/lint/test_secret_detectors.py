@@ -61,3 +61,18 @@ def test_nb406_leaves_placeholders_in_outputs_alone():
     nb = _nb({"source": "print(config)", "outputs": [
         {"output_type": "stream", "name": "stdout", "text": "password='***' token: '<token>'\n"}]})
     assert lint(nb, LintConfig(select=("NB406",))).diagnostics == []
+
+
+@pytest.mark.parametrize(
+    ("source", "code"),
+    [
+        # The token starts before the cut at 60 characters and ends after it.
+        ("!pip install git+https://oauth2:ghp_1234567890abcdefghijklmnopqrstuvwxyz@github.com/a/b",
+         "NB203"),
+        ("%cd /mnt/share/ghp_1234567890abcdefghijklmnopqrstuvwxyz", "NB204"),
+    ],
+)
+def test_a_finding_that_quotes_a_line_masks_the_secret_in_it(source, code):
+    (diag,) = lint(_nb({"source": source}), LintConfig(select=(code,))).diagnostics
+    assert "ghp_1234" in source and "1234567" not in diag.message
+    assert "ghp_****" in diag.message
