@@ -200,7 +200,9 @@ def runs_processes(sources: Iterable[str]) -> str | None:
         for magic in magics:
             if magic.kind == "shell" or (magic.kind in ("cell", "line")
                                          and magic.name in _SHELL_MAGICS):
-                return f"it runs shell commands ({magic.text.strip()[:40]})"
+                from ..lint.rules.secrets import quoted  # a token in the line stays masked
+
+                return f"it runs shell commands ({quoted(magic.text, 40)})"
         try:
             tree = parse(masked)
         except (SyntaxError, ValueError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nbprod.pipeline.reach import WHOLE, local_module_finder, reached_code
+from nbprod.pipeline.reach import WHOLE, local_module_finder, reached_code, runs_processes
 
 STEPS = '''
 from pkg.helpers import clean, SCALE
@@ -65,3 +65,10 @@ def test_a_module_used_as_a_whole_is_reached_whole(tmp_path):
     (tmp_path / "mylib.py").write_text("X = 1\ndef f():\n    return X\n")
     find = local_module_finder(tmp_path, {"steps": "import mylib as m\ndef s():\n    return m\n"})
     assert "mylib:*" in reached_code([("steps", "s")], find)
+
+
+def test_the_shell_line_named_as_the_reason_shows_no_token():
+    token = "ghp_1234567890abcdefghijklmnopqrstuvwxyz"
+    reason = runs_processes([f"!git clone https://{token}@github.com/acme/data.git"])
+    assert reason is not None and reason.startswith("it runs shell commands (!git clone")
+    assert "1234567" not in reason
