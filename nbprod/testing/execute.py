@@ -114,23 +114,48 @@ async def _execute(
 ) -> None:
     """Run the plan in a fresh kernel; a kernel that dies before running anything is started
     again, as ``nbprod run`` does (``nbprod.run.kernel``)."""
-    from jupyter_client.kernelspec import NoSuchKernel
-
     from ..run.kernel import START_ATTEMPTS
 
     kernelspec = node.get("metadata", {}).get("kernelspec", {})
     kernel = config.kernel or kernelspec.get("name") or "python3"
+    missing = _missing_kernel(kernel)
+    if missing:
+        outcome.problems.append(CellProblem("kernel", missing))
+        return
     for attempt in range(1, START_ATTEMPTS + 1):
         try:
             await _execute_once(node, plan, config, workdir, outcome, kernel)
             return
         except _KernelDidNotStart as failure:
-            if attempt == START_ATTEMPTS or isinstance(failure.cause, NoSuchKernel):
+            if attempt == START_ATTEMPTS:
                 cause = failure.cause
                 outcome.problems.append(CellProblem(
                     "kernel",
                     f"kernel {kernel!r} could not start: {type(cause).__name__}: {cause}"))
                 return
+
+
+def _missing_kernel(kernel: str) -> str | None:
+    """What to do when a notebook names a kernel this machine lacks (an old ``python2``, a
+    conda environment's kernel), else None: the advice ``nbprod run`` gives, with this
+    plugin's option. Asked before starting, as jupyter_client logs a traceback of its own for
+    a missing kernel, which the test's report would show."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    from ..run.execute import kernel_dirs
+
+    manager = KernelSpecManager(kernel_dirs=kernel_dirs())
+    try:
+        manager.get_kernel_spec(kernel)
+    except NoSuchKernel:
+        installed = sorted(manager.find_kernel_specs())
+        return (
+            f"no Jupyter kernel named {kernel!r} is installed (installed: "
+            f"{', '.join(installed) or 'none'}); pass --nbprod-kernel NAME, set"
+            ' kernel = "NAME" in [tool.nbprod.test], or install it with'
+            " python -m ipykernel install --user"
+        )
+    return None
 
 
 class _KernelDidNotStart(Exception):

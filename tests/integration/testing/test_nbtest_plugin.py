@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -64,6 +65,23 @@ def test_notebooks_are_not_collected_without_the_option(project):
     write_notebook(pt.path, "bad.ipynb", "raise ValueError('never run')")
     outcome = pt.runpytest(*RUN)
     assert outcome.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+def test_a_notebook_naming_a_kernel_this_machine_lacks_says_what_to_do(project):
+    pt = project()
+    path = write_notebook(pt.path, "old.ipynb", "print(6 * 7)")
+    data = json.loads(path.read_text())
+    data["metadata"]["kernelspec"] = {"name": "python2", "display_name": "Python 2",
+                                      "language": "python"}
+    path.write_text(json.dumps(data))
+    outcome = pt.runpytest("--nbprod", *RUN)
+    outcome.assert_outcomes(failed=1)
+    text = outcome.stdout.str()
+    assert "old.ipynb: no Jupyter kernel named 'python2' is installed (installed: " in text
+    assert "python3" in text and "; pass --nbprod-kernel NAME, set kernel" in text
+    assert "Traceback" not in text  # jupyter_client's own log of the missing kernel
+    outcome = pt.runpytest("--nbprod", "--nbprod-kernel", "python3", *RUN)
+    outcome.assert_outcomes(passed=1)
 
 
 def test_compare_mode_normalises_volatile_output_and_reports_a_real_difference(project):
