@@ -368,6 +368,11 @@ def _empty(sc: SourceCell) -> bool:
 
 
 def _slug(text: str) -> str:
+    """A step name from a heading: its words, lower case, joined by ``-``; at most 40
+    characters, cut between words (``a-list-array-series-or-index-providing``, not ``...-t``)."""
     text = re.sub(r"[`*_\[\]()]", "", text)
-    slug = re.sub(r"[^0-9a-zA-Z]+", "-", text).strip("-").lower()[:40].strip("-")
+    slug = re.sub(r"[^0-9a-zA-Z]+", "-", text).strip("-").lower()
+    if len(slug) > 40:
+        cut = slug[:41]
+        slug = cut[: cut.rfind("-")] if "-" in cut else slug[:40]
     return slug or "main"

@@ -89,6 +89,13 @@ def test_repeated_headings_get_distinct_steps():
                     (6, "step:part-2")]
 
 
+def test_a_long_heading_makes_a_step_name_cut_between_words():
+    heading = "## A list, array, Series, or Index providing the grouping keys"
+    tags = _suggest({"cell_type": "markdown", "source": heading}, "a = 1", "b = a + 1")
+    assert tags == [(2, "step:a-list-array-series-or-index-providing"),
+                    (3, "step:a-list-array-series-or-index-providing")]
+
+
 def test_cli_prints_a_table_and_writes_only_with_write(notebook_factory, run_cli):
     output = {"output_type": "stream", "name": "stdout", "text": "3\n"}
     path = notebook_factory("nb.ipynb", {"source": "def f():\n    return 3", "outputs": [],
