@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import stat
-import tempfile
 from pathlib import Path
 
 from .errors import PathError
@@ -45,6 +44,8 @@ def atomic_write(
     payload = encode_text(data) if isinstance(data, str) else data
     existing = _existing_state(target)
     # The writer pid in the name lets `store verify --repair` tell a live write from a leftover.
+    import tempfile  # here, not at the top: a lint served from its cache writes nothing
+
     fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:

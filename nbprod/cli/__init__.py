@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import traceback
 
 import click
 
@@ -64,6 +63,13 @@ SUMMARIES: dict[str, str] = {
 BUG_MESSAGE = "this is a bug in nbprod, please report it with the traceback above"
 
 
+def _print_traceback() -> None:
+    # traceback (and linecache) load only when there is one to print.
+    import traceback
+
+    traceback.print_exc()
+
+
 class NbprodGroup(click.Group):
     """Lazy subcommands plus the one place where errors become exit codes."""
 
@@ -111,7 +117,7 @@ class NbprodGroup(click.Group):
             sys.exit(exc.exit_code)
         except NbprodError as exc:
             if debug:
-                traceback.print_exc()
+                _print_traceback()
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
@@ -123,7 +129,7 @@ class NbprodGroup(click.Group):
             silence(sys.stdout, sys.stderr)  # nothing more to say, not even at shutdown
             sys.exit(1)
         except Exception:
-            traceback.print_exc()
+            _print_traceback()
             click.echo(f"error: {BUG_MESSAGE}", err=True)
             sys.exit(2)
         sys.exit(code if isinstance(code, int) else 0)
