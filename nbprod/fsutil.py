@@ -43,9 +43,9 @@ def atomic_write(
     target.parent.mkdir(parents=True, exist_ok=True)
     payload = encode_text(data) if isinstance(data, str) else data
     existing = _existing_state(target)
-    # The writer pid in the name lets `store verify --repair` tell a live write from a leftover.
     import tempfile  # here, not at the top: a lint served from its cache writes nothing
 
+    # The writer pid in the name lets `store verify --repair` tell a live write from a leftover.
     fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
