@@ -315,11 +315,14 @@ export class ServeSection extends Section {
         ...options.map(o => h('option', { value: String(o) }, String(o)))
       );
     } else {
+      const hint = [column.hint, column.nullable ? 'empty: missing' : ''].filter(Boolean).join(', ');
+      // The field is narrow: the whole hint is also its tooltip.
       input = h('input', {
         type: 'number',
         step: column.kind === 'integer' ? '1' : 'any',
         name: column.name,
-        placeholder: [column.hint, column.nullable ? 'empty: missing' : ''].filter(Boolean).join(', ')
+        placeholder: hint,
+        title: hint || undefined
       });
     }
     input.classList.add('nbprod-serve-field');

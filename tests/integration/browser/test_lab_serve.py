@@ -173,6 +173,8 @@ def test_the_form_follows_the_schema_categories_booleans_integers_and_missing(
     expect(field["member"].locator("option")).to_have_text(["true", "false"])
     expect(field["items"]).to_have_attribute("step", "1")
     expect(field["size"]).to_have_attribute("placeholder", "1 – 2.5, empty: missing")
+    # Wider than the field: the whole hint is its tooltip too.
+    expect(field["size"]).to_have_attribute("title", "1 – 2.5, empty: missing")
 
     section.locator(".nbprod-serve-predict").click()  # items is required
     expect(section.locator('.nbprod-field[data-column="items"] .nbprod-field-error')).to_have_text(
