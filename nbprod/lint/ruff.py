@@ -407,7 +407,11 @@ def apply_ruff_fixes(nb: Any, diagnostics: Iterable[Diagnostic], allowed: set) -
 
     Edits are in cell coordinates (1-based row, 1-based character column). Edits of one cell
     are applied from the end of the cell backwards; an edit overlapping one already applied
-    is left for the next pass, as ruff does.
+    is left for the next pass, as ruff does. Fixes that are right one by one can be wrong
+    together: removing both statements of a function body (two F841 fixes) leaves no body.
+    As ruff does, a cell that parsed before and would not after keeps only its last fix; the
+    next pass asks ruff again, which then writes ``pass`` where a body would be empty. A
+    fix that breaks the cell by itself is not applied.
 
     Returns
     -------
@@ -434,16 +438,42 @@ def apply_ruff_fixes(nb: Any, diagnostics: Iterable[Diagnostic], allowed: set) -
             spans.append((min(s for s, _, _ in converted), max(e for _, e, _ in converted),
                           converted))
         spans.sort(key=lambda s: s[0], reverse=True)
-        limit = len(source)
-        for start, end, converted in spans:
-            if end > limit:
-                continue  # overlaps an edit already applied; the next pass retries it
-            for e_start, e_end, content in sorted(converted, key=lambda c: c[0], reverse=True):
-                source = source[:e_start] + content + source[e_end:]
-            limit = start
-            fixed += 1
-        cell.source = source
+        edited, count = _apply_spans(source, spans)
+        if _parses(source) and not _parses(edited):
+            edited, count = _apply_spans(source, spans[:1])
+            if not _parses(edited):
+                edited, count = source, 0
+        cell.source = edited
+        fixed += count
     return fixed
+
+
+def _apply_spans(source: str, spans: list[tuple[int, int, list]]) -> tuple[str, int]:
+    """``source`` with the fixes ``spans`` (sorted from the end) applied, and how many were;
+    a fix overlapping one already applied is skipped."""
+    limit = len(source)
+    applied = 0
+    for start, end, converted in spans:
+        if end > limit:
+            continue  # overlaps an edit already applied; the next pass retries it
+        for e_start, e_end, content in sorted(converted, key=lambda c: c[0], reverse=True):
+            source = source[:e_start] + content + source[e_end:]
+        limit = start
+        applied += 1
+    return source, applied
+
+
+def _parses(source: str) -> bool:
+    """Whether a cell's source is Python once its IPython lines are masked."""
+    import ast
+
+    from ..analysis import mask_ipython
+
+    try:
+        ast.parse(mask_ipython(source)[0])
+    except (SyntaxError, ValueError):
+        return False
+    return True
 
 
 def _offset(source: str, location: Any) -> int:

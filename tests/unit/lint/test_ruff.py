@@ -10,6 +10,7 @@ from notebook_builder import make_notebook
 
 from nbprod.lint import LintConfig, lint_paths
 from nbprod.lint.ruff import SYNTAX_ERROR_CODE, apply_ruff_fixes, check_text
+from nbprod.lint.rule import Applicability, Diagnostic, Severity
 from nbprod.notebook import load
 
 MD = {"cell_type": "markdown", "source": "# Title"}
@@ -139,6 +140,27 @@ def test_fix_applies_safe_ruff_fixes_and_keeps_the_rest(tmp_path):
     assert load(path).cells[3].source.startswith("def f():")
 
 
+def test_fixes_that_together_would_empty_a_body_leave_pass(tmp_path):
+    # Each F841 fix deletes one assignment; both at once left `def show():` with no body
+    # (seen in nbdev/tests/docs_test.ipynb). One is applied, then ruff is asked again.
+    path = _write(tmp_path / "nb.ipynb", "def show():\n    a = 2\n    b = 3", "show()")
+    report = lint_paths([path], LintConfig(select=("F841",), fix=True, unsafe_fixes=True),
+                        jobs=1)
+    assert load(path).cells[0].source == "def show():\n    pass\n"
+    assert report.fixed == 2 and report.diagnostics == []
+
+
+def test_a_fix_is_not_applied_where_it_would_break_the_cell(tmp_path):
+    nb = load(_write(tmp_path / "nb.ipynb", "x = 1\ny = 2"))
+    opening = {"content": "(", "location": {"row": 2, "column": 1},
+               "end_location": {"row": 2, "column": 1}}
+    broken = Diagnostic("X1", "x", "an edit that leaves a bracket open", Severity.WARNING,
+                        nb.display_path, 1, None, fix_title="t",
+                        fix_applicability=Applicability.SAFE, data={"ruff_edits": [opening]})
+    assert apply_ruff_fixes(nb, [broken], {Applicability.SAFE}) == 0
+    assert nb.cells[0].source == "x = 1\ny = 2"
+
+
 def test_apply_edits_with_non_ascii_columns(tmp_path):
     path = _write(tmp_path / "nb.ipynb", MD, "s = 'é漢字'; t = '😀';\nimport os")
     nb = load(path)
@@ -146,8 +168,6 @@ def test_apply_edits_with_non_ascii_columns(tmp_path):
 
     items = check_text(path.read_text(encoding="utf-8"), str(path), ("E703",))
     diags = to_diagnostics(items, notebook_facts(nb, {}), lambda code: True)
-    from nbprod.lint.rule import Applicability
-
     assert apply_ruff_fixes(nb, diags, {Applicability.SAFE}) == 1
     assert nb.cells[1].source == "s = 'é漢字'; t = '😀'\nimport os"
 
