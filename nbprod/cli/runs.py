@@ -144,7 +144,7 @@ def list_command(notebook, status, kind, parent, limit, store_dir, output_format
 @click.argument("run_id")
 @_common
 def show_command(run_id, store_dir, output_format) -> int:
-    """Show the receipt of one run (a unique prefix of the id is enough).
+    """Show the receipt of one run (a unique prefix of the id, or its suffix, is enough).
 
     Exit codes: 0 success, 2 unknown or ambiguous run id.
     """
@@ -195,7 +195,9 @@ def _receipt_view(receipt: dict, run_dir: Path) -> list:
         parts.append(_values_table("records", receipt["records"]))
     error = receipt.get("error")
     if error:
-        where = f"cell {error.get('cell')} ({error.get('cell_id')}): " if error.get("cell") else ""
+        cell_id = error.get("cell_id")
+        where = (f"cell {error['cell']}" + (f" (id {cell_id!r})" if cell_id else "") + ": "
+                 if error.get("cell") else "")
         what = error.get("ename") or ""
         message = error.get("evalue") or error.get("message") or ""
         parts.append(Text(f"error: {where}{what}{': ' if what else ''}{message}", style="red"))

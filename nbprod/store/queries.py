@@ -24,7 +24,9 @@ class RunQueries:
     """Look runs up; a part of ``Store`` (``nbprod.store``), reading its ``db``."""
 
     def resolve_run_id(self, text: str) -> str:
-        """The full run id for ``text``: an exact id or a unique prefix.
+        """The full run id for ``text``: an exact id, a unique prefix, or a unique prefix of
+        the short id after the ``-`` (``a59956`` for ``20261204T220146Z-a59956``: what the lab
+        shows).
 
         Raises
         ------
@@ -39,6 +41,13 @@ class RunQueries:
             (text, text + "\U0010ffff"),
         )
         ids = [row[0] for row in rows]
+        if not ids and "-" not in text:
+            escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            rows = self.db.query(
+                "SELECT run_id FROM runs WHERE run_id LIKE ? ESCAPE '\\' ORDER BY run_id LIMIT 6",
+                (f"%-{escaped}%",),
+            )
+            ids = [row[0] for row in rows]
         if text in ids:
             return text
         if len(ids) == 1:
@@ -55,7 +64,7 @@ class RunQueries:
         )
 
     def get_run(self, run_id: str) -> dict:
-        """The receipt of a run (an exact id or a unique prefix).
+        """The receipt of a run (any id ``resolve_run_id`` accepts).
 
         A run that has no receipt yet (running, or interrupted before it wrote one) gets a
         receipt built from its index row, with the same keys.

@@ -80,12 +80,24 @@ def test_bad_usage_exits_2(run_cli, project):
     assert "error: no run '20000101'" in result.output and "Traceback" not in result.output
 
 
+def test_show_names_a_failed_cell_without_an_id(run_cli, tmp_path):
+    # nbformat 4.4 and older notebooks have no cell ids: no "(None)" in its place.
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'old'\n")
+    store = Store.open(tmp_path)
+    run = store.begin_run("old.ipynb", NB_HASH, {})
+    store.finish_run(run.run_id, {"status": "failed", "error": {
+        "cell": 72, "cell_id": None, "ename": "TypeError", "evalue": "immutable"}})
+    store.close()
+    output = run_cli("runs", "show", run.run_id.split("-")[1], cwd=tmp_path).output
+    assert "error: cell 72: TypeError: immutable" in output and "None" not in output
+
+
 def test_show(run_cli, project):
     _, ids = project
     result = run_cli("runs", "show", ids[1][:-1])
     assert result.exit_code == 0
     assert ids[1] in result.output
-    assert "error: cell 1 (c1): ValueError: boom" in result.output
+    assert "error: cell 1 (id 'c1'): ValueError: boom" in result.output
     assert "nb/train.ipynb" in result.output
     assert "accuracy  0.91" in result.output
     receipt = json.loads(run_cli("runs", "show", ids[1], "--output-format", "json").output)

@@ -119,6 +119,16 @@ def test_run_id_lookup_errors(store):
     assert store.run_dir(second.run_id) == second.run_dir
 
 
+def test_a_run_is_found_by_its_short_id_too(store):
+    # The lab and the tables show the part after the '-'; users type it back.
+    runs = [store.begin_run("a.ipynb", NB_HASH, {}) for _ in range(3)]
+    for run in runs:
+        short = run.run_id.split("-")[1]
+        assert store.resolve_run_id(short) == run.run_id
+    with pytest.raises(StoreError, match="no run '_%'"):
+        store.resolve_run_id("_%")  # LIKE's wildcards are taken literally
+
+
 def test_list_filters_and_order(store):
     runs = []
     for i, (notebook, status, kind) in enumerate([
