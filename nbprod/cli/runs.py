@@ -387,7 +387,8 @@ def _diff_text(result: dict) -> str:
     if outputs and outputs["cells"]:
         lines.append("outputs")
         for cell in outputs["cells"]:
-            lines.append(f"  {cell['change']}: cell {cell['cell']} ({cell['cell_id']})")
+            label = f" ({cell['cell_id']})" if cell.get("cell_id") else ""  # none before 4.5
+            lines.append(f"  {cell['change']}: cell {cell['cell']}{label}")
     elif outputs is not None and not outputs["available"]:
         lines.append("outputs: not compared (" + ", ".join(outputs["missing"]) + " missing)")
     return "\n".join(lines)

@@ -92,6 +92,25 @@ def test_show_names_a_failed_cell_without_an_id(run_cli, tmp_path):
     assert "error: cell 72: TypeError: immutable" in output and "None" not in output
 
 
+def test_diff_names_changed_cells_without_ids(run_cli, tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'old'\n")
+    store = Store.open(tmp_path)
+    ids = []
+    for text in ("1\n", "2\n"):
+        run = store.begin_run("old.ipynb", NB_HASH, {})
+        nb = make_notebook({"source": "print(n)", "outputs": [
+            {"output_type": "stream", "name": "stdout", "text": text}]})
+        nb.nbformat_minor = 4  # before cell ids
+        for cell in nb.cells:
+            del cell["id"]
+        nbformat.write(nb, run.run_dir / "output.ipynb")
+        store.finish_run(run.run_id, {"status": "succeeded"})
+        ids.append(run.run_id)
+    store.close()
+    output = run_cli("runs", "diff", *ids, cwd=tmp_path).output
+    assert "  changed: cell 1\n" in output + "\n" and "None" not in output
+
+
 def test_show(run_cli, project):
     _, ids = project
     result = run_cli("runs", "show", ids[1][:-1])
