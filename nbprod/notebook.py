@@ -201,6 +201,11 @@ class Notebook:
         )
         return (lang or "python").lower()
 
+    @property
+    def is_python(self) -> bool:
+        """Whether the kernel runs Python (what ruff, export and the tag proposals read)."""
+        return self.kernel_language in ("python", "python3", "ipython", "ipython3")
+
 
 def load(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Notebook:
     """Read a notebook file defensively.

@@ -204,6 +204,14 @@ def tag_command(notebook, suggest, write_tags, output_format):
             _table(["cell", "first line", "marks"],
                    [[str(r["cell"]), r["first_line"], ", ".join(r["marks"])] for r in rows])
         return 0
+    if not nb.is_python:
+        # Every cell would be "skip: does not parse": say why once instead.
+        kernel = nb.node.get("metadata", {}).get("kernelspec", {}).get("name") or "?"
+        click.echo(f"{notebook}: its language is {nb.kernel_language} (kernel {kernel!r}); tags"
+                   " are proposed for Python notebooks only", err=True)
+        if output_format == "json":
+            click.echo(json.dumps({"suggestions": [], "written": 0}, indent=2))
+        return 0
     suggestions = suggest_tags(nb)
     changed = 0
     if write_tags and suggestions:

@@ -118,7 +118,7 @@ def notebook_facts(nb: Any, suppressed: dict) -> NotebookFacts:
         path=path,
         cell_ids=tuple(cell.id for cell in nb.cells),
         code_cells=frozenset(code_cells),
-        python=nb.kernel_language in ("python", "python3", "ipython", "ipython3"),
+        python=nb.is_python,
         suppressed={k: (frozenset(v) if v is not None else None) for k, v in suppressed.items()},
         magic_defines=defines,
         run_cell=run_cell,

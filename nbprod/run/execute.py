@@ -175,18 +175,27 @@ def resolve_kernel(nb_node: Any, requested: str | None) -> tuple[str, str]:
         from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
     except ImportError:
         raise MissingDependencyError("jupyter_client", "run", "nbprod run") from None
-    name = requested or nb_node.get("metadata", {}).get("kernelspec", {}).get("name") or "python3"
+    kernelspec = nb_node.get("metadata", {}).get("kernelspec", {})
+    name = requested or kernelspec.get("name") or "python3"
     manager = KernelSpecManager(kernel_dirs=kernel_dirs())
     try:
         spec = manager.get_kernel_spec(name)
     except NoSuchKernel:
-        installed = sorted(manager.find_kernel_specs())
-        raise ConfigError(
-            f"no Jupyter kernel named {name!r} is installed (installed: "
-            f"{', '.join(installed) or 'none'}); pass --kernel NAME or install it with"
-            " python -m ipykernel install --user"
-        ) from None
+        language = "" if requested else kernelspec.get("language") or ""
+        raise ConfigError(no_such_kernel(name, sorted(manager.find_kernel_specs()), language,
+                                         "pass --kernel NAME")) from None
     return name, (spec.language or "").lower()
+
+
+def no_such_kernel(name: str, installed: list[str], language: str, choose: str) -> str:
+    """The one line for a kernel that is not installed: which are, ``choose`` (how the caller
+    picks another), and how to install it (ipykernel only serves Python)."""
+    if str(language).lower() in ("", "python"):
+        install = f"install it with python -m ipykernel install --user --name {name}"
+    else:
+        install = f"install the {language} kernel {name!r}"
+    return (f"no Jupyter kernel named {name!r} is installed (installed: "
+            f"{', '.join(installed) or 'none'}); {choose} or {install}")
 
 
 def load_engine() -> Any:

@@ -118,7 +118,7 @@ async def _execute(
 
     kernelspec = node.get("metadata", {}).get("kernelspec", {})
     kernel = config.kernel or kernelspec.get("name") or "python3"
-    missing = _missing_kernel(kernel)
+    missing = _missing_kernel(kernel, "" if config.kernel else kernelspec.get("language") or "")
     if missing:
         outcome.problems.append(CellProblem("kernel", missing))
         return
@@ -135,26 +135,22 @@ async def _execute(
                 return
 
 
-def _missing_kernel(kernel: str) -> str | None:
+def _missing_kernel(kernel: str, language: str) -> str | None:
     """What to do when a notebook names a kernel this machine lacks (an old ``python2``, a
     conda environment's kernel), else None: the advice ``nbprod run`` gives, with this
     plugin's option. Asked before starting, as jupyter_client logs a traceback of its own for
     a missing kernel, which the test's report would show."""
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
-    from ..run.execute import kernel_dirs
+    from ..run.execute import kernel_dirs, no_such_kernel
 
     manager = KernelSpecManager(kernel_dirs=kernel_dirs())
     try:
         manager.get_kernel_spec(kernel)
     except NoSuchKernel:
-        installed = sorted(manager.find_kernel_specs())
-        return (
-            f"no Jupyter kernel named {kernel!r} is installed (installed: "
-            f"{', '.join(installed) or 'none'}); pass --nbprod-kernel NAME, set"
-            ' kernel = "NAME" in [tool.nbprod.test], or install it with'
-            " python -m ipykernel install --user"
-        )
+        return no_such_kernel(kernel, sorted(manager.find_kernel_specs()), language,
+                              'pass --nbprod-kernel NAME, set kernel = "NAME" in'
+                              " [tool.nbprod.test],")
     return None
 
 

@@ -141,6 +141,23 @@ def test_a_long_first_line_is_cut_after_its_secret_is_masked(notebook_factory, r
     assert len(listed[0]["first_line"]) == 60
 
 
+def test_a_notebook_in_another_language_gets_one_line_not_a_skip_per_cell(tmp_path, run_cli):
+    nb = make_notebook({"source": "3 2 1 - 1"}, {"source": "1 - 3 2 1"})
+    nb.metadata["kernelspec"] = {"name": "dyalog-kernel", "display_name": "Dyalog APL",
+                                 "language": "apl"}
+    nb.metadata.pop("language_info", None)  # as the APL kernel's notebooks in the wild
+    path = tmp_path / "apl.ipynb"
+    path.write_text(nbformat.writes(nb))
+    before = path.read_bytes()
+    result = run_cli("tag", "--suggest", "--write", path)
+    assert result.exit_code == 0
+    assert "its language is apl (kernel 'dyalog-kernel'); tags are proposed for Python" in (
+        result.output)
+    assert "does not parse" not in result.output and path.read_bytes() == before
+    listed = json.loads(run_cli("tag", "--suggest", path, "--output-format", "json").stdout)
+    assert listed == {"suggestions": [], "written": 0}
+
+
 def test_a_fresh_value_under_an_old_name_does_not_hold_a_step_open():
     tags = _suggest(
         {"cell_type": "markdown", "source": "## One"}, "x = [1, 2]", "total = sum(x)",

@@ -132,6 +132,30 @@ def test_notebook_without_kernelspec_uses_python3(tmp_path):
     assert resolve_kernel(node, None) == ("python3", "python")
 
 
+@pytest.mark.parametrize(
+    ("kernelspec", "advice"),
+    [
+        # An old Python notebook: ipykernel can register this Python under that name.
+        ({"name": "python2", "language": "python"},
+         "pass --kernel NAME or install it with python -m ipykernel install --user --name"
+         " python2"),
+        # Another language: ipykernel cannot help.
+        ({"name": "dyalog-kernel", "language": "APL"},
+         "pass --kernel NAME or install the APL kernel 'dyalog-kernel'"),
+    ],
+)
+def test_a_missing_kernel_gets_advice_for_its_language(kernelspec, advice):
+    from nbprod.errors import ConfigError
+    from nbprod.run.execute import resolve_kernel
+
+    node = make_notebook("x", metadata={"kernelspec": {**kernelspec, "display_name": "old"}})
+    with pytest.raises(ConfigError) as raised:
+        resolve_kernel(node, None)
+    message = str(raised.value)
+    assert message.startswith(f"no Jupyter kernel named {kernelspec['name']!r} is installed")
+    assert message.endswith(advice)
+
+
 def test_atomic_write_without_fsync_for_intermediate_saves(tmp_path, monkeypatch):
     from nbprod import fsutil
 
