@@ -82,12 +82,18 @@ def test_workflow_parses_and_has_the_expected_jobs(run_cli, tmp_path):
     assert "python -m pytest tests" in runs("exported-tests")
 
     repo = yaml.safe_load((tmp_path / ".pre-commit-config.yaml").read_text())["repos"][0]
-    assert repo["repo"] == "https://github.com/nbprod/nbprod"
-    assert repo["rev"] == f"v{__version__}"
-    assert [hook["id"] for hook in repo["hooks"]] == ["nbprod-lint"]
-    # the hook id is one the repository's own hook file defines
+    # A local hook installing nbprod's wheel: a git checkout of nbprod would need Node to
+    # build its JupyterLab extension (tests/integration/test_wheel.py runs it for real).
+    (hook,) = repo["hooks"]
+    assert repo["repo"] == "local"
+    assert hook["additional_dependencies"] == [f"nbprod=={__version__}"]
+    assert (hook["id"], hook["entry"], hook["language"], hook["types"]) == (
+        "nbprod-lint", "nbprod lint", "python", ["jupyter"])
+    # the same hook as the repository's own hook file defines for the git form
     hook_file = Path(__file__).parents[2] / ".pre-commit-hooks.yaml"
-    assert "nbprod-lint" in [h["id"] for h in yaml.safe_load(hook_file.read_text())]
+    (shipped,) = yaml.safe_load(hook_file.read_text())
+    assert {k: shipped[k] for k in ("id", "entry", "language", "types")} == {
+        k: hook[k] for k in ("id", "entry", "language", "types")}
 
 
 def test_starter_notebook_is_tagged_lint_clean_and_exports(run_cli, tmp_path):
