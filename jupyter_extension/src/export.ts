@@ -93,7 +93,9 @@ export class ExportSection extends Section {
       this.showFiles(report);
       const count = report.files.length;
       this.setStatus(
-        `${count} generated file${count === 1 ? '' : 's'}, ${report.out_of_date} to write`,
+        count
+          ? `${count} generated file${count === 1 ? '' : 's'}, ${report.out_of_date} to write`
+          : 'Nothing to export: no cell is tagged export, test or step. Suggest tags proposes some.',
         'info'
       );
     });

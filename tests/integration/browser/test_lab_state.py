@@ -87,6 +87,17 @@ def test_a_bad_step_name_is_shown_and_cannot_be_applied(page: Page, lab_server, 
     expect(page.locator(CELLS).first.locator(".nbprod-badge")).to_have_text(["step:train"])
 
 
+def test_previewing_an_untagged_notebook_says_what_to_do(page: Page, lab_server):
+    _, _, root = lab_server
+    name = write(root, "state/untagged.ipynb", "x = 1")
+    goto(page, lab_server, name)
+    open_panel(page)
+    page.locator(".nbprod-export-preview").click()
+    expect(page.locator(".nbprod-export .nbprod-status")).to_have_text(
+        "Nothing to export: no cell is tagged export, test or step. Suggest tags proposes some.",
+        timeout=30_000)
+
+
 def test_an_executed_notebook_is_shown_as_a_run_result(page: Page, lab_server):
     _, _, root = lab_server
     name = write(root, "state/model.output.ipynb", {"source": "x = 1", "tags": ["export"]})
