@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from ..analysis import ALWAYS_DEFINED
+from ..markers import cell_marks
 from ..notebook import Notebook
 from .cells import SourceCell, classify, first_line
 from .display import displays_only, is_display
@@ -77,7 +78,9 @@ def suggest_tags(nb: Notebook) -> list[Suggestion]:
         if kinds:
             tags[sc.index] = ("export", f"only defines {kinds}")
         elif _asserts_only(sc):
-            tags[sc.index] = ("test", "only asserts")
+            marks = cell_marks(sc.cell)
+            tags[sc.index] = (("skip", f"only asserts, but {marks.reason} says not to run it")
+                              if marks.skip else ("test", "only asserts"))
     _demote_unexportable(cells, tags)
     _assign_steps(nb, cells, free, tags)
     return [

@@ -7,12 +7,14 @@ is wrong.
 
 from __future__ import annotations
 
+import json
 import keyword
 import re
 from typing import ClassVar
 
 from ..analysis import ALWAYS_DEFINED
 from ..errors import CellExportError
+from ..markers import cell_marks
 from ..notebook import Notebook
 from .base import Artifact
 from .cells import SourceCell, require_python
@@ -51,7 +53,11 @@ class TestsExporter:
             require_python(sc, layout.notebook, "a test")
         from_module, from_params = needed_names(cells, tests, exported, params, layout.notebook)
         statements = import_lines(from_module, exported, layout.module_import)
-        imports = import_block(statements, layout.module_import)
+        # A test cell the notebook's tests do not run (nbdev's `#| eval: false`, nbval's
+        # NBVAL_SKIP...) is skipped here too, as `pytest --nbprod` skips it.
+        skipped = {sc.index: marks for sc in tests if (marks := cell_marks(sc.cell)).skip}
+        imports = import_block(statements + ["import pytest"] * bool(skipped),
+                               layout.module_import)
         params_block = ""
         codes = ["\n".join(statements)]
         if from_params and params is not None:
@@ -68,6 +74,9 @@ class TestsExporter:
                 code = (code + "\n" if code else "") + "pass"
             bodies.append(sc.analysis.tree or code)
             marker = cell_marker(sc.cell.id, sc.index, layout.notebook)
+            if sc.index in skipped:
+                reason = json.dumps(f"{skipped[sc.index].reason} in the notebook")
+                marker += f"\n@pytest.mark.skip(reason={reason})"
             functions.append(f"{marker}\ndef {name}():\n{indent(code)}")
         body = render(
             "tests.py.j2",

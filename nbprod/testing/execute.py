@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NbprodError
+from ..markers import cell_marks
 from ..notebook import Cell, Notebook
 from .config import TestConfig
 from .inject import inject_parameters
-from .markers import cell_marks
 from .outputs import compare_outputs
 
 __all__ = ["CellProblem", "NotebookOutcome", "check_notebook"]

@@ -18,7 +18,7 @@ FLOORS: list[set[str]] = [
     {"errors", "syntax", "lean_imports", "version"},
     {"config", "fsutil", "nbformat_v3", "template_paths"},
     {"registry", "analysis", "notebook"},
-    {"params", "lint", "scaffold"},
+    {"params", "lint", "scaffold", "markers"},
     {"pipeline_ir", "store"},
     {"env", "export"},
     {"run"},

@@ -61,6 +61,11 @@ def test_parameters_are_scalar_settings_never_data_literals():
         1, "parameters")
 
 
+def test_an_assert_the_notebook_does_not_run_is_not_proposed_as_a_test():
+    tags = _suggest("x = 1", "#| eval: false\nassert x == 2", "assert x == 1")
+    assert tags[1:] == [(2, "skip"), (3, "test")]
+
+
 def test_tagged_cells_are_left_alone():
     assert _suggest({"source": "import os", "tags": ["skip"]},
                     {"source": "x = 1", "tags": ["parameters"]},

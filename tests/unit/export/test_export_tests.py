@@ -21,6 +21,24 @@ def test_each_test_cell_becomes_a_function_importing_the_module():
     assert "def test_c3():\n    assert area(0) == 0" in text
 
 
+def test_a_test_cell_the_notebook_does_not_run_becomes_a_skipped_test(tmp_path):
+    # nbdev's `#| eval: false` and `#| notest`: a test that fails on purpose, or needs what
+    # CI lacks. `pytest --nbprod` skips such a cell; the exported test is skipped too.
+    files = generate(
+        {"source": "def f():\n    return 1", "tags": ["export"]},
+        {"source": "#| eval: false\nassert f() == 2", "tags": ["test"]},
+        {"source": "#| notest\nassert f() == 3", "tags": ["test"]},
+        {"source": "assert f() == 1", "tags": ["test"]},
+        package="pkg",
+    )
+    text = files["tests/test_nb.py"]
+    assert text.count("@pytest.mark.skip(") == 2
+    assert '@pytest.mark.skip(reason="#| eval: false in the notebook")\ndef test_c2():' in text
+    assert '@pytest.mark.skip(reason="#| notest in the notebook")\ndef test_c3():' in text
+    assert "import pytest\n" in text and "noqa" not in text
+    assert "def test_c4():\n    assert f() == 1" in text
+
+
 def test_a_test_using_an_untagged_name_names_both_cells():
     with pytest.raises(ExportError) as info:
         generate(

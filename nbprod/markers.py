@@ -8,6 +8,7 @@ marker                                      meaning under ``pytest --nbprod``
 ``# NBVAL_SKIP``, tag ``nbval-skip``        the cell is not executed
 tag ``skip-execution`` (nbmake)             the cell is not executed
 ``#| eval: false`` (nbdev)                  the cell is not executed
+``#| notest`` (nbdev's default test flag)   the cell is not executed
 ``# NBVAL_IGNORE_OUTPUT``,                  executed; its output is never compared
 tag ``nbval-ignore-output``
 ``# NBVAL_CHECK_OUTPUT``,                   executed; its output is compared even in run mode
@@ -17,7 +18,9 @@ tag ``nbval-check-output``
 ``raises-exception`` (nbmake, nbclient)
 ==========================================  =============================================
 
-nbval reads a marker from any comment line of the cell, so this module does too.
+nbval reads a marker from any comment line of the cell, so this module does too. Export reads
+the same markers: a ``test`` cell that is not executed becomes a skipped test, and
+``nbprod tag --suggest`` proposes no ``test`` tag for it.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..notebook import Cell
+from .notebook import Cell
 
 __all__ = ["CellMarks", "cell_marks"]
 
@@ -95,6 +98,8 @@ def cell_marks(cell: Cell) -> CellMarks:
     evaluate = cell.directives.get("eval")
     if evaluate is not None and evaluate.strip() in _FALSE:
         found["skip"] = (True, "#| eval: false")
+    elif "notest" in cell.directives:  # nbdev's default test flag: run only when asked for
+        found["skip"] = (True, "#| notest")
     skip, reason = found.get("skip", (False, ""))
     return CellMarks(
         skip=skip,

@@ -1,11 +1,11 @@
-"""Cell markers from nbval, nbmake and nbdev, read as nbprod's test plugin reads them."""
+"""Cell markers from nbval, nbmake and nbdev, read as nbprod's test plugin and export read them."""
 
 from __future__ import annotations
 
 import pytest
 
+from nbprod.markers import CellMarks, cell_marks
 from nbprod.notebook import Cell
-from nbprod.testing.markers import CellMarks, cell_marks
 
 
 def code(source: str, tags: list[str] | None = None) -> Cell:
@@ -21,6 +21,7 @@ def code(source: str, tags: list[str] | None = None) -> Cell:
         (code("x = 1", ["skip-execution"]), CellMarks(skip=True, reason="tag 'skip-execution'")),
         (code("#| eval: false\nx = 1"), CellMarks(skip=True, reason="#| eval: false")),
         (code("#|eval:false\nx = 1"), CellMarks(skip=True, reason="#| eval: false")),
+        (code("#| notest\nassert f() == 2"), CellMarks(skip=True, reason="#| notest")),
         (code("x = 1  \n# NBVAL_IGNORE_OUTPUT"), CellMarks(check=False)),
         (code("x", ["nbval-ignore-output"]), CellMarks(check=False)),
         (code("## NBVAL_CHECK_OUTPUT\nx"), CellMarks(check=True)),
