@@ -193,6 +193,9 @@ def lint_paths(
         outcomes[position] = outcome
     if cache:
         cache.save()
+    if config.fix and not config.diff and any(
+            isinstance(outcome, LintResult) and outcome.file_edits for outcome in outcomes):
+        outcomes = _relinted(outcomes, files, config, project_root, jobs)
     report = LintReport()
     for outcome in outcomes:
         if isinstance(outcome, str):
@@ -200,6 +203,25 @@ def lint_paths(
         else:
             report.results.append(outcome)
     return report
+
+
+def _relinted(outcomes: list, files: list[Path], config: LintConfig, root: Path | None,
+              jobs: int | None) -> list:
+    """The findings of every notebook as the files are now, with the fixes counted.
+
+    A fix may write a file that other notebooks' rules read (NB203 moving an install into a
+    new requirements.txt, which NB207 then checks imports against). Notebooks linted before
+    it was written would otherwise be reported as they were, not as a next run sees them.
+    """
+    final = {r.path: r for r in lint_paths(files, replace(config, fix=False), root,
+                                           jobs=jobs).results}
+    relinted = []
+    for outcome in outcomes:
+        now = final.get(outcome.path) if isinstance(outcome, LintResult) else None
+        if now is not None:
+            now.fixed = outcome.fixed
+        relinted.append(now or outcome)
+    return relinted
 
 
 def _ruff_paths(files: Iterable[Path]) -> list[Path]:
@@ -404,4 +426,5 @@ def _fix(nb, config: LintConfig, root: Path | None, codes: tuple[str, ...]) -> L
         # What the final lint saw predates the edited files (NB207 reads requirements).
         result = lint(working, replace(config, fix=False), root)
     diagnostics = sorted([*result.diagnostics, *ruff_diagnostics], key=Diagnostic.sort_key)
-    return LintResult(path=nb.display_path, diagnostics=diagnostics, fixed=fixed)
+    return LintResult(path=nb.display_path, diagnostics=diagnostics, fixed=fixed,
+                      file_edits=edits if fixed else {})

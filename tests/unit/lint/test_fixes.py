@@ -152,6 +152,26 @@ def test_moving_installs_through_the_cli(run_cli, tmp_path):
     assert "1 hidden fix can be enabled with --unsafe-fixes" in result.output
 
 
+def test_a_fix_that_writes_a_project_file_reports_every_notebook_as_it_now_is(run_cli,
+                                                                               tmp_path):
+    # a.ipynb is linted first, while the project declares no package at all (NB207 is
+    # silent then); b.ipynb's fix then creates a requirements.txt, against which a.ipynb's
+    # import is undeclared. The report must say so, as the next run does, not show a.ipynb
+    # as it was before the file existed.
+    (tmp_path / "a.ipynb").write_text(nbformat.writes(make_notebook("import numpy")))
+    (tmp_path / "b.ipynb").write_text(nbformat.writes(make_notebook(
+        "!pip install xgboost\nimport xgboost")))
+    args = ("lint", "a.ipynb", "b.ipynb", "--select", "NB203,NB207", "--no-cache")
+    fixed = run_cli(*args, "--fix", cwd=tmp_path)
+    assert (tmp_path / "requirements.txt").read_text() == "xgboost\n"
+    assert "a.ipynb:cell 1:1:1: NB207 `numpy` is imported but the project does not declare" in (
+        fixed.output)
+    assert "Fixed 1, found 1 finding in 2 notebooks" in fixed.output
+    again = run_cli(*args, cwd=tmp_path)
+    assert [line for line in again.output.splitlines() if "NB" in line] == [
+        line for line in fixed.output.splitlines() if "NB" in line]
+
+
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
