@@ -150,7 +150,8 @@ class JobManager:
             job.result = _json_or_none(result.stdout)
             job.state = SUCCEEDED if result.exit_code == 0 else FAILED
             if result.exit_code == 1:
-                message = error_line(result.stderr) or f"nbprod {job.command} reported a failure"
+                message = (error_line(result.stderr) or _reported_error(job.result)
+                           or f"nbprod {job.command} reported a failure")
                 job.error = {"error": "ExecutionError", "message": sanitize(message, self.root)}
             return
         job.state = ERROR
@@ -164,6 +165,15 @@ class JobManager:
         )
         for job in finished[: max(0, len(finished) - KEEP_FINISHED)]:
             del self._jobs[job.id]
+
+
+def _reported_error(result: object) -> str | None:
+    """The message of the ``error`` a command's JSON answer carries: with
+    ``--output-format json``, a failed run says which cell raised what there (its receipt),
+    not in an ``error:`` line."""
+    error = result.get("error") if isinstance(result, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    return message if isinstance(message, str) and message else None
 
 
 def _json_or_none(text: str) -> object:

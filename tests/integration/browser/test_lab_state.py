@@ -127,6 +127,18 @@ def test_run_progress_names_the_cell_and_the_end_is_notified(page: Page, lab_ser
     expect(toast).to_contain_text("state/slow.ipynb")
 
 
+def test_a_failed_run_names_the_cell_and_the_error(page: Page, lab_server):
+    _, _, root = lab_server
+    name = write(root, "state/boom.ipynb", "x = 1", "raise ValueError(f'boom {x}')")
+    goto(page, lab_server, name)
+    open_panel(page)
+    page.locator(".nbprod-run-start").click()
+    expect(page.locator(".nbprod-run .nbprod-status")).to_contain_text(
+        "Run failed: cell 2 (id 'c2') raised ValueError: boom 1", timeout=120_000)
+    expect(page.locator(".Toastify__toast", has_text="failed")).to_contain_text(
+        "raised ValueError: boom 1")
+
+
 def test_commands_menu_shortcut_and_folding(page: Page, lab_server, shot):
     _, _, root = lab_server
     name = write(root, "state/commands.ipynb",

@@ -162,6 +162,17 @@ async def test_run_with_a_parameter_then_list_show_and_diff_its_runs(api, server
     assert status == 400 and "20000101T000000Z-000000" in missing["message"]
 
 
+async def test_a_failed_run_job_says_which_cell_raised_what(api, server_root):
+    (server_root / "nb" / "boom.ipynb").write_text(nbformat.writes(make_notebook(
+        "x = 1", "raise ValueError(f'boom {x}')")))
+    status, _, job = await api("run", method="POST", body={"path": "nb/boom.ipynb"})
+    assert status == 202
+    done = await wait_for_job(api, job["job_id"])
+    assert done["state"] == "failed" and done["exit_code"] == 1
+    assert done["error"]["message"] == "cell 2 (id 'c2') raised ValueError: boom 1"
+    assert done["result"]["status"] == "failed"
+
+
 async def test_a_run_with_a_bad_parameter_ends_as_an_error_job(api):
     status, _, job = await api("run", method="POST",
                                body={"path": NOTEBOOK, "parameters": {"epochs": "many"}})
