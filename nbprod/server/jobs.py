@@ -168,12 +168,18 @@ class JobManager:
 
 
 def _reported_error(result: object) -> str | None:
-    """The message of the ``error`` a command's JSON answer carries: with
-    ``--output-format json``, a failed run says which cell raised what there (its receipt),
-    not in an ``error:`` line."""
-    error = result.get("error") if isinstance(result, dict) else None
-    message = error.get("message") if isinstance(error, dict) else None
-    return message if isinstance(message, str) and message else None
+    """What failed, from a command's JSON answer: with ``--output-format json``, a failed
+    run says which cell raised what in its receipt's ``error``, and a pipeline run in the
+    ``message`` of its first failed step, not in an ``error:`` line."""
+    if not isinstance(result, dict):
+        return None
+    error = result.get("error")
+    if isinstance(error, dict) and isinstance(error.get("message"), str) and error["message"]:
+        return error["message"]
+    for step in result.get("steps") or []:
+        if isinstance(step, dict) and step.get("status") == "failed":
+            return f"step {step.get('name')!r} failed: {step.get('message') or 'see its run'}"
+    return None
 
 
 def _json_or_none(text: str) -> object:

@@ -236,3 +236,16 @@ async def test_pipeline_status_then_run_as_a_job_then_every_step_is_cached(api, 
     assert [s["status"] for s in done["result"]["steps"]] == ["succeeded", "succeeded"]
     status, _, steps = await api("pipeline", params={"path": "nb/steps.ipynb"})
     assert all(s["cached"] for s in steps)
+
+
+async def test_a_failed_pipeline_job_names_the_step_and_its_error(api, server_root):
+    (server_root / "nb" / "broken_steps.ipynb").write_text(nbformat.writes(make_notebook(
+        {"source": "data = [1, 2]", "tags": ["step:prepare"]},
+        {"source": "total = sum(data) / 0", "tags": ["step:train"]},
+    )))
+    status, _, job = await api("pipeline/run", method="POST",
+                               body={"path": "nb/broken_steps.ipynb"})
+    assert status == 202
+    done = await wait_for_job(api, job["job_id"])
+    assert done["state"] == "failed", done
+    assert done["error"]["message"].startswith("step 'train' failed: ZeroDivisionError"), done
