@@ -142,9 +142,16 @@ export class ExportSection extends Section {
         return;
       }
       const items = answer.suggestions;
-      this.setStatus(items.length ? `${items.length} suggestion(s)` : 'No tags to suggest', 'info');
+      const count = items.length;
+      this.setStatus(count ? `${count} suggestion${count === 1 ? '' : 's'}` : 'No tags to suggest', 'info');
+      // A real notebook gets dozens: one click applies them all (each stays undoable).
+      const applyAll = this.button('Apply all', 'nbprod-suggestion-apply-all', () => {
+        items.forEach(s => this.apply(s));
+        applyAll.remove();
+      });
       replace(
         this.suggestions,
+        count > 1 ? applyAll : null,
         ...items.map(s =>
           h(
             'div',

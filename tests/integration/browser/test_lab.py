@@ -90,3 +90,23 @@ def test_tag_editor_tags_the_active_cell_and_shows_a_badge(page: Page, lab_serve
     assert [c["metadata"].get("tags") for c in saved["cells"]] == [
         ["parameters"], ["export", "step:train"]
     ]
+
+
+def test_suggested_tags_are_applied_one_by_one_or_all_at_once(page: Page, lab_server, shot):
+    _, _, root = lab_server
+    name = write_notebook(root, "tags/suggest.ipynb", "import math",
+                          "def area(r):\n    return math.pi * r * r", "assert area(1) > 3",
+                          "total = area(2)")
+    open_notebook(page, lab_server, name)
+    page.locator(".nbprod-export-suggest").click()
+    section = page.locator(".nbprod-export")
+    expect(section.locator(".nbprod-status")).to_have_text("4 suggestions", timeout=30_000)
+    shot(page, "tag-suggestions")
+    section.locator(".nbprod-suggestion-apply").first.click()
+    expect(page.locator(CELLS).first.locator(".nbprod-badge")).to_have_text(["export"])
+    section.locator(".nbprod-suggestion-apply-all").click()
+    expect(section.locator(".nbprod-suggestion")).to_have_count(0)
+    badges = [page.locator(CELLS).nth(i).locator(".nbprod-badge") for i in range(4)]
+    expect(badges[1]).to_have_text(["export"])
+    expect(badges[2]).to_have_text(["test"])
+    expect(badges[3]).to_have_text(["step:main"])
