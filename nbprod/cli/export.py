@@ -70,6 +70,7 @@ def export_command(notebooks, out_dir, module, package, check, dry_run, force, s
         raise click.UsageError("--check and --dry-run cannot be combined")
     planned: dict[Path, list] = {}
     empty: list[Path] = []
+    other_language: list[str] = []
     declarations: list[tuple[Path, str, list[str]]] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", NbprodWarning)
@@ -81,6 +82,9 @@ def export_command(notebooks, out_dir, module, package, check, dry_run, force, s
                          "out_dir": _relative_out(out_dir, project.root)}
             config = project.section("export", ExportConfig, **overrides)
             nb = load(path)
+            if not nb.is_python:
+                other_language.append(_not_python(path, nb, "exported"))
+                continue
             statuses = plan_export(nb, config, root=project.root)
             if not statuses:
                 empty.append(path)
@@ -99,6 +103,8 @@ def export_command(notebooks, out_dir, module, package, check, dry_run, force, s
         for path in empty:
             click.echo(f"{path}: nothing to export: no code cell is tagged export, test or"
                        " step:<name> (nbprod tag --suggest proposes tags)", err=True)
+        for line in other_language:
+            click.echo(line, err=True)
     if check or dry_run:
         return _report_only(files, notes, check, output_format)
     try:
@@ -206,9 +212,7 @@ def tag_command(notebook, suggest, write_tags, output_format):
         return 0
     if not nb.is_python:
         # Every cell would be "skip: does not parse": say why once instead.
-        kernel = nb.node.get("metadata", {}).get("kernelspec", {}).get("name") or "?"
-        click.echo(f"{notebook}: its language is {nb.kernel_language} (kernel {kernel!r}); tags"
-                   " are proposed for Python notebooks only", err=True)
+        click.echo(_not_python(notebook, nb, "given tag proposals"), err=True)
         if output_format == "json":
             click.echo(json.dumps({"suggestions": [], "written": 0}, indent=2))
         return 0
@@ -240,6 +244,13 @@ def tag_command(notebook, suggest, write_tags, output_format):
     else:
         click.echo("No untagged code cells to suggest tags for.", err=True)
     return 0
+
+
+def _not_python(path, nb, what: str) -> str:
+    """Why a notebook in another language (R, APL...) is left alone, in one line."""
+    kernel = nb.node.get("metadata", {}).get("kernelspec", {}).get("name") or "none"
+    return (f"{path}: its language is {nb.kernel_language} (kernel {kernel!r}); only Python"
+            f" notebooks are {what}")
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> None:

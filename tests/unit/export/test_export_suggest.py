@@ -156,11 +156,20 @@ def test_a_notebook_in_another_language_gets_one_line_not_a_skip_per_cell(tmp_pa
     before = path.read_bytes()
     result = run_cli("tag", "--suggest", "--write", path)
     assert result.exit_code == 0
-    assert "its language is apl (kernel 'dyalog-kernel'); tags are proposed for Python" in (
-        result.output)
+    assert ("its language is apl (kernel 'dyalog-kernel'); only Python notebooks are given"
+            " tag proposals") in result.output
     assert "does not parse" not in result.output and path.read_bytes() == before
     listed = json.loads(run_cli("tag", "--suggest", path, "--output-format", "json").stdout)
     assert listed == {"suggestions": [], "written": 0}
+    # Tagged for export anyway: left alone with the same reason, not "not valid Python".
+    nb.cells[0].metadata["tags"] = ["export"]
+    path.write_text(nbformat.writes(nb))
+    exported = run_cli("export", path)
+    assert exported.exit_code == 0
+    assert "its language is apl (kernel 'dyalog-kernel'); only Python notebooks are exported" in (
+        exported.output)
+    assert "not valid Python" not in exported.output
+    assert not (tmp_path / "apl.py").exists()
 
 
 def test_a_fresh_value_under_an_old_name_does_not_hold_a_step_open():
