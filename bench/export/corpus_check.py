@@ -13,6 +13,8 @@ fresh interpreter (a third-party package missing here, or whose installed versio
 name the notebook imports, is counted apart). From the pipeline
 JSON: steps per notebook and the share of steps with no inputs (no argument, no parameter),
 also among the steps after each pipeline's first (a first step has no upstream to read).
+The generated tests are run with pytest: passed, failed, skipped (a cell the notebook marks
+not to run, as nbdev's ``#| eval: false``) and not collected (a package missing here).
 
     .venv/bin/python bench/export/corpus_check.py CORPUS [--limit N] [--jobs 2] [--json out.json]
 """
@@ -24,6 +26,7 @@ import ast
 import collections
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -143,6 +146,9 @@ def _inspect(folder: Path, files: list[str], result: dict) -> None:
             outcomes = {m: "error:probe died " + probe.stderr[-200:] for m in modules}
         for name, module in zip(python, modules, strict=True):
             result["modules"][name]["import"] = outcomes.get(module, "error:no answer")
+    tests = [f for f in files if f.startswith("tests/") and f.endswith(".py")]
+    if tests:
+        result["tests"] = _run_tests(folder, tests)
     for name in files:
         if name.endswith("_pipeline.json"):
             pipeline = json.loads((folder / name).read_text(encoding="utf-8"))
@@ -151,6 +157,20 @@ def _inspect(folder: Path, files: list[str], result: dict) -> None:
             empty = [not s.get("args") and not s.get("parameters") for s in steps]
             result["steps_without_inputs"] = sum(empty)
             result["later_steps_without_inputs"] = sum(empty[1:])  # steps are in run order
+
+
+def _run_tests(folder: Path, tests: list[str]) -> dict:
+    """pytest on the generated test files: how many passed, failed, were skipped or could
+    not be collected (a package missing here), from pytest's summary line."""
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "-p", "no:nbprod", *tests], cwd=folder, capture_output=True,
+                          text=True, timeout=600)
+    summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    counts = {kind: int(n) for n, kind in re.findall(
+        r"(\d+) (passed|failed|skipped|errors?)", summary)}
+    counts["error"] = counts.pop("errors", 0) + counts.pop("error", 0)
+    failed = [line for line in done.stdout.splitlines() if line.startswith("FAILED ")]
+    return {**counts, "failed_lines": failed[:3]}
 
 
 def _module_level_problems(tree: ast.Module) -> list[str]:
@@ -252,6 +272,13 @@ def report(results: list[dict]) -> None:
               f" = {100 * empty / max(sum(steps), 1):.1f}%; of the steps after each"
               f" pipeline's first: {later}/{sum(steps) - len(steps)}"
               f" = {100 * later / max(sum(steps) - len(steps), 1):.1f}%")
+    tested = [r["tests"] for r in results if "tests" in r]
+    if tested:
+        totals = {k: sum(t.get(k, 0) for t in tested)
+                  for k in ("passed", "failed", "skipped", "error")}
+        print(f"generated tests ({len(tested)} notebooks with test cells): {totals['passed']}"
+              f" passed, {totals['failed']} failed, {totals['skipped']} skipped,"
+              f" {totals['error']} not collected (a package missing here)")
     reasons = collections.Counter(_reason(r["error"]) for r in results
                                   if r["status"] == "refused")
     if reasons:
@@ -259,6 +286,8 @@ def report(results: list[dict]) -> None:
         for reason, count in reasons.most_common():
             print(f"  {count:4d}  {reason}")
     for r in results:
+        for line in r.get("tests", {}).get("failed_lines", []):
+            print(f"TEST {r['notebook']}: {line}")
         if r["status"] == "crash":
             print(f"CRASH {r['notebook']}\n{r['error']}")
     for r, name, facts in modules:
