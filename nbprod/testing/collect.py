@@ -98,6 +98,9 @@ class NotebookItem(pytest.Item):
         self.root = root
 
     def runtest(self) -> None:
+        if (self.path.parent / ".notest").exists():
+            # nbdev's way of keeping a folder's notebooks out of `nbdev_test`.
+            pytest.skip("a .notest file beside it (nbdev)")
         try:
             nb = load(self.path)
         except NbprodError as exc:

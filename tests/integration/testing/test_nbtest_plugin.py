@@ -84,6 +84,16 @@ def test_a_notebook_naming_a_kernel_this_machine_lacks_says_what_to_do(project):
     outcome.assert_outcomes(passed=1)
 
 
+def test_a_folder_with_a_notest_file_is_skipped_as_nbdev_skips_it(project):
+    pt = project()
+    write_notebook(pt.path, "kept/good.ipynb", "x = 1")
+    write_notebook(pt.path, "fixtures/fails_on_purpose.ipynb", "assert 123 == 593")
+    (pt.path / "fixtures" / ".notest").write_text("")
+    outcome = pt.runpytest("--nbprod", *RUN)
+    outcome.assert_outcomes(passed=1, skipped=1)
+    assert "a .notest file beside it (nbdev)" in outcome.stdout.str()
+
+
 def test_compare_mode_normalises_volatile_output_and_reports_a_real_difference(project):
     pt = project(
         'sanitizers = [{ regex = "run-[0-9]+", replace = "run-N" }]\n'
