@@ -57,6 +57,8 @@ export interface IFixPreview {
       cell_type: string;
       before: ICellState | null;
       after: ICellState | null;
+      /** 0-based positions of the outputs the fix removes, when it keeps the others. */
+      removed_outputs?: number[];
     }[];
     files: { path: string; before: string; after: string }[];
   }[];

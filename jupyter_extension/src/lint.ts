@@ -21,6 +21,9 @@ function previewBody(preview: IFixPreview['notebooks'][number]): Widget {
     }
     if (cell.before?.outputs && !cell.after?.outputs) {
       notes.push('outputs cleared');
+    } else if (cell.removed_outputs?.length) {
+      const shown = cell.removed_outputs.map(i => i + 1).join(', ');
+      notes.push(`output${cell.removed_outputs.length > 1 ? 's' : ''} ${shown} of ${cell.before?.outputs} removed`);
     }
     body.node.append(
       h(
@@ -157,8 +160,12 @@ export class LintSection extends Section {
     let applied = 0;
     model.sharedModel.transact(() => {
       for (const change of cells) {
-        const index = Array.from(model.cells).findIndex(c => c.id === change.cell_id);
-        if (index < 0) {
+        // Notebooks older than nbformat 4.5 have no cell ids on disk (JupyterLab makes up its
+        // own): the cell's position, which saving first made the file's, finds it then.
+        const index = change.cell_id
+          ? Array.from(model.cells).findIndex(c => c.id === change.cell_id)
+          : (change.cell ?? 0) - 1;
+        if (index < 0 || index >= model.cells.length) {
           continue;
         }
         const cell = model.cells.get(index);
@@ -171,6 +178,11 @@ export class LintSection extends Section {
           setCellTags(cell, change.after.tags);
           if (cell.type === 'code' && change.before?.outputs && !change.after.outputs) {
             (cell as ICodeCellModel).outputs.clear();
+          } else if (cell.type === 'code' && change.removed_outputs?.length) {
+            const outputs = (cell as ICodeCellModel).outputs;
+            const kept = outputs.toJSON().filter((_, i) => !change.removed_outputs!.includes(i));
+            outputs.clear();
+            kept.forEach(output => outputs.add(output));
           }
         }
         applied++;

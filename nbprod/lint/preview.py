@@ -57,6 +57,11 @@ def unified(preview: dict[str, Any]) -> str:
             lines.append("# the cell is removed")
         if before.get("outputs") and not after.get("outputs"):
             lines.append("# its outputs are cleared")
+        elif cell.get("removed_outputs"):
+            removed = cell["removed_outputs"]
+            shown = ", ".join(str(i + 1) for i in removed)
+            lines.append(f"# output{'s' if len(removed) > 1 else ''} {shown} of"
+                         f" {before['outputs']} {'are' if len(removed) > 1 else 'is'} removed")
         if before.get("tags") != after.get("tags") and cell["change"] == "modified":
             lines.append(f"# tags: {before.get('tags')} -> {after.get('tags')}")
         parts.append("\n".join(lines))
@@ -77,7 +82,28 @@ def _state(cell) -> dict[str, Any]:
 
 def _change(kind: str, before, after) -> dict[str, Any]:
     where = before if before is not None else after
-    return {"change": kind, "cell": before.index if before is not None else None,
-            "cell_id": where.id, "cell_type": where.cell_type,
-            "before": _state(before) if before is not None else None,
-            "after": _state(after) if after is not None else None}
+    change = {"change": kind, "cell": before.index if before is not None else None,
+              "cell_id": where.id, "cell_type": where.cell_type,
+              "before": _state(before) if before is not None else None,
+              "after": _state(after) if after is not None else None}
+    if before is not None and after is not None:
+        removed = _removed_outputs(before.outputs, after.outputs)
+        if removed:
+            change["removed_outputs"] = removed
+    return change
+
+
+def _removed_outputs(before: list, after: list) -> list[int]:
+    """The 0-based positions of ``before``'s outputs that ``after`` no longer has, when
+    ``after`` keeps the others as they were (NB007 removes an error output and keeps what
+    the cell printed); every position when it keeps none. The panel removes exactly these
+    from the open notebook."""
+    kept = iter(after)
+    wanted = next(kept, None)
+    removed = []
+    for position, output in enumerate(before):
+        if wanted is not None and output == wanted:
+            wanted = next(kept, None)
+        else:
+            removed.append(position)
+    return removed if wanted is None and removed else []

@@ -79,6 +79,21 @@ def test_lint_diff_shows_the_fixes_and_writes_nothing(run_cli, notebook_factory)
     assert path.read_bytes() == before
 
 
+def test_lint_diff_names_the_one_output_a_fix_removes(run_cli, notebook_factory):
+    # NB007 removes a saved error and keeps what the cell printed before it.
+    path = notebook_factory("nb.ipynb", {"source": "print(1)\n1 / 0", "execution_count": 1,
+                                         "outputs": [
+        {"output_type": "stream", "name": "stdout", "text": "1\n"},
+        {"output_type": "error", "ename": "ZeroDivisionError", "evalue": "division by zero",
+         "traceback": []}]})
+    result = run_cli("lint", path, "--diff", "--select", "NB007")
+    assert "# output 2 of 2 is removed" in result.output
+    data = json.loads(run_cli("lint", path, "--diff", "--select", "NB007", "--output-format",
+                              "json").stdout)
+    (cell,) = data["notebooks"][0]["cells"]
+    assert cell["removed_outputs"] == [1] and cell["after"]["outputs"] == 1
+
+
 def test_shell_completion_as_documented():
     """`eval "$(_NBPROD_COMPLETE=bash_source nbprod)"` (docs/cli.md) completes commands."""
     import os

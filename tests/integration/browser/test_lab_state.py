@@ -204,3 +204,31 @@ def test_fix_shows_a_preview_applies_to_the_open_notebook_and_undoes(page: Page,
     page.keyboard.press("Escape")
     page.keyboard.press("z")
     expect(page.locator(CELLS).first).to_contain_text("import os")
+
+
+def test_fix_applies_to_a_notebook_without_cell_ids_and_keeps_printed_output(page: Page,
+                                                                             lab_server):
+    # nbformat 4.4 and older have no cell ids on disk; JupyterLab gives the cells its own.
+    # The fix must still find the cell, and remove the saved error but not what was printed.
+    _, _, root = lab_server
+    (root / "state").mkdir(exist_ok=True)
+    (root / "state" / "old.ipynb").write_text(json.dumps({
+        "nbformat": 4, "nbformat_minor": 4,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}},
+        "cells": [{"cell_type": "code", "execution_count": 1, "metadata": {},
+                   "source": "print('kept')\n1 / 0", "outputs": [
+                       {"output_type": "stream", "name": "stdout", "text": "kept\n"},
+                       {"output_type": "error", "ename": "ZeroDivisionError",
+                        "evalue": "division by zero", "traceback": ["ZeroDivisionError"]}]}]}))
+    goto(page, lab_server, "state/old.ipynb")
+    open_panel(page)
+    page.locator(".nbprod-lint-fix").click()
+    preview = page.locator(".jp-Dialog .nbprod-fix-preview")
+    expect(preview).to_contain_text("Cell 1 (output 2 of 2 removed)", timeout=60_000)
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    expect(page.locator(".nbprod-lint .nbprod-status")).to_contain_text(
+        "Applied fixes to 1 cell", timeout=60_000)
+    cell = page.locator(CELLS).first
+    expect(cell).to_contain_text("kept")
+    expect(cell).not_to_contain_text("ZeroDivisionError")
