@@ -1,5 +1,6 @@
 /** The Export section: preview each generated file, write them, an out-of-date badge, and
  * tag suggestions for untagged cells. */
+import { cellIndex } from './cells';
 import { h, replace } from './dom';
 import { NbprodRequestError } from './request';
 import { ISectionContext, Section } from './section';
@@ -155,7 +156,7 @@ export class ExportSection extends Section {
         ...items.map(s =>
           h(
             'div',
-            { className: 'nbprod-suggestion', 'data-cell-id': s.cell_id },
+            { className: 'nbprod-suggestion', 'data-cell-id': s.cell_id, 'data-cell': s.cell },
             h('code', {}, s.tag),
             ` for cell ${s.cell} (${s.reason}) `,
             this.button('Apply', 'nbprod-suggestion-apply', () => this.apply(s))
@@ -166,7 +167,8 @@ export class ExportSection extends Section {
   }
 
   private apply(suggestion: ISuggestion): void {
-    const cell = this.notebook?.content.widgets.find(c => c.model.id === suggestion.cell_id);
+    const widgets = this.notebook?.content.widgets ?? [];
+    const cell = widgets[cellIndex(widgets.map(c => c.model.id), suggestion.cell_id, suggestion.cell)];
     if (!cell) {
       this.setStatus(`Cell ${suggestion.cell} is no longer in the notebook`, 'error');
       return;
@@ -175,7 +177,7 @@ export class ExportSection extends Section {
     if (!tags.includes(suggestion.tag)) {
       setCellTags(cell.model, [...tags, suggestion.tag]);
     }
-    this.suggestions.querySelector(`[data-cell-id="${CSS.escape(suggestion.cell_id ?? '')}"]`)?.remove();
+    this.suggestions.querySelector(`[data-cell="${suggestion.cell}"]`)?.remove();
   }
 
   private showFiles(report: IExportReport | IExportWritten): void {

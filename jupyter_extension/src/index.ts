@@ -9,6 +9,7 @@ import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { buildIcon, tagIcon } from '@jupyterlab/ui-components';
 
+import { cellIndex } from './cells';
 import { NbprodClient } from './client';
 import { ExportSection } from './export';
 import { LintSection } from './lint';
@@ -56,9 +57,14 @@ const clientPlugin: JupyterFrontEndPlugin<INbprodClient> = {
 };
 
 /** Select and scroll to the cell with id `cellId`, and put the notebook in front. */
-function goToCell(app: JupyterFrontEnd, panel: NotebookPanel, cellId: string): boolean {
+function goToCell(
+  app: JupyterFrontEnd,
+  panel: NotebookPanel,
+  cellId: string | null,
+  position: number | null
+): boolean {
   const notebook = panel.content;
-  const index = notebook.widgets.findIndex(cell => cell.model.id === cellId);
+  const index = cellIndex(notebook.widgets.map(cell => cell.model.id), cellId, position);
   if (index < 0) {
     return false;
   }
@@ -93,7 +99,7 @@ const uiPlugin: JupyterFrontEndPlugin<void> = {
       open: async path => {
         await app.commands.execute('docmanager:open', { path });
       },
-      goToCell: (panel, cellId) => goToCell(app, panel, cellId),
+      goToCell: (panel, cellId, position) => goToCell(app, panel, cellId, position),
       openView: path => {
         const id = `nbprod-view-${path}`;
         const existing = Array.from(app.shell.widgets('main')).find(w => w.id === id);

@@ -3,6 +3,7 @@ import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { ICodeCellModel } from '@jupyterlab/cells';
 import { Widget } from '@lumino/widgets';
 
+import { cellIndex } from './cells';
 import { h, replace } from './dom';
 import { ISectionContext, Section } from './section';
 import { setCellTags } from './tags';
@@ -107,7 +108,11 @@ export class LintSection extends Section {
    * are written first, so an install line is never commented out before it is declared.
    */
   async fix(): Promise<void> {
-    if (!this.ready || !this.notebook || this.running) {
+    // The lint a save starts may still be running: fix once it ends, not drop the click.
+    while (this.running) {
+      await new Promise(resolve => setTimeout(resolve, 100));
+    }
+    if (!this.ready || !this.notebook) {
       return;
     }
     const panel = this.notebook;
@@ -160,12 +165,8 @@ export class LintSection extends Section {
     let applied = 0;
     model.sharedModel.transact(() => {
       for (const change of cells) {
-        // Notebooks older than nbformat 4.5 have no cell ids on disk (JupyterLab makes up its
-        // own): the cell's position, which saving first made the file's, finds it then.
-        const index = change.cell_id
-          ? Array.from(model.cells).findIndex(c => c.id === change.cell_id)
-          : (change.cell ?? 0) - 1;
-        if (index < 0 || index >= model.cells.length) {
+        const index = cellIndex(Array.from(model.cells).map(c => c.id), change.cell_id, change.cell);
+        if (index < 0) {
           continue;
         }
         const cell = model.cells.get(index);
@@ -235,10 +236,10 @@ export class LintSection extends Section {
   }
 
   private reveal(d: IDiagnostic): void {
-    if (!this.notebook || !d.cell_id) {
+    if (!this.notebook || d.cell === null) {
       return;
     }
-    if (!this.ctx.goToCell(this.notebook, d.cell_id)) {
+    if (!this.ctx.goToCell(this.notebook, d.cell_id, d.cell)) {
       this.setStatus(`Cell ${d.cell} is no longer in the notebook; lint again.`, 'error');
     }
   }

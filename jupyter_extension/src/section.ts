@@ -12,7 +12,8 @@ export interface ISectionContext {
   /** Open a file of the server root in JupyterLab. */
   open(path: string): Promise<void>;
   /** Go to a cell of the notebook (by cell id); false when it is not there. */
-  goToCell(panel: NotebookPanel, cellId: string): boolean;
+  /** Activate a cell named by its id or, when the file has none, its 1-based position. */
+  goToCell(panel: NotebookPanel, cellId: string | null, position: number | null): boolean;
   /** Show an HTML page (a run report) in a main-area tab. */
   openPage(id: string, title: string, html: string): void;
   /** Open the main-area nbprod view (runs, pipeline, lineage) of a notebook. */

@@ -216,19 +216,31 @@ def test_fix_applies_to_a_notebook_without_cell_ids_and_keeps_printed_output(pag
         "nbformat": 4, "nbformat_minor": 4,
         "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
                                     "language": "python"}},
-        "cells": [{"cell_type": "code", "execution_count": 1, "metadata": {},
+        "cells": [{"cell_type": "code", "execution_count": None, "metadata": {},
+                   "source": "def half(x):\n    return x / 2", "outputs": []},
+                  {"cell_type": "code", "execution_count": 1, "metadata": {},
                    "source": "print('kept')\n1 / 0", "outputs": [
                        {"output_type": "stream", "name": "stdout", "text": "kept\n"},
                        {"output_type": "error", "ename": "ZeroDivisionError",
                         "evalue": "division by zero", "traceback": ["ZeroDivisionError"]}]}]}))
     goto(page, lab_server, "state/old.ipynb")
     open_panel(page)
-    page.locator(".nbprod-lint-fix").click()
+    # A finding leads to its cell, found by position.
+    page.locator(".nbprod-lint-run").click()
+    page.locator('.nbprod-finding[data-code="NB007"]').click()
+    expect(page.locator(CELLS + ".jp-mod-active")).to_contain_text("print('kept')")
+    # A suggested tag lands on its cell.
+    page.locator(".nbprod-export-suggest").click()
+    page.locator(".nbprod-suggestion[data-cell='1'] .nbprod-suggestion-apply").click()
+    expect(page.locator(CELLS).first.locator(".nbprod-badge")).to_have_text(["export"])
+    page.locator('.jp-NotebookPanel-toolbar [data-command="docmanager:save"]').click()
+    expect(page.locator(".lm-TabBar-tab.jp-mod-dirty")).to_have_count(0)
+    page.locator(".nbprod-lint-fix").click()  # while the save's own lint may still run
     preview = page.locator(".jp-Dialog .nbprod-fix-preview")
-    expect(preview).to_contain_text("Cell 1 (output 2 of 2 removed)", timeout=60_000)
+    expect(preview).to_contain_text("Cell 2 (output 2 of 2 removed)", timeout=60_000)
     page.locator(".jp-Dialog .jp-mod-accept").click()
     expect(page.locator(".nbprod-lint .nbprod-status")).to_contain_text(
         "Applied fixes to 1 cell", timeout=60_000)
-    cell = page.locator(CELLS).first
+    cell = page.locator(CELLS).nth(1)
     expect(cell).to_contain_text("kept")
     expect(cell).not_to_contain_text("ZeroDivisionError")
