@@ -56,7 +56,8 @@ const clientPlugin: JupyterFrontEndPlugin<INbprodClient> = {
   activate: (app: JupyterFrontEnd) => new NbprodClient(app.serviceManager.serverSettings)
 };
 
-/** Select and scroll to the cell with id `cellId`, and put the notebook in front. */
+/** Select and scroll to the cell the server names (by id, or by position in a notebook
+ * without ids: `cellIndex`), and put the notebook in front. */
 function goToCell(
   app: JupyterFrontEnd,
   panel: NotebookPanel,
