@@ -57,7 +57,7 @@ export interface IFixPreview {
       cell_type: string;
       before: ICellState | null;
       after: ICellState | null;
-      /** 0-based positions of the outputs the fix removes, when it keeps the others. */
+      /** 0-based positions of the outputs the fix removes (all of them when it clears). */
       removed_outputs?: number[];
     }[];
     files: { path: string; before: string; after: string }[];

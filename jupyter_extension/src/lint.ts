@@ -177,9 +177,8 @@ export class LintSection extends Section {
             cell.sharedModel.setSource(change.after.source);
           }
           setCellTags(cell, change.after.tags);
-          if (cell.type === 'code' && change.before?.outputs && !change.after.outputs) {
-            (cell as ICodeCellModel).outputs.clear();
-          } else if (cell.type === 'code' && change.removed_outputs?.length) {
+          // Cleared outputs are all positions removed: one path for both.
+          if (cell.type === 'code' && change.removed_outputs?.length) {
             const outputs = (cell as ICodeCellModel).outputs;
             const kept = outputs.toJSON().filter((_, i) => !change.removed_outputs!.includes(i));
             outputs.clear();

@@ -96,8 +96,8 @@ def _change(kind: str, before, after) -> dict[str, Any]:
 def _removed_outputs(before: list, after: list) -> list[int]:
     """The 0-based positions of ``before``'s outputs that ``after`` no longer has, when
     ``after`` keeps the others as they were (NB007 removes an error output and keeps what
-    the cell printed); every position when it keeps none. The panel removes exactly these
-    from the open notebook."""
+    the cell printed); every position when it keeps none (a clear). The panel removes
+    exactly these from the open notebook."""
     kept = iter(after)
     wanted = next(kept, None)
     removed = []
