@@ -15,7 +15,7 @@ import re
 import sys
 import threading
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -98,7 +98,8 @@ class LintReport:
 
 
 def collect_notebooks(paths: Iterable[str | Path]) -> list[Path]:
-    """Expand folders recursively into ``.ipynb`` files (skipping checkpoints and hidden dirs).
+    """Expand folders recursively into ``.ipynb`` files, skipping the folders no one lints
+    (``_skipped_folder``).
 
     Raises
     ------
@@ -112,17 +113,44 @@ def collect_notebooks(paths: Iterable[str | Path]) -> list[Path]:
             # Named as a notebook file: the user meant a file, not a folder to search.
             raise NotebookError(f"{path}: is a folder, not a notebook file")
         if path.is_dir():
-            for candidate in sorted(path.rglob("*.ipynb")):
-                parts = candidate.relative_to(path).parts
-                if any(p.startswith(".") or p == "node_modules" for p in parts[:-1]):
-                    continue
-                if candidate.is_file():
-                    found.append(candidate)
+            found += sorted(Path(name) for name in _notebooks_in(str(path)))
         elif path.exists() or path.is_symlink():
             found.append(path)  # the loader reports what is wrong with a broken link
         else:
             raise NotebookError(f"{path}: no such file or folder")
     return list(dict.fromkeys(found))
+
+
+#: Folders never searched for notebooks, besides hidden ones (``.git``, ``.venv``,
+#: ``.ipynb_checkpoints``...): installed packages and their tools' caches.
+SKIPPED_FOLDERS = frozenset({"node_modules", "site-packages", "__pypackages__", "__pycache__"})
+
+
+def _notebooks_in(folder: str) -> Iterator[str]:
+    """The ``.ipynb`` files under ``folder``, in no particular order. Skipped folders are
+    never entered: a project's ``.git``, ``node_modules`` or virtual environment can hold
+    far more files than its notebooks, and walking them cost more than linting. Links to
+    folders are not followed (a link back up would never end); links to files are."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return  # unreadable: nothing in it can be linted either
+    for entry in entries:
+        if entry.name.endswith(".ipynb") and entry.is_file():
+            yield entry.path
+        elif entry.is_dir(follow_symlinks=False) and not _skipped_folder(entry.path, entry.name):
+            yield from _notebooks_in(entry.path)
+
+
+def _skipped_folder(path: str, name: str) -> bool:
+    """Hidden folders, ``SKIPPED_FOLDERS`` and virtual environments under any name
+    (``venv/``, ``env/``: a ``pyvenv.cfg`` or a conda environment's ``conda-meta``)."""
+    return (
+        name.startswith(".")
+        or name in SKIPPED_FOLDERS
+        or os.path.exists(os.path.join(path, "pyvenv.cfg"))
+        or os.path.isdir(os.path.join(path, "conda-meta"))
+    )
 
 
 def lint_paths(
