@@ -141,6 +141,16 @@ def test_selection_runs_only_selected_rules(test_rules):
     assert codes(select=("XT",), ignore=("XT003",)) == ["XT001"]
 
 
+def test_a_rule_registered_after_a_lint_runs_in_the_next(monkeypatch):
+    """The rules of a selection are worked out once per process; registering one changes them."""
+    nb = _nb("x = 1  # TODO")
+    config = LintConfig(select=("NB", "XT"))
+    assert "XT001" not in {d.code for d in lint(nb, config).diagnostics}
+    rule_registry.names()
+    monkeypatch.setitem(rule_registry._items, MarkTodo.code, MarkTodo)
+    assert "XT001" in {d.code for d in lint(nb, config).diagnostics}
+
+
 def test_suppression_comments(test_rules):
     nb = _nb("a = 1  # TODO", "b = 2  # TODO  # nbprod: ignore[XT001]",
              "c = 3  # TODO  # nbprod: ignore", "d = 4  # TODO  # nbprod: ignore[NB001, xt001]")
