@@ -10,6 +10,7 @@ cannot be read is reported and skipped; the others are still linted.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import sys
@@ -97,15 +98,18 @@ class LintReport:
         return [verdict(r.path, r.diagnostics) for r in self.results]
 
 
-def collect_notebooks(paths: Iterable[str | Path]) -> list[Path]:
+def collect_notebooks(paths: Iterable[str | Path], exclude: Iterable[str] = (),
+                      root: Path | None = None) -> list[Path]:
     """Expand folders recursively into ``.ipynb`` files, skipping the folders no one lints
-    (``_skipped_folder``).
+    (``_skipped_folder``) and whatever matches an ``exclude`` pattern (``excluded``), found
+    in a folder or named.
 
     Raises
     ------
     NotebookError
         When a given path does not exist.
     """
+    patterns = tuple(exclude)
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
@@ -113,12 +117,35 @@ def collect_notebooks(paths: Iterable[str | Path]) -> list[Path]:
             # Named as a notebook file: the user meant a file, not a folder to search.
             raise NotebookError(f"{path}: is a folder, not a notebook file")
         if path.is_dir():
-            found += sorted(Path(name) for name in _notebooks_in(str(path)))
+            if not excluded(path, patterns, root):
+                found += sorted(Path(name) for name in _notebooks_in(str(path), patterns, root))
         elif path.exists() or path.is_symlink():
-            found.append(path)  # the loader reports what is wrong with a broken link
+            if not excluded(path, patterns, root):
+                found.append(path)  # the loader reports what is wrong with a broken link
         else:
             raise NotebookError(f"{path}: no such file or folder")
     return list(dict.fromkeys(found))
+
+
+def excluded(path: str | Path, patterns: tuple[str, ...], root: Path | None) -> bool:
+    """Whether an ``exclude`` pattern matches ``path``, as ruff's ``exclude`` does: the
+    path relative to the project root, one of the folders it is in, or the name of either
+    (``archive`` excludes every folder of that name, ``old/*.ipynb`` the notebooks of
+    ``old/``, ``*-draft.ipynb`` a name anywhere). ``*`` matches across ``/`` (``fnmatch``)."""
+    if not patterns:
+        return False
+    absolute = os.path.abspath(path)
+    relative = Path(os.path.relpath(absolute, root) if root and _is_under(absolute, root)
+                    else path)
+    for part in (relative, *relative.parents[:-1]):
+        text = part.as_posix()
+        if any(fnmatch.fnmatch(text, p) or fnmatch.fnmatch(part.name, p) for p in patterns):
+            return True
+    return False
+
+
+def _is_under(path: str, root: Path) -> bool:
+    return os.path.commonpath([path, os.path.abspath(root)]) == os.path.abspath(root)
 
 
 #: Folders never searched for notebooks, besides hidden ones (``.git``, ``.venv``,
@@ -126,20 +153,24 @@ def collect_notebooks(paths: Iterable[str | Path]) -> list[Path]:
 SKIPPED_FOLDERS = frozenset({"node_modules", "site-packages", "__pypackages__", "__pycache__"})
 
 
-def _notebooks_in(folder: str) -> Iterator[str]:
-    """The ``.ipynb`` files under ``folder``, in no particular order. Skipped folders are
-    never entered: a project's ``.git``, ``node_modules`` or virtual environment can hold
-    far more files than its notebooks, and walking them cost more than linting. Links to
-    folders are not followed (a link back up would never end); links to files are."""
+def _notebooks_in(folder: str, exclude: tuple[str, ...], root: Path | None) -> Iterator[str]:
+    """The ``.ipynb`` files under ``folder``, in no particular order. Skipped and excluded
+    folders are never entered: a project's ``.git``, ``node_modules`` or virtual
+    environment can hold far more files than its notebooks, and walking them cost more
+    than linting. Links to folders are not followed (a link back up would never end);
+    links to files are."""
     try:
         entries = list(os.scandir(folder))
     except OSError:
         return  # unreadable: nothing in it can be linted either
     for entry in entries:
         if entry.name.endswith(".ipynb") and entry.is_file():
-            yield entry.path
-        elif entry.is_dir(follow_symlinks=False) and not _skipped_folder(entry.path, entry.name):
-            yield from _notebooks_in(entry.path)
+            if not excluded(entry.path, exclude, root):
+                yield entry.path
+        elif (entry.is_dir(follow_symlinks=False)
+              and not _skipped_folder(entry.path, entry.name)
+              and not excluded(entry.path, exclude, root)):
+            yield from _notebooks_in(entry.path, exclude, root)
 
 
 def _skipped_folder(path: str, name: str) -> bool:
@@ -193,7 +224,7 @@ def lint_paths(
     """
     config = config or LintConfig()
     validate_selection(config)
-    files = collect_notebooks(paths)
+    files = collect_notebooks(paths, config.exclude, project_root)
     if config.fix:
         cache = None
     outcomes: list[LintResult | str | None] = [

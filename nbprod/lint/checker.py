@@ -63,6 +63,8 @@ class LintConfig:
     ignore: tuple[str, ...] = ()
     extend_select: tuple[str, ...] = ()
     per_file_ignores: dict = field(default_factory=dict)
+    # Notebooks and folders never linted (``nbprod.lint.excluded``), found or named.
+    exclude: tuple[str, ...] = ()
     ruff: bool = True
     # Ruff's syntax errors and pyflakes (but for ``RUFF_DEFAULT_OFF``), plus the NumPy 2 /
     # pandas API removals that the NB5xx drift rules leave to ruff. The pycodestyle

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
+import nbformat
 import pytest
+from notebook_builder import make_notebook
 
 import nbprod.lint as lint_module
 from nbprod.errors import NotebookError
@@ -23,20 +26,30 @@ def found(root: Path, *paths: Path) -> list[str]:
     return [p.relative_to(root).as_posix() for p in collect_notebooks(paths or [root])]
 
 
+@pytest.fixture
+def entered(monkeypatch) -> list[str]:
+    """The names of the folders the search lists, in the order it lists them."""
+    names: list[str] = []
+    walk = lint_module._notebooks_in
+
+    def recording(folder, *rest):
+        names.append(Path(folder).name)
+        return walk(folder, *rest)
+
+    monkeypatch.setattr(lint_module, "_notebooks_in", recording)
+    return names
+
+
 def test_a_folder_stands_for_its_notebooks_in_sorted_order(tmp_path):
     touch(tmp_path, "b.ipynb", "a/z.ipynb", "a/b/c.ipynb", "a.ipynb", "notes.txt", "x.py")
     assert found(tmp_path) == ["a/b/c.ipynb", "a/z.ipynb", "a.ipynb", "b.ipynb"]
 
 
-def test_tools_folders_and_environments_are_neither_linted_nor_walked(tmp_path, monkeypatch):
+def test_tools_folders_and_environments_are_neither_linted_nor_walked(tmp_path, entered):
     touch(tmp_path, "keep.ipynb", ".git/objects/x.ipynb", ".ipynb_checkpoints/k-checkpoint.ipynb",
           "web/node_modules/pkg/demo.ipynb", "lib/site-packages/pkg/demo.ipynb",
           "__pypackages__/3.11/lib/demo.ipynb", "venv/pyvenv.cfg", "venv/lib/demo.ipynb",
           "env/conda-meta/history", "env/share/demo.ipynb", ".hidden.ipynb")
-    entered = []
-    walk = lint_module._notebooks_in
-    monkeypatch.setattr(lint_module, "_notebooks_in",
-                        lambda folder: entered.append(Path(folder).name) or walk(folder))
 
     assert found(tmp_path) == [".hidden.ipynb", "keep.ipynb"]
     assert sorted(entered) == sorted([tmp_path.name, "web", "lib"])
@@ -80,3 +93,38 @@ def test_a_missing_path_or_a_folder_named_as_a_notebook_is_an_error(tmp_path):
         collect_notebooks([tmp_path / "missing.ipynb"])
     with pytest.raises(NotebookError, match="is a folder, not a notebook file"):
         collect_notebooks([tmp_path / "dir.ipynb"])
+
+
+def test_exclude_patterns_match_the_relative_path_a_folder_or_a_name(tmp_path, entered):
+    touch(tmp_path, "keep.ipynb", "archive/old.ipynb", "deep/archive/old.ipynb",
+          "scratch/a.ipynb", "scratch/sub/b.ipynb", "ideas-draft.ipynb", "x/ideas-draft.ipynb",
+          "notes/scratch/c.ipynb")
+    patterns = ("archive", "/never", "scratch/*.ipynb", "*-draft.ipynb")
+
+    kept = collect_notebooks([tmp_path], patterns, tmp_path)
+
+    assert [p.relative_to(tmp_path).as_posix() for p in kept] == [
+        "keep.ipynb", "notes/scratch/c.ipynb"]  # "*" matches across "/": scratch/sub/ too
+    assert "archive" not in entered  # an excluded folder is never walked
+
+
+def test_exclude_applies_to_notebooks_named_on_the_command_line(tmp_path):
+    touch(tmp_path, "keep.ipynb", "archive/old.ipynb")
+    named = [tmp_path / "keep.ipynb", tmp_path / "archive" / "old.ipynb", tmp_path / "archive"]
+    assert collect_notebooks(named, ("archive",), tmp_path) == [tmp_path / "keep.ipynb"]
+    assert not lint_module.excluded(tmp_path / "archive", ("archive",), tmp_path / "archive")
+
+
+def test_lint_reads_exclude_from_the_project(run_cli, tmp_path):
+    touch(tmp_path, "keep.ipynb", "archive/old.ipynb")
+    for name in ("keep.ipynb", "archive/old.ipynb"):
+        (tmp_path / name).write_text(nbformat.writes(make_notebook("print(undefined)")))
+    (tmp_path / "pyproject.toml").write_text('[tool.nbprod.lint]\nexclude = ["archive"]\n')
+
+    result = run_cli("lint", "--output-format", "json", "--no-cache", cwd=tmp_path)
+
+    assert {Path(d["filename"]).name for d in json.loads(result.stdout)} == {"keep.ipynb"}
+    assert result.exit_code == 1
+    (tmp_path / "pyproject.toml").write_text('[tool.nbprod.lint]\nexclude = "archive"\n')
+    refused = run_cli("lint", cwd=tmp_path)
+    assert refused.exit_code == 2 and "exclude" in refused.output
