@@ -2,8 +2,9 @@
 
 Every renderer takes diagnostics already sorted (path, cell, output, line, column, code) and
 returns text, so the output is deterministic. Lines and columns are within the cell; formats
-with no notion of cells (SARIF, GitHub annotations) carry the cell in the message and, for
-SARIF, in each result's ``properties``.
+with no notion of cells (SARIF, GitHub annotations) give the line and column in the
+notebook file instead (``nbprod.lint.file_lines``), and carry the cell in the message and,
+for SARIF, in each result's ``properties``.
 """
 
 from __future__ import annotations
@@ -126,28 +127,63 @@ def render_json(diagnostics: list[Diagnostic]) -> str:
 
 
 def render_github(diagnostics: list[Diagnostic]) -> str:
-    """GitHub Actions workflow commands: one annotation per finding.
-
-    GitHub places annotations by line of the file, and a notebook file is JSON, so the line
-    is the cell's own; the message starts with the cell to say where it really is.
-    """
+    """GitHub Actions workflow commands: one annotation per finding, at the line and column
+    of the notebook file where the cell's code is (``_file_region``); the message starts
+    with the cell as well."""
+    region_of = _file_region()
     lines = []
     for d in diagnostics:
         level = _GITHUB_LEVEL.get(d.severity, "warning")
+        region = region_of(d)
         props = [
             f"title={_escape_property(f'nbprod ({d.code})')}",
             f"file={_escape_property(PurePath(d.path).as_posix())}",
-            f"line={d.line}",
-            f"col={d.column}",
+            f"line={region['startLine']}",
+            f"col={region['startColumn']}",
         ]
-        if d.end_line:
-            props.append(f"endLine={d.end_line}")
-        if d.end_column and (d.end_line or d.line) == d.line:
-            props.append(f"endColumn={d.end_column}")
+        if "endLine" in region:
+            props.append(f"endLine={region['endLine']}")
+        if "endColumn" in region and region.get("endLine", region["startLine"]) == \
+                region["startLine"]:
+            props.append(f"endColumn={region['endColumn']}")
         where = _where(d)
         message = f"{where}: {d.message}" if where else d.message
         lines.append(f"::{level} {','.join(props)}::{_escape_data(message)}")
     return "\n".join(lines)
+
+
+def _file_region() -> Callable[[Diagnostic], dict[str, int]]:
+    """``d -> region``: where a finding is in the notebook file, as SARIF's ``region``
+    (``startLine``, ``startColumn``, and ``endLine`` / ``endColumn`` when known). A finding
+    in an output is placed at the output's first line. Each notebook is read once; when
+    the file cannot be read or placed (not nbformat 4 JSON), the cell's own line and
+    column are kept."""
+    from .file_lines import FileLines
+
+    files: dict[str, FileLines | None] = {}
+
+    def region(d: Diagnostic) -> dict[str, int]:
+        if d.path not in files:
+            try:
+                with open(d.path, encoding="utf-8-sig") as handle:
+                    files[d.path] = FileLines(handle.read())
+            except (OSError, UnicodeDecodeError):
+                files[d.path] = None
+        places = files[d.path]
+        start = places.place(d.cell, d.output, d.line, d.column) if places else None
+        if start is None:
+            found = {"startLine": d.line, "startColumn": d.column}
+            found.update({k: v for k, v in (("endLine", d.end_line), ("endColumn", d.end_column))
+                          if v})
+            return found
+        found = {"startLine": start[0], "startColumn": start[1]}
+        if d.output is None and (d.end_line or d.end_column):
+            end = places.place(d.cell, None, d.end_line or d.line, d.end_column or d.column)
+            if end is not None:
+                found.update({"endLine": end[0], "endColumn": end[1]})
+        return found
+
+    return region
 
 
 def _escape_data(text: str) -> str:
@@ -161,9 +197,9 @@ def _escape_property(text: str) -> str:
 def render_sarif(diagnostics: list[Diagnostic]) -> str:
     """A SARIF 2.1.0 log with one run; ``tool.driver.rules`` describes every code reported.
 
-    SARIF has no notion of notebook cells: each result's region is the line and column within
-    the cell, and ``properties`` holds ``cell``, ``cell_id`` (and ``output``); the message
-    starts with the cell as well.
+    SARIF has no notion of notebook cells: each result's region is the line and column of
+    the notebook file (``_file_region``), ``properties`` holds ``cell``, ``cell_id`` (and
+    ``output``), and the message starts with the cell as well.
     """
     from ..version import __version__
 
@@ -173,13 +209,10 @@ def render_sarif(diagnostics: list[Diagnostic]) -> str:
         if d.code not in index:
             index[d.code] = len(rules)
             rules.append(_sarif_rule(d))
+    region_of = _file_region()
     results = []
     for d in diagnostics:
-        region = {"startLine": d.line, "startColumn": d.column}
-        if d.end_line:
-            region["endLine"] = d.end_line
-        if d.end_column:
-            region["endColumn"] = d.end_column
+        region = region_of(d)
         where = _where(d)
         result = {
             "ruleId": d.code,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import nbformat
 import pytest
+from notebook_builder import make_notebook
 
 from nbprod.lint.output import FORMATS, render, statistics
 from nbprod.lint.rule import Applicability, Diagnostic, Severity
@@ -106,3 +108,31 @@ def test_unsafe_only_fix_is_not_marked_in_text():
 def test_empty_outputs_are_valid():
     assert render([], "text") == "" and json.loads(render([], "json")) == []
     assert json.loads(render([], "sarif"))["runs"][0]["results"] == []
+
+
+def test_github_and_sarif_place_findings_at_the_lines_of_the_notebook_file(run_cli, tmp_path):
+    error = {"output_type": "error", "ename": "ZeroDivisionError", "evalue": "", "traceback": []}
+    nb = make_notebook("x = 1", "import os\nprint(undefined_name)",
+                       {"source": "1 / 0", "outputs": [error], "execution_count": 3})
+    (tmp_path / "nb.ipynb").write_text(nbformat.writes(nb), encoding="utf-8")
+    file_lines = (tmp_path / "nb.ipynb").read_text(encoding="utf-8").split("\n")
+
+    def at(line: int, column: int, length: int) -> str:
+        return file_lines[line - 1][column - 1:column - 1 + length]
+
+    github = run_cli("lint", "nb.ipynb", "--output-format", "github", "--no-cache", cwd=tmp_path)
+    found = {}
+    for annotation in github.stdout.splitlines():
+        props = dict(p.split("=", 1) for p in annotation.split("::")[1].split(" ", 1)[1].split(","))
+        found[props["title"].split("(")[1].rstrip(")")] = props
+    assert at(int(found["F821"]["line"]), int(found["F821"]["col"]), 14) == "undefined_name"
+    assert at(int(found["F401"]["line"]), int(found["F401"]["col"]), 2) == "os"
+    assert int(found["F821"]["endColumn"]) - int(found["F821"]["col"]) == 14
+    assert at(int(found["NB007"]["line"]), 1, 80).strip() == "{"  # the error output's start
+
+    sarif = run_cli("lint", "nb.ipynb", "--output-format", "sarif", "--no-cache", cwd=tmp_path)
+    (result,) = [r for r in json.loads(sarif.stdout)["runs"][0]["results"]
+                 if r["ruleId"] == "F821"]
+    region = result["locations"][0]["physicalLocation"]["region"]
+    assert at(region["startLine"], region["startColumn"], 14) == "undefined_name"
+    assert result["properties"]["cell"] == 2
