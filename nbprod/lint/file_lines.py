@@ -5,17 +5,17 @@ nothing of cells and place a finding by the line of the file, and a notebook fil
 Jupyter writes each line of a cell's source as one string of its ``source`` list, on a line
 of its own. ``FileLines`` reads the file's JSON down to the cells' sources and the starts
 of their outputs, and keeps where each line of each source starts; every other value
-(outputs, metadata) is skipped whole by json's C scanner. Any layout of valid JSON is
-understood (a source saved as one string, several lines in one string, escapes before the
-column). A file that does not read as an nbformat 4 notebook has no places: the renderers
-then keep the cell's own line.
+(outputs, metadata, cells no finding is in) is skipped whole by json's C scanner. Any
+layout of valid JSON is understood (a source saved as one string, several lines in one
+string, escapes before the column). A file that does not read as an nbformat 4 notebook
+has no places: the renderers then keep the cell's own line.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 __all__ = ["FileLines"]
@@ -56,10 +56,13 @@ class _Cell:
 class FileLines:
     """The places of every cell's source lines and outputs in one notebook file's text."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, cells: Collection[int] | None = None):
+        """Read ``text``, placing the cells numbered in ``cells`` (1-based; default all):
+        the others are skipped whole, which is most of the work saved on a large file."""
         self._text = text
+        self._wanted = cells
         self._counted = (0, 1)  # (offset, its line): places are found in file order
-        self.cells: list[_Cell] = []
+        self.cells: list[_Cell | None] = []
         try:
             self._object(self._space(0), self._notebook_member)
         except (ValueError, IndexError, StopIteration):
@@ -72,6 +75,8 @@ class FileLines:
         if cell is None or not 0 < cell <= len(self.cells):
             return None
         found = self.cells[cell - 1]
+        if found is None:
+            return None
         if output is not None:
             if 0 < output <= len(found.outputs):
                 return found.outputs[output - 1], 1
@@ -85,7 +90,10 @@ class FileLines:
     def _notebook_member(self, key: str, at: int) -> int | None:
         return self._array(at, self._cell) if key == "cells" else None
 
-    def _cell(self, at: int) -> int:
+    def _cell(self, at: int) -> int | None:
+        if self._wanted is not None and len(self.cells) + 1 not in self._wanted:
+            self.cells.append(None)
+            return None
         cell = _Cell()
         self.cells.append(cell)
 

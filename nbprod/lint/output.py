@@ -130,7 +130,7 @@ def render_github(diagnostics: list[Diagnostic]) -> str:
     """GitHub Actions workflow commands: one annotation per finding, at the line and column
     of the notebook file where the cell's code is (``_file_region``); the message starts
     with the cell as well."""
-    region_of = _file_region()
+    region_of = _file_region(diagnostics)
     lines = []
     for d in diagnostics:
         level = _GITHUB_LEVEL.get(d.severity, "warning")
@@ -152,21 +152,25 @@ def render_github(diagnostics: list[Diagnostic]) -> str:
     return "\n".join(lines)
 
 
-def _file_region() -> Callable[[Diagnostic], dict[str, int]]:
+def _file_region(diagnostics: list[Diagnostic]) -> Callable[[Diagnostic], dict[str, int]]:
     """``d -> region``: where a finding is in the notebook file, as SARIF's ``region``
     (``startLine``, ``startColumn``, and ``endLine`` / ``endColumn`` when known). A finding
-    in an output is placed at the output's first line. Each notebook is read once; when
-    the file cannot be read or placed (not nbformat 4 JSON), the cell's own line and
-    column are kept."""
+    in an output is placed at the output's first line. Each notebook is read once, and only
+    its cells with findings are placed; when the file cannot be read or placed (not
+    nbformat 4 JSON), the cell's own line and column are kept."""
     from .file_lines import FileLines
 
+    cells: dict[str, set[int]] = {}
+    for d in diagnostics:
+        if d.cell is not None:
+            cells.setdefault(d.path, set()).add(d.cell)
     files: dict[str, FileLines | None] = {}
 
     def region(d: Diagnostic) -> dict[str, int]:
         if d.path not in files:
             try:
                 with open(d.path, encoding="utf-8-sig") as handle:
-                    files[d.path] = FileLines(handle.read())
+                    files[d.path] = FileLines(handle.read(), cells.get(d.path, set()))
             except (OSError, UnicodeDecodeError):
                 files[d.path] = None
         places = files[d.path]
@@ -209,7 +213,7 @@ def render_sarif(diagnostics: list[Diagnostic]) -> str:
         if d.code not in index:
             index[d.code] = len(rules)
             rules.append(_sarif_rule(d))
-    region_of = _file_region()
+    region_of = _file_region(diagnostics)
     results = []
     for d in diagnostics:
         region = region_of(d)

@@ -80,3 +80,10 @@ def test_a_cell_or_output_the_file_lacks_has_no_place():
     assert places.place(1, 1, 1, 1) is None
     assert places.place(2, None, 1, 1) is None  # an empty source has no line to point at
     assert places.place(None, None, 1, 1) is None
+
+
+def test_only_the_cells_asked_for_are_placed():
+    text = nbformat.writes(make_notebook("a = 1", "b = 2", "c = 3"))
+    places = FileLines(text, cells={2})
+    assert places.place(1, None, 1, 1) is None and places.place(3, None, 1, 1) is None
+    assert file_text_at(text, places.place(2, None, 1, 1), 5) == "b = 2"
