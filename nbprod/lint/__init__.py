@@ -99,10 +99,11 @@ class LintReport:
 
 
 def collect_notebooks(paths: Iterable[str | Path], exclude: Iterable[str] = (),
-                      root: Path | None = None) -> list[Path]:
+                      root: Path | None = None, *, gitignore: bool = False) -> list[Path]:
     """Expand folders recursively into ``.ipynb`` files, skipping the folders no one lints
-    (``_skipped_folder``) and whatever matches an ``exclude`` pattern (``excluded``), found
-    in a folder or named.
+    (``_skipped_folder``), whatever matches an ``exclude`` pattern (``excluded``), found
+    in a folder or named, and with ``gitignore``, what git ignores in a folder searched
+    (``_git_ignored``; a notebook named is linted, as ruff does).
 
     Raises
     ------
@@ -118,7 +119,8 @@ def collect_notebooks(paths: Iterable[str | Path], exclude: Iterable[str] = (),
             raise NotebookError(f"{path}: is a folder, not a notebook file")
         if path.is_dir():
             if not excluded(path, patterns, root):
-                found += sorted(Path(name) for name in _notebooks_in(str(path), patterns, root))
+                search = _Search(patterns, root, _git_ignored(str(path)) if gitignore else None)
+                found += sorted(Path(name) for name in search.notebooks_in(str(path)))
         elif path.exists() or path.is_symlink():
             if not excluded(path, patterns, root):
                 found.append(path)  # the loader reports what is wrong with a broken link
@@ -148,29 +150,80 @@ def _is_under(path: str, root: Path) -> bool:
     return os.path.commonpath([path, os.path.abspath(root)]) == os.path.abspath(root)
 
 
+def _git_ignored(folder: str) -> frozenset[str] | None:
+    """The untracked files and folders under ``folder`` that git ignores (``.gitignore``
+    files, ``.git/info/exclude``, the user's excludes file), as normalised paths; a folder
+    is one entry. None outside a git work tree, or when git cannot say (not installed, a
+    repository it refuses): then nothing is left out. git is asked rather than its rules
+    read again here, so the answer is git's own."""
+    if not _in_git_work_tree(folder):
+        return None
+    import subprocess
+
+    try:
+        answer = subprocess.run(
+            ["git", "-C", folder, "ls-files", "-z", "--others", "--ignored",
+             "--exclude-standard", "--directory"],
+            capture_output=True, timeout=60, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if answer.returncode != 0:
+        return None
+    return frozenset(os.path.normpath(os.path.join(folder, os.fsdecode(name)))
+                     for name in answer.stdout.split(b"\0") if name)
+
+
+def _in_git_work_tree(folder: str) -> bool:
+    """Whether ``folder`` or a folder above it holds ``.git`` (a folder, or the file of a
+    worktree or submodule): a few stat calls, where starting git would cost milliseconds."""
+    current = os.path.abspath(folder)
+    while True:
+        if os.path.exists(os.path.join(current, ".git")):
+            return True
+        parent = os.path.dirname(current)
+        if parent == current:
+            return False
+        current = parent
+
+
 #: Folders never searched for notebooks, besides hidden ones (``.git``, ``.venv``,
 #: ``.ipynb_checkpoints``...): installed packages and their tools' caches.
 SKIPPED_FOLDERS = frozenset({"node_modules", "site-packages", "__pypackages__", "__pycache__"})
 
 
-def _notebooks_in(folder: str, exclude: tuple[str, ...], root: Path | None) -> Iterator[str]:
-    """The ``.ipynb`` files under ``folder``, in no particular order. Skipped and excluded
-    folders are never entered: a project's ``.git``, ``node_modules`` or virtual
-    environment can hold far more files than its notebooks, and walking them cost more
-    than linting. Links to folders are not followed (a link back up would never end);
-    links to files are."""
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return  # unreadable: nothing in it can be linted either
-    for entry in entries:
-        if entry.name.endswith(".ipynb") and entry.is_file():
-            if not excluded(entry.path, exclude, root):
-                yield entry.path
-        elif (entry.is_dir(follow_symlinks=False)
-              and not _skipped_folder(entry.path, entry.name)
-              and not excluded(entry.path, exclude, root)):
-            yield from _notebooks_in(entry.path, exclude, root)
+@dataclass(frozen=True)
+class _Search:
+    """What a folder search leaves out: ``exclude`` patterns (relative to ``root``) and the
+    paths git ignores (None: not asked, or not a git work tree)."""
+
+    exclude: tuple[str, ...]
+    root: Path | None
+    ignored: frozenset[str] | None
+
+    def notebooks_in(self, folder: str) -> Iterator[str]:
+        """The ``.ipynb`` files under ``folder``, in no particular order. Folders left out
+        are never entered: a project's ``.git``, ``node_modules`` or virtual environment
+        can hold far more files than its notebooks, and walking them cost more than
+        linting. Links to folders are not followed (a link back up would never end); links
+        to files are."""
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            return  # unreadable: nothing in it can be linted either
+        for entry in entries:
+            if entry.name.endswith(".ipynb") and entry.is_file():
+                if not self._left_out(entry.path):
+                    yield entry.path
+            elif (entry.is_dir(follow_symlinks=False)
+                  and not _skipped_folder(entry.path, entry.name)
+                  and not self._left_out(entry.path)):
+                yield from self.notebooks_in(entry.path)
+
+    def _left_out(self, path: str) -> bool:
+        if self.ignored and os.path.normpath(path) in self.ignored:
+            return True
+        return excluded(path, self.exclude, self.root)
 
 
 def _skipped_folder(path: str, name: str) -> bool:
@@ -224,7 +277,8 @@ def lint_paths(
     """
     config = config or LintConfig()
     validate_selection(config)
-    files = collect_notebooks(paths, config.exclude, project_root)
+    files = collect_notebooks(paths, config.exclude, project_root,
+                              gitignore=config.respect_gitignore)
     if config.fix:
         cache = None
     outcomes: list[LintResult | str | None] = [

@@ -65,6 +65,8 @@ class LintConfig:
     per_file_ignores: dict = field(default_factory=dict)
     # Notebooks and folders never linted (``nbprod.lint.excluded``), found or named.
     exclude: tuple[str, ...] = ()
+    # Leave out of a folder search what git ignores (``.gitignore``), as ruff does.
+    respect_gitignore: bool = True
     ruff: bool = True
     # Ruff's syntax errors and pyflakes (but for ``RUFF_DEFAULT_OFF``), plus the NumPy 2 /
     # pandas API removals that the NB5xx drift rules leave to ruff. The pycodestyle

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import nbformat
@@ -30,13 +31,13 @@ def found(root: Path, *paths: Path) -> list[str]:
 def entered(monkeypatch) -> list[str]:
     """The names of the folders the search lists, in the order it lists them."""
     names: list[str] = []
-    walk = lint_module._notebooks_in
+    walk = lint_module._Search.notebooks_in
 
-    def recording(folder, *rest):
+    def recording(search, folder):
         names.append(Path(folder).name)
-        return walk(folder, *rest)
+        return walk(search, folder)
 
-    monkeypatch.setattr(lint_module, "_notebooks_in", recording)
+    monkeypatch.setattr(lint_module._Search, "notebooks_in", recording)
     return names
 
 
@@ -128,3 +129,49 @@ def test_lint_reads_exclude_from_the_project(run_cli, tmp_path):
     (tmp_path / "pyproject.toml").write_text('[tool.nbprod.lint]\nexclude = "archive"\n')
     refused = run_cli("lint", cwd=tmp_path)
     assert refused.exit_code == 2 and "exclude" in refused.output
+
+
+def git(folder: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(folder), *args], check=True, capture_output=True)
+
+
+def test_what_git_ignores_is_left_out_of_a_folder_search(tmp_path, entered):
+    touch(tmp_path, "keep.ipynb", "outputs/run-1.ipynb", "notes.scratch.ipynb",
+          "sub/keep.ipynb", "sub/local/x.ipynb", "forced/kept.ipynb")
+    (tmp_path / ".gitignore").write_text("outputs/\n*.scratch.ipynb\nforced/\n")
+    (tmp_path / "sub" / ".gitignore").write_text("local/\n")
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-f", "forced/kept.ipynb")  # tracked: never ignored
+
+    kept = [p.relative_to(tmp_path).as_posix()
+            for p in collect_notebooks([tmp_path], gitignore=True)]
+    assert kept == ["forced/kept.ipynb", "keep.ipynb", "sub/keep.ipynb"]
+    assert "outputs" not in entered and "local" not in entered
+    # Without it, or for a notebook named, git is not asked.
+    assert len(collect_notebooks([tmp_path])) == 6
+    named = tmp_path / "outputs" / "run-1.ipynb"
+    assert collect_notebooks([named], gitignore=True) == [named]
+
+
+def test_outside_a_git_work_tree_nothing_is_left_out(tmp_path, monkeypatch):
+    touch(tmp_path, "a.ipynb", "outputs/b.ipynb")
+    (tmp_path / ".gitignore").write_text("outputs/\n")
+    monkeypatch.setattr(lint_module, "_in_git_work_tree", lambda folder: False)
+    assert found(tmp_path) == ["a.ipynb", "outputs/b.ipynb"]
+    assert len(collect_notebooks([tmp_path], gitignore=True)) == 2
+
+
+def test_lint_respects_gitignore_unless_told_not_to(run_cli, tmp_path):
+    for name in ("keep.ipynb", "outputs/run.ipynb"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(nbformat.writes(make_notebook("print(undefined)")))
+    (tmp_path / ".gitignore").write_text("outputs/\n")
+    git(tmp_path, "init", "-q")
+
+    def linted() -> set[str]:
+        result = run_cli("lint", "--output-format", "json", "--no-cache", cwd=tmp_path)
+        return {Path(d["filename"]).as_posix() for d in json.loads(result.stdout)}
+
+    assert linted() == {"keep.ipynb"}
+    (tmp_path / "pyproject.toml").write_text("[tool.nbprod.lint]\nrespect-gitignore = false\n")
+    assert linted() == {"keep.ipynb", "outputs/run.ipynb"}
