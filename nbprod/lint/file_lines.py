@@ -65,8 +65,8 @@ class FileLines:
         self.cells: list[_Cell | None] = []
         try:
             self._object(self._space(0), self._notebook_member)
-        except (ValueError, IndexError, StopIteration):
-            self.cells = []  # not the JSON of an nbformat 4 notebook: no places
+        except (ValueError, IndexError, StopIteration, RecursionError):
+            self.cells = []  # not the JSON of an nbformat 4 notebook (or nested too deep)
 
     def place(self, cell: int | None, output: int | None, line: int,
               column: int) -> tuple[int, int] | None:

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from nbprod.errors import NbprodError, NbprodWarning
 from nbprod.lint import LintConfig, lint
+from nbprod.lint.file_lines import FileLines
 from nbprod.notebook import loads
 
 pytestmark = pytest.mark.xdist_group("fuzz")
@@ -185,3 +186,31 @@ def test_valid_notebooks_always_load_and_lint(nb):
         loaded = loads(json.dumps(nb), path="fuzz.ipynb")
     result = lint(loaded, LintConfig())
     assert all(d.path == "fuzz.ipynb" for d in result.diagnostics)
+
+
+@settings(FUZZ, max_examples=EXAMPLES_MUTATED // 5)
+@given(mutated_notebooks() | JSON, st.sampled_from([None, 0, 1, 3]))
+def test_placing_findings_in_any_json_file_never_raises(data, indent):
+    places = FileLines(json.dumps(data, indent=indent))
+    for cell in range(len(places.cells) + 2):
+        places.place(cell, None, 1, 3)
+        places.place(cell, 1, 1, 1)
+
+
+@settings(FUZZ, max_examples=EXAMPLES_MUTATED // 10)
+@given(valid_notebooks(), st.sampled_from([None, 0, 1, 2]), st.booleans(), st.data())
+def test_every_source_line_is_placed_in_any_layout(nb, indent, ascii_only, data):
+    for cell in nb["cells"]:
+        if data.draw(st.booleans()):  # as Jupyter writes it: a list of lines
+            cell["source"] = cell["source"].splitlines(keepends=True)
+    text = json.dumps(nb, indent=indent, ensure_ascii=ascii_only)
+    file_lines = text.split("\n")
+    places = FileLines(text)
+    for number, cell in enumerate(nb["cells"], start=1):
+        for line_number, line in enumerate("".join(cell["source"]).split("\n"), start=1):
+            if not line:
+                continue
+            column = data.draw(st.integers(1, len(line)))
+            at_line, at_column = places.place(number, None, line_number, column)
+            rest = json.dumps(line[column - 1:], ensure_ascii=ascii_only)[1:-1]
+            assert file_lines[at_line - 1][at_column - 1:].startswith(rest)

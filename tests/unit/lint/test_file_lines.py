@@ -69,7 +69,8 @@ def test_outputs_are_placed_at_their_first_line():
     '{"cells": {"a": 1}}',
     '{"nbformat": 3, "worksheets": [{"cells": [{"input": "x"}]}]}',
     '{"cells": [{"source": 12}]}',
-])
+    '{"cells": [{"metadata": ' + "[" * 100_000 + "]" * 100_000 + ', "source": "x"}]}',
+], ids=["not-json", "cells-not-a-list", "nbformat-3", "source-not-text", "nested-too-deep"])
 def test_a_file_that_is_not_an_nbformat_4_notebook_has_no_places(text):
     assert FileLines(text).place(1, None, 1, 1) is None
 
