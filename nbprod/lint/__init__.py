@@ -37,6 +37,7 @@ from .checker import (
     copy_notebook,
     file_selector,
     lint,
+    prepare_rules,
     ruff_codes,
     suppressed_codes,
     validate_selection,
@@ -292,6 +293,8 @@ def lint_paths(
 
         batch = RuffBatch(_ruff_paths(files[i] for i in todo), codes).start()
     try:
+        if todo:  # while ruff runs
+            prepare_rules(config, [files[i] for i in todo], cache.file.parent if cache else None)
         linted = _run_all([files[i] for i in todo], config, project_root, jobs)
         ruff_found = batch.results() if batch else {}
     finally:

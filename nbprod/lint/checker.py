@@ -281,6 +281,13 @@ def _rules_selected(select: tuple[str, ...], ignore: tuple[str, ...], chosen: tu
     return tuple(_rule(cls) for code, cls in rules if selected(code))
 
 
+def prepare_rules(config: LintConfig, paths: list[Path], cache_folder: Path | None) -> None:
+    """Run ``Rule.prepare`` of every rule selected for any of ``paths``, once."""
+    classes = {type(rule) for path in paths for rule in _selected_rules(config, str(path))}
+    for cls in sorted(classes, key=lambda c: c.code):
+        cls.prepare(cache_folder)
+
+
 @functools.cache
 def _rule(cls: type[Rule]) -> Rule:
     """One instance per rule class and process: rules keep no state between notebooks."""

@@ -142,6 +142,13 @@ class Rule:
         raise NotImplementedError
 
     @classmethod
+    def prepare(cls, cache_folder: Path | None) -> None:
+        """Work the rule needs that does not depend on the notebook (facts about the
+        installed environment), done once per run before any notebook is linted, and before
+        worker processes fork so that they inherit it. ``cache_folder`` is where the lint
+        cache is kept (None with ``--no-cache``), for answers worth keeping between runs."""
+
+    @classmethod
     def summary(cls) -> str:
         """The first sentence of "What it does", for rule tables and SARIF."""
         doc = cls.__doc__ or ""

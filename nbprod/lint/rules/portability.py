@@ -18,6 +18,8 @@ from ..declare import (
     normalise,
     requirement_name,
 )
+from ..installed import module_distributions
+from ..installed import prepare as prepare_installed
 from ..probe import FileProbe
 from ..rule import Applicability, LintContext, Rule, Severity
 from ._helpers import cell_calls, keyword, magic_span, nodes_of, span, string_constants
@@ -587,19 +589,9 @@ IMPORT_ALIASES = {
 KERNEL_PROVIDED = {"IPython", "ipykernel", "ipywidgets", "google.colab", "__future__"}
 
 
-@functools.lru_cache(maxsize=1)
-def _installed_mapping() -> dict[str, tuple[str, ...]]:
-    from importlib.metadata import packages_distributions
-
-    try:
-        return {k: tuple(v) for k, v in packages_distributions().items()}
-    except Exception:  # a broken installed distribution must not break linting
-        return {}
-
-
 def import_distributions(module: str) -> set[str]:
     """Normalised names of the distributions that may provide top-level ``module``."""
-    found = {normalise(d) for d in _installed_mapping().get(module, ())}
+    found = {normalise(d) for d in module_distributions().get(module, ())}
     found.add(normalise(IMPORT_ALIASES.get(module, module)))
     return found
 
@@ -899,6 +891,10 @@ class UndeclaredDependency(Rule):
     code = "NB207"
     name = "undeclared-dependency"
 
+    @classmethod
+    def prepare(cls, cache_folder):
+        prepare_installed(cache_folder)
+
     def check(self, ctx):
         folders = _folders(ctx)
         if not folders:
@@ -925,7 +921,7 @@ class UndeclaredDependency(Rule):
 
 
 def _suggest(module: str) -> str:
-    installed = _installed_mapping().get(module)
+    installed = module_distributions().get(module)
     return installed[0] if installed else IMPORT_ALIASES.get(module, module)
 
 
