@@ -302,7 +302,9 @@ class GroupbyAxis(Rule):
     def check(self, ctx):
         methods = {"groupby", "rolling", "expanding", "ewm", "resample"}
         for cell, result in ctx.python_cells:
-            if not re.search(r"\baxis\s*=", result.masked_source):
+            source = result.masked_source
+            # `axis=` is everywhere (`df.drop(..., axis=1)`): the methods must be there too.
+            if not re.search(r"\baxis\s*=", source) or not any(m in source for m in methods):
                 continue
             for method, _kw, node in _keyword_args(ctx, cell, result, methods, {"axis"}):
                 yield self.diagnostic(
@@ -601,12 +603,18 @@ class RemovedKeywordArgument(Rule):
     severity = Severity.ERROR
 
     def check(self, ctx):
-        methods = set().union(*(entry[0] for entry in REMOVED_KEYWORDS.values()))
         for cell, result in ctx.python_cells:
-            if not _REMOVED_KEYWORD_RE.search(result.masked_source):
-                continue  # the common case, decided without building the syntax tree
-            found = _keyword_args(ctx, cell, result, methods, set(REMOVED_KEYWORDS))
-            for method, keyword, node in found:
+            source = result.masked_source
+            # The common case, decided on the text: no removed keyword is written next to a
+            # name of a call it was removed from (`by=` is everywhere, `sort_index` is not).
+            keywords = {
+                keyword for keyword in {m.group(1) for m in _REMOVED_KEYWORD_RE.finditer(source)}
+                if any(owner in source for owner in REMOVED_KEYWORDS[keyword][0])
+            }
+            if not keywords:
+                continue
+            methods = set().union(*(REMOVED_KEYWORDS[keyword][0] for keyword in keywords))
+            for method, keyword, node in _keyword_args(ctx, cell, result, methods, keywords):
                 owners, version, instead = REMOVED_KEYWORDS[keyword]
                 if method not in owners:
                     continue
