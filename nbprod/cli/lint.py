@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -45,6 +46,9 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...] | None:
 @click.option("--select", multiple=True, help=f"Codes or prefixes to enable ({_CODE_HELP}).")
 @click.option("--ignore", multiple=True, help="Codes or prefixes to disable.")
 @click.option("--extend-select", multiple=True, help="Codes to enable on top of the selection.")
+@click.option("--extend-exclude", multiple=True, metavar="PATTERN",
+              help="Notebooks or folders to leave out, on top of `exclude` in the configuration"
+                   " (a path relative to the project root, a folder or a file name; globs).")
 @click.option("--fix", is_flag=True, help="Apply safe fixes, nbprod's and ruff's (atomic write).")
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply unsafe fixes (with --fix).")
 @click.option("--diff", "show_diff", is_flag=True,
@@ -62,10 +66,13 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...] | None:
               help="Lint every notebook afresh: neither read nor write the lint cache.")
 @click.option("--rerun", "rerun_only", is_flag=True,
               help="Show only what stops a top-to-bottom rerun, and each notebook's verdict.")
-def lint_command(paths, select, ignore, extend_select, fix, unsafe_fixes, show_diff,
+def lint_command(paths, select, ignore, extend_select, extend_exclude, fix, unsafe_fixes, show_diff,
                  output_format, show_statistics, exit_zero, max_size, no_ruff, no_cache,
                  rerun_only):
     """Lint notebooks (files or folders, recursively) with nbprod's rules and ruff's.
+
+    A folder search leaves out hidden folders, virtual environments, node_modules, what
+    git ignores and what `exclude` names in [tool.nbprod.lint].
 
     Each notebook gets a rerun verdict, the first finding that stops a top-to-bottom run
     in a fresh kernel (`will fail at cell N: ...`) or `no rerun blocker found`: a line
@@ -80,6 +87,7 @@ def lint_command(paths, select, ignore, extend_select, fix, unsafe_fixes, show_d
     """
     targets = list(paths) or [Path(".")]
     project = load_project_config(targets[0])
+    extra = tuple(p.strip() for v in extend_exclude for p in v.split(",") if p.strip())
     config = project.section(
         "lint",
         LintConfig,
@@ -92,6 +100,8 @@ def lint_command(paths, select, ignore, extend_select, fix, unsafe_fixes, show_d
         max_size=max_size,
         ruff=False if no_ruff else None,
     )
+    if extra:
+        config = replace(config, exclude=(*config.exclude, *extra))
     cache = None
     if not (no_cache or config.fix):
         from ..lint.cache import LintCache

@@ -126,6 +126,9 @@ def test_lint_reads_exclude_from_the_project(run_cli, tmp_path):
 
     assert {Path(d["filename"]).name for d in json.loads(result.stdout)} == {"keep.ipynb"}
     assert result.exit_code == 1
+    more = run_cli("lint", "--output-format", "json", "--no-cache", "--extend-exclude",
+                   "keep.ipynb,other", cwd=tmp_path)
+    assert json.loads(more.stdout) == [] and more.exit_code == 0
     (tmp_path / "pyproject.toml").write_text('[tool.nbprod.lint]\nexclude = "archive"\n')
     refused = run_cli("lint", cwd=tmp_path)
     assert refused.exit_code == 2 and "exclude" in refused.output
