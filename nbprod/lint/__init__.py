@@ -213,10 +213,10 @@ class _Search:
         except OSError:
             return  # unreadable: nothing in it can be linted either
         for entry in entries:
-            if entry.name.endswith(".ipynb") and entry.is_file():
+            if entry.name.endswith(".ipynb") and _is_file(entry):
                 if not self._left_out(entry.path):
                     yield entry.path
-            elif (entry.is_dir(follow_symlinks=False)
+            elif (_is_real_folder(entry)
                   and not _skipped_folder(entry.path, entry.name)
                   and not self._left_out(entry.path)):
                 yield from self.notebooks_in(entry.path)
@@ -225,6 +225,23 @@ class _Search:
         if self.ignored and os.path.normpath(path) in self.ignored:
             return True
         return excluded(path, self.exclude, self.root)
+
+
+def _is_file(entry: os.DirEntry) -> bool:
+    """Whether an entry is a file or a link to one; False for a link that leads nowhere or
+    round in a loop (as ``Path.is_file``: a folder search passes over it)."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
+
+
+def _is_real_folder(entry: os.DirEntry) -> bool:
+    """Whether an entry is a folder, not a link to one (False when it vanished meanwhile)."""
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 def _skipped_folder(path: str, name: str) -> bool:

@@ -70,6 +70,13 @@ def test_links_to_notebooks_count_and_links_to_folders_are_not_followed(tmp_path
     assert [p.name for p in collect_notebooks([tmp_path / "data"])] == ["a.ipynb", "link.ipynb"]
 
 
+def test_links_that_lead_nowhere_or_round_in_a_loop_are_passed_over(tmp_path):
+    touch(tmp_path, "a.ipynb")
+    (tmp_path / "loop.ipynb").symlink_to(tmp_path / "loop.ipynb")
+    (tmp_path / "gone.ipynb").symlink_to(tmp_path / "missing.ipynb")
+    assert found(tmp_path) == ["a.ipynb"]
+
+
 def test_a_folder_named_like_a_notebook_is_searched(tmp_path):
     touch(tmp_path, "old.ipynb/inner.ipynb")
     assert found(tmp_path) == ["old.ipynb/inner.ipynb"]
