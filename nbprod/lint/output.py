@@ -2,7 +2,7 @@
 
 Every renderer takes diagnostics already sorted (path, cell, output, line, column, code) and
 returns text, so the output is deterministic. Lines and columns are within the cell; formats
-with no notion of cells (SARIF, GitHub annotations) give the line and column in the
+with no notion of cells (SARIF, GitHub annotations, GitLab reports) give the line and column in the
 notebook file instead (``nbprod.lint.file_lines``), and carry the cell in the message and,
 for SARIF, in each result's ``properties``.
 """
@@ -34,6 +34,7 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://nbprod.readthedocs.io/en/latest/lint/"
 _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 _GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+_GITLAB_SEVERITY = {Severity.ERROR: "major", Severity.WARNING: "minor", Severity.INFO: "info"}
 
 
 def diagnostic_to_json(d: Diagnostic) -> dict:
@@ -263,6 +264,38 @@ def render_sarif(diagnostics: list[Diagnostic]) -> str:
     return json.dumps(log, indent=2, ensure_ascii=False, sort_keys=True)
 
 
+def render_gitlab(diagnostics: list[Diagnostic]) -> str:
+    """A GitLab code quality report (Code Climate JSON), for ``artifacts: reports:
+    codequality``: one issue per finding, at the lines of the notebook file where its code
+    is (``_file_region``), the message starting with the cell. GitLab tells issues apart
+    by ``fingerprint``: a hash of the path, the code, the cell's id (or number) and the
+    message, with a count for repeats, so an issue keeps its fingerprint while lines above
+    it change."""
+    from blake3 import blake3
+
+    region_of = _file_region(diagnostics)
+    seen: dict[str, int] = {}
+    issues = []
+    for d in diagnostics:
+        region = region_of(d)
+        identity = "\0".join((PurePath(d.path).as_posix(), d.code, str(d.cell_id or d.cell),
+                               str(d.output), d.message))
+        repeat = seen[identity] = seen.get(identity, -1) + 1
+        where = _where(d)
+        issues.append({
+            "check_name": d.code,
+            "description": f"{where}: {d.message}" if where else d.message,
+            "fingerprint": blake3(f"{identity}\0{repeat}".encode()).hexdigest()[:32],
+            "severity": _GITLAB_SEVERITY.get(d.severity, "minor"),
+            "location": {
+                "path": PurePath(d.path).as_posix(),
+                "lines": {"begin": region["startLine"],
+                          "end": region.get("endLine", region["startLine"])},
+            },
+        })
+    return json.dumps(issues, indent=2, ensure_ascii=False, sort_keys=True)
+
+
 def _sarif_rule(d: Diagnostic) -> dict:
     """The driver's description of ``d.code``: from nbprod's registry, else from ruff's data."""
     from .rules import rule_registry
@@ -289,6 +322,7 @@ FORMATS: dict[str, Callable[[list[Diagnostic]], str]] = {
     "json": render_json,
     "sarif": render_sarif,
     "github": render_github,
+    "gitlab": render_gitlab,
 }
 
 

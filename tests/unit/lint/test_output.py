@@ -43,7 +43,8 @@ DIAGNOSTICS = sorted(
     key=Diagnostic.sort_key,
 )
 
-GOLDEN = {"text": "text.txt", "json": "json.json", "sarif": "sarif.json", "github": "github.txt"}
+GOLDEN = {"text": "text.txt", "json": "json.json", "sarif": "sarif.json", "github": "github.txt",
+          "gitlab": "gitlab.json"}
 
 
 @pytest.mark.parametrize("fmt", sorted(GOLDEN))
@@ -136,3 +137,24 @@ def test_github_and_sarif_place_findings_at_the_lines_of_the_notebook_file(run_c
     region = result["locations"][0]["physicalLocation"]["region"]
     assert at(region["startLine"], region["startColumn"], 14) == "undefined_name"
     assert result["properties"]["cell"] == 2
+
+
+def test_gitlab_fingerprints_are_unique_and_survive_moved_lines():
+    twice = [DIAGNOSTICS[1], replace(DIAGNOSTICS[1], column=12)]
+    first = json.loads(render(twice, "gitlab"))
+    assert len({issue["fingerprint"] for issue in first}) == 2
+    moved = json.loads(render([replace(d, line=d.line + 5) for d in twice], "gitlab"))
+    assert [i["fingerprint"] for i in moved] == [i["fingerprint"] for i in first]
+    assert {i["severity"] for i in json.loads(render(DIAGNOSTICS, "gitlab"))} == {
+        "major", "minor"}
+
+
+def test_gitlab_reports_lines_of_the_notebook_file(run_cli, tmp_path):
+    nb = make_notebook("x = 1", "import os\nprint(undefined_name)")
+    (tmp_path / "nb.ipynb").write_text(nbformat.writes(nb), encoding="utf-8")
+    file_lines = (tmp_path / "nb.ipynb").read_text(encoding="utf-8").split("\n")
+    result = run_cli("lint", "nb.ipynb", "--output-format", "gitlab", "--no-cache", cwd=tmp_path)
+    (issue,) = [i for i in json.loads(result.stdout) if i["check_name"] == "F821"]
+    assert issue["location"]["path"] == "nb.ipynb"
+    assert "print(undefined_name)" in file_lines[issue["location"]["lines"]["begin"] - 1]
+    assert issue["description"].startswith("cell 2: ")
