@@ -132,14 +132,18 @@ def collect_notebooks(paths: Iterable[str | Path], exclude: Iterable[str] = (),
 
 def excluded(path: str | Path, patterns: tuple[str, ...], root: Path | None) -> bool:
     """Whether an ``exclude`` pattern matches ``path``, as ruff's ``exclude`` does: the
-    path relative to the project root, one of the folders it is in, or the name of either
-    (``archive`` excludes every folder of that name, ``old/*.ipynb`` the notebooks of
-    ``old/``, ``*-draft.ipynb`` a name anywhere). ``*`` matches across ``/`` (``fnmatch``)."""
+    path relative to the project root (the current folder without one), one of the folders
+    it is in, or the name of either (``archive`` excludes every folder of that name,
+    ``old/*.ipynb`` the notebooks of ``old/``, ``*-draft.ipynb`` a name anywhere). ``*``
+    matches across ``/`` (``fnmatch``). A path outside the project is matched by its name."""
     if not patterns:
         return False
     absolute = os.path.abspath(path)
-    relative = Path(os.path.relpath(absolute, root) if root and _is_under(absolute, root)
-                    else path)
+    base = os.path.abspath(root or ".")
+    if not _is_under(absolute, base):
+        # Outside the project: its folders are not the project's to match, only its name.
+        return any(fnmatch.fnmatch(os.path.basename(absolute), p) for p in patterns)
+    relative = Path(os.path.relpath(absolute, base))
     for part in (relative, *relative.parents[:-1]):
         text = part.as_posix()
         if any(fnmatch.fnmatch(text, p) or fnmatch.fnmatch(part.name, p) for p in patterns):
@@ -147,8 +151,11 @@ def excluded(path: str | Path, patterns: tuple[str, ...], root: Path | None) -> 
     return False
 
 
-def _is_under(path: str, root: Path) -> bool:
-    return os.path.commonpath([path, os.path.abspath(root)]) == os.path.abspath(root)
+def _is_under(path: str, folder: str) -> bool:
+    try:
+        return os.path.commonpath([path, folder]) == folder
+    except ValueError:  # another drive
+        return False
 
 
 def _git_ignored(folder: str) -> frozenset[str] | None:

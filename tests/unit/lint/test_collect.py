@@ -116,6 +116,14 @@ def test_exclude_patterns_match_the_relative_path_a_folder_or_a_name(tmp_path, e
     assert "archive" not in entered  # an excluded folder is never walked
 
 
+def test_folders_above_the_project_are_not_matched(tmp_path):
+    touch(tmp_path, "archive/project/a.ipynb", "archive/other/b.ipynb")
+    project = tmp_path / "archive" / "project"
+    assert collect_notebooks([project, tmp_path / "archive" / "other"], ("archive",),
+                             project) == [project / "a.ipynb", tmp_path / "archive/other/b.ipynb"]
+    assert collect_notebooks([project / "a.ipynb"], ("a.ipynb",), tmp_path / "elsewhere") == []
+
+
 def test_exclude_applies_to_notebooks_named_on_the_command_line(tmp_path):
     touch(tmp_path, "keep.ipynb", "archive/old.ipynb")
     named = [tmp_path / "keep.ipynb", tmp_path / "archive" / "old.ipynb", tmp_path / "archive"]
