@@ -2,14 +2,15 @@
 
 Every renderer takes diagnostics already sorted (path, cell, output, line, column, code) and
 returns text, so the output is deterministic. Lines and columns are within the cell; formats
-with no notion of cells (SARIF, GitHub annotations, GitLab reports) give the line and column in the
-notebook file instead (``nbprod.lint.file_lines``), and carry the cell in the message and,
-for SARIF, in each result's ``properties``.
+with no notion of cells (SARIF, GitHub annotations, GitLab and JUnit reports) give the line
+and column in the notebook file instead (``nbprod.lint.file_lines``), and carry the cell in
+the message and, for SARIF, in each result's ``properties``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import PurePath
 
@@ -35,6 +36,8 @@ INFORMATION_URI = "https://nbprod.readthedocs.io/en/latest/lint/"
 _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 _GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 _GITLAB_SEVERITY = {Severity.ERROR: "major", Severity.WARNING: "minor", Severity.INFO: "info"}
+# Characters XML 1.0 cannot hold (a message quoting a line may carry one): shown as U+FFFD.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def diagnostic_to_json(d: Diagnostic) -> dict:
@@ -296,6 +299,43 @@ def render_gitlab(diagnostics: list[Diagnostic]) -> str:
     return json.dumps(issues, indent=2, ensure_ascii=False, sort_keys=True)
 
 
+def render_junit(diagnostics: list[Diagnostic]) -> str:
+    """A JUnit XML report, for CI systems that show test results (Jenkins, Azure
+    Pipelines, GitLab's test reports): one test suite per notebook with findings, one
+    failed test case per finding (named ``nbprod.<code>``, with the line of the notebook
+    file where its code is, ``_file_region``), as ruff's ``junit`` output. Without
+    findings, one passing case says so."""
+    from xml.etree import ElementTree
+
+    region_of = _file_region(diagnostics)
+    root = ElementTree.Element("testsuites", name="nbprod", tests=str(len(diagnostics) or 1),
+                               failures=str(len(diagnostics)), errors="0")
+    by_path: dict[str, list[Diagnostic]] = {}
+    for d in diagnostics:
+        by_path.setdefault(d.path, []).append(d)
+    if not diagnostics:
+        suite = ElementTree.SubElement(root, "testsuite", name="nbprod", tests="1",
+                                       failures="0", errors="0")
+        ElementTree.SubElement(suite, "testcase", name="No findings")
+    for path, found in by_path.items():
+        name = PurePath(path).as_posix()
+        suite = ElementTree.SubElement(root, "testsuite", name=name, tests=str(len(found)),
+                                       failures=str(len(found)), errors="0")
+        for d in found:
+            region = region_of(d)
+            case = ElementTree.SubElement(
+                suite, "testcase", name=f"nbprod.{d.code}", classname=name,
+                line=str(region["startLine"]), column=str(region["startColumn"]))
+            where = _where(d)
+            message = _XML_INVALID.sub("\ufffd", d.message)
+            failure = ElementTree.SubElement(case, "failure", message=message,
+                                             type=d.severity.value)
+            failure.text = f"{where}: {message}" if where else message
+    ElementTree.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(
+        root, encoding="unicode")
+
+
 def _sarif_rule(d: Diagnostic) -> dict:
     """The driver's description of ``d.code``: from nbprod's registry, else from ruff's data."""
     from .rules import rule_registry
@@ -323,6 +363,7 @@ FORMATS: dict[str, Callable[[list[Diagnostic]], str]] = {
     "sarif": render_sarif,
     "github": render_github,
     "gitlab": render_gitlab,
+    "junit": render_junit,
 }
 
 

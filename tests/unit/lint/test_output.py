@@ -44,7 +44,7 @@ DIAGNOSTICS = sorted(
 )
 
 GOLDEN = {"text": "text.txt", "json": "json.json", "sarif": "sarif.json", "github": "github.txt",
-          "gitlab": "gitlab.json"}
+          "gitlab": "gitlab.json", "junit": "junit.xml"}
 
 
 @pytest.mark.parametrize("fmt", sorted(GOLDEN))
@@ -158,3 +158,20 @@ def test_gitlab_reports_lines_of_the_notebook_file(run_cli, tmp_path):
     assert issue["location"]["path"] == "nb.ipynb"
     assert "print(undefined_name)" in file_lines[issue["location"]["lines"]["begin"] - 1]
     assert issue["description"].startswith("cell 2: ")
+
+
+def test_junit_is_valid_xml_at_the_lines_of_the_notebook_file(run_cli, tmp_path):
+    from xml.etree import ElementTree
+
+    nb = make_notebook("x = 1", "import os\nprint(undefined_name)")
+    (tmp_path / "nb.ipynb").write_text(nbformat.writes(nb), encoding="utf-8")
+    file_lines = (tmp_path / "nb.ipynb").read_text(encoding="utf-8").split("\n")
+    result = run_cli("lint", "nb.ipynb", "--output-format", "junit", "--no-cache", cwd=tmp_path)
+    root = ElementTree.fromstring(result.stdout.encode())
+    cases = {case.get("name"): case for case in root.iter("testcase")}
+    assert root.get("failures") == str(len(cases)) == "2"
+    line = int(cases["nbprod.F821"].get("line"))
+    assert "print(undefined_name)" in file_lines[line - 1]
+    assert cases["nbprod.F821"].find("failure").text.startswith("cell 2: ")
+    odd = replace(DIAGNOSTICS[0], message="form\x0cfeed and \x1b[31mcolour")
+    ElementTree.fromstring(render([odd], "junit").encode())  # still well-formed
