@@ -38,6 +38,7 @@ from pathlib import Path
 
 from blake3 import blake3
 
+from ..distributions import metadata_folders
 from ..fsutil import atomic_write, default_cache_folder
 from .checker import LintConfig, LintResult, extended_registry, ruff_codes
 from .probe import Observations, content_hash, signature
@@ -189,7 +190,8 @@ def settings_key(config: LintConfig, project_root: Path | None) -> str:
         "root": os.path.abspath(project_root) if project_root else None,
         "code": _code_hash(),
         "ruff": _ruff_signature() if ruff_codes(config) else None,
-        "installed": _installed_distributions(),
+        # NB207 and NB208 ask which distributions are installed and which modules import.
+        "installed": metadata_folders(path_files=True),
     }
     text = json.dumps(parts, sort_keys=True, default=str)
     return blake3(text.encode()).hexdigest()[:32]
@@ -219,30 +221,10 @@ def _code_hash() -> str:
     return digest.hexdigest()
 
 
-def _installed_distributions() -> list[str]:
-    """The names (with versions) of the distributions installed where imports resolve: one
-    added, removed or upgraded changes the list, a reinstall of the same set does not."""
-    import site
-    import sysconfig
-
-    paths = sysconfig.get_paths()
-    folders = [paths["purelib"], paths["platlib"]]
-    if site.ENABLE_USER_SITE:
-        folders.append(site.getusersitepackages())
-    found = []
-    for folder in dict.fromkeys(folders):
-        try:
-            names = os.listdir(folder)
-        except OSError:
-            continue
-        found += sorted(n for n in names if n.endswith((".dist-info", ".egg-info", ".pth")))
-    return found
-
-
 def _ruff_signature() -> list:
     """Which ruff runs: its path and the size of its binary (a new ruff changes its
     findings). The version of a ruff installed in this environment is also in the names of
-    the installed distributions (``_installed_distributions``)."""
+    the installed distributions (``nbprod.distributions``)."""
     from .ruff_binary import ruff_binary
 
     binary = ruff_binary()

@@ -10,8 +10,8 @@ larger run that needed it paid it again. The answer depends only on what is inst
 
 - ``prepare`` answers before workers fork (they inherit the answer), from the lint cache
   folder, where the answer is kept as JSON keyed by the Python version and the names of
-  the metadata folders on ``sys.path`` (which hold the versions: installing, removing or
-  upgrading a distribution changes the key);
+  the distributions' metadata folders (``nbprod.distributions``, which hold the versions:
+  installing, removing or upgrading a distribution changes the key);
 - without a cache (``--no-cache``), the answer is computed when first needed, once per
   process.
 """
@@ -19,9 +19,10 @@ larger run that needed it paid it again. The answer depends only on what is inst
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
+
+from ..distributions import metadata_folders
 
 __all__ = ["module_distributions", "prepare"]
 
@@ -75,17 +76,9 @@ def _computed() -> dict[str, tuple[str, ...]]:
 
 
 def _environment_key() -> str:
-    """A hash of what ``packages_distributions`` reads: the metadata folders (``.dist-info``,
-    ``.egg-info``) of every folder on ``sys.path``, in order."""
+    """A hash of the Python version and the installed distributions with their versions
+    (``nbprod.distributions``): what ``packages_distributions`` reads."""
     from blake3 import blake3
 
-    listing: list = [sys.version]
-    for entry in sys.path:
-        folder = os.path.abspath(entry or ".")
-        try:
-            names = os.listdir(folder)
-        except OSError:
-            continue
-        listing.append([folder, sorted(n for n in names if n.endswith((".dist-info",
-                                                                        ".egg-info")))])
+    listing = [sys.version, metadata_folders()]
     return blake3(json.dumps(listing).encode()).hexdigest()[:32]

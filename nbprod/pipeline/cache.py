@@ -15,13 +15,13 @@ from __future__ import annotations
 import ast
 import functools
 import json
-import os
 import platform
 import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..distributions import metadata_folders
 from ..store.hashing import hash_bytes
 from ..syntax import parse
 
@@ -96,30 +96,16 @@ def code_hash_of_function(module_source: str, function: str, other_steps: set[st
 def environment_fingerprint() -> str:
     """Python, platform and every installed distribution with its version, as one hash.
 
-    Distributions are read from the names of the ``*.dist-info``/``*.egg-info`` folders on
-    ``sys.path`` (``name-version.dist-info``): parsing every distribution's metadata costs
-    seconds with a few hundred installed, and the folder names carry the same facts.
+    Distributions are read from the names of their metadata folders
+    (``nbprod.distributions``): parsing every distribution's metadata costs seconds with a
+    few hundred installed, and the folder names carry the same facts.
     """
     return hash_json({
         "python": sys.version.split()[0],
         "implementation": sys.implementation.name,
         "platform": [platform.system(), platform.machine()],
-        "packages": _installed_distributions(),
+        "packages": metadata_folders(),
     })
-
-
-def _installed_distributions() -> list[str]:
-    found: set[str] = set()
-    for entry in sys.path:
-        try:
-            listing = os.scandir(entry or ".")
-        except OSError:  # a zip file or a folder that is gone
-            continue
-        with listing:
-            for item in listing:
-                if item.name.endswith((".dist-info", ".egg-info")):
-                    found.add(item.name.lower())
-    return sorted(found)
 
 
 def _describe_code(where: str) -> str:

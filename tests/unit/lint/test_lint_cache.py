@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import nbformat
@@ -324,3 +325,17 @@ def test_reading_warnings_are_reported_again_from_the_cache(tmp_path, cache_dir,
     assert before.warnings and "path_" in before.warnings[0]
     forbid_linting(monkeypatch)
     assert lint_cached([path], cache_dir).warnings == before.warnings
+
+
+def test_installing_or_adding_a_path_file_changes_the_settings_key(tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.setattr(sys, "path", [*sys.path, str(site)])
+    keys = [settings_key(LintConfig(), None)]
+    (site / "newpkg-1.0.dist-info").mkdir()
+    keys.append(settings_key(LintConfig(), None))
+    (site / "newpkg-1.0.dist-info").rename(site / "newpkg-1.1.dist-info")
+    keys.append(settings_key(LintConfig(), None))
+    (site / "extra.pth").write_text("/somewhere\n")
+    keys.append(settings_key(LintConfig(), None))
+    assert len(set(keys)) == 4
