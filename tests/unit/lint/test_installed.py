@@ -90,3 +90,20 @@ def test_lint_keeps_the_answer_in_its_cache_folder(run_cli, tmp_path, fresh, mon
     monkeypatch.setattr(installed, "_answer", None)
     forbid_computing(monkeypatch)
     assert lint("import pandas\nimport sklearn  # edited") == {"NB207"}
+
+
+def test_a_run_served_from_the_cache_prepares_nothing(run_cli, tmp_path, fresh, monkeypatch):
+    monkeypatch.setenv("NBPROD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr("nbprod.lint.cache.RACY_SECONDS", 0)
+    (tmp_path / "requirements.txt").write_text("pandas\n")
+    notebook = tmp_path / "nb.ipynb"
+    notebook.write_text(nbformat.writes(make_notebook("import sklearn")))
+    first = run_cli("lint", notebook, "--select", "NB207", "--output-format", "json")
+
+    def fail(cache_folder):
+        raise AssertionError("prepared")
+
+    monkeypatch.setattr(installed, "prepare", fail)
+    monkeypatch.setattr("nbprod.lint.rules.portability.prepare_installed", fail)
+    again = run_cli("lint", notebook, "--select", "NB207", "--output-format", "json")
+    assert again.stdout == first.stdout and "NB207" in again.stdout
