@@ -317,8 +317,8 @@ def lint_paths(
 
         batch = RuffBatch(_ruff_paths(files[i] for i in todo), codes).start()
     try:
-        if todo:  # while ruff runs
-            prepare_rules(config, [files[i] for i in todo], cache.file.parent if cache else None)
+        # While ruff runs; only for the notebooks to lint (none: nothing is prepared).
+        prepare_rules(config, [files[i] for i in todo], cache.file.parent if cache else None)
         linted = _run_all([files[i] for i in todo], config, project_root, jobs)
         ruff_found = batch.results() if batch else {}
     finally:
