@@ -45,7 +45,7 @@ SUMMARIES: dict[str, str] = {
     "drift": "Compare a CSV of inputs with the training data of a run's model (PSI per column).",
     "env": "Lock a run's environment; list and prune rebuilt environments.",
     "export": "Export tagged cells to a module, its tests and pipeline steps.",
-    "init": "Add nbprod to a project: [tool.nbprod], a CI workflow, pre-commit, a notebook.",
+    "init": "Add nbprod to a project: [tool.nbprod], CI jobs, pre-commit, a notebook.",
     "lint": "Lint notebooks (files or folders, recursively) with nbprod's rules and ruff's.",
     "models": "List, show, compare and alias the models runs recorded.",
     "params": "Show the parameters a notebook takes (from its cell tagged 'parameters').",

@@ -15,13 +15,17 @@ _VERBS = {"create": "created", "append": "updated", "replace": "replaced", "unch
 @click.option(
     "--force", is_flag=True, help="Replace existing files and an existing [tool.nbprod] section."
 )
+@click.option("--ci", type=click.Choice(["github", "gitlab"]), default="github",
+              show_default=True,
+              help="The CI service: a GitHub Actions workflow, or GitLab CI jobs.")
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="json: each file with the action taken, for scripts.")
-def init_command(directory: Path, force: bool, output_format: str) -> int:
-    """Add nbprod to a project: [tool.nbprod], a CI workflow, pre-commit, a notebook.
+def init_command(directory: Path, force: bool, ci: str, output_format: str) -> int:
+    """Add nbprod to a project: [tool.nbprod], CI jobs, pre-commit, a notebook.
 
-    Writes [tool.nbprod] in pyproject.toml, a GitHub Actions workflow, a pre-commit hook,
-    .gitignore entries and a tagged starter notebook.
+    Writes [tool.nbprod] in pyproject.toml, a GitHub Actions workflow (or, with --ci
+    gitlab, GitLab CI jobs in .gitlab/nbprod-ci.yml, included from .gitlab-ci.yml), a
+    pre-commit hook, .gitignore entries and a tagged starter notebook.
 
     Existing files are never overwritten without --force; pyproject.toml and .gitignore are
     extended, not replaced. Running it again changes nothing.
@@ -29,10 +33,20 @@ def init_command(directory: Path, force: bool, output_format: str) -> int:
     Exit codes: 0 done (or already set up), 2 a file exists with other content (names it) or
     pyproject.toml is not valid TOML.
     """
-    from ..scaffold import plan_init, write_init
+    from ..scaffold import (
+        CI_FILES,
+        GITLAB_INCLUDE,
+        gitlab_ci_includes_nbprod,
+        plan_init,
+        write_init,
+    )
 
-    planned = plan_init(directory, force=force)
+    planned = plan_init(directory, force=force, ci=ci)
     changed = write_init(directory, planned)
+    if ci == "gitlab" and not gitlab_ci_includes_nbprod(directory):
+        click.echo(f"note: {directory / '.gitlab-ci.yml'} is the project's own and was left as"
+                   f" it is; add to it:\n{GITLAB_INCLUDE.rstrip()}\nso that GitLab runs the"
+                   f" jobs in {CI_FILES['gitlab'][0]}", err=True)
     if output_format == "json":
         click.echo(json.dumps({
             "changed": bool(changed),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
 import yaml
 
@@ -198,3 +200,49 @@ def test_every_file_is_written_atomically(run_cli, tmp_path, monkeypatch):
     assert sorted(written) == sorted(GENERATED)
     leftovers = [p for p in tmp_path.rglob("*") if p.name.startswith(".nbprod-tmp-")]
     assert leftovers == []
+
+
+def test_gitlab_jobs_parse_are_included_and_their_lint_commands_run(run_cli, tmp_path,
+                                                                     monkeypatch):
+    result = run_cli("init", tmp_path, "--ci", "gitlab")
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / ".github").exists()
+    assert yaml.safe_load((tmp_path / ".gitlab-ci.yml").read_text()) == {
+        "include": [{"local": ".gitlab/nbprod-ci.yml"}]}
+    jobs = yaml.safe_load((tmp_path / ".gitlab/nbprod-ci.yml").read_text())
+    assert {name for name in jobs if not name.startswith(".")} == {
+        "variables", "nbprod-lint", "nbprod-export-check", "nbprod-notebooks",
+        "nbprod-exported-tests"}
+    lint = jobs["nbprod-lint"]
+    assert lint["artifacts"]["reports"] == {"codequality": "gl-code-quality-report.json",
+                                            "junit": "nbprod-lint.xml"}
+    assert lint["artifacts"]["when"] == "always"
+    # The lint results only, inside the project as GitLab requires: never compiled code.
+    assert lint["cache"]["paths"] == [".cache/nbprod/lint"]
+    assert lint["variables"]["NBPROD_CACHE_DIR"] == "$CI_PROJECT_DIR/.cache/nbprod"
+    assert jobs["variables"]["NBPROD"] == f"nbprod[run]=={__version__}"
+    assert ("python -m pytest --nbprod --nbprod-report nbprod-reports -n auto notebooks"
+            in jobs["nbprod-notebooks"]["script"])
+
+    # The lint job's two commands, as the runner would run them in the new project.
+    monkeypatch.setenv("NBPROD_CACHE_DIR", str(tmp_path / ".cache" / "nbprod"))
+    report, junit = (command.split(" > ")[0].split()[1:] for command in lint["script"])
+    quality = run_cli(*report, cwd=tmp_path)
+    assert quality.exit_code == 0 and json.loads(quality.stdout) == []
+    tests = run_cli(*junit, cwd=tmp_path)
+    assert tests.exit_code == 0
+    assert ElementTree.fromstring(tests.stdout.encode()).get("failures") == "0"
+
+
+def test_an_existing_gitlab_ci_file_is_left_alone_and_the_include_is_named(run_cli,
+                                                                           tmp_path):
+    own = "stages: [test]\nunit:\n  script: [pytest]\n"
+    (tmp_path / ".gitlab-ci.yml").write_text(own)
+    result = run_cli("init", tmp_path, "--ci", "gitlab")
+    assert result.exit_code == 0
+    assert (tmp_path / ".gitlab-ci.yml").read_text() == own
+    assert "unchanged  .gitlab-ci.yml" in result.stdout
+    assert "- local: .gitlab/nbprod-ci.yml" in result.stderr
+    (tmp_path / ".gitlab-ci.yml").write_text(own + "include:\n  - local: .gitlab/nbprod-ci.yml\n")
+    again = run_cli("init", tmp_path, "--ci", "gitlab")
+    assert "Already set up" in again.stdout and "include" not in again.stderr
