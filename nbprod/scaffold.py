@@ -37,7 +37,7 @@ CI_FILES = {
     "gitlab": (".gitlab/nbprod-ci.yml", "gitlab-ci.yml.j2"),
 }
 #: GitLab reads one file, ``.gitlab-ci.yml``; nbprod's jobs live in their own and are included.
-GITLAB_INCLUDE = "include:\n  - local: .gitlab/nbprod-ci.yml\n"
+GITLAB_INCLUDE = f"include:\n  - local: {CI_FILES['gitlab'][0]}\n"
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]\s]+(?:\s*\.\s*[^\]\s]+)*)\s*\]\]?\s*(?:#.*)?$")
 
 
