@@ -84,6 +84,8 @@ def _check_type(value: Any, fld: dataclasses.Field, key: str, where: str) -> Any
     if base.startswith("tuple"):
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where}: {key!r} must be a list, got {type(value).__name__}")
+        if base.startswith("tuple[str") and not all(isinstance(item, str) for item in value):
+            raise ConfigError(f"{where}: {key!r} must be a list of strings, got {value!r}")
         return tuple(value)
     if base.startswith("dict") and not isinstance(value, dict):
         raise ConfigError(f"{where}: {key!r} must be a table, got {type(value).__name__}")

@@ -46,7 +46,7 @@ class TestConfig:
     kernel: str = ""  # empty: the notebook's own kernelspec
     sanitizers: tuple = ()
     parameters: dict = field(default_factory=dict)  # notebook glob -> {name: value}
-    exclude: tuple = ()  # notebook globs never collected
+    exclude: tuple[str, ...] = ()  # notebook globs never collected
     rtol: float = 1e-5  # relative tolerance for decimal numbers in compared outputs
     atol: float = 1e-8  # absolute tolerance for decimal numbers in compared outputs
     images: str = "skip"

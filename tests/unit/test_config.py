@@ -52,6 +52,8 @@ def test_kebab_and_snake_case_keys(tmp_path):
         ("[tool.nbprod.lint]\nmax-cells = 'many'\n", "'max-cells' must be int"),
         ("[tool.nbprod.lint]\nruff = 1\n", "'ruff' must be bool"),
         ("[tool.nbprod.lint]\nselect = 'NB'\n", "'select' must be a list"),
+        ("[tool.nbprod.lint]\nexclude = [1]\n", "'exclude' must be a list of strings, got [1]"),
+        ("[tool.nbprod.lint]\nrespect-gitignore = 'yes'\n", "'respect-gitignore' must be bool"),
         ("[tool.nbprod.lint]\nper-file-ignores = 3\n", "'per-file-ignores' must be a table"),
         ("[tool.nbprod]\nlint = 3\n", "[tool.nbprod.lint] must be a table"),
         ("[tool.nbprod.lint\n", "not valid TOML"),
