@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import nbformat
 import pytest
@@ -89,11 +90,7 @@ def test_export_run_with_a_parameter_and_diff_two_runs(page: Page, lab_server, s
     expect(status).to_have_text("succeeded")
     for cell in (status, rows.first.locator(".nbprod-run-params")):
         assert cell.evaluate("e => e.scrollWidth <= e.clientWidth"), cell.inner_text()
-    lines = rows.first.locator(".nbprod-run-params").evaluate(
-        "e => { const r = document.createRange(); r.selectNodeContents(e);"
-        " return r.getClientRects().length; }"
-    )
-    assert lines == 1, lines
+    assert _line_count(page, rows.first.locator(".nbprod-run-params")) == 1
     shot(page, "run-done")
 
     link.click()
@@ -130,3 +127,17 @@ def test_export_run_with_a_parameter_and_diff_two_runs(page: Page, lab_server, s
     expect(frame.locator(".nbprod-verdict")).to_contain_text("succeeded")
     assert page.locator("iframe.nbprod-page-frame").get_attribute("sandbox") == ""
     shot(page, "run-report-in-lab")
+
+
+def _line_count(page: Page, element, timeout: float = 10.0) -> int:
+    """How many lines the text of ``element`` takes on screen. The table is drawn again when
+    the run that just ended refreshes it, and a row caught in between has no lines yet: ask
+    again until it has some (a word broken across lines stays 2 however long one waits)."""
+    script = ("e => { const r = document.createRange(); r.selectNodeContents(e);"
+              " return r.getClientRects().length; }")
+    deadline = time.monotonic() + timeout
+    lines = element.evaluate(script)
+    while lines == 0 and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+        lines = element.evaluate(script)
+    return lines
