@@ -147,40 +147,41 @@ class FileLines:
 
     def _object(self, at: int, member: _Handler) -> int:
         """Read the object at ``at``: ``member(key, offset of its value)`` for each member."""
-        text = self._text
-        if text[at] != "{":
-            raise ValueError("not an object")
-        at = self._space(at + 1)
-        if text[at] == "}":
-            return at + 1
-        while True:
-            key = _KEY.match(text, at)
+
+        def one(at: int) -> int:
+            key = _KEY.match(self._text, at)
             if key is None:
                 raise ValueError("not a key")
-            name = key.group(1)
-            value = key.end()
+            name, value = key.group(1), key.end()
             end = member(json.loads(f'"{name}"') if "\\" in name else name, value)
-            after = _AFTER.match(text, self._skip(value) if end is None else end)
-            if after is None or after.group(1) == "]":
-                raise ValueError("no comma between members")
-            if after.group(1) == "}":
-                return after.start(1) + 1
-            at = after.end()
+            return self._skip(value) if end is None else end
+
+        return self._container(at, "{", "}", one)
 
     def _array(self, at: int, item: _Handler) -> int:
         """Read the array at ``at``: ``item(offset)`` for each of its values."""
+
+        def one(at: int) -> int:
+            end = item(at)
+            return self._skip(at) if end is None else end
+
+        return self._container(at, "[", "]", one)
+
+    def _container(self, at: int, opening: str, closing: str,
+                   one: Callable[[int], int]) -> int:
+        """Read the object or array at ``at``, ``one(offset)`` reading each member or item
+        and returning where it ends; returns where the container ends."""
         text = self._text
-        if text[at] != "[":
-            raise ValueError("not an array")
+        if text[at] != opening:
+            raise ValueError(f"not a {opening}")
         at = self._space(at + 1)
-        if text[at] == "]":
+        if text[at] == closing:
             return at + 1
         while True:
-            end = item(at)
-            after = _AFTER.match(text, self._skip(at) if end is None else end)
-            if after is None or after.group(1) == "}":
-                raise ValueError("no comma between items")
-            if after.group(1) == "]":
+            after = _AFTER.match(text, one(at))
+            if after is None or after.group(1) not in (",", closing):
+                raise ValueError(f"no comma between the parts of a {opening}")
+            if after.group(1) == closing:
                 return after.start(1) + 1
             at = after.end()
 
