@@ -24,7 +24,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-__all__ = ["CI_FILES", "GITLAB_INCLUDE", "PlannedFile", "gitlab_ci_includes_nbprod", "plan_init",
+__all__ = ["CI_FILES", "GITLAB_INCLUDE", "PlannedFile", "missing_gitlab_include", "plan_init",
            "render_template", "write_init"]
 
 NOTEBOOKS_DIR = "notebooks"
@@ -237,10 +237,11 @@ def _plan_gitlab_ci(path: Path) -> PlannedFile:
     return PlannedFile(relative, _read(path), "unchanged")
 
 
-def gitlab_ci_includes_nbprod(root: Path) -> bool:
-    """Whether the project's ``.gitlab-ci.yml`` names nbprod's jobs file."""
-    path = root / ".gitlab-ci.yml"
-    return path.exists() and CI_FILES["gitlab"][0] in _read(path)
+def missing_gitlab_include(planned: list[PlannedFile]) -> bool:
+    """Whether the planned ``.gitlab-ci.yml`` (the project's own, which init never edits)
+    does not name nbprod's jobs file, so GitLab would not run them."""
+    return any(item.path == PurePosixPath(".gitlab-ci.yml")
+               and CI_FILES["gitlab"][0] not in item.text for item in planned)
 
 
 def _parse_toml(text: str, path: Path) -> dict:

@@ -36,14 +36,14 @@ def init_command(directory: Path, force: bool, ci: str, output_format: str) -> i
     from ..scaffold import (
         CI_FILES,
         GITLAB_INCLUDE,
-        gitlab_ci_includes_nbprod,
+        missing_gitlab_include,
         plan_init,
         write_init,
     )
 
     planned = plan_init(directory, force=force, ci=ci)
     changed = write_init(directory, planned)
-    if ci == "gitlab" and not gitlab_ci_includes_nbprod(directory):
+    if missing_gitlab_include(planned):
         click.echo(f"note: {directory / '.gitlab-ci.yml'} is the project's own and was left as"
                    f" it is; add to it:\n{GITLAB_INCLUDE.rstrip()}\nso that GitLab runs the"
                    f" jobs in {CI_FILES['gitlab'][0]}", err=True)
