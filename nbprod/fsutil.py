@@ -4,13 +4,17 @@ Every file nbprod writes (notebooks, generated modules, receipts, store objects)
 ``atomic_write``: a temporary file in the same directory, fsync, then ``os.replace``. A killed
 process therefore leaves either the old file or the new one, never half of each. The temporary
 name starts with ``.nbprod-tmp-`` so ``nbprod store verify --repair`` can find leftovers.
+Writers that read a file, change it and write it back, where other processes may do the same
+(lint fixes declaring packages), hold ``folder_lock`` around the whole read-change-write.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import PathError
@@ -144,6 +148,25 @@ def fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def folder_lock(folder: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` (``flock`` on the folder itself, so nothing is
+    written into it): other processes that lock the same folder wait until this one is done.
+    Where the folder cannot be opened, nothing is locked."""
+    import fcntl
+
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the last descriptor releases the lock
 
 
 def resolve_inside(root: str | os.PathLike, relative: str | os.PathLike) -> Path:

@@ -128,6 +128,9 @@ def lint_command(paths, select, ignore, extend_select, extend_exclude, fix, unsa
         click.echo(f"warning: {message}", err=True)
     for message in report.errors:
         click.echo(f"error: {message}", err=True)
+    if report.written_files and output_format == "text":
+        shown = ", ".join(os.path.relpath(path) for path in report.written_files)
+        click.echo(f"The fixes also wrote {shown}.", err=True)
     if output_format == "text" or report.errors:
         safe = sum(d.fix_applicability == "safe" for d in diagnostics)
         hidden = sum(d.fix_applicability == "unsafe" for d in diagnostics)

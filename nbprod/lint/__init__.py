@@ -27,7 +27,7 @@ from ..errors import (
     NbprodWarning,
     NotebookError,
 )
-from ..fsutil import atomic_write
+from ..fsutil import atomic_write, folder_lock
 from ..notebook import check_readable, dumps, load, prepare_validation, save
 from .cache import LintCache
 from .checker import (
@@ -86,6 +86,11 @@ class LintReport:
     @property
     def fixed(self) -> int:
         return sum(r.fixed for r in self.results)
+
+    @property
+    def written_files(self) -> list[Path]:
+        """Files other than the notebooks that the fixes wrote (a requirements.txt)."""
+        return sorted({path for r in self.results for path in r.file_edits})
 
     @property
     def previews(self) -> list[dict]:
@@ -359,7 +364,7 @@ def _relinted(outcomes: list, files: list[Path], config: LintConfig, root: Path 
     for outcome in outcomes:
         now = final.get(outcome.path) if isinstance(outcome, LintResult) else None
         if now is not None:
-            now.fixed = outcome.fixed
+            now.fixed, now.file_edits = outcome.fixed, outcome.file_edits
         relinted.append(now or outcome)
     return relinted
 
@@ -522,8 +527,24 @@ def _fix(nb, config: LintConfig, root: Path | None, codes: tuple[str, ...]) -> L
     """nbprod's fixes, then ruff's (applied by nbprod, cell by cell), then a final lint of
     the result; the notebook is saved once, atomically, when anything changed, after the
     other files the fixes changed (a requirement moved out of the notebook is declared
-    before its install line is commented out, so an interruption loses nothing)."""
+    before its install line is commented out, so an interruption loses nothing).
+
+    Fixes that change other files (NB203 declaring a package in requirements.txt) read the
+    file, add to it and write it back. Other notebooks of the project may be fixed at the
+    same time, by the other workers or by other nbprod processes (pre-commit runs several):
+    such a notebook is fixed again while it holds the project folder's lock, from the files
+    as the previous writer left them, so that no writer overwrites another's additions.
+    """
     result = lint(nb, config, root)
+    if result.file_edits and not config.diff:
+        with folder_lock(root or nb.path.parent):
+            return _apply_fixes(nb, lint(nb, config, root), config, root, codes)
+    return _apply_fixes(nb, result, config, root, codes)
+
+
+def _apply_fixes(nb, result: LintResult, config: LintConfig, root: Path | None,
+                 codes: tuple[str, ...]) -> LintResult:
+    """The rest of ``_fix``, from the result of nbprod's fixes."""
     edits = result.file_edits
     working = result.fixed_notebook or copy_notebook(nb)
     fixed = result.fixed

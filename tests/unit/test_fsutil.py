@@ -7,7 +7,7 @@ import os
 import pytest
 
 from nbprod.errors import PathError
-from nbprod.fsutil import TEMP_PREFIX, atomic_write, resolve_inside
+from nbprod.fsutil import TEMP_PREFIX, atomic_write, folder_lock, resolve_inside
 
 
 def test_atomic_write_replaces_and_leaves_no_temp(tmp_path):
@@ -90,3 +90,28 @@ def test_atomic_write_survives_a_lone_surrogate(tmp_path):
     target = tmp_path / "out.json"
     atomic_write(target, 'ok "\ud800" end')
     assert target.read_bytes().decode("utf-8") == 'ok "\ufffd" end'
+
+
+def test_folder_lock_makes_the_next_holder_wait_and_writes_nothing(tmp_path):
+    import threading
+
+    order: list[str] = []
+
+    def second() -> None:
+        with folder_lock(tmp_path):
+            order.append("second")
+
+    with folder_lock(tmp_path):
+        waiting = threading.Thread(target=second)
+        waiting.start()
+        waiting.join(timeout=0.5)
+        assert waiting.is_alive()  # blocked while the first holds the lock
+        order.append("first")
+    waiting.join(timeout=10)
+    assert order == ["first", "second"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_folder_lock_of_a_missing_folder_locks_nothing(tmp_path):
+    with folder_lock(tmp_path / "missing"):
+        pass

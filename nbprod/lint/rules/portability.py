@@ -253,12 +253,15 @@ class InstallInNotebook(Rule):
     A plain `pip install` of named packages is moved: the packages not yet declared are
     added to the project's requirements.txt (at the project root, else beside the
     notebook), else to `[project] dependencies` in its pyproject.toml (an edit checked by
-    parsing the file again), else to a new requirements.txt at the project root; the line
-    is commented out with a note saying where they went. This fix is safe: the project now
-    declares what the notebook installed. Any other install line at the top level of a cell
-    (conda, files, URLs, index options, variables) can only be commented out, an unsafe
-    fix, because a fresh environment no longer gets the package. Lines indented inside a
-    block are left alone (commenting them out could leave an empty block).
+    parsing the file again); the line is commented out with a note saying where they went.
+    This fix is safe: the project now declares what the notebook installed. When the
+    project declares no dependencies at all, the fix creates a requirements.txt at the
+    project root, and it is unsafe: a file listing only this notebook's installs would
+    leave every other import of the project undeclared (NB207 then reports each one), so
+    it is yours to decide. Any other install line at the top level of a cell (conda,
+    files, URLs, index options, variables) can only be commented out, an unsafe fix,
+    because a fresh environment no longer gets the package. Lines indented inside a block
+    are left alone (commenting them out could leave an empty block).
     """
 
     code = "NB203"
@@ -292,11 +295,19 @@ class InstallInNotebook(Rule):
         if declaration is None:
             return {"fix_title": "Comment out the install line",
                     "fix_applicability": Applicability.UNSAFE}
-        shown = os.path.relpath(declaration[0], ctx.nb.path.parent)
+        target, text = declaration
+        shown = os.path.relpath(target, ctx.nb.path.parent)
         names = ", ".join(f"`{s}`" for s in specs)
-        title = (f"Move {names} to {shown}" if declaration[1] is not None
-                 else f"Comment out the install line ({shown} declares {names})")
-        return {"fix_title": title, "data": {"requirements": specs, "shown": shown}}
+        data = {"requirements": specs, "shown": shown}
+        if text is None:
+            return {"fix_title": f"Comment out the install line ({shown} declares {names})",
+                    "data": data}
+        if target not in ctx.edits and not ctx.files.is_file(target):
+            # The project declares no dependencies yet: a file listing only this notebook's
+            # installs would leave every other import undeclared (NB207).
+            return {"fix_title": f"Move {names} to a new {shown}",
+                    "fix_applicability": Applicability.UNSAFE, "data": data}
+        return {"fix_title": f"Move {names} to {shown}", "data": data}
 
     def _shell_cell(self, ctx, cell):
         """Install commands in a ``%%bash`` cell (reported, never fixed: it is not Python)."""

@@ -111,10 +111,66 @@ def test_fix_is_idempotent(code, tmp_path):
 def test_unsafe_fix_needs_unsafe_fixes(tmp_path):
     path = tmp_path / "NB203.ipynb"
     shutil.copyfile(FIXTURES / "NB203.ipynb", path)
+    (tmp_path / "requirements.txt").write_text("pandas\n")
     _, result = _fix(path, "NB203", unsafe_fixes=False)
     assert result.fixed == 2  # the two pip lines are moved; the conda line needs unsafe fixes
     sources = [cell.source for cell in result.fixed_notebook.cells]
     assert sources[3] == "%conda install numpy"
+
+
+def test_declaring_the_first_dependencies_of_a_project_is_an_unsafe_fix(tmp_path):
+    # Without any requirements.txt or pyproject.toml dependencies, moving the installs
+    # would create a requirements.txt listing only them, and NB207 would then report every
+    # other import of the project: only with --unsafe-fixes.
+    path = tmp_path / "NB203.ipynb"
+    shutil.copyfile(FIXTURES / "NB203.ipynb", path)
+    _, safe_only = _fix(path, "NB203", unsafe_fixes=False)
+    assert safe_only.fixed == 0 and not safe_only.file_edits
+    offers = {d.fix_title: d.fix_applicability for d in safe_only.diagnostics}
+    assert offers["Move `xgboost` to a new requirements.txt"] == "unsafe"
+    _, unsafe = _fix(path, "NB203", unsafe_fixes=True)
+    assert unsafe.fixed == 3
+    assert sorted(unsafe.file_edits[tmp_path / "requirements.txt"].split()) == [
+        "lightgbm", "xgboost"]
+
+
+def test_notebooks_fixed_at_the_same_time_lose_none_of_each_others_declarations(tmp_path):
+    """Each notebook's fix reads requirements.txt, adds its package and writes it back. Fixed
+    by worker processes at once (40 notebooks: a pool), and by four nbprod processes at once
+    (as pre-commit runs them), every package must end up declared."""
+    import subprocess
+    import sys
+
+    def fix(folder: Path, *paths: Path | str) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "nbprod", "lint", "--select", "NB203", "--fix", "--no-cache",
+             *map(str, paths)],
+            cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def project(folder: Path) -> list[Path]:
+        folder.mkdir()
+        (folder / "requirements.txt").write_text("numpy\n")
+        notebooks = []
+        for i in range(40):
+            notebook = folder / f"nb{i:02d}.ipynb"
+            notebook.write_text(nbformat.writes(make_notebook(f"!pip install pkg{i}\nimport os")))
+            notebooks.append(notebook)
+        return notebooks
+
+    def declared(folder: Path) -> list[str]:
+        return sorted((folder / "requirements.txt").read_text().split())
+
+    expected = sorted(["numpy", *(f"pkg{i}" for i in range(40))])
+    pooled = tmp_path / "pooled"
+    project(pooled)
+    assert fix(pooled, ".").wait(timeout=120) == 0
+    assert declared(pooled) == expected
+
+    separate = tmp_path / "separate"
+    notebooks = project(separate)
+    processes = [fix(separate, *notebooks[k::4]) for k in range(4)]
+    assert [process.wait(timeout=120) for process in processes] == [0, 0, 0, 0]
+    assert declared(separate) == expected
 
 
 def test_moved_installs_are_declared_only_when_the_notebook_is_saved(tmp_path):
@@ -157,16 +213,18 @@ def test_a_fix_that_writes_a_project_file_reports_every_notebook_as_it_now_is(ru
     # a.ipynb is linted first, while the project declares no package at all (NB207 is
     # silent then); b.ipynb's fix then creates a requirements.txt, against which a.ipynb's
     # import is undeclared. The report must say so, as the next run does, not show a.ipynb
-    # as it was before the file existed.
+    # as it was before the file existed. (Creating the project's first declaration of
+    # dependencies is an unsafe fix.)
     (tmp_path / "a.ipynb").write_text(nbformat.writes(make_notebook("import numpy")))
     (tmp_path / "b.ipynb").write_text(nbformat.writes(make_notebook(
         "!pip install xgboost\nimport xgboost")))
     args = ("lint", "a.ipynb", "b.ipynb", "--select", "NB203,NB207", "--no-cache")
-    fixed = run_cli(*args, "--fix", cwd=tmp_path)
+    fixed = run_cli(*args, "--fix", "--unsafe-fixes", cwd=tmp_path)
     assert (tmp_path / "requirements.txt").read_text() == "xgboost\n"
     assert "a.ipynb:cell 1:1:1: NB207 `numpy` is imported but the project does not declare" in (
         fixed.output)
-    assert "Fixed 1, found 1 finding in 2 notebooks" in fixed.output
+    assert "The fixes also wrote requirements.txt.\nFixed 1, found 1 finding in 2 notebooks" in (
+        fixed.output)
     again = run_cli(*args, cwd=tmp_path)
     assert [line for line in again.output.splitlines() if "NB" in line] == [
         line for line in fixed.output.splitlines() if "NB" in line]
