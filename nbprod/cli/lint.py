@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from ..config import load_project_config
-from ..lint import LintConfig, lint_paths
+from ..lint import LintConfig, excluded, lint_paths
 from ..lint.output import FORMATS, render, render_text, render_verdicts_json, statistics
 
 _RUFF_CODE = re.compile(r"[A-Z]{1,4}[0-9]{1,4}")
@@ -100,6 +100,7 @@ def lint_command(paths, select, ignore, extend_select, extend_exclude, fix, unsa
         max_size=max_size,
         ruff=False if no_ruff else None,
     )
+    configured = config.exclude
     if extra:
         config = replace(config, exclude=(*config.exclude, *extra))
     cache = None
@@ -108,6 +109,13 @@ def lint_command(paths, select, ignore, extend_select, extend_exclude, fix, unsa
 
         cache = LintCache.for_settings(config, project.root)
     report = lint_paths(targets, config, project.root, cache=cache)
+    for target in paths:
+        pattern = excluded(target, config.exclude, project.root)
+        if pattern is not None:
+            origin = (f"`exclude` in {os.path.relpath(project.pyproject)}"
+                      if pattern in configured and project.pyproject else "--extend-exclude")
+            click.echo(f"warning: {target}: not linted, it matches the pattern {pattern!r}"
+                       f" of {origin}", err=True)
     if show_diff:
         return _show_diff(report, output_format)
     diagnostics = report.diagnostics

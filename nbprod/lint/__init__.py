@@ -124,36 +124,39 @@ def collect_notebooks(paths: Iterable[str | Path], exclude: Iterable[str] = (),
             # Named as a notebook file: the user meant a file, not a folder to search.
             raise NotebookError(f"{path}: is a folder, not a notebook file")
         if path.is_dir():
-            if not excluded(path, patterns, root):
+            if excluded(path, patterns, root) is None:
                 search = _Search(patterns, root, _git_ignored(str(path)) if gitignore else None)
                 found += sorted(Path(name) for name in search.notebooks_in(str(path)))
         elif path.exists() or path.is_symlink():
-            if not excluded(path, patterns, root):
+            if excluded(path, patterns, root) is None:
                 found.append(path)  # the loader reports what is wrong with a broken link
         else:
             raise NotebookError(f"{path}: no such file or folder")
     return list(dict.fromkeys(found))
 
 
-def excluded(path: str | Path, patterns: tuple[str, ...], root: Path | None) -> bool:
-    """Whether an ``exclude`` pattern matches ``path``, as ruff's ``exclude`` does: the
-    path relative to the project root (the current folder without one), one of the folders
-    it is in, or the name of either (``archive`` excludes every folder of that name,
-    ``old/*.ipynb`` the notebooks of ``old/``, ``*-draft.ipynb`` a name anywhere). ``*``
-    matches across ``/`` (``fnmatch``). A path outside the project is matched by its name."""
+def excluded(path: str | Path, patterns: tuple[str, ...], root: Path | None) -> str | None:
+    """The first ``exclude`` pattern that matches ``path`` (None when none does), as ruff's
+    ``exclude`` matches: the path relative to the project root (the current folder without
+    one), one of the folders it is in, or the name of either (``archive`` excludes every
+    folder of that name, ``old/*.ipynb`` the notebooks of ``old/``, ``*-draft.ipynb`` a
+    name anywhere). ``*`` matches across ``/`` (``fnmatch``). A path outside the project is
+    matched by its name."""
     if not patterns:
-        return False
+        return None
     absolute = os.path.abspath(path)
     base = os.path.abspath(root or ".")
     if not _is_under(absolute, base):
         # Outside the project: its folders are not the project's to match, only its name.
-        return any(fnmatch.fnmatch(os.path.basename(absolute), p) for p in patterns)
+        name = os.path.basename(absolute)
+        return next((p for p in patterns if fnmatch.fnmatch(name, p)), None)
     relative = Path(os.path.relpath(absolute, base))
     for part in (relative, *relative.parents[:-1]):
         text = part.as_posix()
-        if any(fnmatch.fnmatch(text, p) or fnmatch.fnmatch(part.name, p) for p in patterns):
-            return True
-    return False
+        for pattern in patterns:
+            if fnmatch.fnmatch(text, pattern) or fnmatch.fnmatch(part.name, pattern):
+                return pattern
+    return None
 
 
 def _is_under(path: str, folder: str) -> bool:
@@ -236,7 +239,7 @@ class _Search:
     def _left_out(self, path: str) -> bool:
         if self.ignored and os.path.normpath(path) in self.ignored:
             return True
-        return excluded(path, self.exclude, self.root)
+        return excluded(path, self.exclude, self.root) is not None
 
 
 def _is_file(entry: os.DirEntry) -> bool:

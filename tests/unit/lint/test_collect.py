@@ -149,6 +149,24 @@ def test_lint_reads_exclude_from_the_project(run_cli, tmp_path):
     assert refused.exit_code == 2 and "exclude" in refused.output
 
 
+def test_a_notebook_named_but_excluded_is_said_to_be_not_linted(run_cli, tmp_path):
+    touch(tmp_path, "keep.ipynb", "archive/old.ipynb")
+    (tmp_path / "keep.ipynb").write_text(nbformat.writes(make_notebook("x = 1")))
+    (tmp_path / "pyproject.toml").write_text('[tool.nbprod.lint]\nexclude = ["archive"]\n')
+
+    result = run_cli("lint", "archive/old.ipynb", "keep.ipynb", "--extend-exclude", "kee*",
+                     "--output-format", "json", "--no-cache", cwd=tmp_path)
+
+    assert json.loads(result.stdout) == []
+    assert result.stderr.splitlines() == [
+        "warning: archive/old.ipynb: not linted, it matches the pattern 'archive' of"
+        " `exclude` in pyproject.toml",
+        "warning: keep.ipynb: not linted, it matches the pattern 'kee*' of --extend-exclude",
+    ]
+    searched = run_cli("lint", "--output-format", "json", "--no-cache", cwd=tmp_path)
+    assert searched.stderr == ""  # found by a search, an excluded notebook is not mentioned
+
+
 def git(folder: Path, *args: str) -> None:
     subprocess.run(["git", "-C", str(folder), *args], check=True, capture_output=True)
 
