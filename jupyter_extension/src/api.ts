@@ -32,6 +32,10 @@ export interface IDiagnostic {
   rerun_blocker: boolean;
 }
 
+/** `GET lint/files`: what `nbprod lint P --show-files` lists, `[P]`, or `[]` when the
+ * project's `exclude` patterns leave P out. */
+export type ILintFiles = string[];
+
 /** `GET /nbprod`: which commands this server's nbprod has. */
 export interface IInfo {
   name: string;

@@ -11,6 +11,7 @@ import type {
   IFixPreview,
   IInfo,
   IJob,
+  ILintFiles,
   IParams,
   IPipelineDag,
   IPrediction,
@@ -45,6 +46,9 @@ export class NbprodClient implements INbprodClient {
   }
   lint(path: string): Promise<IDiagnostic[]> {
     return this.call('lint' + query({ path }));
+  }
+  lintFiles(path: string): Promise<ILintFiles> {
+    return this.call('lint/files' + query({ path }));
   }
   fix(path: string): Promise<IDiagnostic[]> {
     return this.call('lint/fix', post({ path }));

@@ -91,7 +91,18 @@ export class LintSection extends Section {
       await this.busy('Linting…', async () => {
         await this.saveFirst();
         const found = await this.ctx.client.lint(this.path);
-        if (this.owns(panel)) {
+        // Nothing found may also mean that the project does not lint this notebook.
+        const excluded = !found.length && !(await this.ctx.client.lintFiles(this.path)).length;
+        if (!this.owns(panel)) {
+          return;
+        }
+        if (excluded) {
+          this.setStatus(
+            'Not linted: this notebook matches `exclude` in the project\'s [tool.nbprod.lint].',
+            'info'
+          );
+          replace(this.body);
+        } else {
           this.render(found);
         }
       });

@@ -12,6 +12,7 @@ import type {
   IFixPreview,
   IInfo,
   IJob,
+  ILintFiles,
   IParams,
   IPipelineDag,
   IPrediction,
@@ -30,6 +31,7 @@ export type * from './api';
 export interface INbprodClient {
   info(): Promise<IInfo>;
   lint(path: string): Promise<IDiagnostic[]>;
+  lintFiles(path: string): Promise<ILintFiles>;
   fix(path: string): Promise<IDiagnostic[]>;
   fixPreview(path: string): Promise<IFixPreview>;
   suggestTags(path: string): Promise<ITagSuggestions>;

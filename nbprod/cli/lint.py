@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from ..config import load_project_config
-from ..lint import LintConfig, excluded, lint_paths
+from ..lint import LintConfig, collect_notebooks, excluded, lint_paths
 from ..lint.output import FORMATS, render, render_text, render_verdicts_json, statistics
 
 _RUFF_CODE = re.compile(r"[A-Z]{1,4}[0-9]{1,4}")
@@ -66,9 +66,12 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...] | None:
               help="Lint every notebook afresh: neither read nor write the lint cache.")
 @click.option("--rerun", "rerun_only", is_flag=True,
               help="Show only what stops a top-to-bottom rerun, and each notebook's verdict.")
+@click.option("--show-files", is_flag=True,
+              help="List the notebooks that would be linted (after exclude and .gitignore),"
+                   " lint nothing.")
 def lint_command(paths, select, ignore, extend_select, extend_exclude, fix, unsafe_fixes, show_diff,
                  output_format, show_statistics, exit_zero, max_size, no_ruff, no_cache,
-                 rerun_only):
+                 rerun_only, show_files):
     """Lint notebooks (files or folders, recursively) with nbprod's rules and ruff's.
 
     A folder search leaves out hidden folders, virtual environments, node_modules, what
@@ -103,19 +106,21 @@ def lint_command(paths, select, ignore, extend_select, extend_exclude, fix, unsa
     configured = config.exclude
     if extra:
         config = replace(config, exclude=(*config.exclude, *extra))
+    if show_files:
+        files = collect_notebooks(targets, config.exclude, project.root,
+                                  gitignore=config.respect_gitignore)
+        _warn_excluded(paths, config.exclude, configured, project)
+        shown = [str(path) for path in files]
+        click.echo(json.dumps(shown) if output_format == "json" else "\n".join(shown),
+                   nl=output_format == "json" or bool(shown))
+        return 0
     cache = None
     if not (no_cache or config.fix):
         from ..lint.cache import LintCache
 
         cache = LintCache.for_settings(config, project.root)
     report = lint_paths(targets, config, project.root, cache=cache)
-    for target in paths:
-        pattern = excluded(target, config.exclude, project.root)
-        if pattern is not None:
-            origin = (f"`exclude` in {os.path.relpath(project.pyproject)}"
-                      if pattern in configured and project.pyproject else "--extend-exclude")
-            click.echo(f"warning: {target}: not linted, it matches the pattern {pattern!r}"
-                       f" of {origin}", err=True)
+    _warn_excluded(paths, config.exclude, configured, project)
     if show_diff:
         return _show_diff(report, output_format)
     diagnostics = report.diagnostics
@@ -149,6 +154,19 @@ def lint_command(paths, select, ignore, extend_select, extend_exclude, fix, unsa
     if rerun_only:
         return 0 if exit_zero or not any(v.will_fail for v in verdicts) else 1
     return 0 if exit_zero or not diagnostics else 1
+
+
+def _warn_excluded(paths, patterns: tuple[str, ...], configured: tuple[str, ...],
+                   project) -> None:
+    """Say which notebooks and folders named on the command line an exclude pattern left
+    out, with the pattern and where it was set (found by a search, they are not named)."""
+    for target in paths:
+        pattern = excluded(target, patterns, project.root)
+        if pattern is not None:
+            origin = (f"`exclude` in {os.path.relpath(project.pyproject)}"
+                      if pattern in configured and project.pyproject else "--extend-exclude")
+            click.echo(f"warning: {target}: not linted, it matches the pattern {pattern!r}"
+                       f" of {origin}", err=True)
 
 
 def _show_diff(report, output_format: str) -> int:

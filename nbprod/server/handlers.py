@@ -8,6 +8,7 @@ Route table (``path`` is relative to the server root, ``/``-separated)::
 
     GET    /nbprod                     info: version and the commands this nbprod has
     GET    /nbprod/lint?path=P         nbprod lint P                          (findings)
+    GET    /nbprod/lint/files?path=P   nbprod lint P --show-files  ([] when P is excluded)
     GET    /nbprod/lint/fix?path=P     nbprod lint P --diff  (what Fix would change)
     POST   /nbprod/lint/fix            {path, unsafe_fixes?}  nbprod lint P --fix
     GET    /nbprod/tags/suggest?path=P nbprod tag --suggest P
@@ -306,6 +307,20 @@ class LintHandler(NbprodHandler):
     async def get(self) -> None:
         self.require_command()
         await self.cli("lint", self.path_query())
+
+
+class LintFilesHandler(NbprodHandler):
+    """Whether the project lints the notebook at all: the panel asks when a lint found
+    nothing, so that an excluded notebook is not shown as clean."""
+
+    command = "lint"
+    query_fields = frozenset({"path"})
+
+    @web.authenticated
+    @authorized("read")
+    async def get(self) -> None:
+        self.require_command()
+        await self.cli("lint", self.path_query(), "--show-files")
 
 
 class LintFixHandler(NbprodHandler):
@@ -686,6 +701,7 @@ class ServeMetadataHandler(ServiceHandler):
 ROUTES: list[tuple[str, type[NbprodHandler]]] = [
     ("", InfoHandler),
     ("lint", LintHandler),
+    ("lint/files", LintFilesHandler),
     ("lint/fix", LintFixHandler),
     ("tags/suggest", TagSuggestHandler),
     ("export", ExportHandler),

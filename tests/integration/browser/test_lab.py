@@ -57,6 +57,22 @@ def test_lint_then_click_a_finding_lands_on_its_cell(page: Page, lab_server, sho
     shot(page, "lint-go-to-cell")
 
 
+def test_a_notebook_the_project_excludes_is_shown_as_not_linted(page: Page, lab_server, shot):
+    _, _, root = lab_server
+    (root / "drafts").mkdir()
+    (root / "drafts" / "pyproject.toml").write_text(
+        '[tool.nbprod.lint]\nexclude = ["scratch-*"]\n')
+    name = write_notebook(root, "drafts/scratch-1.ipynb", {"source": "import os"})
+    open_notebook(page, lab_server, name)
+    page.locator(".nbprod-lint-run").click()
+    status = page.locator(".nbprod-lint .nbprod-status")
+    expect(status).to_have_text(
+        "Not linted: this notebook matches `exclude` in the project's [tool.nbprod.lint].",
+        timeout=30_000)
+    expect(page.locator(".nbprod-lint .nbprod-finding")).to_have_count(0)
+    shot(page, "lint-excluded")
+
+
 def test_tag_editor_tags_the_active_cell_and_shows_a_badge(page: Page, lab_server, shot):
     _, _, root = lab_server
     name = write_notebook(root, "tags/demo.ipynb", "lr = 0.1", "def f(x):\n    return x")

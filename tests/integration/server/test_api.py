@@ -51,6 +51,16 @@ async def test_lint_returns_exactly_the_cli_json(api, server_root):
         ("c2", "F401", False)}  # `os` imported but unused
 
 
+async def test_lint_files_says_whether_the_project_lints_a_notebook(api, server_root):
+    (server_root / "nb" / "draft.ipynb").write_text(nbformat.writes(make_notebook("x = 1")))
+    (server_root / "pyproject.toml").write_text('[tool.nbprod.lint]\nexclude = ["draft*"]\n')
+    status, _, linted = await api("lint/files", params={"path": NOTEBOOK})
+    assert status == 200 and linted == [NOTEBOOK]
+    status, _, left_out = await api("lint/files", params={"path": "nb/draft.ipynb"})
+    assert status == 200 and left_out == []
+    assert left_out == cli_json(server_root, "lint", "nb/draft.ipynb", "--show-files")
+
+
 async def test_lint_fix_rewrites_the_notebook_and_returns_what_is_left(api, server_root):
     path = server_root / "nb" / "fixable.ipynb"
     error = {"output_type": "error", "ename": "ZeroDivisionError", "evalue": "division by zero",

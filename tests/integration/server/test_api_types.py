@@ -44,6 +44,7 @@ async def _record(api, server_root) -> list[tuple[str, str, object]]:
 
     await call("", "IInfo")
     await call("lint", "IDiagnostic[]", "lint", params=at)
+    await call("lint/files", "ILintFiles", "lint/files", params=at)
     await call("lint/fix", "IFixPreview", "lint/fix", params=at)
     await call("tags/suggest", "ITagSuggestions", "tags/suggest", params=at)
     await call("params", "IParams", "params", params=at)

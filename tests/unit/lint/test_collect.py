@@ -211,3 +211,16 @@ def test_lint_respects_gitignore_unless_told_not_to(run_cli, tmp_path):
     assert linted() == {"keep.ipynb"}
     (tmp_path / "pyproject.toml").write_text("[tool.nbprod.lint]\nrespect-gitignore = false\n")
     assert linted() == {"keep.ipynb", "outputs/run.ipynb"}
+
+
+def test_show_files_lists_what_would_be_linted_and_lints_nothing(run_cli, tmp_path):
+    touch(tmp_path, "b.ipynb", "a.ipynb", "archive/old.ipynb", "sub/c.ipynb")
+    (tmp_path / "pyproject.toml").write_text('[tool.nbprod.lint]\nexclude = ["archive"]\n')
+
+    listed = run_cli("lint", "--show-files", "--no-cache", cwd=tmp_path)
+    assert listed.exit_code == 0  # the files are empty: linted, they could not be read
+    assert listed.stdout.splitlines() == ["a.ipynb", "b.ipynb", "sub/c.ipynb"]
+    as_json = run_cli("lint", "--show-files", "archive/old.ipynb", "sub", "--output-format",
+                      "json", cwd=tmp_path)
+    assert json.loads(as_json.stdout) == ["sub/c.ipynb"]
+    assert as_json.stderr.startswith("warning: archive/old.ipynb: not linted")
