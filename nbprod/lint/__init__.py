@@ -28,7 +28,7 @@ from ..errors import (
     NotebookError,
 )
 from ..fsutil import atomic_write, folder_lock
-from ..notebook import check_readable, dumps, load, prepare_validation, save
+from ..notebook import check_readable, load, prepare_validation, save
 from .cache import LintCache
 from .checker import (
     MAX_FIX_PASSES,
@@ -453,9 +453,9 @@ def _lint_one(path: Path, config: LintConfig, root: Path | None) -> LintResult |
 
                 result.facts = notebook_facts(nb, suppressed_codes(nb))
                 if result.facts.via_stdin:
-                    from .ruff import check_text
+                    from .ruff import check_text, ruff_input
 
-                    items = check_text(dumps(nb), str(path), codes)
+                    items = check_text(ruff_input(nb), str(path), codes)
                     result = _merge_ruff(result, items, config)
     except (ConfigError, InfrastructureError):
         raise  # not about this notebook: stop the whole lint
@@ -553,7 +553,7 @@ def _apply_fixes(nb, result: LintResult, config: LintConfig, root: Path | None,
     fixed = result.fixed
     ruff_diagnostics: list[Diagnostic] = []
     if codes:
-        from .ruff import apply_ruff_fixes, check_text, notebook_facts
+        from .ruff import apply_ruff_fixes, check_text, notebook_facts, ruff_input
 
         allowed = {Applicability.SAFE} | (
             {Applicability.UNSAFE} if config.unsafe_fixes else set()
@@ -561,7 +561,7 @@ def _apply_fixes(nb, result: LintResult, config: LintConfig, root: Path | None,
         selected = file_selector(config, nb.display_path)
         ruff_fixed = 0
         for attempt in range(MAX_FIX_PASSES + 1):
-            items = check_text(dumps(working), nb.display_path, codes)
+            items = check_text(ruff_input(working), nb.display_path, codes)
             facts = notebook_facts(working, suppressed_codes(working))
             ruff_diagnostics = _ruff_diagnostics(
                 items, facts, selected, result.diagnostics, result.parsed_cells

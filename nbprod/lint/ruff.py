@@ -39,6 +39,7 @@ __all__ = [
     "apply_ruff_fixes",
     "check_text",
     "notebook_facts",
+    "ruff_input",
     "to_diagnostics",
 ]
 
@@ -126,8 +127,43 @@ def notebook_facts(nb: Any, suppressed: dict) -> NotebookFacts:
         sources=tuple(cell.source for cell in nb.cells),
         first_seen=first_seen,
         via_stdin=bool(nb.warnings and any("nbformat 3" in w for w in nb.warnings))
-        or not path.endswith(".ipynb"),
+        or not path.endswith(".ipynb") or _has_keys_ruff_refuses(nb.node),
     )
+
+
+# The keys nbformat 4 defines. Ruff refuses a notebook with any other key at the top level
+# or in a cell, such as the `path_` and `idx_` that fastai's tools leave (Jupyter opens
+# those notebooks, with a warning), and reports the whole file as one syntax error.
+_NOTEBOOK_KEYS = frozenset({"cells", "metadata", "nbformat", "nbformat_minor"})
+_TEXT_CELL_KEYS = frozenset({"attachments", "cell_type", "id", "metadata", "source"})
+_CELL_KEYS = {
+    "code": frozenset({"cell_type", "execution_count", "id", "metadata", "outputs", "source"}),
+    "markdown": _TEXT_CELL_KEYS,
+    "raw": _TEXT_CELL_KEYS,
+}
+
+
+def _has_keys_ruff_refuses(node: dict) -> bool:
+    return not node.keys() <= _NOTEBOOK_KEYS or any(
+        not cell.keys() <= _CELL_KEYS.get(cell.get("cell_type"), cell.keys())
+        for cell in node["cells"]
+    )
+
+
+def ruff_input(nb: Any) -> str:
+    """``nb`` (a ``Notebook``) as JSON for ruff's stdin: only the keys nbformat 4 defines,
+    which is all ruff accepts, and no outputs, which no ruff rule reads. The cells keep
+    their order, so ruff's cell numbers are the notebook's."""
+    node = nb.node
+    cells = []
+    for cell in node["cells"]:
+        allowed = _CELL_KEYS.get(cell.get("cell_type"), _TEXT_CELL_KEYS)
+        kept = {key: value for key, value in cell.items() if key in allowed}
+        if "outputs" in kept:
+            kept["outputs"] = []
+        cells.append(kept)
+    kept_node = {key: value for key, value in node.items() if key in _NOTEBOOK_KEYS}
+    return json.dumps({**kept_node, "cells": cells}, ensure_ascii=False)
 
 
 def _command(select: Sequence[str], extra: Sequence[str] = ()) -> list[str]:

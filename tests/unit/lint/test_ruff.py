@@ -125,6 +125,42 @@ def test_v3_notebook_is_checked_through_stdin(tmp_path):
                                " the file is unchanged"]
 
 
+def test_a_notebook_with_keys_nbformat_does_not_define_gets_ruffs_findings(tmp_path):
+    # fastai's tools leave `path_` in the notebook and `idx_` in its cells. Jupyter opens
+    # such a notebook (with a warning); ruff refuses it as a whole ("does not match the
+    # schema"). Ruff is given the notebook without them, so its findings are the ones it
+    # reports for the same notebook without them, cell numbers included; --fix keeps them.
+    node = json.loads(nbformat.writes(make_notebook(MD, "import os\nprint(undefined)")))
+    node["path_"] = "nbs"
+    for index, cell in enumerate(node["cells"]):
+        cell["idx_"] = index
+    path = tmp_path / "clean.ipynb"
+    path.write_text(json.dumps(node), encoding="utf-8")
+
+    report = _ruff_only([path])
+    assert [(d.code, d.cell) for d in report.diagnostics] == [("F401", 2), ("F821", 2)]
+    fixed = lint_paths([path], LintConfig(select=("F401",), fix=True), jobs=1)
+    assert fixed.fixed == 1
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    assert saved["path_"] == "nbs" and [c["idx_"] for c in saved["cells"]] == [0, 1]
+    assert "".join(saved["cells"][1]["source"]) == "print(undefined)"
+
+
+def test_ruff_input_keeps_the_cells_in_order_with_what_ruff_reads():
+    from nbprod.lint.ruff import ruff_input
+    from nbprod.notebook import Notebook
+
+    node = json.loads(nbformat.writes(make_notebook(
+        MD, {"source": "1 / 0", "outputs": [{"output_type": "stream", "name": "stdout",
+                                             "text": "x"}], "execution_count": 3}, RAW)))
+    node["cells"][1]["idx_"] = 1
+    sent = json.loads(ruff_input(Notebook(node=node)))
+    assert [c["cell_type"] for c in sent["cells"]] == ["markdown", "code", "raw"]
+    assert sent["cells"][1] == {**{k: v for k, v in node["cells"][1].items() if k != "idx_"},
+                                "outputs": []}
+    assert sent["metadata"] == node["metadata"]
+
+
 def test_fix_applies_safe_ruff_fixes_and_keeps_the_rest(tmp_path):
     # A trailing semicolon on a cell's last line hides output: ruff (rightly) leaves it.
     path = _write(tmp_path / "nb.ipynb", MD, "import os\nimport sys\nprint(sys.argv);\nx = 1;",
