@@ -363,7 +363,21 @@ def to_diagnostics(
         if _magic_false_positive(code, item, cell, facts, superseded):
             continue
         found.append(_diagnostic(item, code, cell, facts))
-    return found
+    return _first_syntax_error_per_cell(found)
+
+
+def _first_syntax_error_per_cell(found: list[Diagnostic]) -> list[Diagnostic]:
+    """Only the first syntax error of each cell. Ruff recovers from a syntax error and
+    reports what follows from it as well (five errors for ``df.loc[(:, 1), (:, 'HR')]``);
+    Python stops at the first, and so does the reader fixing it."""
+    first: dict[int | None, Diagnostic] = {}
+    for diagnostic in found:
+        if diagnostic.code != SYNTAX_ERROR_CODE:
+            continue
+        seen = first.get(diagnostic.cell)
+        if seen is None or (diagnostic.line, diagnostic.column) < (seen.line, seen.column):
+            first[diagnostic.cell] = diagnostic
+    return [d for d in found if d.code != SYNTAX_ERROR_CODE or first[d.cell] is d]
 
 
 def _magic_false_positive(

@@ -84,6 +84,16 @@ def test_syntax_errors_come_back_as_e999(tmp_path):
     assert not lint_paths([path], LintConfig(select=("F",)), jobs=1).diagnostics
 
 
+def test_a_cell_gets_its_first_syntax_error_only(tmp_path):
+    # Ruff reports five errors for this one line (it recovers and goes on); the cell below
+    # has its own.
+    path = _write(tmp_path / "syntax.ipynb", "x = 1\ndf.loc[(:, 1), (:, 'HR')]", "if x:\n")
+    found = [(d.cell, d.line, d.column, d.message) for d in _ruff_only([path]).diagnostics
+             if d.code == SYNTAX_ERROR_CODE]
+    assert [(cell, line, column) for cell, line, column, _ in found] == [(1, 2, 9), (2, 1, 6)]
+    assert found[0][3] == "Expected an expression"
+
+
 def test_selection_and_suppression_apply_to_ruff_codes(tmp_path):
     path = _write(tmp_path / "nb.ipynb", MD, "import os", "import sys  # nbprod: ignore[F401]",
                   "import json\nl = 1")
