@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -119,7 +121,8 @@ def lint_command(paths, select, ignore, extend_select, extend_exclude, fix, unsa
         from ..lint.cache import LintCache
 
         cache = LintCache.for_settings(config, project.root)
-    report = lint_paths(targets, config, project.root, cache=cache)
+    with _progress() as progress:
+        report = lint_paths(targets, config, project.root, cache=cache, progress=progress)
     _warn_excluded(paths, config.exclude, configured, project)
     if show_diff:
         return _show_diff(report, output_format)
@@ -154,6 +157,21 @@ def lint_command(paths, select, ignore, extend_select, extend_exclude, fix, unsa
     if rerun_only:
         return 0 if exit_zero or not any(v.will_fail for v in verdicts) else 1
     return 0 if exit_zero or not diagnostics else 1
+
+
+#: From this many notebooks to lint (not taken from the cache) on, a lint draws a progress
+#: bar on a terminal: fewer take about a second or less.
+PROGRESS_MINIMUM = 300
+
+
+def _progress():
+    """A progress bar for long lints when stderr is a terminal (the import of rich is paid
+    only then), else nothing."""
+    if not sys.stderr.isatty():
+        return contextlib.nullcontext()
+    from .progress import CountProgress
+
+    return CountProgress("Linting", PROGRESS_MINIMUM)
 
 
 def _warn_excluded(paths, patterns: tuple[str, ...], configured: tuple[str, ...],

@@ -1,16 +1,19 @@
-"""A live progress display on stderr for pipelines and sweeps (rich), fed by schedule events."""
+"""Live progress displays on stderr (rich): for pipelines and sweeps, fed by schedule
+events, and a plain count for long lints."""
 
 from __future__ import annotations
 
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from ..pipeline.schedule import Event
+if TYPE_CHECKING:  # the lint's count needs no pipeline code
+    from ..pipeline.schedule import Event
 
-__all__ = ["LiveProgress"]
+__all__ = ["CountProgress", "LiveProgress"]
 
 _STYLE = {"succeeded": "green", "cached": "cyan", "failed": "red", "error": "red",
           "skipped": "yellow"}
@@ -76,3 +79,38 @@ class LiveProgress:
             self.progress.advance(self.task)
         shown = ", ".join(sorted(self.running)[:4])
         self.progress.update(self.task, running=f"running: {shown}" if shown else "")
+
+
+class CountProgress:
+    """A transient bar of items done out of a total, on a terminal only, for work long
+    enough to need one (at least ``minimum`` items). Called with ``(done, total)``; the first
+    call decides whether to show it. Used as a context manager."""
+
+    def __init__(self, label: str, minimum: int):
+        self.label = label
+        self.minimum = minimum
+        self.console = _StayingConsole(stderr=True)
+        self.progress: Progress | None = None
+        self.task = None
+        self.decided = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.decided:
+            self.decided = True
+            if total >= self.minimum and self.console.is_terminal:
+                self.progress = Progress(
+                    TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=self.console, transient=True,
+                )
+                self.task = self.progress.add_task(self.label, total=total)
+                self.progress.start()
+        if self.progress is not None:
+            self.progress.update(self.task, completed=done)
+
+    def __enter__(self) -> CountProgress:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self.progress is not None:
+            self.progress.stop()

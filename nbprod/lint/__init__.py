@@ -16,7 +16,7 @@ import re
 import sys
 import threading
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -277,6 +277,7 @@ def lint_paths(
     *,
     jobs: int | None = None,
     cache: LintCache | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> LintReport:
     """Lint every notebook under ``paths``, with nbprod's rules and ruff's.
 
@@ -294,6 +295,9 @@ def lint_paths(
     cache:
         Results of unchanged notebooks to reuse, and where to keep the new ones
         (``nbprod.lint.cache``); not used with ``config.fix``.
+    progress:
+        Called with ``(done, total)`` as the notebooks not taken from the cache are linted:
+        ``(0, total)`` first, then after each one (a display for long lints).
 
     Returns
     -------
@@ -327,7 +331,7 @@ def lint_paths(
     try:
         # While ruff runs; only for the notebooks to lint (none: nothing is prepared).
         prepare_rules(config, [files[i] for i in todo], cache.file.parent if cache else None)
-        linted = _run_all([files[i] for i in todo], config, project_root, jobs)
+        linted = _run_all([files[i] for i in todo], config, project_root, jobs, progress)
         ruff_found = batch.results() if batch else {}
     finally:
         if batch:
@@ -388,14 +392,21 @@ def _ruff_paths(files: Iterable[Path]) -> list[Path]:
     return paths
 
 
-def _run_all(files: list[Path], config: LintConfig, root: Path | None, jobs: int | None):
+def _run_all(files: list[Path], config: LintConfig, root: Path | None, jobs: int | None,
+             progress: Callable[[int, int], None] | None = None) -> list:
     jobs = jobs or os.cpu_count() or 1
+    report = progress or (lambda done, total: None)
+    report(0, len(files))
     # Forking a process that runs threads (a Jupyter server) can deadlock the child, and
     # macOS and Windows cannot fork safely at all: there, workers start fresh (spawn).
     can_fork = sys.platform.startswith("linux") and threading.active_count() == 1
     threshold = PARALLEL_THRESHOLD if can_fork else PARALLEL_THRESHOLD_SPAWN
     if jobs <= 1 or len(files) < threshold:
-        return [_lint_one(path, config, root) for path in files]
+        results = []
+        for path in files:
+            results.append(_lint_one(path, config, root))
+            report(len(results), len(files))
+        return results
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -415,10 +426,11 @@ def _run_all(files: list[Path], config: LintConfig, root: Path | None, jobs: int
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             ordered = [files[i] for i in order]
-            outcomes = list(
-                pool.map(_lint_one, ordered, [config] * len(files), [root] * len(files),
-                         chunksize=chunk)
-            )
+            outcomes = []
+            for outcome in pool.map(_lint_one, ordered, [config] * len(files),
+                                    [root] * len(files), chunksize=chunk):
+                outcomes.append(outcome)
+                report(len(outcomes), len(files))
     except BrokenProcessPool:
         raise InfrastructureError(
             "a lint worker process died (out of memory?); rerun with fewer notebooks"

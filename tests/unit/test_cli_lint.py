@@ -134,3 +134,55 @@ def test_pre_commit_hook_definition():
     hooks = yaml.safe_load((Path(__file__).parents[2] / ".pre-commit-hooks.yaml").read_text())
     hook = next(h for h in hooks if h["id"] == "nbprod-lint")
     assert hook["entry"] == "nbprod lint" and hook["types"] == ["jupyter"]
+
+
+def _tiny_notebooks(folder, count: int) -> None:
+    folder.mkdir(exist_ok=True)
+    text = nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]))
+    for i in range(count):
+        (folder / f"nb{i:03d}.ipynb").write_text(text)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_lint_reports_its_progress_notebook_by_notebook(tmp_path, jobs):
+    from nbprod.lint import LintConfig, lint_paths
+
+    _tiny_notebooks(tmp_path, 30)  # 30: enough for the pool of two workers
+    calls: list[tuple[int, int]] = []
+    lint_paths([tmp_path], LintConfig(ruff=False), jobs=jobs,
+               progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(done, 30) for done in range(31)]
+
+
+def test_a_long_lint_draws_a_progress_bar_on_a_terminal_only(tmp_path):
+    """On a terminal, a lint of PROGRESS_MINIMUM notebooks draws a bar on stderr (and wipes
+    it before the summary); piped, stderr holds the summary alone."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from nbprod.cli.lint import PROGRESS_MINIMUM
+
+    _tiny_notebooks(tmp_path / "nbs", PROGRESS_MINIMUM)
+    command = [sys.executable, "-m", "nbprod", "lint", "--no-cache", "--no-ruff", "nbs"]
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                               stderr=follower)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        shown += chunk
+    assert process.wait(timeout=120) == 0
+    os.close(leader)
+    text = shown.decode("utf-8", "replace")
+    assert "Linting" in text and f"{PROGRESS_MINIMUM}/{PROGRESS_MINIMUM}" in text
+    assert text.rstrip().endswith(f"Found 0 findings in {PROGRESS_MINIMUM} notebooks.")
+    piped = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert piped.stderr == f"Found 0 findings in {PROGRESS_MINIMUM} notebooks.\n"
