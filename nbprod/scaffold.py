@@ -24,11 +24,12 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-__all__ = ["CI_FILES", "GITLAB_INCLUDE", "PlannedFile", "missing_gitlab_include", "plan_init",
-           "render_template", "write_init"]
+__all__ = ["CI_FILES", "GITLAB_INCLUDE", "STARTER_NOTEBOOK", "PlannedFile",
+           "missing_gitlab_include", "plan_init", "render_template", "write_init"]
 
 NOTEBOOKS_DIR = "notebooks"
 NOTEBOOK_NAME = "analysis.ipynb"
+STARTER_NOTEBOOK = f"{NOTEBOOKS_DIR}/{NOTEBOOK_NAME}"
 TESTS_DIR = "tests"
 
 # The CI file of each service init writes for (``--ci``): destination, template.
@@ -50,7 +51,7 @@ class PlannedFile:
     action: str  # "create" | "append" | "replace" | "unchanged"
 
 
-def render_template(name: str, **values: str) -> str:
+def render_template(name: str, **values: object) -> str:
     """Render ``templates/init/<name>`` with ``values`` (unknown variables are errors)."""
     import jinja2
 
@@ -61,17 +62,29 @@ def render_template(name: str, **values: str) -> str:
     return env.from_string(source).render(**values)
 
 
-def _values() -> dict[str, str]:
+#: How CI checks that the exported files are up to date when the project's notebooks may be
+#: anywhere: ``nbprod export`` takes files, and git lists the notebooks committed.
+EXPORT_CHECK_ALL = "git ls-files -z -- '*.ipynb' | xargs -0 -r nbprod export --check"
+
+
+def _values(starter: bool) -> dict:
+    """The template values: for a new project (``starter``), the starter notebook in
+    ``notebooks/`` is what CI checks; for a project with notebooks of its own, the whole
+    project is."""
     return {
         "nbprod_version": __version__,
         "python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
-        "notebooks_dir": NOTEBOOKS_DIR,
+        "starter": starter,
+        "notebooks_dir": NOTEBOOKS_DIR if starter else ".",
         "notebook_name": NOTEBOOK_NAME,
+        "export_check": (f"nbprod export --check {NOTEBOOKS_DIR}/*.ipynb" if starter
+                         else EXPORT_CHECK_ALL),
         "tests_dir": TESTS_DIR,
     }
 
 
-def plan_init(root: Path, *, force: bool = False, ci: str = "github") -> list[PlannedFile]:
+def plan_init(root: Path, *, force: bool = False, ci: str = "github",
+              has_notebooks: bool = False) -> list[PlannedFile]:
     """Decide what ``nbprod init`` writes in ``root``; nothing is written here.
 
     Parameters
@@ -82,6 +95,10 @@ def plan_init(root: Path, *, force: bool = False, ci: str = "github") -> list[Pl
         Replace existing files and an existing ``[tool.nbprod]`` section.
     ci:
         The CI service to write jobs for, a key of ``CI_FILES``.
+    has_notebooks:
+        Whether the project has notebooks of its own (besides the starter notebook of an
+        earlier ``init``). Then no starter notebook is written, and the CI jobs lint, test
+        and check the exports of every notebook of the project rather than ``notebooks/``.
 
     Returns
     -------
@@ -96,17 +113,18 @@ def plan_init(root: Path, *, force: bool = False, ci: str = "github") -> list[Pl
     ConfigError
         When the existing pyproject.toml is not valid TOML.
     """
-    values = _values()
+    values = _values(starter=not has_notebooks)
     if root.exists() and not root.is_dir():
         raise PathError(f"{root}: is a file; give the project folder")
     planned: list[PlannedFile] = []
     conflicts: list[str] = []
     ci_file, ci_template = CI_FILES[ci]
     owned = {  # destination -> template, for the files init owns outright
-        f"{NOTEBOOKS_DIR}/{NOTEBOOK_NAME}": "analysis.ipynb.j2",
         ci_file: ci_template,
         ".pre-commit-config.yaml": "pre-commit-config.yaml.j2",
     }
+    if not has_notebooks:
+        owned = {STARTER_NOTEBOOK: "analysis.ipynb.j2", **owned}
     for relative, template in owned.items():
         text = render_template(template, **values)
         target = root / relative

@@ -41,7 +41,8 @@ def init_command(directory: Path, force: bool, ci: str, output_format: str) -> i
         write_init,
     )
 
-    planned = plan_init(directory, force=force, ci=ci)
+    notebooks = _project_notebooks(directory)
+    planned = plan_init(directory, force=force, ci=ci, has_notebooks=bool(notebooks))
     changed = write_init(directory, planned)
     if missing_gitlab_include(planned):
         click.echo(f"note: {directory / '.gitlab-ci.yml'} is the project's own and was left as"
@@ -59,6 +60,17 @@ def init_command(directory: Path, force: bool, ci: str, output_format: str) -> i
         click.echo("Already set up; nothing to change.")
         return 0
     where = "" if directory == Path(".") else f"cd {directory} && "
+    if notebooks:
+        count = f"{len(notebooks)} notebook{'s' if len(notebooks) != 1 else ''}"
+        click.echo(
+            f"\nThe CI jobs check the project's {count}, wherever they are. Next steps:\n"
+            f"  {where}nbprod lint                       # what breaks when someone reruns them\n"
+            "  pytest --nbprod                   # runs every notebook top to bottom, as CI"
+            " will\n"
+            "  nbprod tag --suggest NOTEBOOK     # the cells to export, test or run as steps\n"
+            "  pre-commit install                # lint notebooks on every commit"
+        )
+        return 0
     click.echo(
         "\nNext steps:\n"
         f"  {where}nbprod lint notebooks\n"
@@ -67,3 +79,17 @@ def init_command(directory: Path, force: bool, ci: str, output_format: str) -> i
         "  pre-commit install                       # lint notebooks on every commit"
     )
     return 0
+
+
+def _project_notebooks(directory: Path) -> list[str]:
+    """The notebooks the project already has, as ``nbprod lint`` finds them (no hidden or
+    environment folders, nothing git ignores), relative to it; the starter notebook of an
+    earlier ``init`` is not one of them."""
+    from ..lint import collect_notebooks
+    from ..scaffold import STARTER_NOTEBOOK
+
+    if not directory.is_dir():
+        return []
+    found = (path.relative_to(directory).as_posix()
+             for path in collect_notebooks([directory], root=directory, gitignore=True))
+    return [name for name in found if name != STARTER_NOTEBOOK]

@@ -246,3 +246,50 @@ def test_an_existing_gitlab_ci_file_is_left_alone_and_the_include_is_named(run_c
     (tmp_path / ".gitlab-ci.yml").write_text(own + "include:\n  - local: .gitlab/nbprod-ci.yml\n")
     again = run_cli("init", tmp_path, "--ci", "gitlab")
     assert "Already set up" in again.stdout and "include" not in again.stderr
+
+
+def test_a_project_with_notebooks_gets_jobs_for_all_of_them_and_no_starter(run_cli, tmp_path):
+    """The usual case: notebooks already live in the project's own folders. CI must check
+    those (not an empty notebooks/), with no starter notebook added, and its commands
+    must work where the notebooks are."""
+    import os
+
+    import nbformat
+    from notebook_builder import make_notebook
+
+    from nbprod.scaffold import EXPORT_CHECK_ALL
+
+    for name in ("analysis/explore.ipynb", "reports/q 1.ipynb", "outputs/run-1.ipynb"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(nbformat.writes(make_notebook("x = 1")))
+    (tmp_path / ".gitignore").write_text("outputs/\n")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+
+    result = run_cli("init", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "notebooks").exists()
+    assert "The CI jobs check the project's 2 notebooks" in result.stdout
+    assert "nbprod tag --suggest NOTEBOOK" in result.stdout
+    assert load_project_config(tmp_path).section("test", TestConfig).parameters == {}
+    workflow = yaml.safe_load((tmp_path / ".github/workflows/nbprod.yml").read_text())
+    runs = {job: "\n".join(step.get("run", "") for step in spec["steps"])
+            for job, spec in workflow["jobs"].items()}
+    assert "nbprod lint --output-format github .\n" in runs["lint"] + "\n"
+    assert EXPORT_CHECK_ALL in runs["export-check"]
+    assert "python -m pytest --nbprod --nbprod-report nbprod-reports -n auto ." in (
+        runs["notebooks"])
+
+    # The export check and the tests job, as the runner's shell runs them.
+    subprocess.run(["git", "add", "."], cwd=tmp_path, check=True)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    for job, step in (("export-check", "nbprod export --check"),
+                      ("exported-tests", "pytest tests")):
+        (script,) = [s["run"] for s in workflow["jobs"][job]["steps"] if s.get("name") == step]
+        done = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, (job, done.stdout, done.stderr)
+    assert "No exported tests yet" in done.stdout
+    gitlab = run_cli("init", tmp_path, "--ci", "gitlab")
+    assert gitlab.exit_code == 0, gitlab.output
+    jobs = yaml.safe_load((tmp_path / ".gitlab/nbprod-ci.yml").read_text())
+    assert jobs["nbprod-export-check"]["script"] == [EXPORT_CHECK_ALL]
