@@ -337,11 +337,27 @@ class InstallInNotebook(Rule):
             if declaration is None:
                 return
             if declaration[1] is not None:
-                ctx.edits[declaration[0]] = declaration[1]
+                ctx.edits[declaration[0]] = _in_notebook_order(ctx, *declaration)
             lines[index] = f"# moved to {diagnostic.data['shown']}: {lines[index]}"
         else:
             lines[index] = "# " + lines[index]
         cell.source = "\n".join(lines)
+
+
+def _in_notebook_order(ctx: LintContext, path: Path, text: str) -> str:
+    """``text``, a requirements.txt this fix appended to, with its additions put before
+    those of the install lines below it. Fixes run from the bottom of the notebook up (so
+    that an edit never moves the lines of the next one), and appending would list the
+    packages in reverse; a pyproject.toml gets each one first already."""
+    before = ctx.edits.get(path)
+    if path.name != "requirements.txt" or before is None:
+        return text
+    original = ctx.files.read_text(path) if ctx.files.is_file(path) else ""
+    if original and not original.endswith("\n"):
+        original += "\n"
+    if not before.startswith(original) or not text.startswith(before):
+        return text
+    return original + text[len(before):] + before[len(original):]
 
 
 class ChangeDirectory(Rule):

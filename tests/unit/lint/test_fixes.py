@@ -130,8 +130,7 @@ def test_declaring_the_first_dependencies_of_a_project_is_an_unsafe_fix(tmp_path
     assert offers["Move `xgboost` to a new requirements.txt"] == "unsafe"
     _, unsafe = _fix(path, "NB203", unsafe_fixes=True)
     assert unsafe.fixed == 3
-    assert sorted(unsafe.file_edits[tmp_path / "requirements.txt"].split()) == [
-        "lightgbm", "xgboost"]
+    assert unsafe.file_edits[tmp_path / "requirements.txt"].split() == ["xgboost", "lightgbm"]
 
 
 def test_notebooks_fixed_at_the_same_time_lose_none_of_each_others_declarations(tmp_path):
@@ -179,8 +178,18 @@ def test_moved_installs_are_declared_only_when_the_notebook_is_saved(tmp_path):
     _, result = _fix(path, "NB203")
     assert list(result.file_edits) == [tmp_path / "requirements.txt"]
     added = result.file_edits[tmp_path / "requirements.txt"].splitlines()
-    assert sorted(added) == ["lightgbm", "xgboost"]
+    assert added == ["xgboost", "lightgbm"]  # in the notebook's order
     assert not (tmp_path / "requirements.txt").exists()
+
+
+def test_packages_moved_into_requirements_keep_the_notebooks_order(tmp_path):
+    (tmp_path / "requirements.txt").write_text("numpy")  # no final newline
+    path = tmp_path / "nb.ipynb"
+    path.write_text(nbformat.writes(make_notebook(
+        "!pip install xgboost\n%pip install -q lightgbm\nimport os", "!pip install catboost")))
+    _, result = _fix(path, "NB203", unsafe_fixes=False)
+    assert result.file_edits[tmp_path / "requirements.txt"] == (
+        "numpy\nxgboost\nlightgbm\ncatboost\n")
 
 
 def test_moving_installs_through_the_cli(run_cli, tmp_path):
