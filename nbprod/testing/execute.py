@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ..errors import NbprodError
 from ..markers import cell_marks
@@ -196,8 +197,13 @@ async def _execute_once(
     compare_mode = config.mode == "compare"
     started = False
     current: Cell | None = None  # the cell being executed, for timeout and dead-kernel reports
+    # The kernel process's own stderr (its start-up warnings, a crash message; not what the
+    # notebook prints, which arrives as outputs): kept apart, and shown when the kernel died,
+    # rather than in every failing test's captured stderr.
+    kernel_log = tempfile.TemporaryFile()
     try:
-        async with client.async_setup_kernel(cwd=str(workdir)):
+        async with client.async_setup_kernel(cwd=str(workdir), stdout=kernel_log,
+                                             stderr=kernel_log):
             started = True
             client.remember_kernel()
             for position, cell in plan:
@@ -251,7 +257,8 @@ async def _execute_once(
             )
         )
     except DeadKernelError:
-        outcome.problems.append(CellProblem("kernel", "the kernel died", current))
+        outcome.problems.append(CellProblem("kernel", "the kernel died", current,
+                                            _last_lines(kernel_log)))
     except Exception as exc:
         if started:
             raise
@@ -259,6 +266,13 @@ async def _execute_once(
         raise _KernelDidNotStart(exc) from None
     finally:
         client.kill()  # and whatever the notebook started, even if the kernel exited
+        kernel_log.close()
+
+
+def _last_lines(log: IO[bytes], count: int = 20) -> str:
+    """The end of what the kernel process wrote, as the detail of a dead kernel."""
+    log.seek(0)
+    return "\n".join(log.read().decode("utf-8", "replace").splitlines()[-count:])
 
 
 def _error_of(cell: Any) -> str | None:

@@ -35,7 +35,8 @@ def _format(where: str, problem: CellProblem) -> str:
         if len(source) > _SOURCE_LINES:
             lines.append(f"{'':>{width}} | ... ({len(source) - _SOURCE_LINES} more lines)")
     if problem.detail:
-        title = {"mismatch": "outputs (stored vs new, after normalising)"}.get(
+        title = {"mismatch": "outputs (stored vs new, after normalising)",
+                 "kernel": "the kernel process's own output, last lines"}.get(
             problem.kind, "traceback"
         )
         lines.append("")

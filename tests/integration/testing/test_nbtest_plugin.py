@@ -273,3 +273,21 @@ def test_processes_a_notebook_starts_do_not_outlive_its_test(project, ending):
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(pid)
+
+
+def test_the_kernel_process_output_is_shown_only_for_a_kernel_that_died(project):
+    """What the kernel process itself writes (jupyter's start-up warnings, a crash message)
+    is not the notebook's output: it is not in every failing test's captured stderr, and
+    it is in the report of a kernel that died, where it may say why."""
+    pt = project()
+    write_notebook(pt.path, "raises.ipynb", "raise ValueError('boom')")
+    write_notebook(pt.path, "dies.ipynb",
+                   "import os, sys\nprint('last words', file=sys.__stderr__, flush=True)\n"
+                   "os._exit(3)")
+    outcome = pt.runpytest("--nbprod", *RUN)
+    outcome.assert_outcomes(failed=2)
+    text = outcome.stdout.str()
+    assert "Captured stderr" not in text
+    report = text[text.index("dies.ipynb: cell 1 (id 'c1'): the kernel died"):]
+    assert "--- the kernel process's own output, last lines ---" in report
+    assert "last words" in report
