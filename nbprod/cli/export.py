@@ -258,7 +258,10 @@ def _table(headers: list[str], rows: list[list[str]]) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(*headers, box=None, pad_edge=False)
+    table = Table(box=None, pad_edge=False)
+    for header in headers:
+        # A tag is what --write writes: folded onto more lines when long, never cut.
+        table.add_column(header, overflow="fold" if header in ("tag", "marks") else "ellipsis")
     for row in rows:
         table.add_row(*(Text(value) for value in row))  # cell text is code, never rich markup
     Console(file=sys.stdout, width=120, highlight=False).print(table)

@@ -289,10 +289,18 @@ def _assign_steps(nb: Notebook, cells: list[SourceCell], free: list[SourceCell],
         taken.add(slug)
         for number, section in enumerate(group):
             heading = heading_of.get(section[0].index, (0, ""))[1]
-            place = f"under heading {heading[:40]!r}" if heading else "no heading above"
+            place = f"under heading {_cut(heading, 40)!r}" if heading else "no heading above"
             reason = place if number == 0 else f"{place}; its data flows on from the section above"
             for sc in section:
                 tags[sc.index] = (f"step:{slug}", reason)
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters between words, with "…" where it was cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    return (cut[: cut.rfind(" ")] if " " in cut else cut).rstrip(" ,.;:") + "…"
 
 
 def _hands_on_complete_values(cells: list[SourceCell], later: list[SourceCell]) -> bool:
@@ -370,9 +378,19 @@ def _empty(sc: SourceCell) -> bool:
     return tree is not None and not tree.body and not sc.refused and not sc.dropped
 
 
+#: The numbering in front of a heading ("Step 2.", "3.1", "4)", "Part II:"): the step's
+#: place, which the pipeline already knows, not its name. A bare number is a name ("2021
+#: sales"), unless punctuation follows it.
+_NUMBERING = re.compile(
+    r"^\s*(?:(?i:step|part|section|chapter|exercise|task|stage)\s+(?:\d+(?:\.\d+)*|[IVXLC]+)"
+    r"\s*[.:)\-]*|\d+(?:\.\d+)+[.:)\-]*|(?:\d+|[IVXLC]+)\s*[.:)\-]+)\s+(?=\w)")
+
+
 def _slug(text: str) -> str:
-    """A step name from a heading: its words, lower case, joined by ``-``; at most 40
+    """A step name from a heading: its words, lower case, joined by ``-``, without the
+    numbering in front (``Step 2. Load the data`` -> ``load-the-data``); at most 40
     characters, cut between words (``a-list-array-series-or-index-providing``, not ``...-t``)."""
+    text = _NUMBERING.sub("", text)
     text = re.sub(r"[`*_\[\]()]", "", text)
     slug = re.sub(r"[^0-9a-zA-Z]+", "-", text).strip("-").lower()
     if len(slug) > 40:

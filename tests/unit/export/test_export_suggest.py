@@ -101,6 +101,31 @@ def test_a_long_heading_makes_a_step_name_cut_between_words():
                     (3, "step:a-list-array-series-or-index-providing")]
 
 
+def test_the_numbering_of_a_heading_is_not_part_of_the_step_name():
+    for heading, name in [("## Step 2. Load the data", "load-the-data"),
+                          ("### 3.1 Clean up", "clean-up"), ("# Part II: Model", "model"),
+                          ("## 4) Report", "report"), ("## 2021 sales", "2021-sales"),
+                          ("## 7", "7")]:
+        tags = _suggest({"cell_type": "markdown", "source": heading}, "a = 1", "b = a + 1")
+        assert tags == [(2, f"step:{name}"), (3, f"step:{name}")], heading
+
+
+def test_a_long_tag_is_shown_whole_and_a_long_heading_cut_between_words(notebook_factory,
+                                                                          run_cli):
+    import re
+
+    heading = "## Step 2. Create the DataFrame with the following values and then some more"
+    path = notebook_factory("nb.ipynb", {"cell_type": "markdown", "source": heading},
+                            "data = list(range(3))", "total = sum(data)")
+    table = run_cli("tag", "--suggest", path).stdout
+    assert "step:create-the-dataframe-with-the-f" in table
+    assert not re.search(r"step:\S*…", table)  # folded onto the next line, never cut
+    (first, *_) = json.loads(run_cli("tag", "--suggest", path, "--output-format",
+                                     "json").stdout)["suggestions"]
+    assert first["tag"] == "step:create-the-dataframe-with-the-following"
+    assert first["reason"] == "under heading 'Step 2. Create the DataFrame with the…'"
+
+
 def test_cli_prints_a_table_and_writes_only_with_write(notebook_factory, run_cli):
     output = {"output_type": "stream", "name": "stdout", "text": "3\n"}
     path = notebook_factory("nb.ipynb", {"source": "def f():\n    return 3", "outputs": [],
