@@ -125,7 +125,8 @@ def collect_notebooks(paths: Iterable[str | Path], exclude: Iterable[str] = (),
             raise NotebookError(f"{path}: is a folder, not a notebook file")
         if path.is_dir():
             if excluded(path, patterns, root) is None:
-                search = _Search(patterns, root, _git_ignored(str(path)) if gitignore else None)
+                search = _Search(patterns, root, _git_ignored(str(path)) if gitignore else None,
+                                 gitignore)
                 found += sorted(Path(name) for name in search.notebooks_in(str(path)))
         elif path.exists() or path.is_symlink():
             if excluded(path, patterns, root) is None:
@@ -211,11 +212,13 @@ SKIPPED_FOLDERS = frozenset({"node_modules", "site-packages", "__pypackages__", 
 @dataclass(frozen=True)
 class _Search:
     """What a folder search leaves out: ``exclude`` patterns (relative to ``root``) and the
-    paths git ignores (None: not asked, or not a git work tree)."""
+    paths git ignores (None: not asked, or not a git work tree); with ``gitignore``, also
+    what the repositories nested in the folder ignore (a submodule, a folder of clones)."""
 
     exclude: tuple[str, ...]
     root: Path | None
     ignored: frozenset[str] | None
+    gitignore: bool = False
 
     def notebooks_in(self, folder: str) -> Iterator[str]:
         """The ``.ipynb`` files under ``folder``, in no particular order. Folders left out
@@ -234,7 +237,17 @@ class _Search:
             elif (_is_real_folder(entry)
                   and not _skipped_folder(entry.path, entry.name)
                   and not self._left_out(entry.path)):
-                yield from self.notebooks_in(entry.path)
+                yield from self._inside(entry.path).notebooks_in(entry.path)
+
+    def _inside(self, folder: str) -> _Search:
+        """The search for ``folder``: a repository of its own (it holds ``.git``) adds what
+        it ignores, which git's answer for the repository around it does not cover."""
+        if not self.gitignore or not os.path.exists(os.path.join(folder, ".git")):
+            return self
+        nested = _git_ignored(folder)
+        if not nested:
+            return self
+        return replace(self, ignored=(self.ignored or frozenset()) | nested)
 
     def _left_out(self, path: str) -> bool:
         if self.ignored and os.path.normpath(path) in self.ignored:

@@ -189,6 +189,25 @@ def test_what_git_ignores_is_left_out_of_a_folder_search(tmp_path, entered):
     assert collect_notebooks([named], gitignore=True) == [named]
 
 
+def test_what_a_nested_repository_ignores_is_left_out_too(tmp_path):
+    # A repository inside the one searched (a submodule, a vendored clone), and a folder of
+    # clones that is no repository itself: each one's own .gitignore applies to its files.
+    touch(tmp_path, "top/keep.ipynb", "top/outputs/run.ipynb", "top/vendor/lib/keep.ipynb",
+          "top/vendor/lib/a.scratch.ipynb", "clones/one/keep.ipynb", "clones/one/tmp/x.ipynb")
+    (tmp_path / "top" / ".gitignore").write_text("outputs/\n")
+    (tmp_path / "top" / "vendor" / "lib" / ".gitignore").write_text("*.scratch.ipynb\n")
+    (tmp_path / "clones" / "one" / ".gitignore").write_text("tmp/\n")
+    for repository in ("top", "top/vendor/lib", "clones/one"):
+        git(tmp_path / repository, "init", "-q")
+
+    def kept(folder):
+        return [p.relative_to(tmp_path).as_posix()
+                for p in collect_notebooks([tmp_path / folder], gitignore=True)]
+
+    assert kept("top") == ["top/keep.ipynb", "top/vendor/lib/keep.ipynb"]
+    assert kept("clones") == ["clones/one/keep.ipynb"]
+
+
 def test_outside_a_git_work_tree_nothing_is_left_out(tmp_path, monkeypatch):
     touch(tmp_path, "a.ipynb", "outputs/b.ipynb")
     (tmp_path / ".gitignore").write_text("outputs/\n")
