@@ -148,6 +148,10 @@ def _print_result(result) -> None:
         echo("\n".join(traceback[-8:]), err=True)
     echo(f"error: run {result.run_id} {result.status}: {error.get('message', '')}",
                err=True)
+    log = result.run_dir / "kernel.log"
+    if result.status == "kernel_died" and log.exists():
+        # A crash message, when the kernel process wrote one before it died.
+        echo(f"the kernel process's own output: {_display(log)}", err=True)
     echo(f"output: {where}")
 
 

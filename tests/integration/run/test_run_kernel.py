@@ -164,3 +164,9 @@ def test_kernel_that_never_starts(project, run_cli, monkeypatch):
     log = (project / receipt["run_dir"] / "kernel.log").read_text()
     assert log.count("broken kernel start") == 3  # started again: a port race is transient
     assert live_children() == []
+    told = run_cli("run", nb_path, "--kernel", "broken", cwd=project)
+    assert told.exit_code == 3
+    pointer = "the kernel process's own output: .nbprod/runs/"
+    assert pointer in told.stderr
+    shown = told.stderr.split(pointer, 1)[1].split()[0]
+    assert "broken kernel start" in (project / ".nbprod" / "runs" / shown).read_text()
