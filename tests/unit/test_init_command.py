@@ -52,7 +52,7 @@ def test_init_writes_a_complete_project(run_cli, tmp_path):
     assert config.section("lint", LintConfig).select == ("NB",)
     assert config.section("export", ExportConfig).tests_dir == "tests"
     ignored = (project / ".gitignore").read_text().splitlines()
-    assert ignored[1:] == [".nbprod/", ".ipynb_checkpoints/"]
+    assert ignored[2:] == [".nbprod/", ".ipynb_checkpoints/", "*.output.ipynb"]
 
 
 def test_workflow_parses_and_has_the_expected_jobs(run_cli, tmp_path):
@@ -152,8 +152,9 @@ def test_appends_to_an_existing_pyproject_and_gitignore(run_cli, tmp_path):
     assert document["project"] == {"name": "demo"}
     assert document["tool"]["ruff"] == {"line-length": 90}
     assert (tmp_path / ".gitignore").read_text().splitlines() == [
-        "dist/", "/.nbprod", "", "# nbprod: the local run store (.nbprod/) and notebook"
-        " checkpoints", ".ipynb_checkpoints/",
+        "dist/", "/.nbprod", "", "# nbprod: the local run store (.nbprod/), notebook checkpoints,"
+        " and the executed copies the", "# JupyterLab Run section writes beside a notebook (the"
+        " run store keeps them too)", ".ipynb_checkpoints/", "*.output.ipynb",
     ]
 
 
