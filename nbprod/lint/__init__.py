@@ -28,6 +28,7 @@ from ..errors import (
     NotebookError,
 )
 from ..fsutil import atomic_write, folder_lock
+from ..gitignore import git_ignored
 from ..notebook import check_readable, load, prepare_validation, save
 from .cache import LintCache
 from .checker import (
@@ -109,7 +110,7 @@ def collect_notebooks(paths: Iterable[str | Path], exclude: Iterable[str] = (),
     """Expand folders recursively into ``.ipynb`` files, skipping the folders no one lints
     (``_skipped_folder``), whatever matches an ``exclude`` pattern (``excluded``), found
     in a folder or named, and with ``gitignore``, what git ignores in a folder searched
-    (``_git_ignored``; a notebook named is linted, as ruff does).
+    (``nbprod.gitignore``; a notebook named is linted, as ruff does).
 
     Raises
     ------
@@ -125,7 +126,7 @@ def collect_notebooks(paths: Iterable[str | Path], exclude: Iterable[str] = (),
             raise NotebookError(f"{path}: is a folder, not a notebook file")
         if path.is_dir():
             if excluded(path, patterns, root) is None:
-                search = _Search(patterns, root, _git_ignored(str(path)) if gitignore else None,
+                search = _Search(patterns, root, git_ignored(str(path)) if gitignore else None,
                                  gitignore)
                 found += sorted(Path(name) for name in search.notebooks_in(str(path)))
         elif path.exists() or path.is_symlink():
@@ -165,43 +166,6 @@ def _is_under(path: str, folder: str) -> bool:
         return os.path.commonpath([path, folder]) == folder
     except ValueError:  # another drive
         return False
-
-
-def _git_ignored(folder: str) -> frozenset[str] | None:
-    """The untracked files and folders under ``folder`` that git ignores (``.gitignore``
-    files, ``.git/info/exclude``, the user's excludes file), as normalised paths; a folder
-    is one entry. None outside a git work tree, or when git cannot say (not installed, a
-    repository it refuses): then nothing is left out. git is asked rather than its rules
-    read again here, so the answer is git's own."""
-    if not _in_git_work_tree(folder):
-        return None
-    import subprocess
-
-    try:
-        answer = subprocess.run(
-            ["git", "-C", folder, "ls-files", "-z", "--others", "--ignored",
-             "--exclude-standard", "--directory"],
-            capture_output=True, timeout=60, check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if answer.returncode != 0:
-        return None
-    return frozenset(os.path.normpath(os.path.join(folder, os.fsdecode(name)))
-                     for name in answer.stdout.split(b"\0") if name)
-
-
-def _in_git_work_tree(folder: str) -> bool:
-    """Whether ``folder`` or a folder above it holds ``.git`` (a folder, or the file of a
-    worktree or submodule): a few stat calls, where starting git would cost milliseconds."""
-    current = os.path.abspath(folder)
-    while True:
-        if os.path.exists(os.path.join(current, ".git")):
-            return True
-        parent = os.path.dirname(current)
-        if parent == current:
-            return False
-        current = parent
 
 
 #: Folders never searched for notebooks, besides hidden ones (``.git``, ``.venv``,
@@ -244,7 +208,7 @@ class _Search:
         it ignores, which git's answer for the repository around it does not cover."""
         if not self.gitignore or not os.path.exists(os.path.join(folder, ".git")):
             return self
-        nested = _git_ignored(folder)
+        nested = git_ignored(folder)
         if not nested:
             return self
         return replace(self, ignored=(self.ignored or frozenset()) | nested)

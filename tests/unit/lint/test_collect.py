@@ -12,6 +12,7 @@ import pytest
 from notebook_builder import make_notebook
 
 import nbprod.lint as lint_module
+from nbprod import gitignore
 from nbprod.errors import NotebookError
 from nbprod.lint import collect_notebooks
 
@@ -211,7 +212,7 @@ def test_what_a_nested_repository_ignores_is_left_out_too(tmp_path):
 def test_outside_a_git_work_tree_nothing_is_left_out(tmp_path, monkeypatch):
     touch(tmp_path, "a.ipynb", "outputs/b.ipynb")
     (tmp_path / ".gitignore").write_text("outputs/\n")
-    monkeypatch.setattr(lint_module, "_in_git_work_tree", lambda folder: False)
+    monkeypatch.setattr(gitignore, "git_work_tree", lambda folder: None)
     assert found(tmp_path) == ["a.ipynb", "outputs/b.ipynb"]
     assert len(collect_notebooks([tmp_path], gitignore=True)) == 2
 
