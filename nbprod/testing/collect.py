@@ -6,6 +6,7 @@ notebook is the unit that passes or fails, and pytest-xdist spreads notebooks ov
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 from ..errors import NbprodError, NbprodWarning
 from ..fsutil import TEMP_PREFIX
+from ..gitignore import git_ignored, git_work_tree
 from ..notebook import load
 from .config import TestConfig, load_test_config
 from .execute import CellProblem, check_notebook
@@ -21,15 +23,19 @@ from .report import format_problems
 __all__ = ["NotebookFile", "NotebookItem", "collect_notebook"]
 
 _CONFIGS = pytest.StashKey[dict]()
+_GIT_IGNORED = pytest.StashKey[dict]()
 
 
 def collect_notebook(path: Path, parent: pytest.Collector) -> NotebookFile | None:
     """The collector for ``path``, or ``None`` for files nbprod never tests.
 
-    Temporary files of interrupted atomic writes and notebooks matching ``exclude`` in
-    ``[tool.nbprod.test]`` are left out.
+    Temporary files of interrupted atomic writes, notebooks matching ``exclude`` in
+    ``[tool.nbprod.test]``, and notebooks git ignores that were found in a folder rather than
+    named (executed copies, downloads: ``nbprod lint`` leaves them out too) are left out.
     """
     if path.name.startswith(TEMP_PREFIX) or ".ipynb_checkpoints" in path.parts:
+        return None
+    if _ignored_by_git(path, parent.config):
         return None
     try:
         config, root = _config_for(path, parent.config)
@@ -38,6 +44,29 @@ def collect_notebook(path: Path, parent: pytest.Collector) -> NotebookFile | Non
     if config.excludes(path, root):
         return None
     return NotebookFile.from_parent(parent, path=path)
+
+
+def _ignored_by_git(path: Path, pytest_config: pytest.Config) -> bool:
+    """Whether git ignores ``path`` (or a folder it is in) and it was not named on the
+    command line. git is asked once per repository (``nbprod.gitignore``)."""
+    notebook = os.path.abspath(path)
+    where = pytest_config.invocation_params.dir
+    if notebook in {os.path.abspath(os.path.join(where, str(arg).split("::")[0]))
+                    for arg in pytest_config.args}:
+        return False
+    top = git_work_tree(os.path.dirname(notebook))
+    if top is None:
+        return False
+    answers = pytest_config.stash.setdefault(_GIT_IGNORED, {})
+    if top not in answers:
+        answers[top] = git_ignored(top) or frozenset()
+    ignored = answers[top]
+    current = notebook
+    while len(current) > len(top):
+        if current in ignored:
+            return True
+        current = os.path.dirname(current)
+    return False
 
 
 def _config_for(path: Path, pytest_config: pytest.Config) -> tuple[TestConfig, Path]:

@@ -291,3 +291,21 @@ def test_the_kernel_process_output_is_shown_only_for_a_kernel_that_died(project)
     report = text[text.index("dies.ipynb: cell 1 (id 'c1'): the kernel died"):]
     assert "--- the kernel process's own output, last lines ---" in report
     assert "last words" in report
+
+
+def test_notebooks_git_ignores_are_collected_only_when_named(project):
+    """An executed copy or a download that git ignores is not one of the project's
+    notebooks (``nbprod lint`` leaves it out too), unless it is named on the command line."""
+    import subprocess
+
+    pt = project()
+    write_notebook(pt.path, "train.ipynb", "x = 1")
+    write_notebook(pt.path, "train.output.ipynb", "x = 1")
+    write_notebook(pt.path, "downloads/lesson.ipynb", "x = 1")
+    (pt.path / ".gitignore").write_text("*.output.ipynb\ndownloads/\n")
+    subprocess.run(["git", "init", "-q"], cwd=pt.path, check=True)
+    found = pt.runpytest("--nbprod", "--collect-only", "-q", *RUN)
+    assert "train.ipynb::run" in found.stdout.str()
+    assert "output.ipynb" not in found.stdout.str() and "lesson" not in found.stdout.str()
+    named = pt.runpytest("--nbprod", "--collect-only", "-q", "downloads/lesson.ipynb", *RUN)
+    assert "downloads/lesson.ipynb::run" in named.stdout.str()
