@@ -150,7 +150,13 @@ export class LintSection extends Section {
           return;
         }
         const folder = this.path.includes('/') ? this.path.slice(0, this.path.lastIndexOf('/') + 1) : '';
-        for (const file of changes.files) {
+        // The other files as the fixes leave them now: one may have changed while the dialog
+        // was open (another notebook's fix added a package), and writing the text computed
+        // for the preview would drop that change.
+        const files = changes.files.length
+          ? ((await this.ctx.client.fixPreview(this.path)).notebooks[0]?.files ?? [])
+          : [];
+        for (const file of files) {
           await this.ctx.saveText(folder + file.path, file.after);
         }
         const applied = this.applyCells(changes.cells);

@@ -206,6 +206,30 @@ def test_fix_shows_a_preview_applies_to_the_open_notebook_and_undoes(page: Page,
     expect(page.locator(CELLS).first).to_contain_text("import os")
 
 
+def test_fix_keeps_a_change_made_to_requirements_while_its_dialog_is_open(page: Page,
+                                                                           lab_server):
+    # Fix moves the install into requirements.txt. If the file changes while the dialog is
+    # open (another notebook's fix), Apply must add to the file as it is then, not write
+    # back the text the preview was made from.
+    _, _, root = lab_server
+    project = root / "moving"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "moving"\n')
+    (project / "requirements.txt").write_text("numpy\n")
+    name = write(root, "moving/nb.ipynb", "!pip install xgboost\nimport xgboost")
+    goto(page, lab_server, name)
+    open_panel(page)
+    page.locator(".nbprod-lint-fix").click()
+    preview = page.locator(".jp-Dialog .nbprod-fix-preview")
+    expect(preview.locator(".nbprod-fix-file")).to_contain_text("xgboost", timeout=60_000)
+    (project / "requirements.txt").write_text("numpy\npandas\n")
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    expect(page.locator(".nbprod-lint .nbprod-status")).to_contain_text("Applied fixes",
+                                                                       timeout=60_000)
+    assert (project / "requirements.txt").read_text() == "numpy\npandas\nxgboost\n"
+    expect(page.locator(CELLS).first).to_contain_text("# moved to requirements.txt")
+
+
 def test_fix_applies_to_a_notebook_without_cell_ids_and_keeps_printed_output(page: Page,
                                                                              lab_server):
     # nbformat 4.4 and older have no cell ids on disk; JupyterLab gives the cells its own.
