@@ -8,6 +8,7 @@ against its stored outputs. The input notebook is never modified; execution runs
 from __future__ import annotations
 
 import asyncio
+import atexit
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -132,7 +133,8 @@ async def _execute(
                 cause = failure.cause
                 outcome.problems.append(CellProblem(
                     "kernel",
-                    f"kernel {kernel!r} could not start: {type(cause).__name__}: {cause}"))
+                    f"kernel {kernel!r} could not start: {type(cause).__name__}: {cause}",
+                    detail=failure.log))
                 return
 
 
@@ -156,9 +158,10 @@ def _missing_kernel(kernel: str, language: str) -> str | None:
 
 
 class _KernelDidNotStart(Exception):
-    def __init__(self, cause: BaseException):
+    def __init__(self, cause: BaseException, log: str = ""):
         super().__init__(str(cause))
         self.cause = cause
+        self.log = log  # what the kernel process wrote before it went
 
 
 def _client_class() -> type:
@@ -198,8 +201,8 @@ async def _execute_once(
     started = False
     current: Cell | None = None  # the cell being executed, for timeout and dead-kernel reports
     # The kernel process's own stderr (its start-up warnings, a crash message; not what the
-    # notebook prints, which arrives as outputs): kept apart, and shown when the kernel died,
-    # rather than in every failing test's captured stderr.
+    # notebook prints, which arrives as outputs): kept apart, and shown when the kernel died
+    # or did not start, rather than in every failing test's captured stderr.
     kernel_log = tempfile.TemporaryFile()
     try:
         async with client.async_setup_kernel(cwd=str(workdir), stdout=kernel_log,
@@ -262,8 +265,12 @@ async def _execute_once(
     except Exception as exc:
         if started:
             raise
+        # nbclient registers its clean-up to run at exit before it starts the kernel, and
+        # unregisters it only once the kernel is up: after a failed start it would run at
+        # exit, on a client without a kernel manager, and print a traceback per attempt.
+        atexit.unregister(client._cleanup_kernel)
         # Start-up failures (no such kernel, start-up timeout) are the machine's, not a cell's.
-        raise _KernelDidNotStart(exc) from None
+        raise _KernelDidNotStart(exc, _last_lines(kernel_log)) from None
     finally:
         client.kill()  # and whatever the notebook started, even if the kernel exited
         kernel_log.close()

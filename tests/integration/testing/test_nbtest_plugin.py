@@ -309,3 +309,25 @@ def test_notebooks_git_ignores_are_collected_only_when_named(project):
     assert "output.ipynb" not in found.stdout.str() and "lesson" not in found.stdout.str()
     named = pt.runpytest("--nbprod", "--collect-only", "-q", "downloads/lesson.ipynb", *RUN)
     assert "downloads/lesson.ipynb::run" in named.stdout.str()
+
+
+def test_a_kernel_that_cannot_start_shows_what_it_wrote(project, monkeypatch):
+    import sys
+
+    pt = project()
+    spec = pt.path / "jupyter" / "kernels" / "broken"
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-c",
+            "import sys; print('broken kernel start', file=sys.stderr); sys.exit(1)"]
+    (spec / "kernel.json").write_text(json.dumps(
+        {"argv": argv, "display_name": "broken", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(pt.path / "jupyter"))
+    write_notebook(pt.path, "nb.ipynb", "x = 1")
+    # In a process of its own: nothing may be left to run, and fail, when it exits.
+    outcome = pt.runpytest_subprocess("--nbprod", "--nbprod-kernel", "broken", *RUN)
+    outcome.assert_outcomes(failed=1)
+    text = outcome.stdout.str()
+    report = text[text.index("nb.ipynb: kernel 'broken' could not start"):]
+    assert "--- the kernel process's own output, last lines ---" in report
+    assert "broken kernel start" in report
+    assert "Traceback" not in outcome.stderr.str()
