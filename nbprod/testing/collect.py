@@ -24,6 +24,7 @@ __all__ = ["NotebookFile", "NotebookItem", "collect_notebook"]
 
 _CONFIGS = pytest.StashKey[dict]()
 _GIT_IGNORED = pytest.StashKey[dict]()
+_NAMED = pytest.StashKey[frozenset]()
 
 
 def collect_notebook(path: Path, parent: pytest.Collector) -> NotebookFile | None:
@@ -50,9 +51,7 @@ def _ignored_by_git(path: Path, pytest_config: pytest.Config) -> bool:
     """Whether git ignores ``path`` (or a folder it is in) and it was not named on the
     command line. git is asked once per repository (``nbprod.gitignore``)."""
     notebook = os.path.abspath(path)
-    where = pytest_config.invocation_params.dir
-    if notebook in {os.path.abspath(os.path.join(where, str(arg).split("::")[0]))
-                    for arg in pytest_config.args}:
+    if notebook in _named(pytest_config):
         return False
     top = git_work_tree(os.path.dirname(notebook))
     if top is None:
@@ -67,6 +66,17 @@ def _ignored_by_git(path: Path, pytest_config: pytest.Config) -> bool:
             return True
         current = os.path.dirname(current)
     return False
+
+
+def _named(pytest_config: pytest.Config) -> frozenset[str]:
+    """The absolute paths named on the command line, worked out once per session."""
+    named = pytest_config.stash.get(_NAMED, None)
+    if named is None:
+        where = pytest_config.invocation_params.dir
+        named = pytest_config.stash[_NAMED] = frozenset(
+            os.path.abspath(os.path.join(where, str(arg).split("::")[0]))
+            for arg in pytest_config.args)
+    return named
 
 
 def _config_for(path: Path, pytest_config: pytest.Config) -> tuple[TestConfig, Path]:
