@@ -661,10 +661,10 @@ class _Checks:
             schema["properties"]["cells"] = {"type": "array"}
             # Text is a string or a list of strings. As ``oneOf``, every value is checked
             # against both and fails one, raising an exception each time (about a tenth of
-            # the time spent reading a notebook); the two cannot both match, so ``anyOf``
-            # means the same, and trying the list first (what Jupyter writes) stops there.
-            definitions["misc"]["multiline_string"] = {"anyOf": [
-                {"type": "array", "items": {"type": "string"}}, {"type": "string"}]}
+            # the time spent reading a notebook). ``items`` applies to arrays only, so one
+            # schema with both types means the same and raises nothing on valid text.
+            definitions["misc"]["multiline_string"] = {
+                "type": ["string", "array"], "items": {"type": "string"}}
             definitions["code_cell"]["properties"]["outputs"] = {"type": "array"}
             self._schema = schema
         return self._schema
