@@ -138,7 +138,11 @@ def plan_export(nb: Notebook, config: ExportConfig | None = None, *,
 
 def _reuse(nb: Notebook, layout: Layout, config: ExportConfig,
            root: Path) -> list[FileStatus] | None:
-    """Statuses read from the disk when nothing can have changed, else None."""
+    """Statuses read from the disk when nothing can have changed, else None. Never with
+    ``strict``: the files do not say whether their export left a cell out, which ``strict``
+    must refuse."""
+    if config.strict:
+        return None
     paths = expected_paths(nb, layout, config)
     if not paths:
         return None

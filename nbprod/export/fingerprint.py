@@ -9,7 +9,7 @@ of analysing and rendering it again.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import astuple
+from dataclasses import astuple, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import PurePosixPath
@@ -42,9 +42,15 @@ def _generator_digest() -> str:
 
 
 def fingerprint(nb: Notebook, layout: Layout) -> str:
-    """A short hash of the notebook's cells, the export settings and nbprod's generators."""
+    """A short hash of the notebook's cells, the export settings and nbprod's generators.
+
+    ``strict`` is left out: it decides whether a cell that cannot be exported refuses the
+    export or is left out, never what an export that succeeds writes, so ``export --strict``
+    and ``export --check`` agree on files that are up to date.
+    """
     digest = hashlib.sha256(_generator_digest().encode())
-    digest.update(repr((layout.notebook, astuple(layout.config), str(layout.module_path),
+    settings = replace(layout.config, strict=False)
+    digest.update(repr((layout.notebook, astuple(settings), str(layout.module_path),
                         layout.module_import, nb.node.get("nbformat_minor"))).encode())
     for cell in nb.cells:
         digest.update(repr((cell.cell_type, cell.id, cell.tags, cell.source)).encode())

@@ -176,6 +176,33 @@ def test_cli_reports_each_left_out_cell_once_and_strict_refuses(notebook_factory
     assert not (tmp_path / "nb_pipeline.py").exists()
 
 
+def test_strict_writes_what_export_writes_and_still_refuses_after_an_export(
+        notebook_factory, run_cli, tmp_path):
+    clean = notebook_factory(
+        "clean.ipynb",
+        {"source": "def double(x):\n    return 2 * x", "tags": ["export"]},
+        {"source": "rows = [double(1)]", "tags": ["step:a"]},
+    )
+    assert run_cli("export", clean).exit_code == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.glob("clean*.*")}
+    result = run_cli("export", clean, "--strict")
+    assert result.exit_code == 0, result.output
+    assert {p.name: p.read_bytes() for p in tmp_path.glob("clean*.*")} == before
+    result = run_cli("export", "--check", clean)
+    assert result.exit_code == 0, result.output
+
+    left_out = notebook_factory(
+        "nb.ipynb",
+        {"source": "def double(x):\n    return 2 * x", "tags": ["export"]},
+        {"source": "%cd /tmp\nrows = [double(1)]", "tags": ["step:a"]},
+        {"source": "total = sum([1])", "tags": ["step:b"]},
+    )
+    assert run_cli("export", left_out).exit_code == 0
+    result = run_cli("export", left_out, "--strict")
+    assert result.exit_code == 2
+    assert "IPython syntax '%cd /tmp'" in result.output
+
+
 def test_tag_write_keeps_keys_other_tools_added(notebook_factory, run_cli):
     path = notebook_factory("nb.ipynb", "def f():\n    return 1", "x = f() + 1")
     data = json.loads(path.read_text())
