@@ -147,6 +147,16 @@ def test_check_reports_out_of_date_files_with_a_diff(project, run_cli, tmp_path)
     assert "-    return 2 * x\n+    return x * 2" in result.output
 
 
+def test_check_says_how_to_bring_a_file_edited_by_hand_up_to_date(project, run_cli, tmp_path):
+    assert run_cli("export", project).exit_code == 0
+    module = tmp_path / "demo/nb.py"
+    module.write_text(module.read_text() + "# mine\n")
+    result = run_cli("export", "--check", project)
+    assert result.exit_code == 1
+    assert "demo/nb.py edited by hand" in result.output
+    assert "--force" in result.output
+
+
 def test_unserialisable_values_are_reported_before_anything_is_written(
         tmp_path, notebook_factory, run_cli):
     path = notebook_factory(
