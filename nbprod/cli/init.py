@@ -65,7 +65,7 @@ def init_command(directory: Path, force: bool, ci: str, output_format: str) -> i
         click.echo(
             f"\nThe CI jobs check the project's {count}, wherever they are. Next steps:\n"
             f"  {where}nbprod lint                       # what breaks when someone reruns them\n"
-            "  pytest --nbprod                   # runs every notebook top to bottom, as CI"
+            "  python -m pytest --nbprod         # runs every notebook top to bottom, as CI"
             " will\n"
             "  nbprod tag --suggest NOTEBOOK     # the cells to export, test or run as steps\n"
             "  pre-commit install                # lint notebooks on every commit"
@@ -75,7 +75,7 @@ def init_command(directory: Path, force: bool, ci: str, output_format: str) -> i
         "\nNext steps:\n"
         f"  {where}nbprod lint notebooks\n"
         "  nbprod export notebooks/analysis.ipynb   # writes the module and its tests\n"
-        "  pytest --nbprod notebooks                # runs the notebook as CI will\n"
+        "  python -m pytest --nbprod notebooks      # runs the notebook as CI will\n"
         "  pre-commit install                       # lint notebooks on every commit"
     )
     return 0

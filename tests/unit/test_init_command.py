@@ -42,7 +42,8 @@ def test_init_writes_a_complete_project(run_cli, tmp_path):
     result = run_cli("init", project)
     assert result.exit_code == 0, result.output
     assert sorted(snapshot(project)) == sorted(GENERATED)
-    for line in ("created    notebooks/analysis.ipynb", "created    pyproject.toml"):
+    for line in ("created    notebooks/analysis.ipynb", "created    pyproject.toml",
+                 "  python -m pytest --nbprod notebooks "):
         assert line in result.output
 
     config = load_project_config(project)
@@ -271,6 +272,8 @@ def test_a_project_with_notebooks_gets_jobs_for_all_of_them_and_no_starter(run_c
     assert not (tmp_path / "notebooks").exists()
     assert "The CI jobs check the project's 2 notebooks" in result.stdout
     assert "nbprod tag --suggest NOTEBOOK" in result.stdout
+    # As CI runs it: plain `pytest` cannot import the module the exported tests import.
+    assert "  python -m pytest --nbprod " in result.stdout
     assert load_project_config(tmp_path).section("test", TestConfig).parameters == {}
     workflow = yaml.safe_load((tmp_path / ".github/workflows/nbprod.yml").read_text())
     runs = {job: "\n".join(step.get("run", "") for step in spec["steps"])
