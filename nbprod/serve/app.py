@@ -119,7 +119,7 @@ class Service:
         RequestError
             400 for a body that is not JSON, 422 for one the schema refuses.
         """
-        try:
+        try:  # NaN, Infinity and 1e999 parse (to floats); the schema refuses them, 422
             data = json.loads(body)
         except ValueError as exc:
             raise RequestError(400, f"the body is not JSON ({exc})") from None

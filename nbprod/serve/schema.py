@@ -1,7 +1,9 @@
 """The request schema, generated from the training profile: one pydantic row type per model.
 
-Every column the model was fitted on is required; numbers must be JSON numbers, integers
-integers, booleans booleans, and a category one of the training categories; ``null`` is
+Every column the model was fitted on is required; numbers must be finite JSON numbers (never
+``NaN`` or ``Infinity``, which Python's JSON parser accepts, nor ``1e999``, which it reads as
+infinity) within the range of the column's dtype, integers integers within it (int64 for most
+columns), booleans booleans, and a category one of the training categories; ``null`` is
 accepted only where the training data had missing values; unknown columns are refused. A
 request that breaks any of this is answered 422 with the row and the field named, before the
 model sees it.
@@ -13,7 +15,7 @@ or columns (``{"columns": {"alcohol": [13.2, 12.9], ...}}``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 __all__ = ["Batch", "RequestError", "RowSchema"]
 
@@ -48,7 +50,7 @@ class RowSchema:
     """Validates request bodies against a training profile and turns them into a DataFrame."""
 
     def __init__(self, profile: dict):
-        from pydantic import ConfigDict, StrictBool, StrictFloat, StrictInt, TypeAdapter
+        from pydantic import AllowInfNan, ConfigDict, Field, Strict, StrictBool, TypeAdapter
         from typing_extensions import TypedDict
 
         self.profile = profile
@@ -63,13 +65,18 @@ class RowSchema:
             kind = column["kind"]
             if kind == "category":
                 kind_type: Any = Literal[tuple(column["categories"])]  # type: ignore[misc]
-            else:
-                kind_type = {"number": StrictFloat, "integer": StrictInt,
-                             "boolean": StrictBool}[kind]
+            elif kind == "boolean":
+                kind_type = StrictBool
+            else:  # finite, and within what the column's dtype holds
+                bounds = _bounds(column["dtype"], kind)
+                limits = Field(ge=bounds[0], le=bounds[1]) if bounds else Field()
+                kind_type = (Annotated[float, Strict(), AllowInfNan(False), limits]
+                             if kind == "number" else Annotated[int, Strict(), limits])
             fields[column["name"]] = kind_type | None if column["nullable"] else kind_type
         row = TypedDict("Row", fields)  # type: ignore[operator]
         row.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
         self._adapter = TypeAdapter(list[row])
+        self._dtypes = {c["name"]: c["dtype"] for c in profile["columns"]}
 
     def json_schema(self) -> dict:
         """The JSON schema of a list of records (the request form of JupyterLab reads it)."""
@@ -91,7 +98,8 @@ class RowSchema:
         try:
             rows = self._adapter.validate_python(records)
         except ValidationError as exc:
-            problems = [_problem(e) for e in exc.errors(include_url=False)[:MAX_PROBLEMS]]
+            problems = [_problem(e, self._dtypes)
+                        for e in exc.errors(include_url=False)[:MAX_PROBLEMS]]
             first = problems[0]
             where = f" (row {first['row']})" if len(records) > 1 else ""
             raise RequestError(422, f"{first['field']}: {first['message']}{where}",
@@ -141,16 +149,55 @@ def _records(body: Any) -> list:
     return [body]
 
 
-def _problem(error: dict) -> dict:
+def _bounds(dtype: str, kind: str) -> tuple[int | float, int | float] | None:
+    """The smallest and largest value a number or integer column's dtype holds (None for
+    float64, whose range every finite JSON number is in)."""
+    import numpy as np
+    import pandas as pd
+
+    try:
+        found = pd.api.types.pandas_dtype(dtype)
+        found = np.dtype(getattr(found, "numpy_dtype", found))
+    except TypeError:
+        found = np.dtype("int64" if kind == "integer" else "float64")
+    if kind == "integer":
+        if found.kind not in "iu":
+            found = np.dtype("int64")
+        info = np.iinfo(found)
+        return int(info.min), int(info.max)
+    if found.kind != "f" or found.itemsize >= 8:
+        return None
+    top = float(np.finfo(found).max)
+    return -top, top
+
+
+def _shown(value: Any) -> str:
+    """A refused value as the message quotes it: a 400-digit integer is cut short."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}...{text[-8:]} ({len(text)} characters)"
+
+
+def _problem(error: dict, dtypes: dict[str, str] | None = None) -> dict:
     loc = list(error.get("loc") or ())
     row = loc[0] if loc and isinstance(loc[0], int) else None
     field = ".".join(str(p) for p in loc[1:] if not isinstance(p, int)) if row is not None \
         else ".".join(str(p) for p in loc)
     kind = error.get("type")
+    value = error.get("input")
+    dtype = (dtypes or {}).get(field)
+    if kind in ("greater_than_equal", "less_than_equal"):
+        bounds = _bounds(dtype or "int64", "integer" if isinstance(value, int) else "number")
+        low, high = bounds or (None, None)
+        return {"row": row, "field": field, "type": kind,
+                "message": f"out of the range of the column's {dtype} ({low} to {high}),"
+                           f" got {_shown(value)}"}
+    if kind == "float_type" and isinstance(value, int) and not isinstance(value, bool):
+        return {"row": row, "field": field, "type": kind,
+                "message": f"out of the range of float64, got {_shown(value)}"}
     message = {
         "missing": "missing column",
         "extra_forbidden": "unknown column, the model was not fitted on it",
         "literal_error": f"unknown category {error.get('input')!r}; expected"
                          f" {(error.get('ctx') or {}).get('expected')}",
-    }.get(kind, f"{error.get('msg')}, got {error.get('input')!r}")
+    }.get(kind, f"{error.get('msg')}, got {_shown(value)}")
     return {"row": row, "field": field or "<record>", "type": kind, "message": message}

@@ -95,6 +95,31 @@ def test_a_wrong_type_is_named(service):
     assert _problem(client.post("/predict", json=record))["field"] == "rooms"
 
 
+@pytest.mark.parametrize(("field", "literal", "says"), [
+    ("size", "NaN", "finite number, got nan"),
+    ("size", "Infinity", "finite number, got inf"),
+    ("size", "1e999", "finite number, got inf"),
+    ("size", "-1e999", "finite number, got -inf"),
+    ("size", "1" + "0" * 400, "out of the range of float64"),
+    ("rooms", "100000000000000000000000000", "out of the range of the column's int64"),
+    ("rooms", "NaN", "valid integer"),
+])
+def test_numbers_the_model_cannot_take_are_422_before_the_model(service, field, literal,
+                                                                 says):
+    client, _ = service
+    seen = client.get("/drift").json()["seen"]
+    record = rows(1, 12)[0]
+    record[field] = "@"
+    body = json.dumps(record).replace('"@"', literal)
+    for content in (body, f'{{"records": [{json.dumps(rows(1, 13)[0])}, {body}]}}'):
+        response = client.post("/predict", content=content,
+                               headers={"content-type": "application/json"})
+        problem = _problem(response)
+        assert problem["field"] == field and says in problem["message"], response.text
+        assert response.json()["error"].startswith(f"{field}: ")
+    assert client.get("/drift").json()["seen"] == seen  # refused rows are not watched
+
+
 def test_an_unknown_category_is_named(service):
     client, _ = service
     record = dict(rows(1, 5)[0], region="west")

@@ -48,6 +48,40 @@ def test_each_problem_names_its_field(schema, change, field, kind):
     assert str(error).startswith(f"{field}: ")
 
 
+@pytest.mark.parametrize(("change", "field", "kind", "says"), [
+    ({"size": float("nan")}, "size", "finite_number", "finite number, got nan"),
+    ({"size": float("inf")}, "size", "finite_number", "finite number, got inf"),
+    ({"size": -float("inf")}, "size", "finite_number", "finite number, got -inf"),
+    ({"size": 10 ** 400}, "size", "float_type", "out of the range of float64"),
+    ({"rooms": 10 ** 26}, "rooms", "less_than_equal", "out of the range of the column's int64"),
+    ({"rooms": -2 ** 63 - 1}, "rooms", "greater_than_equal", "int64"),
+    ({"rooms": float("nan")}, "rooms", "int_type", "valid integer"),
+    ({"rooms": float("inf")}, "rooms", "int_type", "valid integer"),
+    ({"note": float("nan")}, "note", "literal_error", "unknown category nan"),
+])
+def test_numbers_the_model_cannot_take_are_refused(schema, change, field, kind, says):
+    error = _refusal(schema, {**GOOD, **change})
+    assert error.status == 422
+    assert (error.problems[0]["field"], error.problems[0]["type"]) == (field, kind)
+    assert says in error.problems[0]["message"]
+    assert len(str(error)) < 200  # a 400-digit number is not quoted whole
+    in_columns = _refusal(schema, {"columns": {k: [v] for k, v in {**GOOD, **change}.items()}})
+    assert in_columns.problems[0]["type"] == kind
+
+
+def test_the_edges_of_int64_and_of_a_narrower_dtype():
+    assert schema_of(pd.DataFrame({"n": [1, 2]})).frame({"n": 2 ** 63 - 1})["n"][0] == 2 ** 63 - 1
+    narrow = schema_of(pd.DataFrame({"n": pd.array([1, 2], dtype="int8"),
+                                     "x": pd.array([0.5, 1.5], dtype="float32")}))
+    assert narrow.frame({"n": 127, "x": 1e38}).dtypes.to_dict() == {"n": "int8", "x": "float32"}
+    assert "int8 (-128 to 127), got 128" in str(_refusal(narrow, {"n": 128, "x": 1.0}))
+    assert "float32" in str(_refusal(narrow, {"n": 1, "x": 1e39}))
+
+
+def schema_of(frame: pd.DataFrame) -> RowSchema:
+    return RowSchema(profile_frame(frame))
+
+
 def test_a_missing_column_and_the_row_of_a_batch(schema):
     partial = {k: v for k, v in GOOD.items() if k != "rooms"}
     error = _refusal(schema, {"records": [GOOD, partial]})
