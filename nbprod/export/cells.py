@@ -18,7 +18,7 @@ from ..errors import ExportError, NbprodWarning
 from ..notebook import Cell, Notebook
 from .display import is_display
 
-__all__ = ["SourceCell", "classify", "require_python", "first_line"]
+__all__ = ["SourceCell", "classify", "require_python", "first_line", "top_level_await"]
 
 #: Roles in precedence order: a cell tagged both ``skip`` and ``export`` is skipped.
 ROLES = ("skip", "parameters", "export", "test", "step", "plain")
@@ -207,7 +207,7 @@ def python_problem(sc: SourceCell, where: str, purpose: str) -> str | None:
         return (
             f"{label}, line {line}: not valid Python ({message}); fix the cell before exporting"
         )
-    awaited = _top_level_await(sc.analysis)
+    awaited = top_level_await(sc.analysis)
     if awaited is not None:
         return (
             f"{label}, line {awaited}: top-level await works only in a kernel, not in"
@@ -216,7 +216,7 @@ def python_problem(sc: SourceCell, where: str, purpose: str) -> str | None:
     return None
 
 
-def _top_level_await(analysis: CellAnalysis) -> int | None:
+def top_level_await(analysis: CellAnalysis) -> int | None:
     """The line of an ``await`` (or ``async for/with``) outside any function, if any."""
     if analysis.tree is None:
         return None

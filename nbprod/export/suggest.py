@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from ..analysis import ALWAYS_DEFINED
 from ..markers import cell_marks
 from ..notebook import Notebook
-from .cells import SourceCell, classify, first_line
+from .cells import SourceCell, classify, first_line, top_level_await
 from .display import displays_only, is_display
 from .module import IPYTHON_NAMES
 
@@ -57,7 +57,7 @@ def suggest_tags(nb: Notebook) -> list[Suggestion]:
     cells = classify(nb)
     free = [c for c in cells if not _already_marked(c)]
     tags: dict[int, tuple[str, str]] = {}
-    for sc in free:
+    for position, sc in enumerate(free):
         if sc.analysis.opaque or (sc.analysis.tree is not None and not sc.analysis.tree.body
                                   and (sc.refused or sc.dropped)):
             tags[sc.index] = ("skip", "IPython-only cell: nothing to export")
@@ -65,6 +65,8 @@ def suggest_tags(nb: Notebook) -> list[Suggestion]:
             tags[sc.index] = ("skip", f"does not parse (line {sc.analysis.syntax_error[0]})")
         elif sc.refused and _only_magics(sc):
             tags[sc.index] = ("skip", "IPython-only cell: nothing to export")
+        elif (reason := _kernel_only(sc)) and not _read_later(sc, free[position + 1:]):
+            tags[sc.index] = ("skip", reason)
     has_params = any(c.role == "parameters" for c in cells)
     if not has_params:
         for position, sc in enumerate(free):
@@ -107,6 +109,26 @@ def apply_suggestions(nb: Notebook, suggestions: list[Suggestion]) -> int:
 def _already_marked(sc: SourceCell) -> bool:
     return bool(sc.cell.marks & set(NBPROD_TAGS)) or sc.cell.step is not None \
         or "injected-parameters" in sc.cell.tags
+
+
+def _kernel_only(sc: SourceCell) -> str | None:
+    """Why code that also holds Python cannot go into a step (an IPython line, a top-level
+    await), or None when it can."""
+    if sc.refused:
+        line = _cut(sc.refused[0].text.strip(), 30)
+        return f"IPython line {line!r} cannot be exported; move it to a cell of its own"
+    awaited = top_level_await(sc.analysis)
+    if awaited is not None:
+        return f"top-level await (line {awaited}) runs only in a kernel"
+    return None
+
+
+def _read_later(sc: SourceCell, later: list[SourceCell]) -> bool:
+    """Whether a later cell reads a name ``sc`` defines. Tagging ``sc`` skip would leave that
+    cell's step without the value, so it stays a step candidate, and the strict export names
+    the line to move out of it."""
+    made = sc.analysis.defines.keys() | sc.analysis.imports.keys()
+    return any(name in made for cell in later for name in cell.analysis.uses)
 
 
 def _only_magics(sc: SourceCell) -> bool:

@@ -85,6 +85,33 @@ def test_ipython_only_and_broken_cells_are_skipped():
         (1, "skip"), (2, "skip"), (3, "skip")]
 
 
+def test_cells_a_step_could_not_hold_are_skipped_and_the_strict_export_passes():
+    from nbprod.export import export
+    from nbprod.export.config import ExportConfig
+    from nbprod.export.suggest import apply_suggestions
+
+    nb = loads(nbformat.writes(make_notebook(
+        "rows = [1, 2, 3]",
+        "total = sum(rows)\nprint(total)\n!head out.csv",
+        "import asyncio\nawait asyncio.sleep(0)",
+        "double = sum(rows) * 2",
+    )), path="nb.ipynb")
+    suggestions = suggest_tags(nb)
+    assert [(s.cell, s.tag) for s in suggestions] == [
+        (1, "step:main"), (2, "skip"), (3, "skip"), (4, "step:main")]
+    assert "'!head out.csv' cannot be exported" in suggestions[1].reason
+    assert "top-level await (line 2)" in suggestions[2].reason
+    apply_suggestions(nb, suggestions)
+    artifacts = export(nb, ExportConfig(strict=True))
+    assert any(a.path.name == "nb_pipeline.py" for a in artifacts)
+
+
+def test_a_cell_with_ipython_lines_stays_a_step_when_later_cells_read_its_values():
+    # As a skip, `table` would be missing from the step that reads it.
+    assert _suggest("table = [1]\n!ls", "total = sum(table)") == [
+        (1, "step:main"), (2, "step:main")]
+
+
 def test_repeated_headings_get_distinct_steps():
     tags = _suggest({"cell_type": "markdown", "source": "## Part"}, "a = 1",
                     "b = a + 1",
