@@ -5,11 +5,12 @@ from __future__ import annotations
 import ipaddress
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import click
 
-from ..errors import ConfigError, ExportError, MissingDependencyError, NbprodError
+from ..errors import ConfigError, ExportError, MissingDependencyError, NbprodError, NbprodWarning
 from .runs import _common, _echo_json, _open, _render
 
 
@@ -115,21 +116,30 @@ def _service_target(notebook: Path) -> dict:
     """
     from ..config import load_project_config
     from ..export import ExportConfig, layout_for, plan_export
-    from ..export.service import predict_cell
+    from ..export.service import predict_cell, serve_left_out
     from ..notebook import load
 
     if notebook.is_dir():
         raise ConfigError(f"{notebook}: is a folder; give the notebook whose model to serve")
     project = load_project_config(notebook)
     config = project.section("export", ExportConfig)
-    nb = load(notebook)
-    layout = layout_for(nb, config, project.root)
-    if predict_cell(nb, layout) is None:
-        raise ExportError(f"{notebook}: no cell is tagged serve; tag the cell that defines"
-                          " def predict(model, rows) with serve, then nbprod export")
-    wanted = {layout.module_path, layout.service_path}
-    stale = [f for f in plan_export(nb, config, root=project.root)
-             if f.path in wanted and f.out_of_date]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", NbprodWarning)
+        nb = load(notebook)
+        layout = layout_for(nb, config, project.root)
+        if predict_cell(nb, layout) is None:
+            left_out = serve_left_out(nb, layout)
+            if left_out is not None:
+                raise ExportError(f"{notebook}: no service, its serve cell is left out of the"
+                                  f" export: {left_out}")
+            raise ExportError(f"{notebook}: no cell is tagged serve; tag the cell that defines"
+                              " def predict(model, rows) with serve, then nbprod export")
+        wanted = {layout.module_path, layout.service_path}
+        stale = [f for f in plan_export(nb, config, root=project.root)
+                 if f.path in wanted and f.out_of_date]
+    for note in dict.fromkeys(str(w.message) for w in caught
+                              if issubclass(w.category, NbprodWarning)):
+        click.echo(f"warning: {note}", err=True)
     if stale:
         names = ", ".join(str(f.path) for f in stale)
         raise ExportError(f"{notebook}: {names} missing or out of date; run nbprod export"

@@ -23,7 +23,8 @@ from ..notebook import Notebook
 from .cells import SourceCell, classify, python_problem
 from .config import Layout
 
-__all__ = ["LEFT_OUT_HINT", "leave_out", "ipython_only", "select_cells", "warn_left_out"]
+__all__ = ["LEFT_OUT_HINT", "leave_out", "ipython_only", "left_out", "select_cells",
+           "warn_left_out"]
 
 #: Appended to every note about a left-out cell.
 LEFT_OUT_HINT = "the rest is exported; tag the cell skip to silence this, --strict to refuse"
@@ -85,8 +86,14 @@ def select_cells(nb: Notebook, layout: Layout) -> list[SourceCell]:
                 raise  # cannot happen: a left-out cell is a skip cell, never checked again
             _leave(left, exc.cell, str(exc), layout.config.strict)
     warn_left_out(left)
-    nb._export_selection = (cells, key, current)  # type: ignore[attr-defined]
+    nb._export_selection = (cells, key, current, left)  # type: ignore[attr-defined]
     return current
+
+
+def left_out(nb: Notebook, layout: Layout) -> dict[int, str]:
+    """The cells ``select_cells`` leaves out (by index), each with the reason it gave."""
+    select_cells(nb, layout)
+    return dict(nb._export_selection[3])  # type: ignore[attr-defined]
 
 
 def leave_out(cells: list[SourceCell], left: dict[int, str]) -> list[SourceCell]:

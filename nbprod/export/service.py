@@ -17,7 +17,7 @@ from .base import Artifact
 from .config import Layout
 from .provenance import stamp_python
 
-__all__ = ["ServiceExporter", "predict_cell"]
+__all__ = ["ServiceExporter", "predict_cell", "serve_left_out"]
 
 _BODY = '''"""The HTTP service of {notebook}: its serve cell's predict behind FastAPI.
 
@@ -35,16 +35,18 @@ app = create_app(module, {notebook!r})
 
 
 def predict_cell(nb: Notebook, layout: Layout):
-    """The serve cell that defines ``predict(model, rows)``, None without serve cells.
+    """The serve cell that defines ``predict(model, rows)``, None without serve cells or
+    when the export leaves every serve cell out (``serve_left_out`` says why).
 
     Raises
     ------
     CellExportError
         When serve cells exist but none defines a function ``predict`` taking two arguments.
     """
-    from .cells import classify
+    from .selection import select_cells
 
-    serve = [sc for sc in classify(nb) if "serve" in sc.cell.marks and sc.role == "export"]
+    serve = [sc for sc in select_cells(nb, layout)
+             if "serve" in sc.cell.marks and sc.role == "export"]
     if not serve:
         return None
     for sc in serve:
@@ -59,6 +61,18 @@ def predict_cell(nb: Notebook, layout: Layout):
         " serve cell defines def predict(model, rows); define it there (rows is a DataFrame"
         " of requests, return one prediction per row)", first.index,
     )
+
+
+def serve_left_out(nb: Notebook, layout: Layout) -> str | None:
+    """Why the export leaves out a cell tagged serve (the reason names the cell and the
+    fix), or None when it leaves none out: its predict is then missing from the module, and
+    no service is generated."""
+    from .cells import classify
+    from .selection import left_out
+
+    reasons = left_out(nb, layout)
+    return next((reasons[sc.index] for sc in classify(nb)
+                 if "serve" in sc.cell.marks and sc.index in reasons), None)
 
 
 class ServiceExporter:

@@ -42,12 +42,18 @@ def project(tmp_path, notebook_factory):
     notebook_factory("plain.ipynb", {"source": "x = 1", "tags": ["export"]})
     notebook_factory("served.ipynb", {"source": "import pandas as pd", "tags": ["export"]},
                      SERVE)
+    # predict reads `scale`, which only an untagged cell sets: the export leaves it out.
+    notebook_factory("left.ipynb", "scale = 2",
+                     {"source": "def predict(model, rows):\n    return rows * scale\n",
+                      "tags": ["serve"]})
     Store.open(tmp_path).close()
     return tmp_path
 
 
 @pytest.mark.parametrize(("args", "expected"), [
     (["serve", "plain.ipynb"], "no cell is tagged serve"),
+    (["serve", "left.ipynb"], "no service, its serve cell is left out of the export:"
+                              " left.ipynb cell 2"),
     (["serve", "served.ipynb"], "missing or out of date; run nbprod export served.ipynb first"),
     (["models", "show", "wine@champion"], "no alias 'wine@champion'"),
     (["models", "alias", "wine", "RUN"], "is not an alias; write NAME@LABEL"),
@@ -90,3 +96,13 @@ def test_a_port_in_use_is_one_line_not_uvicorns_exit():
         with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{port}"):
             _check_free("127.0.0.1", port)
     _check_free("127.0.0.1", port)  # free again once closed
+
+
+def test_an_export_that_leaves_the_serve_cell_out_writes_no_service(project, monkeypatch,
+                                                                     capsys):
+    monkeypatch.chdir(project)
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["export", "left.ipynb"])
+    assert caught.value.code == 0
+    assert "left out: left.ipynb cell 2" in capsys.readouterr().err
+    assert not list(project.rglob("*_service.py"))
