@@ -106,6 +106,7 @@ class Service:
                 self.model = registry.load(store, ref)
             finally:
                 store.close()
+        ref.parameters  # noqa: B018 - read the run's defaults now, not on the first /metadata
         self.schema = RowSchema(ref.entry["profile"])
         self.monitor = DriftMonitor(ref.entry["profile"], window=self.window)
         self.ref = ref

@@ -105,6 +105,7 @@ def service_files(*, folder: PurePosixPath, notebook: str, module_import: str,
     app = _APP.format(notebook=notebook, module_import=module_import,
                       folder_import=".".join(folder.parts))
     receipt = {k: ref.receipt.get(k) for k in _RECEIPT_KEYS}
+    receipt["parameters"] = ref.parameters  # the notebook's defaults too: no run dir later
     receipt["records"] = {k: v for k, v in (ref.receipt.get("records") or {}).items()
                           if not isinstance(v, (list, dict))}
     manifest = {"name": ref.name, "run_id": ref.run_id, "file": MODEL_FILE,

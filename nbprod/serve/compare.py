@@ -1,9 +1,9 @@
 """``nbprod models diff``: what differs between two stored models, as JSON data.
 
-Two models can differ in their bytes, their class, the parameters and metrics of the runs that
-made them, the packages those runs had, and the data they were fitted on (columns added or
-removed, a dtype, a range or the categories changed): the last is what breaks a service that
-was built for the first model.
+Two models can differ in their bytes, their class, the parameters (every value the run used,
+the notebook's defaults included) and metrics of the runs that made them, the packages those
+runs had, and the data they were fitted on (columns added or removed, a dtype, a range or the
+categories changed): the last is what breaks a service that was built for the first model.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def diff_models(a: ModelRef, b: ModelRef) -> dict:
         "b": {"name": b.name, "run_id": b.run_id},
         "same": a.entry.get("hash") == b.entry.get("hash"),
         "model": model,
-        "parameters": diff_mappings(a.receipt.get("parameters"), b.receipt.get("parameters")),
+        "parameters": diff_mappings(a.parameters, b.parameters),  # defaults included
         "metrics": diff_mappings(_scalars(a.receipt.get("records")),
                                  _scalars(b.receipt.get("records"))),
         "packages": diff_mappings(env_a, env_b),

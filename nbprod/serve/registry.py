@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError
@@ -30,12 +32,28 @@ ALIAS_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 @dataclass(frozen=True)
 class ModelRef:
-    """One stored model: its receipt entry and the receipt of the run that made it."""
+    """One stored model: its receipt entry and the receipt of the run that made it.
+
+    ``run_dir`` is the run's folder in the store (None for a packaged model, whose receipt
+    already holds every parameter value the run used).
+    """
 
     name: str
     run_id: str
     entry: dict
     receipt: dict
+    run_dir: Path | None = None
+
+    @cached_property
+    def parameters(self) -> dict:
+        """Every parameter value the run used: those it was given and its notebook's defaults
+        for the others, as ``nbprod runs show`` lists them (``parameters_used``)."""
+        given = self.receipt.get("parameters") or {}
+        if self.run_dir is None:
+            return dict(given)
+        from ..run.used_parameters import parameters_used
+
+        return {row["name"]: row["value"] for row in parameters_used(self.receipt, self.run_dir)}
 
     def summary(self, labels: list[str] | None = None) -> dict:
         """The model as the CLI lists it (JSON data)."""
@@ -58,7 +76,7 @@ class ModelRef:
                       "format": self.entry.get("format"), "class": self.entry.get("class")},
             "run_id": self.run_id,
             "notebook": receipt.get("notebook"),
-            "parameters": receipt.get("parameters") or {},
+            "parameters": self.parameters,
             "data": [{k: d.get(k) for k in ("path", "role", "hash", "bytes")}
                      for d in receipt.get("data") or [] if isinstance(d, dict)],
             "environment": {"python": environment.get("python"),
@@ -80,7 +98,8 @@ def list_models(store: Any, name: str | None = None) -> list[ModelRef]:
         receipt = store.read_receipt(run["run_id"]) or {}
         for entry in _models_of(receipt):
             if name is None or entry["name"] == name:
-                found.append(ModelRef(entry["name"], run["run_id"], entry, receipt))
+                found.append(ModelRef(entry["name"], run["run_id"], entry, receipt,
+                                      store.run_dir(run["run_id"])))
     return found
 
 
@@ -146,7 +165,7 @@ def _from_run(store: Any, run_id: str, name: str | None) -> ModelRef:
     entry = models[0] if name is None else next((m for m in models if m["name"] == name), None)
     if entry is None:
         raise StoreError(f"run {full} recorded no model {name!r}, only {', '.join(names)}")
-    return ModelRef(entry["name"], full, entry, receipt)
+    return ModelRef(entry["name"], full, entry, receipt, store.run_dir(full))
 
 
 def resolve(store: Any, model: str | None = None, run: str | None = None,

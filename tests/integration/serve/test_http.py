@@ -196,3 +196,24 @@ def test_drift_offline_on_a_csv(service, tmp_path):
     assert narrow.returncode == 2
     assert narrow.stderr.strip().startswith("error:") and "'rooms'" in narrow.stderr
     assert "Traceback" not in narrow.stderr
+
+
+def test_metadata_show_and_diff_use_the_parameters_the_run_used(service):
+    client, log = service
+    project = log.parent
+    served = client.get("/metadata").json()
+    assert served["parameters"] == {"n_rows": 800, "seed": 0}  # the notebook's defaults
+    nbprod("models", "alias", "shop@champion", served["run_id"], cwd=project)
+    shown = nbprod("models", "show", "shop@champion", cwd=project).stdout
+    assert "params   n_rows=800, seed=0" in shown
+    as_json = json.loads(nbprod("models", "show", "shop@champion", "--output-format", "json",
+                                cwd=project).stdout)
+    assert as_json["parameters"] == {"n_rows": 800, "seed": 0}
+    nbprod("run", "notebooks/price.ipynb", "-p", "seed", "1", cwd=project)
+    diff = nbprod("models", "diff", "shop@champion", "shop", cwd=project).stdout
+    assert "parameters seed: 0 -> 1" in diff, diff
+    assert "added" not in diff and "n_rows" not in diff
+    data = json.loads(nbprod("models", "diff", "shop@champion", "shop", "--output-format",
+                             "json", cwd=project).stdout)["parameters"]
+    assert data["changed"] == {"seed": {"a": 0, "b": 1}}
+    assert data["added"] == {} and data["removed"] == {}

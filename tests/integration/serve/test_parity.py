@@ -19,6 +19,9 @@ pytestmark = pytest.mark.xdist_group("serve")
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 NOTEBOOK = "notebooks/train.ipynb"
+#: The values of the notebook's parameters cell, which the runs here do not override.
+DEFAULTS = {"data_path": "../data/wine.csv", "test_size": 0.25, "n_estimators": 50,
+            "max_depth": 4, "seed": 42}
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +80,7 @@ def test_served_predictions_equal_the_recorded_ones(project, tmp_path):
     assert [d["hash"] for d in meta["data"]] == [d["hash"] for d in receipt["data"]]
     assert meta["environment"]["packages"]["scikit-learn"]
     assert meta["service"]["predict"] == "wine.train.predict"
+    assert meta["parameters"] == DEFAULTS  # the run gave none: the notebook's defaults
 
 
 def test_the_service_runs_the_exported_modules_code(project, tmp_path):
@@ -153,3 +157,4 @@ def test_the_packaged_service_runs_from_its_requirements_alone(project, tmp_path
     assert answer.json()["predictions"] == receipt["records"]["test_predictions"]
     assert meta["run_id"] == run_id and meta["metrics"]["accuracy"] == receipt["records"][
         "accuracy"]
+    assert meta["parameters"] == DEFAULTS  # kept in the manifest: no run folder to read
