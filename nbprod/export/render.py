@@ -139,7 +139,8 @@ def noqa_codes(cells: list[str | ast.Module], exported: list[str], *,
     cells' imports meet), an import used only by cells that were not exported is not unused
     there (F401), redefining a function in a later cell is how notebooks evolve (F811), and a
     cell's last expression is displayed, not useless (B018). Wrapping a cell in a function
-    (tests, steps) makes its variables locals that may go unread (F841, RUF059). Star imports
+    (tests, steps) makes its variables locals that may go unread (F841, RUF059) and its
+    imports local ones, unused when the line that showed them is left out (F401). Star imports
     (F403/F405) are kept as written. Any other finding is the notebook code's own and is left
     for the user to see. RUF100 is added so the list holds under any rule selection.
 
@@ -214,7 +215,7 @@ def _useless_expression(stmt: ast.stmt) -> bool:
 def _wrapped_codes(tree: ast.Module) -> set[str]:
     """Codes a cell body causes once it is the body of a function."""
     codes: set[str] = set()
-    read = _loaded_names(tree)
+    read = _reads(tree.body)
     read |= {n.target.id for n in ast.walk(tree)
              if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name)}
     defined: dict[str, int] = {}
@@ -230,7 +231,11 @@ def _wrapped_codes(tree: ast.Module) -> set[str]:
                         codes.add("F841")
                     elif isinstance(target, (ast.Tuple, ast.List)) and any(
                             isinstance(e, ast.Name) and e.id not in read for e in target.elts):
-                        codes.add("RUF059")
+                        # `a, b = 1, 2` assigns each name on its own (F841); unpacking one
+                        # value is RUF059.
+                        pairwise = isinstance(node.value, (ast.Tuple, ast.List)) and len(
+                            node.value.elts) == len(target.elts)
+                        codes.add("F841" if pairwise else "RUF059")
             elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and isinstance(
                     node.target, ast.Name) and node.target.id not in read:
                 codes.add("F841")
@@ -241,20 +246,65 @@ def _wrapped_codes(tree: ast.Module) -> set[str]:
                         codes.add("F841")
             elif isinstance(node, ast.ExceptHandler) and node.name and node.name not in read:
                 codes.add("F841")
+            elif isinstance(node, (ast.Import, ast.ImportFrom)) and any(
+                    (alias.asname or alias.name.split(".")[0]) not in read
+                    for alias in node.names if alias.name != "*"):
+                codes.add("F401")  # imported for a line that showed a value, left out
     if any(count > 1 for count in defined.values()):
         codes.add("F811")
     return codes
 
 
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def _reads(nodes: list[ast.AST]) -> set[str]:
+    """The names code reads from its own scope: its loads, and the loads of nested functions
+    and classes of names they do not bind themselves (a local of the same name in a nested
+    function is another variable, which leaves the outer one unread)."""
+    found: set[str] = set()
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, _SCOPES):
+            inner = [node.body] if isinstance(node, ast.Lambda) else node.body
+            found |= _reads(inner) - _bound(node)
+            # Decorators, defaults and base classes run in the enclosing scope.
+            stack.extend(getattr(node, "decorator_list", []))
+            stack.extend(getattr(node, "bases", []))
+            if not isinstance(node, ast.ClassDef):
+                stack.extend([*node.args.defaults, *filter(None, node.args.kw_defaults)])
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            found.add(node.id)
+        stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _bound(scope: ast.AST) -> set[str]:
+    """Names a function or class binds for itself: its arguments and what it assigns,
+    without those it declares ``global`` or ``nonlocal``."""
+    names = {n.id for n in ast.walk(scope)
+             if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))}
+    if not isinstance(scope, ast.ClassDef):
+        arguments = scope.args
+        names |= {a.arg for a in [*arguments.posonlyargs, *arguments.args,
+                                  *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]
+                  if a is not None}
+    shared = {name for n in ast.walk(scope) if isinstance(n, (ast.Global, ast.Nonlocal))
+              for name in n.names}
+    return names - shared
+
+
 def _same_scope(node: ast.AST):
+    """``node`` and the nodes of its scope; a function or class is listed, not entered (its
+    locals were locals in the notebook already)."""
     stack = [node]
     while stack:
         current = stack.pop()
         yield current
-        for child in ast.iter_child_nodes(current):
-            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda,
-                                      ast.ClassDef)):
-                stack.append(child)
+        if not isinstance(current, _SCOPES):
+            stack.extend(ast.iter_child_nodes(current))
 
 
 def _is_dunder_all(stmt: ast.stmt) -> bool:

@@ -76,5 +76,5 @@ def test_a_test_cell_of_comments_only_still_compiles():
 
 
 def test_unused_locals_in_test_functions_are_exempted_for_ruff():
-    files = generate({"source": "a, b = 1, 2\nc = 3\nassert a", "tags": ["test"]})
+    files = generate({"source": "a, b = divmod(7, 2)\nc = 3\nassert a", "tags": ["test"]})
     assert "# ruff: noqa: F841, RUF059, RUF100" in files["tests/test_nb.py"]
