@@ -117,7 +117,7 @@ class PipelineRunner:
         _check_models(self.models, plan)
         self.modules = dict(source.modules)
         self.root = Path(root).resolve()
-        self._find_module = local_module_finder(self.root, self.modules)
+        self._finders: dict[Path | None, Callable[[str], Any]] = {}
         self.store = store
         self.timeout = timeout
         self.kernel = kernel
@@ -299,13 +299,24 @@ class PipelineRunner:
             own = NOTEBOOK_CODE
             cells = json.loads(self._notebook_bytes(step.notebook)).get("cells", [])
             code = "\n".join(_source(c) for c in cells if c.get("cell_type") == "code")
-            reached = reached_code([(own, WHOLE)], self._find_module, extra={own: code})
+            # Its kernel runs in the notebook's folder, where its imports look first.
+            find = self._module_finder((self.root / step.notebook).parent)
+            reached = reached_code([(own, WHOLE)], find, extra={own: code})
         else:
             own, _, function = (step.function or "").partition(":")
             self._module_source(own)
-            reached = reached_code([(own, function)], self._find_module)
+            source = self.plan.pipeline.source
+            find = self._module_finder((self.root / source).parent if source else None)
+            reached = reached_code([(own, function)], find)
         return {where: hash_bytes(code.encode("utf-8"))
                 for where, code in sorted(reached.items()) if not where.startswith(own + ":")}
+
+    def _module_finder(self, folder: Path | None) -> Callable[[str], Any]:
+        """Finds the project modules a step imports, in ``folder`` (where the step runs)
+        first; one per folder, each remembering what it read."""
+        if folder not in self._finders:
+            self._finders[folder] = local_module_finder(self.root, self.modules, first=folder)
+        return self._finders[folder]
 
     def _module_source(self, module: str) -> str:
         if module not in self.modules:

@@ -36,16 +36,21 @@ WHOLE = "*"
 Found = tuple[str, bool]
 
 
-def local_module_finder(root: Path, shipped: Mapping[str, str]
+def local_module_finder(root: Path, shipped: Mapping[str, str], first: Path | None = None
                         ) -> Callable[[str], Found | None]:
-    """A lookup: dotted name -> (source, is_package) of a local module, or None."""
+    """A lookup: dotted name -> (source, is_package) of a local module, or None.
+
+    ``first`` is searched before the project root: the folder a notebook step's kernel runs
+    in, whose ``.py`` files its imports find first (``notebooks/helpers.py``).
+    """
     found: dict[str, Found | None] = {}
+    bases = [*([first] if first is not None else []), root, root / "src"]
 
     def find(name: str) -> Found | None:
         if name in shipped:
             return shipped[name], False
         if name not in found:
-            found[name] = _read_project_module(root, name)
+            found[name] = _read_project_module(bases, name)
         return found[name]
 
     return find
@@ -90,11 +95,11 @@ def reached_code(start: Iterable[tuple[str, str]], find: Callable[[str], Found |
             reached.setdefault(f"{name}:<module>", found.body)
         if attr == WHOLE:
             reached[f"{name}:{WHOLE}"] = found.source
-            pending.extend(found.follow(found.all_reads))
+            pending.extend(found.follow(found.all_reads, WHOLE))
         elif attr in found.definitions:
             node_source, reads = found.definitions[attr]
             reached[f"{name}:{attr}"] = node_source
-            pending.extend(found.follow(reads))
+            pending.extend(found.follow(reads, attr))
         elif attr in found.imports:
             pending.append(found.imports[attr])
         elif module(f"{name}.{attr}") is not None:  # a submodule: ``from pkg import mod``
@@ -114,6 +119,8 @@ class _Module:
     imports: dict[str, tuple[str, str]] = field(default_factory=dict)  # alias -> (mod, name)
     body: str = ""  # top-level code that is neither a definition nor an import
     all_reads: set[str] = field(default_factory=set)
+    # definition -> the imports inside it (alias -> (module, name))
+    local_imports: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, name: str, source: str, package: bool) -> _Module:
@@ -129,22 +136,19 @@ class _Module:
         own_package = name if package else name.rpartition(".")[0]
         body = []
         for node in tree.body:
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.asname:
-                        found.imports[alias.asname] = (alias.name, WHOLE)
-                    else:  # ``import a.b`` binds ``a``; attributes are followed from there
-                        top = alias.name.split(".")[0]
-                        found.imports[top] = (top, WHOLE)
-            elif isinstance(node, ast.ImportFrom):
-                base = _absolute(node.module or "", node.level, own_package)
-                for alias in node.names:
-                    if base is not None and alias.name != "*":
-                        found.imports[alias.asname or alias.name] = (base, alias.name)
-                    elif base is not None:
-                        body.append(f"from {base} import *")
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                star = _bind_imports(node, own_package, found.imports)
+                if star is not None:
+                    body.append(f"from {star} import *")
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 found.definitions[node.name] = (_segment(masked, node), _reads(node))
+                # ``def step(): from mylib import clean`` reaches mylib.clean as well.
+                inner: dict[str, tuple[str, str]] = {}
+                for child in ast.walk(node):
+                    if isinstance(child, (ast.Import, ast.ImportFrom)):
+                        _bind_imports(child, own_package, inner)
+                if inner:
+                    found.local_imports[node.name] = inner
             elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
@@ -158,21 +162,50 @@ class _Module:
         found.all_reads = _reads(tree)
         return found
 
-    def follow(self, reads: set[str]) -> list[tuple[str, str]]:
-        """The (module, name) pairs that the global names in ``reads`` lead to."""
+    def follow(self, reads: set[str], within: str | None = None) -> list[tuple[str, str]]:
+        """The (module, name) pairs that the names in ``reads`` lead to: the global ones,
+        and those the definition ``within`` imports itself (``WHOLE``: any definition)."""
+        if within == WHOLE:
+            local = {k: v for imports in self.local_imports.values() for k, v in imports.items()}
+        else:
+            local = self.local_imports.get(within or "", {})
         pairs = []
         for read in reads:
             head, _, rest = read.partition(".")
-            if head in self.definitions:
+            if head in local:  # inside the definition, its own import shadows the globals
+                module, name = local[head]
+            elif head in self.definitions:
                 pairs.append((self.name, head))
+                continue
             elif head in self.imports:
                 module, name = self.imports[head]
-                if name == WHOLE:
-                    # ``mylib.clean`` -> (mylib, clean); ``a.b.c`` -> try the longest module
-                    pairs.append(_attribute_target(module, rest))
-                else:
-                    pairs.append((module, name))
+            else:
+                continue
+            # ``mylib.clean`` -> (mylib, clean); ``a.b.c`` -> try the longest module
+            pairs.append(_attribute_target(module, rest) if name == WHOLE else (module, name))
         return pairs
+
+
+def _bind_imports(node: ast.Import | ast.ImportFrom, own_package: str,
+                  into: dict[str, tuple[str, str]]) -> str | None:
+    """Record the names an import statement binds (alias -> (module, name)) in ``into``;
+    returns the module of a star import, which binds names nobody can list."""
+    star = None
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            if alias.asname:
+                into[alias.asname] = (alias.name, WHOLE)
+            else:  # ``import a.b`` binds ``a``; attributes are followed from there
+                top = alias.name.split(".")[0]
+                into[top] = (top, WHOLE)
+        return None
+    base = _absolute(node.module or "", node.level, own_package)
+    for alias in node.names:
+        if base is not None and alias.name != "*":
+            into[alias.asname or alias.name] = (base, alias.name)
+        elif base is not None:
+            star = base
+    return star
 
 
 def _attribute_target(module: str, rest: str) -> tuple[str, str]:
@@ -242,11 +275,11 @@ def _segment(source: str, node: ast.AST) -> str:
     return (ast.get_source_segment(source, node) or ast.dump(node)) + "\n"
 
 
-def _read_project_module(root: Path, name: str) -> Found | None:
+def _read_project_module(bases: list[Path], name: str) -> Found | None:
     if not name or not all(part.isidentifier() for part in name.split(".")):
         return None
     relative = Path(*name.split("."))
-    for base in (root, root / "src"):
+    for base in bases:
         for candidate, is_package in ((base / relative.with_suffix(".py"), False),
                                       (base / relative / "__init__.py", True)):
             try:

@@ -121,3 +121,33 @@ def test_a_notebook_step_with_shell_lines_is_opaque(tmp_path, run_cli):
     result = run_cli("pipeline", "status", "--output-format", "json", cwd=tmp_path)
     (state,) = json.loads(result.stdout)
     assert state["reason"].startswith("its inputs cannot all be known: it runs shell commands")
+
+
+def test_a_module_imported_inside_a_step_cell_is_in_its_key(tmp_path, run_cli):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "flow"\n')
+    (tmp_path / "mylib.py").write_text("def g(x):\n    return x + 1\n")
+    write_notebook(
+        tmp_path / "flow.ipynb",
+        {"source": "k: int = 1", "tags": ["parameters"]},
+        {"source": "from mylib import g\ny = g(k)", "tags": ["step:one"]},
+        {"source": "z = y * 2", "tags": ["step:two"]},
+    )
+    assert _run(run_cli, tmp_path) == {"one": "succeeded", "two": "succeeded"}
+    (tmp_path / "mylib.py").write_text("def g(x):\n    return x + 100\n")
+    assert _status(run_cli, tmp_path) == {"one": "`g` in mylib changed",
+                                          "two": "upstream step 'one' will run"}
+
+
+def test_a_module_beside_a_notebook_step_is_in_its_key(tmp_path, run_cli):
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "flow"\n\n[tool.nbprod.pipeline]\nname = "flow"\n\n'
+        '[[tool.nbprod.pipeline.steps]]\nname = "a"\nnotebook = "notebooks/a.ipynb"\n')
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "helpers.py").write_text("def f():\n    return 1\n")
+    write_notebook(tmp_path / "notebooks" / "a.ipynb", "from helpers import f\nvalue = f()")
+    result = run_cli("pipeline", "run", "--max-parallel", "1", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    (tmp_path / "notebooks" / "helpers.py").write_text("def f():\n    return 2\n")
+    result = run_cli("pipeline", "status", "--output-format", "json", cwd=tmp_path)
+    (state,) = json.loads(result.stdout)
+    assert state["reason"] == "`f` in helpers changed"

@@ -72,3 +72,28 @@ def test_the_shell_line_named_as_the_reason_shows_no_token():
     reason = runs_processes([f"!git clone https://{token}@github.com/acme/data.git"])
     assert reason is not None and reason.startswith("it runs shell commands (!git clone")
     assert "1234567" not in reason
+
+
+def test_an_import_inside_a_step_function_reaches_the_module(tmp_path):
+    (tmp_path / "mylib.py").write_text("def g(x):\n    return x + 1\n\ndef h():\n    return 0\n")
+    steps = ("def one(k):\n    from mylib import g\n    return g(k)\n\n"
+             "def two(k):\n    import mylib\n    return mylib.g(k)\n\n"
+             "def three():\n    return 3\n")
+    find = local_module_finder(tmp_path, {"steps": steps})
+    for step in ("one", "two"):
+        reached = reached_code([("steps", step)], find)
+        assert "mylib:g" in reached and "mylib:h" not in reached, step
+    assert "mylib:g" not in reached_code([("steps", "three")], find)
+    notebook = "def f(k):\n    from mylib import g\n    return g(k)\nf(1)\n"
+    assert "mylib:g" in reached_code([("<notebook>", WHOLE)], find, extra={"<notebook>": notebook})
+
+
+def test_a_module_beside_the_notebook_is_found_before_the_projects(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "helpers.py").write_text("def f():\n    return 1\n")
+    (tmp_path / "helpers.py").write_text("def f():\n    return 'root'\n")
+    code = {"<notebook>": "from helpers import f\nf()\n"}
+    beside = local_module_finder(tmp_path, {}, first=tmp_path / "notebooks")
+    assert "return 1" in reached_code([("<notebook>", WHOLE)], beside, extra=code)["helpers:f"]
+    at_root = local_module_finder(tmp_path, {})
+    assert "'root'" in reached_code([("<notebook>", WHOLE)], at_root, extra=code)["helpers:f"]
