@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import pickle
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -230,16 +231,23 @@ class PipelineRunner:
                rerunning: Mapping[str, str]) -> StepState:
         history = self._step_history(name)
         latest = history[0] if history else None
+        read_from = self._read_from(name, latest)
+        upstream = [*self.plan.upstream[name], *read_from]
         parts = KeyParts(
             code=self._code_hash(name),
             parameters=self._parameters_hash(name),
             inputs=self._input_hashes(name, latest),
-            upstream={u: keys[u] for u in self.plan.upstream[name] if u in keys},
+            upstream={u: keys[u] for u in upstream if u in keys},
             environment=environment_fingerprint(),
             reached=self._reached_code(name),
         )
-        waiting = [u for u in self.plan.upstream[name] if u in rerunning]
+        waiting = [u for u in upstream if u in rerunning]
         if waiting:  # its upstream key is not known before that step has run
+            if waiting[0] in read_from:
+                path = read_from[waiting[0]]
+                return StepState(name, parts, f"it read {path}, which step {waiting[0]!r}"
+                                              f" writes and will run again (declare inputs ="
+                                              f" [{path!r}] so that it always runs after it)")
             return StepState(name, parts, f"upstream step {waiting[0]!r} will run")
         opaque = None if name in self.pinned else self._opaque(name, latest)
         for receipt in history:
@@ -332,6 +340,24 @@ class PipelineRunner:
                     " `nbprod export` on the notebook, or run the pipeline from the notebook")
         return self.modules[module]
 
+    def _read_from(self, name: str, latest: dict | None) -> dict[str, str]:
+        """Earlier steps (in the plan's order) whose outputs the step's last run read without
+        declaring them, each with one such file: the step's key covers theirs, as it does
+        its declared upstream steps'."""
+        if latest is None:
+            return {}
+        earlier = self.plan.order[:self.plan.order.index(name)]
+        writers = {path: s.name for s in self.plan.pipeline.steps if s.name in earlier
+                   for path in s.outputs}
+        found: dict[str, str] = {}
+        for entry in latest.get("data") or []:
+            if not isinstance(entry, dict) or entry.get("role") != "input":
+                continue
+            writer = writers.get(entry.get("path"))
+            if writer is not None and writer not in self.plan.upstream[name]:
+                found.setdefault(writer, entry["path"])
+        return found
+
     def _input_hashes(self, name: str, latest: dict | None) -> dict[str, str]:
         step = self.plan.step(name)
         produced = {p for s in self.plan.pipeline.steps for p in s.outputs}
@@ -344,10 +370,15 @@ class PipelineRunner:
         return {path: self._hash_path(path) for path in sorted(set(paths))}
 
     def _hash_path(self, relative: str) -> str:
+        """The content hash of a project file, or of a folder: every file in it by its
+        path, so adding, removing or editing any of them changes it."""
         try:
             path = resolve_inside(self.root, relative)
         except Exception:
             return MISSING
+        if path.is_dir():
+            return hash_json({rel: self.store.hash_file(self.root / rel)[0]
+                              for rel in _files_in(path, self.root)})
         if not path.is_file():
             return MISSING
         return self.store.hash_file(path)[0]
@@ -430,6 +461,9 @@ class PipelineRunner:
                 continue
             if path.is_file():
                 files[relative] = path.read_bytes()
+            elif path.is_dir():  # a declared folder travels whole
+                files.update({rel: (self.root / rel).read_bytes()
+                              for rel in _files_in(path, self.root)})
         return files
 
     def _notebook_bytes(self, relative: str) -> bytes:
@@ -487,7 +521,9 @@ class PipelineRunner:
         parts = self._state(name, self._keys, {}).parts if ok else None
         if parts is not None and receipt.get("data"):
             # Key the run on the inputs it was seen reading, so an unchanged rerun hits.
-            parts = replace(parts, inputs=self._input_hashes(name, receipt))
+            upstream = [*self.plan.upstream[name], *self._read_from(name, receipt)]
+            parts = replace(parts, inputs=self._input_hashes(name, receipt),
+                            upstream={u: self._keys[u] for u in upstream if u in self._keys})
         opaque = None if name in self.pinned else (
             result.opaque if not step.notebook else self._opaque(name, None))
         if parts is not None:
@@ -600,6 +636,18 @@ def _relative_file(path: Path, root: Path) -> str | None:
         return resolved.relative_to(root).as_posix() if resolved.is_file() else None
     except (OSError, ValueError):
         return None
+
+
+def _files_in(folder: Path, root: Path) -> list[str]:
+    """The files under ``folder`` (followed into subfolders, not through links), relative to
+    ``root``, sorted."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        base = Path(dirpath)
+        found += [(base / name).relative_to(root).as_posix() for name in filenames
+                  if (base / name).is_file() and not (base / name).is_symlink()]
+    return sorted(found)
 
 
 def _source(cell: dict) -> str:

@@ -102,6 +102,15 @@ def run_task(task: StepTask) -> TaskResult:
         result = _run_function(task)
     else:
         result = _run_notebook(task)
+    missing = [rel for rel in task.outputs if rel not in result.files]
+    if result.status == "succeeded" and missing:
+        # Later steps read it, and the cache would restore nothing in its place.
+        result.status = "failed"
+        result.error = {"message": f"it did not write {missing[0]!r}, which it declares in"
+                                   " outputs; write it in the step, or remove it from outputs"}
+        if result.receipt is not None:
+            result.receipt["status"] = "failed"
+            result.receipt["error"] = result.error
     result.worker = where
     result.duration_s = time.perf_counter() - started
     return result
@@ -135,8 +144,8 @@ def _run_function(task: StepTask) -> TaskResult:
             # What the step prints is kept for its receipt, not mixed into the caller's
             # output; the files it opens are watched, so its cache key covers what it read.
             with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed), \
-                    _working_directory(cwd):
-                module = _load_modules(task.modules, module_name, task.project_root)
+                    _working_directory(cwd), _project_imports(task.project_root):
+                module = _load_modules(task.modules, module_name)
                 with watch_reads(str(root)) as reads:
                     value = getattr(module, function_name)(**task.args, **task.parameters)
             values = _named(task.returns, value)
@@ -188,13 +197,50 @@ def _working_directory(folder: str | None) -> Iterator[None]:
         os.chdir(previous)
 
 
-def _load_modules(sources: dict[str, str], wanted: str, project_root: str) -> types.ModuleType:
-    """Execute the shipped generated modules (so a worker needs no copy of the project) and
-    register them under their dotted names, so the step module's imports of the exported
-    module resolve to the shipped code. The project root still goes on ``sys.path`` when the
-    worker sees it, for other project modules a step imports."""
+#: What earlier function steps in this process left behind: the modules they imported from
+#: their project, and the project folders they put on ``sys.path``.
+_PROJECT_MODULES: set[str] = set()
+_PROJECT_PATHS: list[str] = []
+
+
+@contextlib.contextmanager
+def _project_imports(project_root: str) -> Iterator[None]:
+    """Let a function step import its project's modules as they are now.
+
+    A worker lives across pipeline runs (a Dask worker, or this process in a test), and
+    Python keeps every module it imported: a step rerun because ``mylib.py`` changed would
+    still call the old ``mylib``. So the modules earlier steps imported from their project
+    are forgotten first, and another project's folder leaves ``sys.path``. They are
+    forgotten before the next step rather than after this one: the step's return values may
+    be instances of their classes, which pickling looks up by module.
+    """
+    for name in _PROJECT_MODULES:
+        sys.modules.pop(name, None)
+    _PROJECT_MODULES.clear()
+    for folder in _PROJECT_PATHS:
+        if folder in sys.path:
+            sys.path.remove(folder)
+    _PROJECT_PATHS.clear()
     if os.path.isdir(project_root) and project_root not in sys.path:
         sys.path.insert(0, project_root)
+        _PROJECT_PATHS.append(project_root)
+    before = set(sys.modules)
+    try:
+        yield
+    finally:
+        inside = os.path.join(os.path.abspath(project_root), "")
+        for name in set(sys.modules) - before:
+            file = getattr(sys.modules.get(name), "__file__", None)
+            # Installed packages (a virtualenv inside the project) are imported once.
+            if isinstance(file, str) and os.path.abspath(file).startswith(inside) and not any(
+                    part in file for part in ("site-packages", "dist-packages")):
+                _PROJECT_MODULES.add(name)
+
+
+def _load_modules(sources: dict[str, str], wanted: str) -> types.ModuleType:
+    """Execute the shipped generated modules (so a worker needs no copy of the project) and
+    register them under their dotted names, so the step module's imports of the exported
+    module resolve to the shipped code."""
     if wanted not in sources:
         return importlib.import_module(wanted)
     for name, source in sources.items():

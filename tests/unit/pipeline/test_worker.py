@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 from nbprod.pipeline.worker import StepTask, describe_error, run_task
 
@@ -45,3 +46,23 @@ def test_describe_error_names_the_cell():
         "cell 3: ValueError: bad"
     assert describe_error({"message": "kernel died"}) == "kernel died"
     assert describe_error(None) == "failed"
+
+
+def test_a_worker_imports_the_projects_modules_as_they_are_at_each_step(tmp_path):
+    """A worker outlives a pipeline run: a helper edited since, or another project's helper
+    of the same name, must not be served from the modules it imported before."""
+    steps = {"flowsteps": "def one():\n    from helperlib import value\n    return value()\n"}
+    first, second = tmp_path / "first", tmp_path / "second"
+    for root, answer in ((first, 1), (second, 2)):
+        root.mkdir()
+        (root / "helperlib.py").write_text(f"def value():\n    return {answer}\n")
+
+    def step(root):
+        return run_task(StepTask("one", str(root), function="flowsteps:one", modules=steps,
+                                 returns=("v",))).values
+
+    assert step(first) == {"v": 1}
+    (first / "helperlib.py").write_text("def value():\n    return 10\n")
+    assert step(first) == {"v": 10}
+    assert step(second) == {"v": 2}
+    assert str(first) not in sys.path
