@@ -101,7 +101,7 @@ def _from_config(project: ProjectConfig, config: PipelineConfig) -> Pipeline:
         # an expression (``today = date.today()``) reaches the notebook only when given.
         values: dict[str, Any] = {n: s.parameter.default for n, s in declared.items()
                                   if s.literal and not s.parameter.required}
-        values.update(entry.parameters)
+        values.update(_checked(nb, entry, where))
         for spec in declared.values():
             shared.setdefault(spec.parameter.name, spec.parameter)
         steps.append(
@@ -119,6 +119,17 @@ def _from_config(project: ProjectConfig, config: PipelineConfig) -> Pipeline:
     return Pipeline(name=name, steps=tuple(steps), parameters=tuple(shared.values()),
                     source=str(project.pyproject.relative_to(project.root))
                     if project.pyproject else "pyproject.toml")
+
+
+def _checked(nb: Notebook, entry: StepConfig, where: str) -> dict[str, Any]:
+    """The step's configured parameters converted to the types the notebook declares, so a
+    wrong value is refused before any step runs, as ``nbprod run`` refuses it."""
+    from ..params.coerce import coerce, schema
+
+    by_name = {info.name: info for info in schema(nb)}
+    return {name: coerce(by_name[name], value, from_text=False,
+                         where=f"{where} step {entry.name!r} ({entry.notebook})")
+            for name, value in entry.parameters.items()}
 
 
 def _load_step_notebook(project: ProjectConfig, entry: StepConfig, where: str) -> Notebook:

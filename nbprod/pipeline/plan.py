@@ -223,6 +223,14 @@ def _parameters(pipeline: Pipeline, overrides: Mapping[str, Any]) -> dict[str, d
                     coerce_text(name, value, type_name, where=f"pipeline {pipeline.name!r}")
                     if isinstance(value, str) else value
                 )
+        missing = [n for n in step.accepts
+                   if n not in values and n in declared and declared[n].required]
+        if missing:
+            raise PipelineError(
+                f"step {step.name!r} of pipeline {pipeline.name!r}: required parameter"
+                f" {missing[0]!r} not given; pass -p {missing[0]} VALUE, or set it in the"
+                " step's parameters"
+            )
         effective[step.name] = values
     return effective
 

@@ -58,6 +58,24 @@ def test_unknown_step_parameter(project):
         build_pipeline(proj, load_pipeline_config(proj))
 
 
+def test_step_parameters_are_checked_before_anything_runs(project, run_cli, tmp_path,
+                                                          notebook_factory):
+    project(STEPS.replace("rows = 10", 'rows = "ten"'))
+    result = run_cli("pipeline", "run", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert "step 'prepare' (prepare.ipynb): parameter 'rows' expects int, got 'ten'" in (
+        result.output)
+    notebook_factory("needs.ipynb", {"source": "data: str", "tags": ["parameters"]}, "1")
+    project('[[tool.nbprod.pipeline.steps]]\nname = "load"\nnotebook = "needs.ipynb"\n')
+    result = run_cli("pipeline", "run", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert "required parameter 'data' not given; pass -p data VALUE" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / ".nbprod").exists()  # no run was begun
+    result = run_cli("pipeline", "status", "-p", "data", "x.csv", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+
+
 def test_missing_notebook(project):
     proj = project(STEPS.replace('"train.ipynb"', '"nope.ipynb"'))
     with pytest.raises(PipelineError, match="notebook 'nope.ipynb' does not exist"):
