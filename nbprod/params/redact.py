@@ -1,7 +1,8 @@
 """Secrets among parameters: which names hold them, and values made safe to record.
 
 A value whose name says it is a secret (token, password, api_key...) never reaches a
-receipt, the stored output notebook or a JSON answer: it is replaced by ``***``.
+receipt, the stored output notebook or a JSON answer: it is replaced by ``***``. So is a
+value the secret detectors recognise (``redact_parameters``), whatever its name.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ import datetime as dt
 import json
 import math
 import re
+from collections.abc import Mapping
 from pathlib import PurePath
 from typing import Any
 
-__all__ = ["REDACTED", "is_secret", "json_safe", "redact", "to_json"]
+__all__ = ["REDACTED", "is_secret", "json_safe", "redact", "redact_parameters", "to_json"]
 
 REDACTED = "***"
 
@@ -32,6 +34,26 @@ def redact(values: dict[str, Any], also: frozenset[str] | set[str] = frozenset()
     and those of the names in ``also`` (values that look like credentials)."""
     return {name: REDACTED if is_secret(name) or name in also else to_json(value)
             for name, value in values.items()}
+
+
+def redact_parameters(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters as the run store keeps and the CLI shows them: JSON data, the values of
+    secret names and the values the secret detectors recognise (``postgresql://ana:pw@db``)
+    replaced by ``***``; mappings within (the points of a sweep, a ``dict`` parameter) are
+    redacted the same way. Redacting twice changes nothing."""
+    from ..run.masking import secret_parameters
+
+    hidden = secret_parameters(values)
+    return {str(name): REDACTED if name in hidden else _redact_within(to_json(value))
+            for name, value in values.items()}
+
+
+def _redact_within(value: Any) -> Any:
+    if isinstance(value, dict):
+        return redact_parameters(value)
+    if isinstance(value, list):
+        return [_redact_within(item) for item in value]
+    return value
 
 
 def to_json(value: Any) -> Any:

@@ -3,6 +3,12 @@ as ``interrupted`` when its process is gone.
 
 The receipt file is written first (atomically) and indexed second, so a crash in between
 leaves a receipt that the next look at stale runs (or ``verify --repair``) indexes.
+
+No secret parameter enters the store, whatever kind of run records it (a run, a sweep and
+its points, a pipeline and its steps): ``begin_run`` and ``finish_run`` record parameters
+redacted (``***`` for secret names and for values the secret detectors recognise), and
+``finish_run`` masks the secret values ``begin_run`` was given wherever else the receipt's
+texts show them (an error message, a step's printed output, a sweep's table of points).
 """
 
 from __future__ import annotations
@@ -32,6 +38,10 @@ FINAL_STATUSES = ("succeeded", "failed", "kernel_died", "timeout", "incomplete",
 STATUSES = ("running", *FINAL_STATUSES)
 #: A run from another host whose heartbeat is older than this is considered interrupted.
 LEASE_SECONDS = 600.0
+#: Receipt fields that hold no free text (ids, hashes, paths, timings): never masked, so a
+#: short secret value cannot change a hash the store checks.
+_STRUCTURAL = ("schema", "run_id", "kind", "parent", "status", "notebook", "timing", "data",
+               "objects", "cache", "environment", "models", "worker")
 
 RUN_COLUMNS = (
     "run_id, notebook, notebook_hash, kind, parent, status, started, ended, duration_s,"
@@ -94,7 +104,9 @@ class RunLog:
         notebook_hash:
             Its content hash (``hash_bytes`` of the file).
         parameters:
-            The coerced parameter values (JSON data).
+            The coerced parameter values (JSON data). Secret ones are recorded as ``***``
+            (``redact_parameters``); their values are remembered, in memory only, so that
+            ``finish_run`` masks them in the receipt.
         kind:
             ``run``, ``reproduce``, ``sweep``, ``step``...
         parent:
@@ -104,6 +116,11 @@ class RunLog:
         -------
         RunHandle
         """
+        from ..params.redact import redact_parameters
+        from ..run.masking import secret_values
+
+        public = redact_parameters(parameters)
+        secret = secret_values(parameters)
         pid = os.getpid()
         now = now_iso()
         for _ in range(10):
@@ -115,17 +132,27 @@ class RunLog:
                         " started, parameters, pid, pid_start, hostname, heartbeat)"
                         " VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
                         (run_id, str(notebook_path), notebook_hash, kind, parent, now,
-                         _json(parameters), pid, process_start(pid), hostname(), time.time()),
+                         _json(public), pid, process_start(pid), hostname(), time.time()),
                     )
                 break
             except sqlite3.IntegrityError:
                 continue  # the same id drawn twice in one second: draw again
         else:
             raise StoreError("could not allocate a unique run id; try again")
+        if secret:
+            self._secrets_by_run()[run_id] = secret
         crashpoint("begin.after_insert")
         run_dir = self.runs_path / run_id
         run_dir.mkdir(parents=True, exist_ok=True)
         return RunHandle(run_id, run_dir)
+
+    def _secrets_by_run(self) -> dict[str, list[str]]:
+        """Secret parameter values of the runs this process began and has not finished."""
+        try:
+            return self._run_secrets
+        except AttributeError:
+            self._run_secrets: dict[str, list[str]] = {}
+            return self._run_secrets
 
     def heartbeat(self, run_id: str) -> None:
         """Renew the lease of a running run (call it periodically from the runner)."""
@@ -137,12 +164,19 @@ class RunLog:
     def finish_run(self, run_id: str, receipt: dict) -> None:
         """Write ``runs/<run_id>/receipt.json`` atomically, then index it.
 
+        The receipt's parameters are recorded redacted, as ``begin_run`` records them, and the
+        secret values of its parameters and of those given to ``begin_run`` are masked in its
+        other texts (not in ids, hashes, paths and timings).
+
         Raises
         ------
         StoreError
             When the run is unknown, the status is not a final status, or a data entry marked
             ``stored`` names an object that is not in the store.
         """
+        from ..params.redact import redact_parameters
+        from ..run.masking import mask_known, secret_values
+
         rows = self.db.query(f"SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,))
         if not rows:
             raise StoreError(f"no run {run_id!r} in {self.path}; it was never begun")
@@ -155,6 +189,11 @@ class RunLog:
         receipt.setdefault("parent", row["parent"])
         receipt.setdefault("notebook", {"path": row["notebook"], "hash": row["notebook_hash"]})
         receipt.setdefault("parameters", json.loads(row["parameters"] or "{}"))
+        known = list(self._secrets_by_run().get(run_id, ()))
+        if isinstance(receipt["parameters"], dict):
+            known += secret_values(receipt["parameters"])
+            receipt["parameters"] = redact_parameters(receipt["parameters"])
+        receipt = mask_known(receipt, known, skip=_STRUCTURAL, keep=is_hash)
         timing = dict(receipt.get("timing") or {})
         timing.setdefault("start", row["started"])
         timing.setdefault("end", now_iso())
@@ -179,6 +218,7 @@ class RunLog:
         with self.db.write() as conn:
             self._index_receipt(conn, json.loads(text))
         crashpoint("finish.after_index")
+        self._secrets_by_run().pop(run_id, None)
 
     def reindex(self, receipt: dict) -> None:
         """Make the index agree with a receipt read from disk (``verify --repair``)."""

@@ -6,8 +6,10 @@ against its name and checked read-only; references (indexed objects, files a run
 name a missing object; receipts that disagree with the index; stray ``.nbprod-tmp-*`` files of
 dead writers; secrets left unmasked in what runs stored (output notebooks, receipts' records
 and errors, the files the kernel wrote), found with the lint detectors that mask them when a
-run is recorded; with ``rehash``, every stat-cache entry whose file still looks unchanged is
-re-hashed (the cache's blind spot: same size, mtime restored).
+run is recorded, and secret parameters recorded with their values instead of ``***`` (in
+receipts, a sweep's points and table included, and in the index); with ``rehash``, every
+stat-cache entry whose file still looks unchanged is re-hashed (the cache's blind spot: same
+size, mtime restored).
 
 ``repair`` removes stray temp files, re-indexes receipts, indexes unindexed objects, makes
 objects read-only again and drops lying cache entries. It never deletes an object or a receipt:
@@ -217,6 +219,15 @@ def _check_secrets(store: Store, report: VerifyReport) -> None:
 
     from ..lint.rules.secrets import find_secrets, mask
 
+    for run_id, text in store.db.query("SELECT run_id, parameters FROM runs ORDER BY run_id"):
+        try:
+            indexed = json.loads(text or "{}")
+        except ValueError:
+            continue
+        for place, kind, value in _secret_parameters(indexed, "index parameters"):
+            report.unmasked_secrets.append({
+                "run_id": run_id, "path": "store.sqlite", "where": place, "kind": kind,
+                "value": mask(value)})
     if not store.runs_path.is_dir():
         return
     for run_dir in sorted(p for p in store.runs_path.iterdir() if p.is_dir()):
@@ -225,6 +236,56 @@ def _check_secrets(store: Store, report: VerifyReport) -> None:
                 report.unmasked_secrets.append({
                     "run_id": run_dir.name, "path": f"runs/{run_dir.name}/{name}",
                     "where": place, "kind": kind, "value": mask(value)})
+        for place, kind, value in _receipt_parameters(run_dir, json):
+            report.unmasked_secrets.append({
+                "run_id": run_dir.name, "path": f"runs/{run_dir.name}/receipt.json",
+                "where": place, "kind": kind, "value": mask(value)})
+
+
+def _receipt_parameters(run_dir: Path, json):
+    """(place, kind, value) of every secret parameter a receipt records with its value: its
+    parameters (a sweep's points among them) and a sweep's table of runs."""
+    try:
+        receipt = json.loads((run_dir / "receipt.json").read_bytes())
+    except (OSError, ValueError):
+        return  # a missing or damaged receipt is reported by _check_receipts
+    if not isinstance(receipt, dict):
+        return
+    yield from _secret_parameters(receipt.get("parameters"), "parameters")
+    sweep = receipt.get("sweep")
+    runs = sweep.get("runs") if isinstance(sweep, dict) else None
+    for entry in runs if isinstance(runs, list) else []:
+        if isinstance(entry, dict):
+            yield from _secret_parameters(entry.get("parameters"),
+                                          f"sweep run {entry.get('index')} parameters")
+
+
+def _secret_parameters(parameters, place: str):
+    """(place, kind, value) of the parameters that should read ``***`` and do not: a secret
+    name with a value, or a value the secret detectors recognise; mappings within (a sweep's
+    points, a ``dict`` parameter) are searched the same way."""
+    import json
+
+    from ..lint.rules.secrets import find_secrets
+    from ..params.redact import REDACTED, is_secret
+
+    if isinstance(parameters, list):
+        for index, item in enumerate(parameters, start=1):
+            yield from _secret_parameters(item, f"{place} [{index}]")
+        return
+    if not isinstance(parameters, dict):
+        return
+    for name, value in parameters.items():
+        where = f"{place}: {name}"
+        if is_secret(str(name)) and value not in (REDACTED, None, ""):
+            if isinstance(value, (dict, list)):
+                value = json.dumps(value, ensure_ascii=False)
+            yield where, "secret parameter", str(value)
+        elif isinstance(value, str):
+            for kind, found in find_secrets(value):
+                yield where, kind, found
+        elif isinstance(value, (dict, list)):
+            yield from _secret_parameters(value, where)
 
 
 def _stored_texts(run_dir: Path, json):

@@ -179,3 +179,69 @@ def test_verify_reports_unmasked_secrets_in_stored_runs(tmp_path):
                      ("records.jsonl", "file", "GitHub token")]
     assert token not in _json.dumps(report.to_dict())
     assert report.problems >= 2
+
+
+def test_secret_parameters_recorded_with_their_values_are_reported(store):
+    # A store written before parameters were redacted where they are recorded: the values
+    # are planted by hand in a sweep's receipt (points and table) and in the index.
+    run = store.begin_run("tok.ipynb", NB_HASH, {})
+    store.finish_run(run.run_id, {"status": "succeeded", "kind": "sweep"})
+    assert store.verify().unmasked_secrets == []
+    path = store.receipt_path(run.run_id)
+    receipt = json.loads(path.read_text())
+    receipt["parameters"] = {"points": [{"api_token": "ghsecretAAA1", "n": 1},
+                                        {"api_token": "***", "n": 2}]}
+    receipt["sweep"] = {"runs": [{"index": 1, "parameters": {
+        "db_url": "postgresql://ana:pw-Hidden77@db/x", "password": ""}}]}
+    path.write_text(json.dumps(receipt))
+    with store.db.write() as conn:
+        conn.execute("UPDATE runs SET parameters = ? WHERE run_id = ?",
+                     (json.dumps({"password": "hunter2pw", "empty_token": None}), run.run_id))
+    report = store.verify()
+    found = {(f["path"], f["where"]) for f in report.unmasked_secrets}
+    receipt_path = f"runs/{run.run_id}/receipt.json"
+    assert found == {
+        ("store.sqlite", "index parameters: password"),
+        (receipt_path, "parameters: points [1]: api_token"),
+        (receipt_path, "sweep run 1 parameters: db_url"),
+    }
+    assert report.problems == 3
+    shown = json.dumps(report.to_dict())
+    for value in ("ghsecretAAA1", "pw-Hidden77", "hunter2pw"):
+        assert value not in shown
+
+
+def test_secret_parameters_are_recorded_redacted_whatever_the_run_kind(store):
+    run = store.begin_run("flow.ipynb", NB_HASH, {
+        "password": "hunter2pw", "k": 3, "db_url": "postgresql://ana:pw-Hidden77@db/x",
+        "points": [{"api_token": "ghsecretAAA1", "lr": 0.1}]}, kind="pipeline")
+    public = {"password": "***", "k": 3, "db_url": "***",
+              "points": [{"api_token": "***", "lr": 0.1}]}
+    assert json.loads(store.db.query("SELECT parameters FROM runs")[0][0]) == public
+    store.finish_run(run.run_id, {
+        "status": "failed", "error": {"message": "login as hunter2pw refused"},
+        "pipeline": {"stdout": "token ghsecretAAA1\n"}})
+    receipt = store.read_receipt(run.run_id)
+    assert receipt["parameters"] == public
+    assert receipt["error"] == {"message": "login as *** refused"}
+    assert receipt["pipeline"]["stdout"] == "token ***\n"
+    # A receipt that brings its own parameters is redacted the same way.
+    other = store.begin_run("flow.ipynb", NB_HASH, {}, kind="step")
+    store.finish_run(other.run_id, {"status": "succeeded", "parameters": {"api_key": "k3y-x"}})
+    assert store.read_receipt(other.run_id)["parameters"] == {"api_key": "***"}
+    stored = b"".join(p.read_bytes() for p in store.path.rglob("*") if p.is_file())
+    for value in (b"hunter2pw", b"pw-Hidden77", b"ghsecretAAA1", b"k3y-x"):
+        assert value not in stored
+    assert store.verify().problems == 0
+
+
+def test_a_short_secret_value_never_changes_a_hash_the_receipt_names(store):
+    digest = store.put_bytes(b"value")
+    secret = digest.split(":")[1][:6]  # a password that happens to occur in the hash
+    run = store.begin_run("flow.ipynb", NB_HASH, {"password": secret}, kind="step")
+    store.finish_run(run.run_id, {"status": "succeeded", "objects": [digest],
+                                  "pipeline": {"values": {"x": digest},
+                                               "stdout": f"pw {secret}\n"}})
+    receipt = store.read_receipt(run.run_id)
+    assert receipt["pipeline"] == {"values": {"x": digest}, "stdout": "pw ***\n"}
+    assert receipt["objects"] == [digest] and receipt["parameters"] == {"password": "***"}
