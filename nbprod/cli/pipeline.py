@@ -85,6 +85,7 @@ def run_command(notebook, only, start, executor, cluster, max_parallel, force, t
     """
     from ..pipeline.executors import executor_registry
     from ..pipeline.orchestrate import run_pipeline
+    from ..run.masking import mask_known, secret_values
     from .progress import LiveProgress
 
     project, config, source, plan = _prepare(
@@ -99,17 +100,21 @@ def run_command(notebook, only, start, executor, cluster, max_parallel, force, t
         result = run_pipeline(plan, source, runner, root=project.root, store=store, force=force,
                               parameters=dict(params), timeout=config.timeout,
                               pinned=config.pinned, models=config.models, on_event=progress)
+    # A step's error message may quote a secret parameter (-p password ...): never shown.
+    secret = secret_values(dict(params))
     if output_format == "json":
         click.echo(json.dumps({
             "pipeline": result.pipeline, "run_id": result.run_id, "ok": result.ok,
-            "steps": [{"name": n, "status": o.status, "run_id": o.run_id, "message": o.message}
+            "steps": [{"name": n, "status": o.status, "run_id": o.run_id,
+                       "message": mask_known(o.message, secret)}
                       for n, o in result.outcomes.items()]}, indent=2))
     else:
         # On a terminal the progress display already drew one line per step; a pipe or a
         # file gets them here, on stdout, so nothing is shown twice.
         if not (progress.shows_results and sys.stdout.isatty()):
             for name, outcome in result.outcomes.items():
-                click.echo(f"{outcome.status:>9}  {name}  {outcome.message}".rstrip())
+                message = mask_known(outcome.message, secret)
+                click.echo(f"{outcome.status:>9}  {name}  {message}".rstrip())
         counts: dict[str, int] = {}
         for outcome in result.outcomes.values():
             counts[outcome.status] = counts.get(outcome.status, 0) + 1

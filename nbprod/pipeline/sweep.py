@@ -16,6 +16,10 @@ Every point is checked against the notebook's parameters cell before anything ru
 execute on an executor (workers never write the store); the client records each run (kind
 ``run``) under one sweep record (kind ``sweep``). A failed run is reported with its error and
 the others go on.
+
+Secret parameters (a secret name such as ``api_token``, or a value the secret detectors
+recognise) reach the runs' kernels only: the sweep's record, its points and its results
+(``SweepRun.parameters`` and ``error``, which the CLI prints) show them as ``***``.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ import yaml
 from ..errors import ConfigError, ParameterError
 from ..fsutil import atomic_write
 from ..notebook import loads, read_bytes
+from ..params.redact import redact_parameters
+from ..run.masking import mask_known, secret_values
 from ..store import FINAL_STATUSES, Store
 from ..store.hashing import hash_bytes
 from .executors import Executor
@@ -58,7 +64,8 @@ class SweepFile:
 
 @dataclass(frozen=True)
 class SweepRun:
-    """One point of the sweep and how its run ended."""
+    """One point of the sweep and how its run ended: ``parameters`` as recorded and shown
+    (secret values redacted to ``***``), ``error`` with the point's secret values masked."""
 
     index: int
     parameters: dict[str, Any]
@@ -218,6 +225,8 @@ def run_sweep(
     relative = path.relative_to(root).as_posix()
     data = read_bytes(path)
     digest = hash_bytes(data)
+    # The store redacts what it records; the results shown to the user are redacted here.
+    public = [redact_parameters(p) for p in points]
     sweep = store.begin_run(relative, digest, {"points": [dict(p) for p in points]},
                             kind="sweep")
     started = _now()
@@ -242,10 +251,10 @@ def run_sweep(
                             max_parallel=max_parallel or executor.parallelism,
                             on_event=on_event)
     runs = tuple(
-        SweepRun(index=i + 1, parameters=dict(points[i]), status=outcomes[label].status,
+        SweepRun(index=i + 1, parameters=public[i], status=outcomes[label].status,
                  run_id=outcomes[label].run_id,
                  records=(outcomes[label].detail or {}).get("records", {}),
-                 error=outcomes[label].message or None,
+                 error=mask_known(outcomes[label].message, secret_values(points[i])) or None,
                  duration_s=(outcomes[label].detail or {}).get("duration_s"))
         for i, label in enumerate(labels)
     )
@@ -254,7 +263,7 @@ def run_sweep(
         "status": "succeeded" if not result.failed else "failed",
         "kind": "sweep",
         "notebook": {"path": relative, "hash": digest},
-        "parameters": {"points": [dict(p) for p in points]},
+        "parameters": {"points": public},
         "timing": {"start": started, "end": _now()},
         "sweep": {"runs": [{"index": r.index, "run_id": r.run_id, "status": r.status,
                             "parameters": r.parameters, "records": r.records, "error": r.error}
