@@ -46,7 +46,8 @@ class LiveProgress:
         self.progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TimeElapsedColumn(), TextColumn("{task.fields[running]}"),
-            console=self.console, transient=True, disable=quiet,
+            # Off a terminal rich would draw nothing but leave an empty line behind.
+            console=self.console, transient=True, disable=quiet or not self.console.is_terminal,
         )
         self.task = self.progress.add_task(label, total=total, running="")
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, PipelineError
+from ..errors import ConfigError, InfrastructureError, PipelineError
 from ..fsutil import atomic_write, resolve_inside
 from ..store import Store
 from ..store.hashing import hash_bytes
@@ -129,6 +129,7 @@ class PipelineRunner:
         self._keys: dict[str, str] = {}
         self._code: dict[str, str] = {}
         self._run_id: str | None = None
+        self._in_flight: dict[str, str] = {}  # step -> when its task was handed to a worker
         self._send_known_inputs = False  # set by run(): only for workers off this disk
 
     # -- status -----------------------------------------------------------------------------
@@ -193,18 +194,33 @@ class PipelineRunner:
                 return Outcome(name, "cached", f"cached (run {state.cached_run})",
                                run_id=state.cached_run)
             self._keys[name] = state.parts.key
-            return self._task(name)
+            task = self._task(name)
+            self._in_flight[name] = _now()
+            return task
+
+        from ..run.execute import RunnerInterrupted, signals_interrupt
 
         try:
-            with executor:
+            with executor, signals_interrupt():
                 outcomes = schedule(
                     jobs, executor, prepare, self._finish,
                     max_parallel=max_parallel or executor.parallelism, on_event=on_event)
         except BaseException as exc:  # Ctrl-C, a lost store: the pipeline run ends honestly
+            why = str(exc) or type(exc).__name__
+            running = sorted(self._in_flight)
+            for name in running:
+                self._record_interrupted(name, why)
             self.store.finish_run(handle.run_id, {
                 "status": "interrupted", "kind": "pipeline", "timing": _timing(started),
                 "parameters": recorded,
                 "error": {"message": f"{type(exc).__name__}: {exc}"}})
+            if isinstance(exc, KeyboardInterrupt):
+                steps = (f"; step{'s' if len(running) > 1 else ''} {', '.join(running)}"
+                         " recorded as interrupted" if running else "")
+                raise InfrastructureError(
+                    f"pipeline {self.plan.pipeline.name!r} interrupted"
+                    f" ({why if isinstance(exc, RunnerInterrupted) else 'Ctrl-C'}){steps};"
+                    " run it again: the steps that finished are cached") from None
             raise
         result = PipelineResult(self.plan.pipeline.name, handle.run_id, outcomes)
         self.store.finish_run(handle.run_id, {
@@ -490,7 +506,23 @@ class PipelineRunner:
                 target = resolve_inside(self.root, relative)
                 atomic_write(target, self.store.objects.path_for(digest).read_bytes())
 
+    def _record_interrupted(self, name: str, why: str) -> None:
+        """Record a step whose task was running when the pipeline was stopped."""
+        step = self.plan.step(name)
+        notebook = step.notebook or self.plan.pipeline.source or "pyproject.toml"
+        code_hash = (hash_bytes(self._notebook_bytes(step.notebook)) if step.notebook
+                     else self._code_hash(name))
+        handle = self.store.begin_run(notebook, code_hash, _jsonable(self.plan.parameters[name]),
+                                      kind="step", parent=self._run_id)
+        self.store.finish_run(handle.run_id, {
+            "status": "interrupted", "kind": "step",
+            "timing": _timing(self._in_flight.get(name)),
+            "error": {"message": f"the pipeline was stopped while it ran ({why})"},
+            "pipeline": {"name": self.plan.pipeline.name, "step": name, "run": self._run_id},
+        })
+
     def _finish(self, name: str, result: TaskResult) -> Outcome:
+        self._in_flight.pop(name, None)
         step = self.plan.step(name)
         notebook = step.notebook or self.plan.pipeline.source or "pyproject.toml"
         code_hash = (hash_bytes(self._notebook_bytes(step.notebook)) if step.notebook

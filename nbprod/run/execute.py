@@ -20,6 +20,8 @@ from __future__ import annotations
 import copy
 import os
 import re
+import signal
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -39,6 +41,7 @@ __all__ = [
     "load_engine",
     "redacting",
     "resolve_kernel",
+    "signals_interrupt",
 ]
 
 EXIT_CODES = {
@@ -62,6 +65,33 @@ class RunnerInterrupted(KeyboardInterrupt):
 
     A ``KeyboardInterrupt`` subclass because asyncio (inside nbclient) lets exactly those pass.
     """
+
+
+class signals_interrupt:
+    """While a kernel runs, SIGTERM/SIGHUP raise ``RunnerInterrupted`` (Ctrl-C already raises
+    KeyboardInterrupt), so the run ends recorded as ``interrupted`` and the kernel is killed.
+    Only the main thread receives signals: elsewhere this does nothing."""
+
+    _SIGNALS = ("SIGTERM", "SIGHUP")
+
+    def __enter__(self):
+        self.previous: dict[int, Any] = {}
+        if threading.current_thread() is not threading.main_thread():
+            return self
+
+        def handler(signum, frame):
+            raise RunnerInterrupted(f"the runner received {signal.Signals(signum).name}")
+
+        for name in self._SIGNALS:
+            number = getattr(signal, name, None)
+            if number is not None:
+                self.previous[number] = signal.signal(number, handler)
+        return self
+
+    def __exit__(self, *exc_info):
+        for number, previous in self.previous.items():
+            signal.signal(number, previous)
+        return False
 
 
 def exit_code_for(status: str) -> int:

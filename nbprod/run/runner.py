@@ -8,7 +8,6 @@ hands a ``Runner`` everything already decided; the runner only executes and reco
 from __future__ import annotations
 
 import copy
-import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 
 from ..errors import ExecutionError, InfrastructureError, NbprodError
 from . import RunConfig, RunResult
+from .execute import signals_interrupt
 from .masking import SecretMasker, credential_parameters, environment_secrets
 
 __all__ = ["Runner"]
@@ -80,7 +80,7 @@ class Runner:
             watcher = InputWatcher(handle.run_dir / "access.jsonl", store, self.root).start()
         try:
             try:
-                with _signals_interrupt():
+                with signals_interrupt():
                     execution = self._execute(handle, public_params, masker, env_thread)
             finally:
                 if watcher is not None:
@@ -274,33 +274,6 @@ def _heartbeat(store: Any, run_id: str, stop: threading.Event) -> None:
             store.heartbeat(run_id)
         except Exception:
             return  # a busy or closed store: the pid check still covers this host
-
-
-class _signals_interrupt:
-    """While a kernel runs, SIGTERM/SIGHUP raise ``RunnerInterrupted`` (Ctrl-C already raises
-    KeyboardInterrupt), so the run ends recorded as ``interrupted`` and the kernel is killed."""
-
-    _SIGNALS = ("SIGTERM", "SIGHUP")
-
-    def __enter__(self):
-        self.previous: dict[int, Any] = {}
-        if threading.current_thread() is not threading.main_thread():
-            return self
-        from .execute import RunnerInterrupted
-
-        def handler(signum, frame):
-            raise RunnerInterrupted(f"the runner received {signal.Signals(signum).name}")
-
-        for name in self._SIGNALS:
-            number = getattr(signal, name, None)
-            if number is not None:
-                self.previous[number] = signal.signal(number, handler)
-        return self
-
-    def __exit__(self, *exc_info):
-        for number, previous in self.previous.items():
-            signal.signal(number, previous)
-        return False
 
 
 def _error_for(execution: Any, run_id: str) -> NbprodError | None:
