@@ -17,7 +17,8 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Difference", "Tolerance", "compare_notebooks", "normalise", "texts_match"]
+__all__ = ["Difference", "Tolerance", "compare_notebooks", "excerpts", "first_difference",
+           "normalise", "texts_match"]
 
 INJECTED_TAG = "injected-parameters"
 
@@ -48,6 +49,12 @@ class Difference:
     reason: str
     expected: str = ""
     actual: str = ""
+    #: Quote the texts around where they first differ (outputs); False quotes them whole
+    #: (two runs' error messages, which differ from their first word).
+    locate: bool = True
+    #: Where the texts first differ (offsets into each normalised text), as found with the
+    #: comparison's tolerance; None: found again with the default tolerance.
+    offsets: tuple[int, int] | None = None
 
     @property
     def label(self) -> str:
@@ -57,9 +64,16 @@ class Difference:
 
     def message(self) -> str:
         text = f"{self.label}: {self.reason}"
-        if self.expected or self.actual:
-            text += f": expected {_short(self.expected)!r}, got {_short(self.actual)!r}"
-        return text
+        if not (self.expected or self.actual):
+            return text
+        if not self.locate:
+            return text + f": expected {_short(self.expected)!r}, got {_short(self.actual)!r}"
+        line, column, expected, actual = excerpts(self.expected, self.actual,
+                                                  offsets=self.offsets)
+        whole = expected == normalise(self.expected) and actual == normalise(self.actual)
+        if not whole or "\n" in self.expected.rstrip("\n") or "\n" in self.actual.rstrip("\n"):
+            text += f" at line {line}, column {column}"
+        return text + f": expected {expected!r}, got {actual!r}"
 
     def to_dict(self) -> dict:
         return {"cell": self.cell, "cell_id": self.cell_id, "reason": self.reason,
@@ -68,6 +82,54 @@ class Difference:
 
 def _short(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def first_difference(expected: str, actual: str,
+                     tolerance: Tolerance = Tolerance()) -> tuple[int, int]:
+    """Where two texts first disagree as ``texts_match`` sees them: the offsets into
+    ``normalise(expected)`` and ``normalise(actual)`` (numbers within the tolerance agree)."""
+    left = _NUMBER.split(normalise(expected))
+    right = _NUMBER.split(normalise(actual))
+    a_at = b_at = 0
+    for position, (a, b) in enumerate(zip(left, right, strict=False)):
+        if position % 2 == 0:
+            if a != b:
+                common = len(_common_prefix(a, b))
+                return a_at + common, b_at + common
+        elif not _numbers_match(a, b, tolerance):
+            return a_at, b_at
+        a_at, b_at = a_at + len(a), b_at + len(b)
+    return a_at, b_at
+
+
+def _common_prefix(a: str, b: str) -> str:
+    size = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        size += 1
+    return a[:size]
+
+
+def excerpts(expected: str, actual: str, context: int = 30,
+             offsets: tuple[int, int] | None = None) -> tuple[int, int, str, str]:
+    """The line and column (1-based) where two texts first differ, and each text around
+    that place: up to ``context`` characters either side, cut ends marked ``...``. Texts
+    are quoted normalised (timestamps as ``<TIMESTAMP>``...), as they were compared.
+    ``offsets``: where they differ, when already known (``first_difference``)."""
+    left, right = normalise(expected), normalise(actual)
+    a_at, b_at = offsets if offsets is not None else first_difference(expected, actual)
+    line = left.count("\n", 0, a_at) + 1
+    column = a_at - left.rfind("\n", 0, a_at)
+    return line, column, _around(left, a_at, context), _around(right, b_at, context)
+
+
+def _around(text: str, at: int, context: int) -> str:
+    start, end = max(0, at - context), min(len(text), at + context)
+    if start:  # begin at a line's start when one is in reach, not mid-word
+        newline = text.find("\n", start, at)
+        start = newline + 1 if newline != -1 else start
+    return ("..." if start else "") + text[start:end] + ("..." if end < len(text) else "")
 
 
 def _temp_patterns() -> list[re.Pattern[str]]:
@@ -190,7 +252,8 @@ def _compare_cell(position: int, cell_id: str | None, old: Any, new: Any,
                               first[1], second[1])
         if not texts_match(first[1], second[1], tolerance):
             return Difference(position, cell_id, f"output {number} ({first[0]}) differs",
-                              first[1], second[1])
+                              first[1], second[1],
+                              offsets=first_difference(first[1], second[1], tolerance))
     if len(a) != len(b):
         return Difference(position, cell_id,
                           f"{len(b)} output(s) instead of {len(a)}",

@@ -305,7 +305,7 @@ def _first_difference(original: dict, result: RunResult, old_output: Path,
         return Difference(located.get("cell"), located.get("cell_id"),
                           f"the run {result.status}, the original {original.get('status')}",
                           str(old_error.get("message") or original.get("status")),
-                          str(new_error.get("message") or result.status))
+                          str(new_error.get("message") or result.status), locate=False)
     expected = nbformat.read(old_output, as_version=4)
     actual = nbformat.read(result.output_path, as_version=4)
     return compare_notebooks(expected, actual, tolerance)

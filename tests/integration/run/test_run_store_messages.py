@@ -1,0 +1,39 @@
+"""What the run store's commands say about real runs: reproduce mismatches, filters that
+match nothing, where the store is, and runs that cannot be reproduced or were killed."""
+
+from __future__ import annotations
+
+import json
+
+from tests.integration.run.runhelpers import write_notebook
+
+
+def _run(run_cli, project, name: str, *cells, args=()) -> str:
+    path = write_notebook(project, name, *cells)
+    result = run_cli("run", path, *args, "--output-format", "json", cwd=project)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)["run_id"]
+
+
+def test_reproduce_quotes_the_outputs_where_they_first_differ(project, run_cli):
+    rows = project / "rows.txt"
+    rows.write_text("".join(f"row {i}\n" for i in range(1, 41)), encoding="utf-8")
+    run_id = _run(run_cli, project, "show.ipynb", "print(open('rows.txt').read())")
+    rows.write_text(rows.read_text().replace("row 40\n", "row 41\n"), encoding="utf-8")
+
+    result = run_cli("reproduce", run_id, cwd=project)
+    assert result.exit_code == 1, result.output
+    message = result.stderr.splitlines()[-1]
+    assert "output 1 (stdout) differs at line 40, column 5:" in message
+    assert "expected '...row 37\\nrow 38\\nrow 39\\nrow 40\\n\\n'" in message
+    assert "got '...row 37\\nrow 38\\nrow 39\\nrow 41\\n\\n'" in message
+
+    # A short text is quoted whole; the JSON keeps both outputs in full.
+    (project / "short.txt").write_text("count 3", encoding="utf-8")
+    short_id = _run(run_cli, project, "short.ipynb", "print(open('short.txt').read())")
+    (project / "short.txt").write_text("count 4", encoding="utf-8")
+    report = json.loads(run_cli("reproduce", short_id, "--output-format", "json",
+                                cwd=project).stdout)
+    assert report["difference"]["message"].endswith(
+        "output 1 (stdout) differs: expected 'count 3\\n', got 'count 4\\n'")
+    assert report["difference"]["expected"] == "count 3\n"
