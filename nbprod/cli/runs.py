@@ -19,8 +19,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..config import suggest
+from ..errors import ConfigError, StoreError
 from ..run.used_parameters import parameters_used
-from ..store import STATUSES, Store, StoreNotFoundError, open_project_store
+from ..store import KINDS, STATUSES, Store, StoreNotFoundError, open_project_store
 from ..store.diff import diff_receipts
 from .emit import emit
 
@@ -90,7 +92,7 @@ def runs_group() -> None:
 @runs_group.command("list")
 @click.option("--notebook", "-n", default=None, help="Only runs of this notebook (path or name).")
 @click.option("--status", "-s", type=click.Choice(STATUSES), default=None, help="Only this status.")
-@click.option("--kind", default=None, help="Only runs of this kind (run, reproduce, sweep...).")
+@click.option("--kind", default=None, help=f"Only runs of this kind ({', '.join(KINDS)}).")
 @click.option("--parent", default=None, help="Only runs whose parent is this run id.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
               help="Show at most this many runs (newest first).")
@@ -100,19 +102,33 @@ def list_command(notebook, status, kind, parent, limit, store_dir, output_format
 
     Exit codes: 0 success, 2 bad usage or an unreadable store.
     """
+    if kind is not None and kind not in KINDS:
+        raise ConfigError(f"--kind {kind!r} is not a kind of run{suggest(kind, KINDS)};"
+                          f" the kinds are {', '.join(KINDS)}")
+    recorded = False
     try:
         store = _open(store_dir)
     except StoreNotFoundError:
         runs: list[dict] = []  # no store yet simply means no runs yet
     else:
+        if parent is not None:
+            parent = _parent_id(store, parent)
         runs = store.list_runs(notebook=notebook, status=status, kind=kind, parent=parent,
                                limit=limit)
+        recorded = bool(runs) or bool(store.list_runs(limit=1))
     if output_format == "json":
         # Each run's recorded values too: the JupyterLab Runs view tables and charts them.
         for run in runs:
             receipt = store.read_receipt(run["run_id"]) or {}
             run["records"] = receipt.get("records") or {}
         _echo_json(runs)
+        return 0
+    if not runs and recorded:
+        filters = " ".join(f"--{name} {value}" for name, value in (
+            ("notebook", notebook), ("status", status), ("kind", kind), ("parent", parent))
+            if value is not None)
+        click.echo(f"No run matches the filters ({filters}); 'nbprod runs list' without them"
+                   " shows every run.", err=True)
         return 0
     if not runs:
         click.echo("No runs recorded yet.", err=True)
@@ -138,6 +154,14 @@ def list_command(notebook, status, kind, parent, limit, store_dir, output_format
         )
     _render(table)
     return 0
+
+
+def _parent_id(store: Store, text: str) -> str:
+    """The full id of the run ``--parent`` names (a prefix or suffix is enough)."""
+    try:
+        return store.resolve_run_id(text)
+    except StoreError as exc:
+        raise StoreError(f"--parent: {exc}") from None
 
 
 @runs_group.command("show")

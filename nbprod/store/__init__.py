@@ -32,13 +32,22 @@ from .hashing import StatCache
 from .intake import ObjectIntake
 from .objects import ObjectStore
 from .queries import RunQueries
-from .runs import FINAL_STATUSES, LEASE_SECONDS, RECEIPT_SCHEMA, STATUSES, RunHandle, RunLog
+from .runs import (
+    FINAL_STATUSES,
+    KINDS,
+    LEASE_SECONDS,
+    RECEIPT_SCHEMA,
+    STATUSES,
+    RunHandle,
+    RunLog,
+)
 
 if TYPE_CHECKING:
     from .verify import VerifyReport
 
 __all__ = [
     "FINAL_STATUSES",
+    "KINDS",
     "LEASE_SECONDS",
     "RECEIPT_SCHEMA",
     "RunHandle",

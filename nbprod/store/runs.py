@@ -29,13 +29,17 @@ from .crash import crashpoint
 from .hashing import is_hash
 from .liveness import hostname, process_alive, process_start
 
-__all__ = ["FINAL_STATUSES", "LEASE_SECONDS", "RECEIPT_SCHEMA", "RunHandle", "RunLog", "STATUSES"]
+__all__ = ["FINAL_STATUSES", "KINDS", "LEASE_SECONDS", "RECEIPT_SCHEMA", "RunHandle", "RunLog",
+           "STATUSES"]
 
 #: Version of the receipt.json format (DESIGN.md section 5).
 RECEIPT_SCHEMA = 1
 #: How a run can end; ``running`` is the only other status.
 FINAL_STATUSES = ("succeeded", "failed", "kernel_died", "timeout", "incomplete", "interrupted")
 STATUSES = ("running", *FINAL_STATUSES)
+#: What recorded a run: ``nbprod run`` (and each run of a sweep), a reproduction, a sweep, a
+#: pipeline run, or one step of a pipeline (a notebook or a function).
+KINDS = ("run", "reproduce", "sweep", "pipeline", "step")
 #: A run from another host whose heartbeat is older than this is considered interrupted.
 LEASE_SECONDS = 600.0
 #: Receipt fields that hold no free text (ids, hashes, paths, timings): never masked, so a

@@ -37,3 +37,29 @@ def test_reproduce_quotes_the_outputs_where_they_first_differ(project, run_cli):
     assert report["difference"]["message"].endswith(
         "output 1 (stdout) differs: expected 'count 3\\n', got 'count 4\\n'")
     assert report["difference"]["expected"] == "count 3\n"
+
+
+def test_runs_list_refuses_unknown_kinds_and_parents_and_says_when_filters_match_nothing(
+        project, run_cli):
+    run_id = _run(run_cli, project, "one.ipynb", "print(1)")
+
+    typo = run_cli("runs", "list", "--kind", "swep", cwd=project)
+    assert typo.exit_code == 2
+    assert typo.stderr.strip() == (
+        "error: --kind 'swep' is not a kind of run (did you mean 'sweep'?); the kinds are"
+        " run, reproduce, sweep, pipeline, step")
+    assert typo.stdout == ""
+
+    unknown = run_cli("runs", "list", "--parent", "zzz", cwd=project)
+    assert unknown.exit_code == 2
+    assert unknown.stderr.startswith("error: --parent: no run 'zzz' in ")
+    assert len(unknown.stderr.splitlines()) == 1
+
+    nothing = run_cli("runs", "list", "--kind", "sweep", cwd=project)
+    assert nothing.exit_code == 0
+    assert "No run matches the filters (--kind sweep)" in nothing.stderr
+    assert "No runs recorded yet" not in nothing.stderr
+    children = run_cli("runs", "list", "--parent", run_id[-6:], cwd=project)
+    assert children.exit_code == 0
+    assert f"No run matches the filters (--parent {run_id})" in children.stderr
+    assert run_id in run_cli("runs", "list", "--kind", "run", cwd=project).stdout
