@@ -287,4 +287,20 @@ def _quiet_logger():
     if not logger.handlers:
         logger.addHandler(logging.NullHandler())
     logger.propagate = False
+    asyncio_logger = logging.getLogger("asyncio")
+    if not any(isinstance(f, _NbclientTeardown) for f in asyncio_logger.filters):
+        asyncio_logger.addFilter(_NbclientTeardown())
     return logger
+
+
+class _NbclientTeardown:
+    """Drops asyncio's reports of nbclient tasks left behind when a run ends early (a cell
+    timeout, a dead kernel, a signal): "Task was destroyed but it is pending!" and "Task
+    exception was never retrieved", with a traceback, printed at exit after nbprod has
+    already recorded and reported what happened. Other asyncio reports pass."""
+
+    def filter(self, record) -> bool:
+        message = record.getMessage()
+        return not (message.startswith(("Task was destroyed but it is pending",
+                                        "Task exception was never retrieved"))
+                    and "nbclient" in message)

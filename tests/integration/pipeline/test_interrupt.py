@@ -46,3 +46,17 @@ def test_a_stopped_pipeline_records_the_running_step_and_exits_3(tmp_path, stop)
     assert statuses[("step", "slow.ipynb")] == "interrupted"
     assert statuses[("step", "first.ipynb")] == "succeeded"
     assert statuses[("pipeline", "pyproject.toml")] == "interrupted"
+
+
+def test_a_step_timing_out_leaves_no_asyncio_report(tmp_path):
+    """nbclient's pending tasks of a cut-short run are garbage once nbprod has reported it."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "late"\n\n[tool.nbprod.pipeline]\nname = "late"\n\n'
+        '[[tool.nbprod.pipeline.steps]]\nname = "slow"\nnotebook = "slow.ipynb"\n')
+    write_notebook(tmp_path / "slow.ipynb", "import time\ntime.sleep(30)")
+    done = subprocess.run([sys.executable, "-m", "nbprod", "pipeline", "run", "--timeout", "1",
+                           "--max-parallel", "2"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 3, done.stderr
+    assert "CellTimeoutError: no result within 1 s" in done.stdout
+    assert "Task was destroyed" not in done.stderr and "Traceback" not in done.stderr
