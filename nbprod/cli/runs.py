@@ -108,7 +108,9 @@ def list_command(notebook, status, kind, parent, limit, store_dir, output_format
     recorded = False
     try:
         store = _open(store_dir)
-    except StoreNotFoundError:
+    except StoreNotFoundError as exc:
+        if exc.elsewhere:  # runs of notebooks in another folder: never an empty list
+            raise
         runs: list[dict] = []  # no store yet simply means no runs yet
     else:
         if parent is not None:

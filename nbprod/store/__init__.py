@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from ..config import load_project_config
 from ..errors import StoreError
 from ..fsutil import atomic_write
-from .config import StoreConfig
+from .config import DEFAULT_STORE_DIR, StoreConfig
 from .db import Database
 from .hashing import StatCache
 from .intake import ObjectIntake
@@ -60,7 +60,15 @@ __all__ = [
 
 
 class StoreNotFoundError(StoreError):
-    """Raised when a command that only reads finds no store (it never creates one)."""
+    """Raised when a command that only reads finds no store (it never creates one).
+
+    ``elsewhere`` lists stores found where ``nbprod run`` would have put the runs of a
+    notebook in another folder (a folder above, or a subfolder): the message names them.
+    """
+
+    def __init__(self, message: str, elsewhere: tuple[Path, ...] = ()):
+        super().__init__(message)
+        self.elsewhere = elsewhere
 
 
 class Store(RunLog, RunQueries, ObjectIntake):
@@ -158,8 +166,11 @@ def open_project_store(
 ) -> Store:
     """Open the store of the project containing ``start`` (a notebook or a folder).
 
-    The project root is the folder of the nearest pyproject.toml (else ``start`` itself);
-    ``[tool.nbprod.store]`` configures the store and ``store_dir`` (``--store``) overrides its path.
+    The project root is the folder of the nearest pyproject.toml (else ``start`` itself, or
+    a notebook's folder); ``[tool.nbprod.store]`` configures the store and ``store_dir``
+    (``--store``) overrides its path. With ``create=False`` and no store there, the error
+    names any store found above the root or up to two folders below it (where ``nbprod run``
+    keeps the runs of a notebook in another folder).
 
     Raises
     ------
@@ -167,5 +178,73 @@ def open_project_store(
     """
     project = load_project_config(start)
     config = project.section("store", StoreConfig)
-    return Store.open(project.root, store_dir=store_dir, config=config, create=create)
+    try:
+        return Store.open(project.root, store_dir=store_dir, config=config, create=create)
+    except StoreNotFoundError:
+        if store_dir is not None:
+            raise
+        elsewhere = _stores_nearby(project.root)
+        if not elsewhere:
+            raise
+        raise StoreNotFoundError(_elsewhere_message(project.root / config.path, elsewhere),
+                                 elsewhere) from None
+
+
+#: Folders not searched for a store: environments, caches, dependencies.
+_SKIPPED = {"node_modules", "__pycache__", "venv", "site-packages"}
+
+
+def _has_store(folder: Path) -> bool:
+    return (folder / DEFAULT_STORE_DIR / "store.sqlite").is_file()
+
+
+def _stores_nearby(root: Path, depth: int = 2, budget: int = 2000) -> tuple[Path, ...]:
+    """Stores ``nbprod run`` may have made for notebooks outside the project at ``root``:
+    in a folder above it (up to ``NBPROD_CEILING_DIRECTORIES``), and in its subfolders up to
+    ``depth`` levels down (a notebook's folder, or a subproject with its own pyproject.toml).
+    At most ``budget`` folders are looked at."""
+    ceilings = {Path(p).resolve() for p in
+                os.environ.get("NBPROD_CEILING_DIRECTORIES", "").split(os.pathsep) if p}
+    found: list[Path] = []  # the nearest first: below, then above
+    level = [root]
+    for _ in range(depth):
+        below = []
+        for folder in level:
+            try:
+                children = sorted(p for p in folder.iterdir() if p.is_dir()
+                                  and not p.name.startswith(".") and p.name not in _SKIPPED)
+            except OSError:
+                continue
+            budget -= len(children)
+            below += children
+        found += [child / DEFAULT_STORE_DIR for child in below if _has_store(child)]
+        if budget <= 0:
+            break
+        level = below
+    if root not in ceilings:
+        for folder in root.parents:
+            if _has_store(folder):
+                found.append(folder / DEFAULT_STORE_DIR)
+            if folder in ceilings:
+                break
+    return tuple(found)
+
+
+def _elsewhere_message(path: Path, elsewhere: tuple[Path, ...]) -> str:
+    shown = ", ".join(_relative(p) for p in elsewhere[:3]) + (", ..." if len(elsewhere) > 3
+                                                               else "")
+    first = _relative(elsewhere[0])
+    there = "there is one at" if len(elsewhere) == 1 else "there are run stores at"
+    return (f"no run store at {_relative(path)}, but {there} {shown} (nbprod run keeps"
+            " a notebook's runs at its project root: the folder of the nearest pyproject.toml"
+            f" above the notebook, else the notebook's own folder); pass --store {first}, or"
+            f" run the command from {_relative(elsewhere[0].parent)}")
+
+
+def _relative(path: Path) -> str:
+    """``path`` relative to the current directory when it is inside it or near it."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return str(path)
 

@@ -63,3 +63,44 @@ def test_runs_list_refuses_unknown_kinds_and_parents_and_says_when_filters_match
     assert children.exit_code == 0
     assert f"No run matches the filters (--parent {run_id})" in children.stderr
     assert run_id in run_cli("runs", "list", "--kind", "run", cwd=project).stdout
+
+
+def test_commands_that_read_the_store_name_the_store_run_used_elsewhere(tmp_path, run_cli):
+    import subprocess
+
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    subprocess.run(["git", "init", "-q", str(proj)], check=True)
+    write_notebook(tmp_path, "nb.ipynb", "print(1)")
+    ran = run_cli("run", "../nb.ipynb", "--output-format", "json", cwd=proj)
+    assert ran.exit_code == 0, ran.output
+    run_id = json.loads(ran.stdout)["run_id"]
+    assert (tmp_path / ".nbprod" / "runs" / run_id).is_dir()  # beside the notebook
+
+    listed = run_cli("runs", "list", cwd=proj)
+    assert listed.exit_code == 2
+    assert listed.stderr.strip() == (
+        "error: no run store at .nbprod, but there is one at ../.nbprod (nbprod run keeps a"
+        " notebook's runs at its project root: the folder of the nearest pyproject.toml above"
+        " the notebook, else the notebook's own folder); pass --store ../.nbprod, or run the"
+        " command from ..")
+    shown = run_cli("runs", "show", run_id, cwd=proj)
+    assert shown.exit_code == 2 and "there is one at ../.nbprod" in shown.stderr
+    assert run_id in run_cli("runs", "list", "--store", "../.nbprod", cwd=proj).stdout
+    assert run_id in run_cli("runs", "list", cwd=tmp_path).stdout
+
+    # A notebook in a subfolder of a project without pyproject.toml: found below too.
+    top = tmp_path / "top"
+    (top / "notebooks").mkdir(parents=True)
+    write_notebook(top / "notebooks", "train.ipynb", "print(2)")
+    assert run_cli("run", "notebooks/train.ipynb", cwd=top).exit_code == 0
+    below = run_cli("runs", "list", cwd=top)
+    assert below.exit_code == 2
+    assert "but there are run stores at notebooks/.nbprod, ../.nbprod" in below.stderr
+    assert "pass --store notebooks/.nbprod, or run the command from notebooks" in below.stderr
+
+    # No store anywhere near: still simply no runs.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = run_cli("runs", "list", "--store", empty / ".nbprod", cwd=empty)
+    assert nothing.exit_code == 0 and "No runs recorded yet." in nothing.stderr
