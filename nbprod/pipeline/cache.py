@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import ast
 import functools
+import hmac
 import json
+import os
 import platform
 import sys
 from collections.abc import Mapping
@@ -26,7 +28,7 @@ from ..store.hashing import hash_bytes
 from ..syntax import parse
 
 __all__ = ["KeyParts", "code_hash_of_function", "code_hash_of_notebook", "environment_fingerprint",
-           "explain", "hash_json"]
+           "explain", "hash_json", "parameters_hash"]
 
 MISSING = "missing"
 
@@ -59,6 +61,44 @@ def hash_json(value: Any) -> str:
     """The content hash of JSON data, independent of key order."""
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=repr)
     return hash_bytes(text.encode("utf-8"))
+
+
+def parameters_hash(values: Mapping[str, Any], secret: set[str]) -> str:
+    """The hash of a step's parameters in its key. A secret parameter (``secret``: the names
+    ``nbprod.run.masking.secret_parameters`` gives) counts by a keyed hash of its value under
+    this machine's salt (``secret_salt``): a new token still reruns the step, but the hash
+    kept in the receipt cannot be checked against guessed passwords by anyone who only has
+    the store."""
+    if not secret:
+        return hash_json(values)
+    salt = secret_salt()
+    return hash_json({name: hmac.new(salt, json.dumps(value, sort_keys=True, default=repr)
+                                     .encode("utf-8"), "sha256").hexdigest()
+                      if name in secret else value for name, value in values.items()})
+
+
+@functools.lru_cache(maxsize=1)
+def secret_salt() -> bytes:
+    """32 random bytes kept in nbprod's cache folder (``secret-salt``, readable by the user
+    only), made on first use; outside any project and its run store. When it cannot be
+    written, a salt for this process only: the keys of steps with secret parameters then
+    change at every run, which reruns them rather than risking a guessable hash."""
+    from ..fsutil import atomic_write, default_cache_folder
+
+    path = default_cache_folder() / "secret-salt"
+    try:
+        salt = path.read_bytes()
+        if len(salt) == 32:
+            return salt
+    except OSError:
+        pass
+    salt = os.urandom(32)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        atomic_write(path, salt, mode=0o600)
+    except OSError:
+        pass
+    return salt
 
 
 def code_hash_of_notebook(nb_node: Any) -> str:

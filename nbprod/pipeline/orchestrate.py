@@ -32,6 +32,7 @@ from .cache import (
     environment_fingerprint,
     explain,
     hash_json,
+    parameters_hash,
 )
 from .config import ModelConfig
 from .executors import Executor
@@ -309,8 +310,12 @@ class PipelineRunner:
         return self._code[name]
 
     def _parameters_hash(self, name: str) -> str:
-        """The step's effective parameters (after ``-p`` and type conversion), hashed."""
-        return hash_json(self.plan.parameters[name])
+        """The step's effective parameters (after ``-p`` and type conversion), hashed; secret
+        ones under this machine's salt (``parameters_hash``)."""
+        from ..run.masking import secret_parameters
+
+        values = self.plan.parameters[name]
+        return parameters_hash(values, secret_parameters(values))
 
     def _reached_code(self, name: str) -> dict[str, str]:
         """The hash of every project definition the step's code reaches through imports.

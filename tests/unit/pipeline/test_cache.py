@@ -96,3 +96,23 @@ def test_function_hash_covers_its_code_and_shared_code_only():
 def test_environment_fingerprint_is_stable():
     assert environment_fingerprint() == environment_fingerprint()
     assert environment_fingerprint().startswith("blake3:")
+
+
+def test_a_secret_parameter_counts_in_the_key_by_a_salted_hash_only(tmp_path, monkeypatch):
+    from nbprod.pipeline.cache import parameters_hash, secret_salt
+
+    monkeypatch.setenv("NBPROD_CACHE_DIR", str(tmp_path / "cache"))
+    secret_salt.cache_clear()
+    try:
+        values = {"password": "hunter2", "k": 1}
+        key = parameters_hash(values, {"password"})
+        # Not the hash anyone could compute from a guessed password...
+        assert key != hash_json(values)
+        # ...but stable on this machine, and a new password still changes it.
+        assert parameters_hash(values, {"password"}) == key
+        assert parameters_hash({**values, "password": "hunter3"}, {"password"}) != key
+        salt = tmp_path / "cache" / "secret-salt"
+        assert len(salt.read_bytes()) == 32 and salt.stat().st_mode & 0o077 == 0
+        assert parameters_hash({"k": 1}, set()) == hash_json({"k": 1})
+    finally:
+        secret_salt.cache_clear()
