@@ -59,8 +59,10 @@ def _render(*renderables) -> None:
     tty = sys.stdout.isatty()
     width = shutil.get_terminal_size((120, 24)).columns if tty else 120
     buffer = io.StringIO()
+    # markup=False: text in square brackets (a type such as list[int], a value, a path) is
+    # shown as written, never taken for a style.
     console = Console(file=buffer, force_terminal=tty, width=width, no_color=None if tty else True,
-                      highlight=False, soft_wrap=not tty)
+                      highlight=False, soft_wrap=not tty, markup=False)
     for renderable in renderables:
         console.print(renderable)
     click.echo(buffer.getvalue(), nl=False)

@@ -46,13 +46,16 @@ def sweep_command(notebook, params, mode, sweep_file, max_parallel, executor, cl
     go on. The summary shows each run's parameters next to the values the notebook records
     with nbprod.record(name, value).
 
-    Exit codes: 0 every run succeeded, 1 a run failed, 2 bad input, 3 the machinery failed.
+    Ctrl-C (or SIGTERM) stops the whole sweep: runs not started yet are not started.
+
+    Exit codes: 0 every run succeeded, 1 a run failed, 2 bad input, 3 the machinery failed
+    or the sweep was interrupted.
     """
     from ..notebook import read_bytes
     from ..params.coerce import split_values
     from ..pipeline.config import load_sweep_config
     from ..pipeline.executors import executor_registry
-    from ..pipeline.sweep import check_points, expand, load_sweep_file, run_sweep
+    from ..pipeline.sweep import NOT_STARTED, check_points, expand, load_sweep_file, run_sweep
     from ..store import open_project_store
 
     spec = load_sweep_file(sweep_file) if sweep_file else None
@@ -104,10 +107,19 @@ def sweep_command(notebook, params, mode, sweep_file, max_parallel, executor, cl
                            timeout=config.timeout, on_event=progress)
     click.echo(_table(result, output_format), nl=False)
     for run in result.failed:
-        click.echo(f"run {run.index} {_params_text(run.parameters)}: {run.status}:"
-                   f" {run.error}", err=True)
+        if run.status != NOT_STARTED:
+            click.echo(f"run {run.index} {_params_text(run.parameters)}: {run.status}:"
+                       f" {run.error}", err=True)
     ok = len(result.runs) - len(result.failed)
-    click.echo(f"sweep {result.sweep_id}: {ok} of {len(result.runs)} runs succeeded", err=True)
+    summary = f"sweep {result.sweep_id}: {ok} of {len(result.runs)} runs succeeded"
+    if result.interrupted:
+        waiting = [r.index for r in result.not_started]
+        click.echo(f"error: {summary}, then it was interrupted ({result.interrupted})"
+                   + (f"; run{'s' if len(waiting) > 1 else ''} {_indexes(waiting)} not started"
+                      if waiting else "")
+                   + "; run the sweep again to run every point", err=True)
+    else:
+        click.echo(summary, err=True)
     if report_to is not None:
         from ..report import report
         from .runs import write_report
@@ -121,6 +133,17 @@ def _cores() -> int:
     import os
 
     return os.cpu_count() or 1
+
+
+def _indexes(numbers: list[int]) -> str:
+    """``2-5, 7``: run numbers, consecutive ones as a range."""
+    spans: list[list[int]] = []
+    for number in numbers:
+        if spans and number == spans[-1][1] + 1:
+            spans[-1][1] = number
+        else:
+            spans.append([number, number])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
 
 
 def _params_text(parameters: dict) -> str:

@@ -17,6 +17,10 @@ execute on an executor (workers never write the store); the client records each 
 ``run``) under one sweep record (kind ``sweep``). A failed run is reported with its error and
 the others go on.
 
+Ctrl-C, SIGTERM or SIGHUP stop the whole sweep at once: the runs in flight are recorded as
+``interrupted``, the runs not started yet are not started (status ``not_started``), and the
+sweep's own record ends ``interrupted`` (``SweepResult.interrupted`` says why; exit code 3).
+
 Secret parameters (a secret name such as ``api_token``, or a value the secret detectors
 recognise) reach the runs' kernels only: the sweep's record, its points and its results
 (``SweepRun.parameters`` and ``error``, which the CLI prints) show them as ``***``.
@@ -24,9 +28,13 @@ recognise) reach the runs' kernels only: the sweep's record, its points and its 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
-from collections.abc import Callable, Mapping, Sequence
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,9 +52,14 @@ from .executors import Executor
 from .schedule import Event, Job, Outcome, schedule
 from .worker import StepTask, TaskResult, describe_error
 
-__all__ = ["SweepFile", "SweepResult", "SweepRun", "expand", "load_sweep_file", "run_sweep"]
+__all__ = ["SweepFile", "SweepInterrupted", "SweepResult", "SweepRun", "expand",
+           "load_sweep_file", "run_sweep"]
 
 _FILE_KEYS = ("notebook", "mode", "parameters", "runs", "max_parallel", "executor", "cluster")
+#: The status of a run the sweep was stopped before it started.
+NOT_STARTED = "not_started"
+#: Run statuses where the machinery, not the notebook, failed (exit code 3).
+_MACHINERY = ("error", "kernel_died", "timeout", "interrupted", NOT_STARTED)
 
 
 @dataclass(frozen=True)
@@ -83,20 +96,80 @@ class SweepResult:
     sweep_id: str
     notebook: str
     runs: tuple[SweepRun, ...]
+    #: Why the sweep was stopped before its end (``SIGINT``, ``SIGTERM``...), else None.
+    interrupted: str | None = None
 
     @property
     def failed(self) -> list[SweepRun]:
         return [r for r in self.runs if r.status != "succeeded"]
 
     @property
+    def not_started(self) -> list[SweepRun]:
+        return [r for r in self.runs if r.status == NOT_STARTED]
+
+    @property
     def exit_code(self) -> int:
-        """0 every run succeeded, 3 only the machinery failed, else 1."""
+        """0 every run succeeded, 3 stopped or only the machinery failed, else 1."""
+        if self.interrupted:
+            return 3
         if not self.failed:
             return 0
-        if all(r.status in ("error", "kernel_died", "timeout", "interrupted")
-               for r in self.failed):
+        if all(r.status in _MACHINERY for r in self.failed):
             return 3
         return 1
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Raised on the client when a signal stops the sweep (a ``KeyboardInterrupt``, so a run
+    executing on this thread ends as ``interrupted``, as Ctrl-C ends ``nbprod run``)."""
+
+
+class _StopSignals:
+    """Ctrl-C, SIGTERM and SIGHUP stop the sweep, on the main thread only.
+
+    The handler notes the signal and raises ``SweepInterrupted`` unless the client is in a
+    ``held()`` section (preparing or recording a run), which raises it when it ends, so a
+    run is never half recorded.
+    """
+
+    _SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self._holds = 0
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for name in self._SIGNALS:
+                number = getattr(signal, name, None)
+                if number is not None:
+                    self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for number, previous in self._previous.items():
+            signal.signal(number, previous)
+        self._previous.clear()
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.stop(signal.Signals(signum).name)
+        if not self._holds:
+            raise SweepInterrupted(self.reason)
+
+    def stop(self, reason: str) -> None:
+        self.reason = self.reason or reason
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """No interruption inside; a signal received meanwhile raises at the end."""
+        self._holds += 1
+        try:
+            yield
+        finally:
+            self._holds -= 1
+        if self.reason and not self._holds:
+            raise SweepInterrupted(self.reason)
 
 
 def expand(values: Mapping[str, Sequence[Any]], mode: str = "grid") -> list[dict[str, Any]]:
@@ -232,24 +305,64 @@ def run_sweep(
     started = _now()
     labels = [f"run-{i + 1}" for i in range(len(points))]
     by_label = dict(zip(labels, points, strict=True))
+    stop = _StopSignals()
+    settled: dict[str, Outcome] = {}
+    in_flight: dict[str, str] = {}  # label -> when its task was handed to the executor
+    me = f":{os.getpid()}"
 
     def prepare(label: str, done: Mapping[str, Outcome]) -> StepTask:
-        return StepTask(label, str(root), notebook=relative, notebook_bytes=data,
-                        parameters=dict(by_label[label]), timeout=timeout, kernel=kernel)
+        with stop.held():
+            task = StepTask(label, str(root), notebook=relative, notebook_bytes=data,
+                            parameters=dict(by_label[label]), timeout=timeout, kernel=kernel)
+            if stop.reason is None:  # else held() raises: the task is never handed over
+                in_flight[label] = _now()
+        return task
 
     def finish(label: str, result: TaskResult) -> Outcome:
-        run_id = _record(store, result, relative, digest, by_label[label], sweep.run_id)
-        records = (result.receipt or {}).get("records") or {}
-        message = describe_error(result.error) if result.status != "succeeded" else ""
-        status = (result.receipt or {}).get("status") or result.status
-        return Outcome(label, "succeeded" if result.status == "succeeded" else status, message,
-                       run_id=run_id, detail={"records": records,
-                                              "duration_s": result.duration_s})
+        with stop.held():
+            in_flight.pop(label, None)
+            run_id = _record(store, result, relative, digest, by_label[label], sweep.run_id)
+            records = (result.receipt or {}).get("records") or {}
+            message = describe_error(result.error) if result.status != "succeeded" else ""
+            status = (result.receipt or {}).get("status") or result.status
+            outcome = Outcome(label, "succeeded" if result.status == "succeeded" else status,
+                              message, run_id=run_id,
+                              detail={"records": records, "duration_s": result.duration_s})
+            settled[label] = outcome
+            if status == "interrupted" and result.worker.endswith(me):
+                # The run executed on this thread, whose signal handlers it replaced while
+                # it ran: it was interrupted because this process was told to stop.
+                stop.stop(_signal_named(message) or "the run in progress was interrupted")
+        return outcome
 
-    with executor:
-        outcomes = schedule([Job(label) for label in labels], executor, prepare, finish,
-                            max_parallel=max_parallel or executor.parallelism,
-                            on_event=on_event)
+    interrupted: str | None = None
+    try:
+        with stop, executor:
+            outcomes = schedule([Job(label) for label in labels], executor, prepare, finish,
+                                max_parallel=max_parallel or executor.parallelism,
+                                on_event=on_event)
+    except KeyboardInterrupt as exc:
+        interrupted = stop.reason or str(exc) or "SIGINT"
+        outcomes = dict(settled)
+        for label in labels:
+            if label in outcomes:
+                continue
+            if label in in_flight:
+                run_id = _record_interrupted(store, relative, digest, by_label[label],
+                                             sweep.run_id, in_flight[label], interrupted)
+                outcomes[label] = Outcome(
+                    label, "interrupted", f"the sweep was stopped while it ran ({interrupted})",
+                    run_id=run_id)
+            else:
+                outcomes[label] = Outcome(
+                    label, NOT_STARTED, f"the sweep was stopped before it started ({interrupted})")
+    except BaseException as exc:  # a lost store, a broken executor: the sweep ends honestly
+        store.finish_run(sweep.run_id, {
+            "status": "interrupted", "kind": "sweep",
+            "notebook": {"path": relative, "hash": digest},
+            "parameters": {"points": public}, "timing": {"start": started, "end": _now()},
+            "error": {"message": f"{type(exc).__name__}: {exc}"}})
+        raise
     runs = tuple(
         SweepRun(index=i + 1, parameters=public[i], status=outcomes[label].status,
                  run_id=outcomes[label].run_id,
@@ -258,9 +371,19 @@ def run_sweep(
                  duration_s=(outcomes[label].detail or {}).get("duration_s"))
         for i, label in enumerate(labels)
     )
-    result = SweepResult(sweep.run_id, relative, runs)
+    result = SweepResult(sweep.run_id, relative, runs, interrupted=interrupted)
+    if interrupted:
+        status = "interrupted"
+        error: dict[str, Any] | None = {"message": (
+            f"the sweep was stopped ({interrupted}); {len(result.not_started)} of {len(runs)}"
+            " runs not started")}
+    elif result.failed:
+        status = "failed"
+        error = {"message": f"{len(result.failed)} of {len(runs)} runs did not succeed"}
+    else:
+        status, error = "succeeded", None
     store.finish_run(sweep.run_id, {
-        "status": "succeeded" if not result.failed else "failed",
+        "status": status,
         "kind": "sweep",
         "notebook": {"path": relative, "hash": digest},
         "parameters": {"points": public},
@@ -268,10 +391,30 @@ def run_sweep(
         "sweep": {"runs": [{"index": r.index, "run_id": r.run_id, "status": r.status,
                             "parameters": r.parameters, "records": r.records, "error": r.error}
                            for r in runs]},
-        "error": None if not result.failed else {
-            "message": f"{len(result.failed)} of {len(runs)} runs did not succeed"},
+        "error": error,
     })
     return result
+
+
+def _signal_named(message: str) -> str | None:
+    """The signal a run's error names (``the runner received SIGTERM``), if any."""
+    for name in _StopSignals._SIGNALS:
+        if name in message:
+            return name
+    return None
+
+
+def _record_interrupted(store: Store, notebook: str, digest: str, parameters: Mapping[str, Any],
+                        parent: str, start: str, why: str) -> str:
+    """Record a run that was in flight when the sweep was stopped (its worker never reported)."""
+    handle = store.begin_run(notebook, digest, dict(parameters), kind="run", parent=parent)
+    store.finish_run(handle.run_id, {
+        "status": "interrupted", "kind": "run", "parent": parent,
+        "notebook": {"path": notebook, "hash": digest},
+        "timing": {"start": start, "end": _now()},
+        "error": {"message": f"the sweep was stopped while this run ran ({why})"},
+    })
+    return handle.run_id
 
 
 def _record(store: Store, result: TaskResult, notebook: str, digest: str,

@@ -58,6 +58,7 @@ def run_context(receipt: dict, run_dir: Path, previous: dict | None = None) -> d
         "host": (receipt.get("runner") or {}).get("hostname") or env.get("hostname"),
         "git": {"commit": (git.get("commit") or "")[:12] or "no commit",
                 "dirty": bool(git.get("dirty"))} if git else None,
+        "git_note": None if git else _git_note(receipt),
         "parameters": parameters(receipt, run_dir),
         "records": [{"name": k, "value": show(v)} for k, v in
                     (receipt.get("records") or {}).items()],
@@ -82,7 +83,7 @@ def test_context(notebook: str, *, summary: str, cell: int | None, cell_id: str 
     return {
         "run_id": test, "kind": "pytest", "parent": None, "status": "failed", "ok": False,
         "notebook": notebook, "notebook_hash": "-", "started": "-", "duration": "-",
-        "host": None, "git": None,
+        "host": None, "git": None, "git_note": None,
         "parameters": [{"name": k, "value": show(v), "given": True, "type": None}
                        for k, v in parameters.items()],
         "records": [], "inputs": [], "outputs": [], "models": [],
@@ -146,6 +147,19 @@ def environment(env: dict, previous: dict | None) -> dict[str, Any]:
         "previous_run": previous_id,
         "changes": changes,
     }
+
+
+def _git_note(receipt: dict) -> str | None:
+    """What the page says when a run has no git state: what is true of it."""
+    env = receipt.get("environment")
+    if env and "git" in env:
+        return "not in a git repository"  # captured, and there was none
+    if (receipt.get("kind") or "run") in ("sweep", "pipeline"):
+        return None  # recorded by each of its runs
+    if not env and receipt.get("status") not in ("succeeded", None):
+        return ("git and environment not recorded: the run ended before it wrote its"
+                " receipt")
+    return "git not recorded"
 
 
 def _steps(receipt: dict) -> list[dict[str, Any]]:

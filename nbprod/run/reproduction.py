@@ -172,6 +172,7 @@ def reproduce(
     original = store.get_run(run_id)
     full_id = original["run_id"]
     old_output = store.run_dir(full_id) / "output.ipynb"
+    _check_reproducible(original, old_output)
     if not old_output.is_file():
         raise StoreError(f"run {full_id} has no output notebook to compare with (status"
                          f" {original.get('status')}); pick a finished run")
@@ -228,6 +229,30 @@ def reproduce(
         predicted = drift_findings(source, nb_path, difference.cell)
     return ReproduceResult(original, result, environment, data, difference, notes, setup,
                            predicted)
+
+
+def _check_reproducible(original: dict, old_output: Path) -> None:
+    """Refuse the runs that are not one notebook's execution, saying what to do instead."""
+    full_id = original["run_id"]
+    kind = original.get("kind") or "run"
+    children = f"list them with 'nbprod runs list --parent {full_id}'"
+    if kind == "sweep":
+        raise StoreError(f"run {full_id} is a sweep, which cannot be reproduced as a whole;"
+                         f" reproduce one of its runs instead ({children})")
+    if kind == "pipeline":
+        raise StoreError(f"run {full_id} is a pipeline run, which cannot be reproduced as a"
+                         f" whole; reproduce one of its notebook steps instead ({children}),"
+                         " or run the pipeline again with 'nbprod pipeline run --force'")
+    if kind == "step" and not old_output.is_file() \
+            and not str((original.get("notebook") or {}).get("path", "")).endswith(".ipynb"):
+        step = (original.get("pipeline") or {}).get("step") or "STEP"
+        parent = original.get("parent")
+        siblings = f" (the pipeline's steps: 'nbprod runs list --parent {parent}')" \
+            if parent else ""
+        raise StoreError(f"run {full_id} is a function step of a pipeline: it ran a function,"
+                         " not a notebook, so there are no notebook outputs to compare;"
+                         f" run the step again with 'nbprod pipeline run --only {step} --force'"
+                         f" and compare the runs with 'nbprod runs diff'{siblings}")
 
 
 def _check_data(run_id: str, data: dict, allow: bool) -> None:

@@ -104,3 +104,84 @@ def test_commands_that_read_the_store_name_the_store_run_used_elsewhere(tmp_path
     empty.mkdir()
     nothing = run_cli("runs", "list", "--store", empty / ".nbprod", cwd=empty)
     assert nothing.exit_code == 0 and "No runs recorded yet." in nothing.stderr
+
+
+def test_report_of_a_killed_run_says_its_git_state_was_not_recorded(project, run_cli):
+    import subprocess
+    import time
+
+    from tests.integration.run.runhelpers import child_env, nbprod_command
+
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    nb_path = write_notebook(project, "slow.ipynb", "import time\ntime.sleep(60)")
+    runner = subprocess.Popen([*nbprod_command(), "run", str(nb_path), "-q"], cwd=project,
+                              env=child_env(project), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    runs = project / ".nbprod" / "runs"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (runs.is_dir() and any(runs.iterdir())):
+        time.sleep(0.05)
+    time.sleep(1.0)
+    runner.kill()
+    runner.wait(timeout=30)
+    [run_dir] = list(runs.iterdir())
+
+    page = run_cli("runs", "report", run_dir.name, "-o", "-", cwd=project)
+    assert page.exit_code == 0, page.output
+    assert "interrupted" in page.stdout
+    assert "not in a git repository" not in page.stdout
+    assert ("git and environment not recorded: the run ended before it wrote its receipt"
+            in page.stdout)
+
+
+def test_reproduce_refuses_sweeps_and_function_steps_saying_what_to_do(project, run_cli):
+    from nbprod.store import Store
+
+    write_notebook(project, "sq.ipynb", {"source": "x: int = 1", "tags": ["parameters"]},
+                   "print(x * x)")
+    swept = run_cli("sweep", "sq.ipynb", "-p", "x", "2,3", cwd=project)
+    assert swept.exit_code == 0, swept.output
+    [sweep] = json.loads(run_cli("runs", "list", "--kind", "sweep", "--output-format", "json",
+                                 cwd=project).stdout)
+    result = run_cli("reproduce", sweep["run_id"], cwd=project)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"error: run {sweep['run_id']} is a sweep, which cannot be reproduced as a whole;"
+        " reproduce one of its runs instead (list them with"
+        f" 'nbprod runs list --parent {sweep['run_id']}')")
+    assert "pick a finished run" not in result.stderr
+    children = run_cli("runs", "list", "--parent", sweep["run_id"], "--output-format", "json",
+                       cwd=project)
+    assert len(json.loads(children.stdout)) == 2
+
+    # A function step of a pipeline, as the pipeline records it: no output notebook.
+    store = Store.open(project)
+    pipeline = store.begin_run("pipeline.toml", "blake3:" + "2" * 64, {}, kind="pipeline")
+    step = store.begin_run("pipeline.toml", "blake3:" + "3" * 64, {"n": 1}, kind="step",
+                           parent=pipeline.run_id)
+    store.finish_run(step.run_id, {"status": "succeeded", "kind": "step",
+                                   "pipeline": {"name": "p", "step": "clean",
+                                                "run": pipeline.run_id}})
+    store.finish_run(pipeline.run_id, {"status": "succeeded", "kind": "pipeline"})
+    store.close()
+    result = run_cli("reproduce", step.run_id, cwd=project)
+    assert result.exit_code == 2
+    message = result.stderr.strip()
+    assert message.startswith(f"error: run {step.run_id} is a function step of a pipeline")
+    assert "'nbprod pipeline run --only clean --force'" in message
+    assert "has no output notebook" not in message
+    whole = run_cli("reproduce", pipeline.run_id, cwd=project)
+    assert whole.exit_code == 2 and "is a pipeline run, which cannot be reproduced" in whole.stderr
+
+
+def test_runs_show_lists_parameter_types_as_declared(project, run_cli):
+    run_id = _run(run_cli, project, "typed.ipynb",
+                  {"source": "layers: list[int] = [64, 32]\nnames: dict[str, float] = {}\n"
+                             "lr: float = 0.1", "tags": ["parameters"]},
+                  "print(layers, names, lr)", args=("-p", "lr", "0.2"))
+    shown = run_cli("runs", "show", run_id, cwd=project)
+    assert shown.exit_code == 0, shown.output
+    rows = {line.split()[0]: line.split() for line in shown.stdout.splitlines() if line.strip()}
+    assert rows["layers"][1:] == ["[64,", "32]", "list[int]", "default"]
+    assert rows["names"][1:] == ["{}", "dict[str,", "float]", "default"]
+    assert rows["lr"][1:] == ["0.2", "float", "given"]
