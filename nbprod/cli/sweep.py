@@ -38,8 +38,9 @@ __all__ = ["sweep_command"]
 @click.option("--report", "report_to", is_flag=False, flag_value="", default=None,
               metavar="[FILE]",
               help="Also write the sweep's HTML report (default: nbprod-report-<SWEEP>.html).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 def sweep_command(notebook, params, mode, sweep_file, max_parallel, executor, cluster, timeout,
-                  output_format, export_to, output, report_to):
+                  output_format, export_to, output, report_to, quiet):
     """Run NOTEBOOK once per combination of parameter values.
 
     Each run gets its own receipt; failed runs are listed with their error while the others
@@ -102,7 +103,7 @@ def sweep_command(notebook, params, mode, sweep_file, max_parallel, executor, cl
     store = open_project_store(project.root)
     from .progress import LiveProgress
 
-    with LiveProgress(len(points), f"sweep {relative}") as progress:
+    with LiveProgress(len(points), f"sweep {relative}", quiet=quiet) as progress:
         result = run_sweep(path, points, runner, root=project.root, store=store,
                            timeout=config.timeout, on_event=progress)
     click.echo(_table(result, output_format), nl=False)
