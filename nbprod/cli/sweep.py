@@ -19,7 +19,9 @@ __all__ = ["sweep_command"]
 @click.command("sweep")
 @click.argument("notebook", required=False, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("-p", "--parameter", "params", multiple=True, type=(str, str),
-              metavar="NAME VALUES", help="Values to sweep, comma-separated (repeatable).")
+              metavar="NAME VALUES",
+              help="Values to sweep, comma-separated; a list or mapping in brackets is one"
+                   " value (repeatable).")
 @click.option("--grid", "mode", flag_value="grid", help="Every combination (the default).")
 @click.option("--zip", "mode", flag_value="zip", help="The i-th values of each list together.")
 @click.option("-f", "--file", "sweep_file", type=click.Path(path_type=Path, dir_okay=False),
@@ -52,8 +54,8 @@ def sweep_command(notebook, params, mode, sweep_file, max_parallel, executor, cl
     Exit codes: 0 every run succeeded, 1 a run failed, 2 bad input, 3 the machinery failed
     or the sweep was interrupted.
     """
-    from ..notebook import read_bytes
-    from ..params.coerce import split_values
+    from ..notebook import loads, read_bytes
+    from ..params.coerce import schema, split_values
     from ..pipeline.config import load_sweep_config
     from ..pipeline.executors import executor_registry
     from ..pipeline.sweep import NOT_STARTED, check_points, expand, load_sweep_file, run_sweep
@@ -75,8 +77,11 @@ def sweep_command(notebook, params, mode, sweep_file, max_parallel, executor, cl
             spec.max_parallel if spec else None),
         timeout=timeout)
     values = dict(spec.parameters) if spec else {}
+    declared = {info.name: info.spec for info in schema(loads(read_bytes(notebook),
+                                                              path=notebook))}
     for name, text in params:
-        values[name] = split_values(text)
+        # Split at the commas outside brackets and quotes: a list or mapping is one value.
+        values[name] = split_values(text, declared.get(name))
     points = expand(values, config.mode) if values else []
     points += [dict(r) for r in (spec.runs if spec else ())]
     if not points:

@@ -26,6 +26,7 @@ __all__ = [
     "TypeSpec",
     "coerce",
     "coerce_text",
+    "expected",
     "parse_type",
     "resolve",
     "schema",
@@ -41,8 +42,10 @@ _NONE = {"none", "null", "~"}
 class TypeSpec:
     """A declared parameter type, reduced to what coercion needs.
 
-    ``base`` is one of int, float, bool, str, list, dict, date, datetime, path, literal, any.
-    ``args`` holds element types (list, dict) or the allowed choices (literal).
+    ``base`` is one of int, float, bool, str, list, tuple, dict, date, datetime, path,
+    literal, any. ``args`` holds the element type (list, ``tuple[T, ...]``), the value type
+    (dict), the type of each position (``items``: ``tuple[int, str]``) or the allowed choices
+    (literal).
     """
 
     base: str
@@ -52,8 +55,14 @@ class TypeSpec:
     def describe(self) -> str:
         if self.base == "literal":
             text = "one of " + ", ".join(repr(c) for c in self.args)
-        elif self.base in ("list", "dict") and self.args:
-            text = f"{self.base}[{', '.join(a.describe() for a in self.args)}]"
+        elif self.base == "list" and self.args:
+            text = f"list[{self.args[0].describe()}]"
+        elif self.base == "tuple" and self.args:
+            text = f"tuple[{self.args[0].describe()}, ...]"
+        elif self.base == "items":
+            text = f"tuple[{', '.join(a.describe() for a in self.args) or '()'}]"
+        elif self.base == "dict" and self.args:
+            text = f"dict[str, {self.args[0].describe()}]"
         else:
             text = {"path": "Path", "any": "any value"}.get(self.base, self.base)
         return text + " or None" if self.optional else text
@@ -87,7 +96,7 @@ class ParamInfo:
 
 _NAMES = {
     "int": "int", "float": "float", "bool": "bool", "str": "str",
-    "list": "list", "List": "list", "tuple": "list", "Tuple": "list", "Sequence": "list",
+    "list": "list", "List": "list", "tuple": "tuple", "Tuple": "tuple", "Sequence": "list",
     "dict": "dict", "Dict": "dict", "Mapping": "dict",
     "date": "date", "datetime": "datetime",
     "Path": "path", "PosixPath": "path", "PurePath": "path",
@@ -133,9 +142,14 @@ def _type_of(node: ast.expr) -> TypeSpec:
         if head == "Union":
             return _union([_type_of(item) for item in items])
         base = _NAMES.get(head or "", "any")
-        if base == "list":
+        if base == "tuple" and not (len(items) == 2 and _is_ellipsis(items[1])):
+            if len(items) == 1 and isinstance(items[0], ast.Tuple) and not items[0].elts:
+                return TypeSpec("items")  # tuple[()]: the empty tuple
+            # tuple[int, str]: one value per position, each of its own type.
+            return TypeSpec("items", tuple(_type_of(item) for item in items))
+        if base in ("list", "tuple"):
             element = _type_of(items[0]) if items and not _is_ellipsis(items[0]) else None
-            return TypeSpec("list", (element,) if element and element.base != "any" else ())
+            return TypeSpec(base, (element,) if element and element.base != "any" else ())
         if base == "dict" and len(items) == 2:
             value = _type_of(items[1])
             return TypeSpec("dict", (value,) if value.base != "any" else ())
@@ -250,7 +264,7 @@ def coerce(info: ParamInfo, value: Any, *, from_text: bool, where: str = "notebo
     Raises
     ------
     ParameterError
-        Naming the parameter, the expected type and the value.
+        Naming the parameter, the expected type (as the notebook declares it) and the value.
     """
     try:
         return _coerce(info.spec, value, from_text)
@@ -258,8 +272,18 @@ def coerce(info: ParamInfo, value: Any, *, from_text: bool, where: str = "notebo
         shown = REDACTED if is_secret(info.name) else _preview(value)
         detail = f": {exc}" if str(exc) else ""
         raise ParameterError(
-            f"{where}: parameter {info.name!r} expects {info.spec.describe()}, got {shown}{detail}"
+            f"{where}: parameter {info.name!r} expects {expected(info)}, got {shown}{detail}"
         ) from None
+
+
+def expected(info: ParamInfo) -> str:
+    """The type a parameter expects, for messages: its annotation exactly as written
+    (``dict[str, int]``, ``tuple[int, ...]``, ``int | None``), the choices of a ``Literal``,
+    or, without an annotation, the type of its default."""
+    written = " ".join((info.type or "").split())
+    if written and info.spec.base != "literal" and not written.startswith(("'", '"')):
+        return written
+    return info.spec.describe()
 
 
 def coerce_text(name: str, text: str, type_name: str | None, *, where: str) -> Any:
@@ -338,7 +362,7 @@ def _to_str(spec: TypeSpec, value: Any, from_text: bool) -> str:
 
 def _to_list(spec: TypeSpec, value: Any, from_text: bool) -> list:
     if from_text and isinstance(value, str):
-        value = _parse_data(value)
+        value = _tuple_literal(value) if value.strip().startswith("(") else _parse_data(value)
     if isinstance(value, tuple):
         value = list(value)
     if not isinstance(value, list):
@@ -346,6 +370,19 @@ def _to_list(spec: TypeSpec, value: Any, from_text: bool) -> list:
     if spec.args:
         return [_coerce(spec.args[0], item, False) for item in value]
     return value
+
+
+def _to_tuple(spec: TypeSpec, value: Any, from_text: bool) -> tuple:
+    """``tuple[T, ...]`` or ``tuple``: a list (JSON and YAML have no tuples) made a tuple."""
+    return tuple(_to_list(spec, value, from_text))
+
+
+def _to_items(spec: TypeSpec, value: Any, from_text: bool) -> tuple:
+    """``tuple[int, str]``: exactly one value per position, each of its own type."""
+    items = _to_list(TypeSpec("list"), value, from_text)
+    if len(items) != len(spec.args):
+        raise ValueError(f"{len(spec.args)} values are needed, not {len(items)}")
+    return tuple(_coerce(kind, item, False) for kind, item in zip(spec.args, items, strict=True))
 
 
 def _to_dict(spec: TypeSpec, value: Any, from_text: bool) -> dict:
@@ -407,9 +444,20 @@ def _to_any(spec: TypeSpec, value: Any, from_text: bool) -> Any:
 
 _COERCERS = {
     "int": _to_int, "float": _to_float, "bool": _to_bool, "str": _to_str, "list": _to_list,
-    "dict": _to_dict, "date": _to_date, "datetime": _to_datetime, "path": _to_path,
-    "literal": _to_choice, "any": _to_any,
+    "tuple": _to_tuple, "items": _to_items, "dict": _to_dict, "date": _to_date,
+    "datetime": _to_datetime, "path": _to_path, "literal": _to_choice, "any": _to_any,
 }
+
+
+def _tuple_literal(text: str) -> Any:
+    """A Python tuple written on the command line (``(1, 2)``), for tuple parameters."""
+    try:
+        value = ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        raise ValueError("write a list such as [1, 2]") from None
+    if not isinstance(value, tuple):
+        raise ValueError("write a list such as [1, 2]")
+    return value
 
 
 def _parse_data(text: str) -> Any:
@@ -426,18 +474,76 @@ def _parse_data(text: str) -> Any:
         raise ValueError(f"not JSON or YAML ({str(exc).splitlines()[0]})") from None
 
 
-def split_values(text: str) -> list[Any]:
-    """The values of a sweep's ``-p NAME v1,v2,...`` as text; a list literal gives its items.
+#: Declared types whose one value is itself a list or a mapping.
+_CONTAINERS = ("list", "tuple", "items", "dict")
+_CLOSING = {"[": "]", "{": "}", "(": ")"}
 
-    The items of a list literal are data (``[0.1, 0.2]``); comma-separated items stay text, to
-    be read against the parameter's type like ``nbprod run -p`` values.
+
+def split_values(text: str, spec: TypeSpec | None = None) -> list[Any]:
+    """The values of a sweep's ``-p NAME v1,v2,...``.
+
+    The text is split on the commas outside brackets, braces, parentheses and quotes, so a
+    value can be a list or a mapping (``[1, 2],[3]``; ``{a: 1, b: 2}``) and a quoted value
+    can hold commas (``"a,b",c``: its quotes are dropped). The parts are text, to be read
+    against the parameter's type like ``nbprod run -p`` values.
+
+    For a parameter whose type ``spec`` is not a list, tuple or mapping, a whole list literal
+    gives the values instead (``[0.1, 0.2]``): its items are data.
     """
     stripped = text.strip()
-    if stripped.startswith("["):
-        try:
-            value = ast.literal_eval(stripped)
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            value = None
+    if stripped.startswith("[") and (spec is None or spec.base not in _CONTAINERS):
+        value = _list_literal(stripped)
         if isinstance(value, list):
             return value
-    return [part.strip() for part in text.split(",")]
+    return [_unquote(part) for part in _top_level_parts(text)]
+
+
+def _list_literal(text: str) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        pass
+    try:
+        return _parse_data(text)
+    except ValueError:
+        return None
+
+
+def _top_level_parts(text: str) -> list[str]:
+    """``text`` cut at the commas that are not inside brackets, braces or quotes."""
+    parts: list[str] = []
+    closers: list[str] = []
+    quote: str | None = None
+    start = 0
+    escaped = False
+    for position, char in enumerate(text):
+        if quote is not None:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = None
+        elif char in "'\"" and (closers or not text[start:position].strip()):
+            quote = char  # a string in a list, or a value written in quotes: not it's
+        elif char in _CLOSING:
+            closers.append(_CLOSING[char])
+        elif closers and char == closers[-1]:
+            closers.pop()
+        elif char == "," and not closers:
+            parts.append(text[start:position])
+            start = position + 1
+    parts.append(text[start:])
+    return [part.strip() for part in parts]
+
+
+def _unquote(part: str) -> str:
+    """A value written in quotes (``"a,b"``), without them; anything else as it is."""
+    if len(part) >= 2 and part[0] == part[-1] and part[0] in "'\"":
+        try:
+            value = ast.literal_eval(part)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return part
+        if isinstance(value, str):
+            return value
+    return part

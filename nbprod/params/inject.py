@@ -70,7 +70,10 @@ def _literal(value: Any, name: str) -> str:
         return f"__import__('datetime').date({value.year}, {value.month}, {value.day})"
     if isinstance(value, PurePath):
         return f"__import__('pathlib').Path({str(value)!r})"
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, tuple):  # a tuple parameter stays a tuple: (1,) and () included
+        items = [_literal(v, name) for v in value]
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    if isinstance(value, list):
         return "[" + ", ".join(_literal(v, name) for v in value) + "]"
     if isinstance(value, dict):
         items = []
@@ -106,7 +109,7 @@ def _check_value(node: ast.expr) -> None:
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) \
             and isinstance(node.operand, ast.Constant):
         return
-    if isinstance(node, ast.List):
+    if isinstance(node, (ast.List, ast.Tuple)):
         for item in node.elts:
             _check_value(item)
         return

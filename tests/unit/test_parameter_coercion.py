@@ -19,7 +19,8 @@ from nbprod.pipeline_ir import Pipeline, Step
 
 PARAMETERS = ("flag: bool = False\nn: int = 1\nrate: float = 0.5\nname: str = 'a'\n"
               "ids: list[int] = []\nmode: Literal['fast', 'slow'] = 'fast'\n"
-              "count = 3\nanything = None")
+              "count = 3\nanything = None\nt: tuple[int, ...] = (1,)\n"
+              "pair: tuple[int, str] = (0, 'a')\nd: dict[str, int] = {}")
 
 #: (parameter, text) -> the value, or the start of the error's text after the parameter name.
 TABLE = [
@@ -31,6 +32,11 @@ TABLE = [
     ("mode", "slow", "slow"), ("mode", "quick", "expects one of"),
     ("count", "7", 7), ("count", "seven", "expects int"),  # untyped: typed by its default
     ("anything", "07", "07"),  # untyped, default None: text stays text
+    # A tuple stays a tuple; a message names the type as the notebook declares it.
+    ("t", "[1, 2]", (1, 2)), ("t", "(3, 4)", (3, 4)), ("t", "[]", ()),
+    ("t", '[1, "a"]', "expects tuple[int, ...]"),
+    ("pair", '[1, "x"]', (1, "x")), ("pair", "[1]", "expects tuple[int, str]"),
+    ("d", "{a: 1, b: 2}", {"a": 1, "b": 2}), ("d", "{a: x}", "expects dict[str, int]"),
 ]
 
 

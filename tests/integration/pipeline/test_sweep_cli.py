@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from nbprod.store import open_project_store
+from tests.integration.pipeline.conftest import write_notebook
 
 
 @pytest.mark.parametrize("quiet", [False, True])
@@ -18,3 +21,45 @@ def test_sweep_quiet_turns_progress_off(sweep_project, run_cli, monkeypatch, qui
     assert "sweep " in result.stdout
     assert result.stderr.strip().splitlines()[-1].endswith("2 of 2 runs succeeded")
     assert len(open_project_store(sweep_project).list_runs()) == 3
+
+
+TYPED = ("t: tuple[int, ...] = (1,)\nd: dict[str, int] = {}")
+RECORD = ("import nbprod\nnbprod.record('t_type', type(t).__name__)\n"
+          "nbprod.record('t_value', list(t))\nnbprod.record('d_value', d)")
+
+
+def test_sweep_values_that_are_lists_or_mappings_are_not_split(tmp_path, run_cli):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "typed"\n')
+    write_notebook(tmp_path / "nb.ipynb", {"source": TYPED, "tags": ["parameters"]}, RECORD)
+    result = run_cli("sweep", tmp_path / "nb.ipynb", "-p", "d", "{a: 1, b: 2}",
+                     "-p", "t", "[1, 2], [3]", "--max-parallel", "1", "-q",
+                     "--output-format", "json")
+    assert result.exit_code == 0, result.output
+    runs = json.loads(result.stdout)["runs"]
+    assert [(r["t_type"], r["t_value"], r["d_value"]) for r in runs] == [
+        ("tuple", [1, 2], {"a": 1, "b": 2}), ("tuple", [3], {"a": 1, "b": 2})]
+
+
+def test_sweep_type_errors_name_the_declared_type(tmp_path, run_cli):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "typed"\n')
+    write_notebook(tmp_path / "nb.ipynb", {"source": TYPED, "tags": ["parameters"]}, RECORD)
+    bad_map = run_cli("sweep", tmp_path / "nb.ipynb", "-p", "d", "{a: x}")
+    assert bad_map.exit_code == 2
+    assert "parameter 'd' expects dict[str, int], got '{a: x}'" in bad_map.stderr
+    bad_tuple = run_cli("sweep", tmp_path / "nb.ipynb", "-p", "t", "[a]")
+    assert bad_tuple.exit_code == 2
+    assert "parameter 't' expects tuple[int, ...], got '[a]'" in bad_tuple.stderr
+    assert not (tmp_path / ".nbprod").exists()  # nothing written
+
+
+def test_run_injects_a_tuple_parameter_as_a_tuple(tmp_path, run_cli):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "typed"\n')
+    write_notebook(tmp_path / "nb.ipynb", {"source": TYPED, "tags": ["parameters"]}, RECORD)
+    (tmp_path / "params.yaml").write_text("t: [4, 5]\n")
+    for source in (["-p", "t", "[4, 5]"], ["-f", tmp_path / "params.yaml"]):
+        result = run_cli("run", tmp_path / "nb.ipynb", *source, "-q", "--output-format", "json")
+        assert result.exit_code == 0, result.output
+        receipt = json.loads(result.stdout)
+        assert receipt["records"]["t_type"] == "tuple", source
+        output = (tmp_path / receipt["run_dir"] / "output.ipynb").read_text()
+        assert "t = (4, 5)" in output

@@ -84,3 +84,20 @@ def test_the_sweep_table_leaves_out_recorded_lists_and_says_so():
     assert "predictions" not in text.split("not shown")[0]
     assert "not shown: predictions (--output-format json has them)" in text
     assert json.loads(_table(result, "json"))["runs"][0]["predictions"] == [0, 1, 1]
+
+
+def test_values_split_at_commas_outside_brackets_braces_and_quotes():
+    from nbprod.params.coerce import parse_type
+
+    mapping, tuples, text = (parse_type("dict[str, int]"), parse_type("tuple[int, ...]"),
+                             parse_type("str"))
+    assert split_values("{a: 1, b: 2}", mapping) == ["{a: 1, b: 2}"]
+    assert split_values('{"a": 1, "b": 2},{"a": 3}', mapping) == ['{"a": 1, "b": 2}', '{"a": 3}']
+    # For a list, tuple or mapping parameter a list literal is one value, not the values.
+    assert split_values("[1, 2]", tuples) == ["[1, 2]"]
+    assert split_values("[1, 2], [3]", tuples) == ["[1, 2]", "[3]"]
+    assert split_values("(1, 2),(3, 4)", tuples) == ["(1, 2)", "(3, 4)"]
+    assert split_values('"a,b",c', text) == ["a,b", "c"]
+    assert split_values("['a,b', 'c']", text) == ["a,b", "c"]
+    assert split_values("it's,fine", text) == ["it's", "fine"]
+    assert split_values("[0.1, 0.2]", parse_type("float")) == [0.1, 0.2]

@@ -75,7 +75,9 @@ def test_to_dict_hides_secret_defaults(schema):
         ("Union[str, None]", coerce.TypeSpec("str", optional=True)),
         ("'float'", coerce.TypeSpec("float")),
         ("typing.List[str]", coerce.TypeSpec("list", (coerce.TypeSpec("str"),))),
-        ("tuple[int, ...]", coerce.TypeSpec("list", (coerce.TypeSpec("int"),))),
+        ("tuple[int, ...]", coerce.TypeSpec("tuple", (coerce.TypeSpec("int"),))),
+        ("tuple[int, str]",
+         coerce.TypeSpec("items", (coerce.TypeSpec("int"), coerce.TypeSpec("str")))),
         ("pathlib.Path", coerce.TypeSpec("path")),
         ("datetime.date", coerce.TypeSpec("date")),
         ("np.ndarray", coerce.TypeSpec("any")),
@@ -142,7 +144,7 @@ def test_coerce_yaml_data(schema, name, value, expected):
         ("debug", 1, False, "expects bool"),
         ("name", 1.5, False, "quote the value"),
         ("layers", "[1, 'x']", True, "expects list[int]"),
-        ("start", "2024-13-01", True, "expects date"),
+        ("start", "2024-13-01", True, "expects dt.date"),  # the annotation as written
         ("start", dt.datetime(2024, 1, 1, 5), False, "a date has no time of day"),
         ("mode", "fsat", True, "did you mean 'fast'"),
         ("mode", None, False, "expects one of 'fast', 'slow'"),
@@ -280,3 +282,12 @@ def test_parameter_file(tmp_path):
 def test_undecodable_command_line_text_is_refused(schema):
     with pytest.raises(ParameterError, match="not valid UTF-8"):
         coerce.coerce(schema["name"], "bad \udcff byte", from_text=True)
+
+
+def test_tuples_are_injected_as_tuples():
+    values = {"one": (1,), "none": (), "pair": (1, ("x", [2])), "inner": [(1, 2)]}
+    source = inject.render_assignments(values)
+    assert "one = (1,)" in source and "none = ()" in source
+    namespace = _execute(source)
+    for name, value in values.items():
+        assert namespace[name] == value and type(namespace[name]) is type(value), name
