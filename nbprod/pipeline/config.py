@@ -149,10 +149,22 @@ def load_sweep_config(project: ProjectConfig, **overrides: Any) -> SweepConfig:
     ConfigError
         For an unknown key, or a mode other than grid/zip.
     """
-    config = project.section("sweep", SweepConfig, **overrides)
+    # The table is checked on its own first, so its errors name it and nothing else does:
+    # options and sweep-file values are checked where they are read.
+    config = project.section("sweep", SweepConfig)
     where = f"{project.pyproject or 'pyproject.toml'} [tool.nbprod.sweep]"
     if config.mode not in ("grid", "zip"):
         raise ConfigError(f"{where}: mode must be 'grid' or 'zip', got {config.mode!r}")
+    try:
+        _check_executor(config.executor)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if not given:
+        return config
+    config = project.section("sweep", SweepConfig, **given)
+    if config.mode not in ("grid", "zip"):
+        raise ConfigError(f"sweep mode must be 'grid' or 'zip', got {config.mode!r}")
     _check_executor(config.executor)
     return config
 

@@ -55,7 +55,8 @@ from .worker import StepTask, TaskResult, describe_error
 __all__ = ["SweepFile", "SweepInterrupted", "SweepResult", "SweepRun", "expand",
            "load_sweep_file", "run_sweep"]
 
-_FILE_KEYS = ("notebook", "mode", "parameters", "runs", "max_parallel", "executor", "cluster")
+#: The keys of a sweep file, as the docs spell them (``max_parallel`` is accepted too).
+_FILE_KEYS = ("notebook", "mode", "parameters", "runs", "max-parallel", "executor", "cluster")
 #: The status of a run the sweep was stopped before it started.
 NOT_STARTED = "not_started"
 #: Run statuses where the machinery, not the notebook, failed (exit code 3).
@@ -200,13 +201,16 @@ def expand(values: Mapping[str, Sequence[Any]], mode: str = "grid") -> list[dict
 
 
 def load_sweep_file(path: str | Path) -> SweepFile:
-    """Read a sweep YAML file.
+    """Read a sweep YAML file; every error names the file and quotes keys as written.
 
     Raises
     ------
     ConfigError
-        When it is not YAML, not a mapping, has unknown keys, or values of the wrong shape.
+        When it is not YAML, not a mapping, has unknown keys, or values of the wrong shape
+        (a mode other than grid or zip, an unknown executor...).
     """
+    from ..config import suggest
+
     where = str(path)
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
@@ -218,26 +222,54 @@ def load_sweep_file(path: str | Path) -> SweepFile:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: a sweep file is a mapping (notebook, mode, parameters, runs)")
-    data = {str(k).replace("-", "_"): v for k, v in data.items()}
+    written: dict[str, str] = {}  # max_parallel -> the key as the file writes it
     for key in data:
-        if key not in _FILE_KEYS:
-            from ..config import suggest
-
-            raise ConfigError(f"{where}: unknown key {key!r}{suggest(key, _FILE_KEYS)};"
+        text = str(key)
+        name = text.replace("-", "_")
+        if name not in {k.replace("-", "_") for k in _FILE_KEYS}:
+            # Suggested in the file's own spelling: max_paralel -> max_parallel.
+            known = [k.replace("-", "_") if "_" in text else k for k in _FILE_KEYS]
+            raise ConfigError(f"{where}: unknown key {text!r}{suggest(text, known)};"
                               f" known keys: {', '.join(_FILE_KEYS)}")
-    parameters = data.get("parameters") or {}
+        if name in written:
+            raise ConfigError(f"{where}: {written[name]!r} and {text!r} are the same key;"
+                              " keep one")
+        written[name] = text
+    values = {name: data[key] for name, key in written.items()}
+
+    def text_value(name: str) -> str | None:
+        value = values.get(name)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{where}: {written[name]!r} must be text, got {value!r}")
+        return value
+
+    notebook, mode = text_value("notebook"), text_value("mode")
+    executor, cluster = text_value("executor"), text_value("cluster")
+    if mode is not None and mode not in ("grid", "zip"):
+        raise ConfigError(f"{where}: {written['mode']!r} must be 'grid' or 'zip', got"
+                          f" {mode!r}{suggest(mode, ['grid', 'zip'])}")
+    if executor is not None:
+        from .executors import executor_registry
+
+        if executor not in executor_registry:
+            try:
+                executor_registry.get(executor)
+            except ConfigError as exc:
+                raise ConfigError(f"{where}: {written['executor']!r}: {exc}") from None
+    parameters = values.get("parameters") or {}
     if not isinstance(parameters, dict):
         raise ConfigError(f"{where}: 'parameters' must map each name to a list of values")
     parameters = {str(k): v if isinstance(v, list) else [v] for k, v in parameters.items()}
-    runs = data.get("runs") or []
+    runs = values.get("runs") or []
     if not isinstance(runs, list) or not all(isinstance(r, dict) for r in runs):
         raise ConfigError(f"{where}: 'runs' must be a list of mappings (one per run)")
-    max_parallel = data.get("max_parallel")
-    if max_parallel is not None and (not isinstance(max_parallel, int) or max_parallel < 0):
-        raise ConfigError(f"{where}: 'max_parallel' must be a whole number >= 0")
-    return SweepFile(notebook=data.get("notebook"), mode=data.get("mode"), parameters=parameters,
-                     runs=tuple(runs), max_parallel=max_parallel,
-                     executor=data.get("executor"), cluster=data.get("cluster"))
+    max_parallel = values.get("max_parallel")
+    if max_parallel is not None and (not isinstance(max_parallel, int)
+                                     or isinstance(max_parallel, bool) or max_parallel < 0):
+        raise ConfigError(f"{where}: {written['max_parallel']!r} must be a whole number >= 0,"
+                          f" got {max_parallel!r}")
+    return SweepFile(notebook=notebook, mode=mode, parameters=parameters, runs=tuple(runs),
+                     max_parallel=max_parallel, executor=executor, cluster=cluster)
 
 
 def check_points(notebook_bytes: bytes, notebook: str, points: Sequence[Mapping[str, Any]],

@@ -63,3 +63,25 @@ def test_run_injects_a_tuple_parameter_as_a_tuple(tmp_path, run_cli):
         assert receipt["records"]["t_type"] == "tuple", source
         output = (tmp_path / receipt["run_dir"] / "output.ipynb").read_text()
         assert "t = (4, 5)" in output
+
+
+@pytest.mark.parametrize("text, message", [
+    ("mode: zipp\n", "'mode' must be 'grid' or 'zip', got 'zipp' (did you mean 'zip'?)"),
+    ("max-paralel: 1\n", "unknown key 'max-paralel' (did you mean 'max-parallel'?)"),
+])
+def test_a_sweep_file_error_names_the_sweep_file(sweep_project, run_cli, text, message):
+    (sweep_project / "sweep.yaml").write_text("parameters:\n  depth: [2, 3]\n" + text)
+    result = run_cli("sweep", sweep_project / "train.ipynb", "-f", sweep_project / "sweep.yaml")
+    assert result.exit_code == 2, result.output
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {sweep_project / 'sweep.yaml'}: "), line
+    assert message in line and "pyproject" not in line
+    assert not (sweep_project / ".nbprod").exists()
+
+
+def test_the_sweep_table_error_names_pyproject(sweep_project, run_cli):
+    with (sweep_project / "pyproject.toml").open("a") as handle:
+        handle.write('\n[tool.nbprod.sweep]\nmode = "zipp"\n')
+    result = run_cli("sweep", sweep_project / "train.ipynb", "-p", "depth", "2", "--zip")
+    assert result.exit_code == 2
+    assert "pyproject.toml [tool.nbprod.sweep]: mode must be 'grid' or 'zip'" in result.stderr
