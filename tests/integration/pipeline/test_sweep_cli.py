@@ -85,3 +85,16 @@ def test_the_sweep_table_error_names_pyproject(sweep_project, run_cli):
     result = run_cli("sweep", sweep_project / "train.ipynb", "-p", "depth", "2", "--zip")
     assert result.exit_code == 2
     assert "pyproject.toml [tool.nbprod.sweep]: mode must be 'grid' or 'zip'" in result.stderr
+
+
+def test_a_sweep_with_a_secret_is_not_exported_to_a_dag_file(tmp_path, run_cli):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "tok"\n')
+    write_notebook(tmp_path / "tok.ipynb",
+                   {"source": 'api_token: str = ""\nk: int = 1', "tags": ["parameters"]},
+                   "n = len(api_token) + k")
+    dag = tmp_path / "dag.py"
+    result = run_cli("sweep", tmp_path / "tok.ipynb", "-p", "api_token", "ghsecretAAA1",
+                     "-p", "k", "1,2", "--export", "airflow", "-o", dag)
+    assert result.exit_code == 2, result.output
+    assert "parameter 'api_token' holds a secret" in result.output
+    assert "ghsecretAAA1" not in result.output and not dag.exists()
