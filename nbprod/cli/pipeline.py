@@ -83,9 +83,9 @@ def run_command(notebook, only, start, executor, cluster, max_parallel, force, t
     Exit codes: 0 every step succeeded or was cached, 1 a step failed, 2 bad input (a cycle,
     an unknown step or parameter, an input no step produces), 3 the machinery failed.
     """
+    from ..params.redact import mask_known, secret_values
     from ..pipeline.executors import executor_registry
     from ..pipeline.orchestrate import run_pipeline
-    from ..run.masking import mask_known, secret_values
     from .progress import LiveProgress
 
     project, config, source, plan = _prepare(

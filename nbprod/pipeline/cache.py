@@ -65,7 +65,7 @@ def hash_json(value: Any) -> str:
 
 def parameters_hash(values: Mapping[str, Any], secret: set[str]) -> str:
     """The hash of a step's parameters in its key. A secret parameter (``secret``: the names
-    ``nbprod.run.masking.secret_parameters`` gives) counts by a keyed hash of its value under
+    ``nbprod.params.redact.secret_parameters`` gives) counts by a keyed hash of its value under
     this machine's salt (``secret_salt``): a new token still reruns the step, but the hash
     kept in the receipt cannot be checked against guessed passwords by anyone who only has
     the store."""

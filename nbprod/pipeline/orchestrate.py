@@ -312,7 +312,7 @@ class PipelineRunner:
     def _parameters_hash(self, name: str) -> str:
         """The step's effective parameters (after ``-p`` and type conversion), hashed; secret
         ones under this machine's salt (``parameters_hash``)."""
-        from ..run.masking import secret_parameters
+        from ..params.redact import secret_parameters
 
         values = self.plan.parameters[name]
         return parameters_hash(values, secret_parameters(values))

@@ -44,8 +44,7 @@ import yaml
 from ..errors import ConfigError, ParameterError
 from ..fsutil import atomic_write
 from ..notebook import loads, read_bytes
-from ..params.redact import redact_parameters
-from ..run.masking import mask_known, secret_values
+from ..params.redact import mask_known, redact_parameters, secret_values
 from ..store import FINAL_STATUSES, Store
 from ..store.hashing import hash_bytes
 from .executors import Executor

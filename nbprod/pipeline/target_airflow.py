@@ -151,7 +151,7 @@ def export_sweep_airflow(notebook: str, points: Sequence[Mapping[str, Any]], *, 
         When a point holds a secret parameter (``api_token``, a recognised credential).
     """
     from ..errors import ConfigError
-    from ..run.masking import secret_parameters
+    from ..params.redact import secret_parameters
 
     secret = sorted({n for point in points for n in secret_parameters(point)})
     if secret:

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ExecutionError, InfrastructureError, NbprodError
+from ..params.redact import MIN_SECRET_LENGTH, credential_parameters
 from . import RunConfig, RunResult
 from .execute import signals_interrupt
-from .masking import SecretMasker, credential_parameters, environment_secrets
+from .masking import SecretMasker, environment_secrets
 
 __all__ = ["Runner"]
 
 HEARTBEAT_S = 30.0
-MIN_SECRET_LENGTH = 4
 
 
 @dataclass(kw_only=True)

@@ -120,8 +120,7 @@ class RunLog:
         -------
         RunHandle
         """
-        from ..params.redact import redact_parameters
-        from ..run.masking import secret_values
+        from ..params.redact import redact_parameters, secret_values
 
         public = redact_parameters(parameters)
         secret = secret_values(parameters)
@@ -178,8 +177,7 @@ class RunLog:
             When the run is unknown, the status is not a final status, or a data entry marked
             ``stored`` names an object that is not in the store.
         """
-        from ..params.redact import redact_parameters
-        from ..run.masking import mask_known, secret_values
+        from ..params.redact import mask_known, redact_parameters, secret_values
 
         rows = self.db.query(f"SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,))
         if not rows:
