@@ -304,7 +304,8 @@ def check_text(text: str, filename: str, select: Sequence[str]) -> list[dict]:
     name = filename if filename.endswith(".ipynb") else filename + ".ipynb"
     try:
         proc = subprocess.run(
-            [*_command(select, ("--stdin-filename", name)), "-"],
+            # Attached, so a name that starts with "-" is still the value.
+            [*_command(select, (f"--stdin-filename={name}",)), "-"],
             input=text.encode("utf-8"),
             capture_output=True,
             check=False,

@@ -75,6 +75,7 @@ from .jobs import Busy, Job, JobManager
 from .paths import (
     NOT_FOUND_MESSAGE,
     NotFound,
+    as_argument,
     check_run_id,
     resolve_output_path,
     resolve_request_path,
@@ -306,7 +307,7 @@ class LintHandler(NbprodHandler):
     @authorized("read")
     async def get(self) -> None:
         self.require_command()
-        await self.cli("lint", self.path_query())
+        await self.cli("lint", as_argument(self.path_query()))
 
 
 class LintFilesHandler(NbprodHandler):
@@ -320,7 +321,7 @@ class LintFilesHandler(NbprodHandler):
     @authorized("read")
     async def get(self) -> None:
         self.require_command()
-        await self.cli("lint", self.path_query(), "--show-files")
+        await self.cli("lint", as_argument(self.path_query()), "--show-files")
 
 
 class LintFixHandler(NbprodHandler):
@@ -333,7 +334,7 @@ class LintFixHandler(NbprodHandler):
     async def get(self) -> None:
         """What the fixes would change (``lint --diff``), shown before anything is written."""
         self.require_command()
-        await self.cli("lint", self.path_query(), "--diff")
+        await self.cli("lint", as_argument(self.path_query()), "--diff")
 
     @web.authenticated
     @authorized("write")
@@ -341,7 +342,7 @@ class LintFixHandler(NbprodHandler):
         self.require_command()
         data = self.body()
         extra = ["--unsafe-fixes"] if data.get("unsafe_fixes") else []
-        await self.cli("lint", self.notebook(data["path"]), "--fix", *extra)
+        await self.cli("lint", as_argument(self.notebook(data["path"])), "--fix", *extra)
 
 
 class TagSuggestHandler(NbprodHandler):
@@ -352,7 +353,7 @@ class TagSuggestHandler(NbprodHandler):
     @authorized("read")
     async def get(self) -> None:
         self.require_command()
-        await self.cli("tag", "--suggest", self.path_query())
+        await self.cli("tag", "--suggest", as_argument(self.path_query()))
 
 
 class ExportHandler(NbprodHandler):
@@ -364,7 +365,7 @@ class ExportHandler(NbprodHandler):
     @authorized("read")
     async def get(self) -> None:
         self.require_command()
-        await self.cli("export", self.path_query(), "--dry-run")
+        await self.cli("export", as_argument(self.path_query()), "--dry-run")
 
     @web.authenticated
     @authorized("write")
@@ -372,7 +373,7 @@ class ExportHandler(NbprodHandler):
         self.require_command()
         data = self.body()
         extra = ["--force"] if data.get("force") else []
-        await self.cli("export", self.notebook(data["path"]), *extra)
+        await self.cli("export", as_argument(self.notebook(data["path"])), *extra)
 
 
 class ExportCheckHandler(NbprodHandler):
@@ -383,7 +384,7 @@ class ExportCheckHandler(NbprodHandler):
     @authorized("read")
     async def get(self) -> None:
         self.require_command()
-        await self.cli("export", self.path_query(), "--check")
+        await self.cli("export", as_argument(self.path_query()), "--check")
 
 
 class ParamsHandler(NbprodHandler):
@@ -394,7 +395,7 @@ class ParamsHandler(NbprodHandler):
     @authorized("read")
     async def get(self) -> None:
         self.require_command()
-        await self.cli("params", self.path_query())
+        await self.cli("params", as_argument(self.path_query()))
 
 
 class RunHandler(NbprodHandler):
@@ -407,7 +408,7 @@ class RunHandler(NbprodHandler):
         self.require_command()
         data = self.body()
         path = self.notebook(data["path"])
-        args = ["run", path]
+        args = ["run", as_argument(path)]
         for name, value in (data.get("parameters") or {}).items():
             args += ["-p", name, parameter_text(name, value)]
         output = data.get("output")
@@ -418,7 +419,7 @@ class RunHandler(NbprodHandler):
                 resolve_output_path(self.state.root, output, source=self.resolved(path))
             except NotFound:
                 raise not_found() from None
-            args += ["--output", output]
+            args += ["--output", as_argument(output)]
         await self.start_job("run", path, args, output_path=output)
 
 
@@ -552,7 +553,7 @@ class PipelineHandler(NbprodHandler):
     @authorized("read")
     async def get(self) -> None:
         self.require_command()
-        await self.cli("pipeline", "status", self.path_query())
+        await self.cli("pipeline", "status", as_argument(self.path_query()))
 
 
 class PipelineDagHandler(NbprodHandler):
@@ -563,7 +564,7 @@ class PipelineDagHandler(NbprodHandler):
     @authorized("read")
     async def get(self) -> None:
         self.require_command()
-        await self.cli("pipeline", "show", self.path_query())
+        await self.cli("pipeline", "show", as_argument(self.path_query()))
 
 
 class PipelineRunHandler(NbprodHandler):
@@ -578,7 +579,7 @@ class PipelineRunHandler(NbprodHandler):
         path = self.notebook(data["path"])
         # One step (its upstream steps must be cached), as `--only STEP` does on the CLI.
         only = ["--only", data["step"]] if data.get("step") else []
-        await self.start_job("pipeline", path, ["pipeline", "run", path, *only])
+        await self.start_job("pipeline", path, ["pipeline", "run", as_argument(path), *only])
 
 
 class ServiceHandler(NbprodHandler):

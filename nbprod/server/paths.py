@@ -20,6 +20,7 @@ __all__ = [
     "NOT_FOUND_MESSAGE",
     "resolve_request_path",
     "resolve_output_path",
+    "as_argument",
     "check_run_id",
 ]
 
@@ -118,6 +119,13 @@ def _contained(root: str | os.PathLike, text: object, suffix: str) -> Path:
     if any(part.startswith(".") for part in inner.parts) or not resolved.name.endswith(suffix):
         raise NotFound
     return resolved
+
+
+def as_argument(path: str) -> str:
+    """A checked relative path as a command-line argument of the CLI: one that starts with
+    ``-`` gets ``./`` in front, so the CLI reads it as the file it names, never as an option
+    (a notebook named ``--extend-exclude=x.ipynb`` or ``-o.ipynb``)."""
+    return f"./{path}" if path.startswith("-") else path
 
 
 def check_run_id(text: object) -> str:

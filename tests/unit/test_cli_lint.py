@@ -91,6 +91,16 @@ def test_fix_writes_and_reports(run_cli, messy):
     assert nbformat.read(messy, 4).cells[1].source == "x = 1"
 
 
+def test_fix_reads_a_notebook_named_like_an_option_as_a_notebook(run_cli, messy, monkeypatch):
+    named = messy.with_name("-x.ipynb")
+    messy.rename(named)
+    monkeypatch.chdir(named.parent)
+    result = run_cli("lint", "--fix", "--select", "F401", "--", "-x.ipynb")
+    assert result.exit_code == 0, result.output
+    assert "Fixed 1, found 0 findings" in result.output
+    assert nbformat.read(named, 4).cells[1].source == "x = 1"
+
+
 def test_lint_never_writes_without_fix(run_cli, messy):
     before = sorted(p.name for p in messy.parent.iterdir())
     data = messy.read_bytes()

@@ -353,3 +353,30 @@ async def test_error_bodies_hold_no_traceback_path_or_token(
         assert "Traceback" not in text and str(server_root) not in text and "/tmp" not in text
         assert token not in text
         assert headers["Content-Type"] == "application/json"
+
+
+async def test_a_notebook_named_like_an_option_is_only_ever_that_notebook(
+    api, server_root, tmp_path
+):
+    """The routes call the CLI with the path as an argument: a name that starts with `-`
+    must not turn into an option (`--extend-exclude=...` would lint and fix the whole root,
+    through a link to a notebook outside it)."""
+    fixable = make_notebook("import os\nx = 1")
+    outside = tmp_path / "outside.ipynb"
+    outside.write_text(nbformat.writes(fixable))
+    before = outside.read_bytes()
+    (server_root / "link.ipynb").symlink_to(outside)
+    (server_root / "--extend-exclude=-*").mkdir()
+    named = "--extend-exclude=-*/x.ipynb"
+    (server_root / named).write_text(nbformat.writes(fixable))
+    (server_root / "-o.ipynb").write_text(nbformat.writes(make_notebook(
+        {"source": "n: int = 1", "tags": ["parameters"]}, "print(n)")))
+
+    status, _, found = await api("lint", params={"path": named})
+    assert status == 200, found
+    assert {d["filename"] for d in found} == {named}
+    status, _, left = await api("lint/fix", method="POST", body={"path": named})
+    assert status == 200, left
+    assert outside.read_bytes() == before and (server_root / "link.ipynb").is_symlink()
+    status, _, params = await api("params", params={"path": "-o.ipynb"})
+    assert status == 200 and [p["name"] for p in params["parameters"]] == ["n"], params
