@@ -124,6 +124,9 @@ class Service:
             data = json.loads(body)
         except ValueError as exc:
             raise RequestError(400, f"the body is not JSON ({exc})") from None
+        except RecursionError:
+            raise RequestError(400, "the body is not JSON a service takes (nested too"
+                                    " deeply)") from None
         batch = self.schema.batch(data)
         result = self.predict(self.model, batch.frame)
         values = result.tolist() if hasattr(result, "tolist") else list(result)

@@ -135,6 +135,11 @@ def sanitize(text: str, root: str) -> str:
     return _ABSOLUTE.sub(lambda m: m.group(1) or "<path>", text)
 
 
+#: The store's refusal of a run id that names no run (``nbprod.store.queries``), or of any
+#: run id where there is no store yet.
+_UNKNOWN_RUN = re.compile(r"no run '[^']*' in |no run store at ")
+
+
 def error_line(stderr: str) -> str | None:
     """The message of the last ``error: ...`` (nbprod) or ``Error: ...`` (click) line."""
     for line in reversed(stderr.splitlines()):
@@ -164,7 +169,8 @@ def interpret(result: CliResult, *, root: str, command: str) -> object:
     Raises
     ------
     CliFailure
-        400 for exit code 2 (a user error), 500 for 3, a crash, or output that is not JSON.
+        400 for exit code 2 (a user error; 404 for a run id that names no run), 500 for 3, a
+        crash, or output that is not JSON.
     """
     code = result.exit_code
     if code in (0, 1):
@@ -175,6 +181,8 @@ def interpret(result: CliResult, *, root: str, command: str) -> object:
                 500, "BadOutput", f"nbprod {command} did not print JSON; see the server log"
             ) from None
     message = error_line(result.stderr)
+    if code == 2 and message and _UNKNOWN_RUN.match(message):
+        raise CliFailure(404, "NotFound", sanitize(message, root))
     if code == 2 and "Traceback (most recent call last)" not in result.stderr and message:
         raise CliFailure(400, "NbprodError", sanitize(message, root))
     if code == 3 and message:

@@ -225,7 +225,7 @@ class NbprodHandler(APIHandler):
             )
         try:
             data = json.loads(self.request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # nested too deep for json
             raise ApiError(400, "BadRequest", "the request body is not valid JSON") from None
         if not isinstance(data, dict):
             raise ApiError(400, "BadRequest", "the request body must be a JSON object")

@@ -136,12 +136,14 @@ def test_an_oversized_body_gets_413_and_the_worker_lives_on(service):
     assert response.status_code == 413
     assert "65536" in response.json()["error"]
     assert client.post("/predict", content=b"{not json").status_code == 400
+    deep = b"[" * 30_000 + b"]" * 30_000  # under the limit, deeper than json can read
+    assert client.post("/predict", content=deep).status_code == 400
     assert client.post("/predict", json=[]).status_code == 422
     assert client.get("/health").json() == {"status": "ok"}
     assert client.post("/predict", json=rows(1, 7)[0]).status_code == 200
     metrics = client.get("/metrics").text
     assert 'nbprod_request_errors_total{reason="too_large"} 1' in metrics
-    assert 'nbprod_request_errors_total{reason="bad_json"} 1' in metrics
+    assert 'nbprod_request_errors_total{reason="bad_json"} 2' in metrics
 
 
 def test_drift_flags_the_shifted_feature_only(service):

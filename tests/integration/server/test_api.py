@@ -161,7 +161,7 @@ async def test_run_with_a_parameter_then_list_show_and_diff_its_runs(api, server
         diff["parameters"]
     )
     status, _, missing = await api("runs", "20000101T000000Z-000000", params={"path": NOTEBOOK})
-    assert status == 400 and "20000101T000000Z-000000" in missing["message"]
+    assert status == 404 and "20000101T000000Z-000000" in missing["message"]
 
     status, _, report = await api("runs", f"{a}/report", params={"path": NOTEBOOK})
     assert status == 200
@@ -169,7 +169,7 @@ async def test_run_with_a_parameter_then_list_show_and_diff_its_runs(api, server
     assert report["html"].startswith("<!DOCTYPE html>") and "epochs" in report["html"]
     status, _, missing = await api("runs", "20000101T000000Z-000000/report",
                                    params={"path": NOTEBOOK})
-    assert status == 400 and "20000101T000000Z-000000" in missing["message"]
+    assert status == 404 and "20000101T000000Z-000000" in missing["message"]
 
 
 async def test_a_failed_run_job_says_which_cell_raised_what(api, server_root):

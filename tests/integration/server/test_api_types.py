@@ -74,7 +74,7 @@ async def _record(api, server_root) -> list[tuple[str, str, object]]:
                      body=steps)
     recorded.append(("jobs/(?P<job_id>[^/]+)", "IJob", await wait_for_job(api, job["job_id"])))
     await call("lint/fix", "IDiagnostic[]", "lint/fix", method="POST", body=at)
-    await call("runs", "IErrorBody", "runs", "20000101T000000Z-000000", params=at, expect=400)
+    await call("runs", "IErrorBody", "runs", "20000101T000000Z-000000", params=at, expect=404)
     served = {"path": "examples/notebooks/train.ipynb"}
     await call("serve", "IServeStatus", "serve", params=served)
     await call("serve", "IServeStatus", "serve", method="POST", body=served)

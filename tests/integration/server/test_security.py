@@ -4,6 +4,7 @@ origin checks, path containment, error hygiene, headers and body limits."""
 from __future__ import annotations
 
 import ast
+import asyncio
 import json
 import os
 import re
@@ -293,6 +294,22 @@ async def test_traversal_corpus_is_refused_with_one_identical_404(
     assert bytes_tree(server_root) == root_before
 
 
+async def test_a_run_id_that_names_no_run_is_not_found(api, server_root):
+    query = {"path": "nb/sample.ipynb"}
+    status, _, data = await api("runs", "20990101T000000Z-abcdef", params=query)
+    assert status == 404 and data["error"] == "NotFound", data  # no store yet
+    status, _, job = await api("run", method="POST", body=query)
+    assert status == 202, job
+    for _ in range(600):  # a store now exists, with this run in it
+        status, _, job = await api("jobs", job["job_id"])
+        if job["state"] != "running":
+            break
+        await asyncio.sleep(0.1)
+    status, _, data = await api("runs/diff", params={**query, "a": "nope", "b": "nope2"})
+    assert status == 404 and data["error"] == "NotFound", data
+    assert "no run 'nope'" in data["message"] and str(server_root) not in data["message"]
+
+
 @pytest.mark.parametrize("run_id", ["..", "..%2f..%2fetc", "a%00b", "%2e%2e", "x" * 200,
                                     "-rf", "a b", "~", "..%5c..%5c"])
 async def test_bad_run_ids_are_refused(api, run_id):
@@ -309,6 +326,10 @@ async def test_bodies_over_the_cap_malformed_or_with_unknown_fields_are_refused(
     assert status == 413 and data["error"] == "PayloadTooLarge"
     status, _, data = await api("lint/fix", method="POST", body=b"{not json")
     assert status == 400 and data["message"] == "the request body is not valid JSON"
+    deep = b"[" * 100_000 + b"]" * 100_000  # under the cap, deeper than json can read
+    for body in (deep, b'{"path": ' + deep + b"}"):
+        status, _, data = await api("export", method="POST", body=body)
+        assert status == 400 and data["message"] == "the request body is not valid JSON"
     status, _, data = await api("lint/fix", method="POST", body=b"[1, 2]")
     assert status == 400
     status, _, data = await api("lint/fix", method="POST",
