@@ -6,17 +6,22 @@ Every notebook counts in the denominator: exported (exit 0 with files), nothing 
 (exit 0 without files), refused (exit 2, with the first line of the message grouped by kind)
 or crashed (any other exit, or a traceback). Of the generated Python files (the module and
 the step module; the tests import the module): do they compile, are they clean of undefined
-names (``ruff --select F821 --ignore-noqa``), is every module-level statement an import, a
-definition, a constant, an import guard (``try: import a / except ImportError: import b``) or
-an ``if __name__ == "__main__":`` block, and do they import in a
-fresh interpreter (a third-party package missing here, or whose installed version lacks a
+names (``ruff --select F821 --ignore-noqa``), how many findings that joining cells causes
+(``JOINING_CODES``) the generated exemption line leaves, is every module-level statement an
+import, a definition, a constant, an import guard (``try: import a / except ImportError:
+import b``) or an ``if __name__ == "__main__":`` block, and do they import in a fresh
+interpreter (a third-party package missing here, or whose installed version lacks a
 name the notebook imports, is counted apart). From the pipeline
 JSON: steps per notebook and the share of steps with no inputs (no argument, no parameter),
 also among the steps after each pipeline's first (a first step has no upstream to read).
 The generated tests are run with pytest: passed, failed, skipped (a cell the notebook marks
 not to run, as nbdev's ``#| eval: false``) and not collected (a package missing here).
 
-    .venv/bin/python bench/export/corpus_check.py CORPUS [--limit N] [--jobs 2] [--json out.json]
+With ``--strict`` the export refuses a cell it cannot export instead of leaving it out:
+what a CI job running ``nbprod export --strict`` after the suggestions would see.
+
+    .venv/bin/python bench/export/corpus_check.py CORPUS [--limit N] [--jobs 2] [--strict]
+        [--json out.json]
 """
 
 from __future__ import annotations
@@ -79,7 +84,12 @@ def nbprod(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=300)
 
 
-def check_one(source: Path, work: Path) -> dict:
+#: Findings that joining cells into a file causes, which the generated file-wide exemption
+#: must cover (the rest of ruff's findings are the notebook code's own).
+JOINING_CODES = "E402,F401,F811,F841,B018,RUF059"
+
+
+def check_one(source: Path, work: Path, strict: bool = False) -> dict:
     """Suggest, write tags, export, then inspect what was generated, for one notebook."""
     folder = Path(tempfile.mkdtemp(dir=work))
     copy = folder / source.name
@@ -88,7 +98,7 @@ def check_one(source: Path, work: Path) -> dict:
     try:
         tag = nbprod("tag", "--suggest", "--write", copy.name, cwd=folder)
         result["tag_exit"] = tag.returncode
-        export = nbprod("export", copy.name, cwd=folder)
+        export = nbprod("export", copy.name, *(["--strict"] if strict else []), cwd=folder)
         result["exit"] = export.returncode
         result["stderr"] = export.stderr[-2000:]
         crashed = "Traceback (most recent call last)" in tag.stderr + export.stderr
@@ -137,6 +147,14 @@ def _inspect(folder: Path, files: list[str], result: dict) -> None:
         for name in python:
             result["modules"][name]["f821"] = [
                 f["message"] for f in findings if Path(f["filename"]).name == Path(name).name]
+        joined = subprocess.run([RUFF, "check", "--isolated", "--select", JOINING_CODES,
+                                 "--output-format", "json", *python], cwd=folder,
+                                capture_output=True, text=True, timeout=120)
+        left = json.loads(joined.stdout or "[]")
+        for name in python:
+            result["modules"][name]["joining"] = [
+                f"{f['code']} {f['message']}" for f in left
+                if Path(f["filename"]).name == Path(name).name]
         modules = [f[:-3].replace("/", ".") for f in python]
         probe = subprocess.run([sys.executable, "-c", IMPORT_PROBE, *modules], cwd=folder,
                                capture_output=True, text=True, timeout=300)
@@ -218,6 +236,8 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--json", dest="json_out", help="Write every result to this file.")
+    parser.add_argument("--strict", action="store_true",
+                        help="Export with --strict: a cell that cannot be exported refuses.")
     args = parser.parse_args()
     notebooks = sorted(p for p in Path(args.corpus).rglob("*.ipynb")
                        if ".ipynb_checkpoints" not in p.parts)
@@ -226,7 +246,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="nbprod-corpus-"))
     try:
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            results = list(pool.map(lambda p: check_one(p, work), notebooks))
+            results = list(pool.map(lambda p: check_one(p, work, args.strict), notebooks))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report(results)
@@ -255,6 +275,8 @@ def report(results: list[dict]) -> None:
     print(f"generated modules: {len(modules)}")
     print(f"  compile:                    {compiled}/{len(modules)}")
     print(f"  F821 clean:                 {len(modules) - len(f821)}/{len(modules)}")
+    joining = sum(len(f.get("joining", [])) for _r, _n, f in modules)
+    print(f"  {JOINING_CODES} findings (noqa honoured): {joining}")
     print(f"  only imports/defs/constants/main guard at module level:"
           f" {len(modules) - len(level)}/{len(modules)}")
     testable = outcomes["ok"] + outcomes["error"]
