@@ -55,17 +55,26 @@ def test_sweep_file(tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("parameterz: {}\n", "unknown key 'parameterz'.*did you mean 'parameters'"),
+    ("parameterz: {}\n", "unknown key 'parameterz' (did you mean 'parameters'?)"),
     ("- 1\n- 2\n", "a sweep file is a mapping"),
     ("runs: [1, 2]\n", "'runs' must be a list of mappings"),
     ("parameters: [1]\n", "'parameters' must map"),
     ("a: [\n", "not valid YAML"),
+    ("max-paralel: 1\n",
+     "unknown key 'max-paralel' (did you mean 'max-parallel'?); known keys: notebook, mode,"),
+    ("max_paralel: 1\n", "unknown key 'max_paralel' (did you mean 'max_parallel'?)"),
+    ("mode: zipp\n", "'mode' must be 'grid' or 'zip', got 'zipp' (did you mean 'zip'?)"),
+    ("max-parallel: -1\n", "'max-parallel' must be a whole number >= 0, got -1"),
+    ("executor: lokal\n", "'executor': unknown executor 'lokal' (did you mean 'local'?)"),
+    ("max-parallel: 1\nmax_parallel: 2\n", "'max-parallel' and 'max_parallel' are the same key"),
 ])
-def test_bad_sweep_files(tmp_path, text, message):
+def test_sweep_file_errors_name_the_file_and_the_key_as_written(tmp_path, text, message):
     path = tmp_path / "sweep.yaml"
     path.write_text(text)
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError) as info:
         load_sweep_file(path)
+    assert str(info.value).startswith(f"{path}: ")
+    assert message in str(info.value)
 
 
 def test_the_sweep_table_leaves_out_recorded_lists_and_says_so():
@@ -103,19 +112,3 @@ def test_values_split_at_commas_outside_brackets_braces_and_quotes():
     assert split_values("[0.1, 0.2]", parse_type("float")) == [0.1, 0.2]
 
 
-@pytest.mark.parametrize("text, message", [
-    ("max-paralel: 1\n",
-     "unknown key 'max-paralel' (did you mean 'max-parallel'?); known keys: notebook, mode,"),
-    ("max_paralel: 1\n", "unknown key 'max_paralel' (did you mean 'max_parallel'?)"),
-    ("mode: zipp\n", "'mode' must be 'grid' or 'zip', got 'zipp' (did you mean 'zip'?)"),
-    ("max-parallel: -1\n", "'max-parallel' must be a whole number >= 0, got -1"),
-    ("executor: lokal\n", "'executor': unknown executor 'lokal' (did you mean 'local'?)"),
-    ("max-parallel: 1\nmax_parallel: 2\n", "'max-parallel' and 'max_parallel' are the same key"),
-])
-def test_sweep_file_errors_name_the_file_and_the_key_as_written(tmp_path, text, message):
-    path = tmp_path / "sweep.yaml"
-    path.write_text(text)
-    with pytest.raises(ConfigError) as info:
-        load_sweep_file(path)
-    assert str(info.value).startswith(f"{path}: ")
-    assert message in str(info.value)
