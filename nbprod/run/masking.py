@@ -21,6 +21,8 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..params.redact import REDACTED
+
 __all__ = [
     "MASK",
     "MIN_ENV_SECRET_LENGTH",
@@ -28,7 +30,8 @@ __all__ = [
     "environment_secrets",
 ]
 
-MASK = "***"
+#: The mark that replaces a masked value: the one redacted parameters carry.
+MASK = REDACTED
 #: Environment values shorter than this are not masked: a secret-named variable holding
 #: ``1`` or ``true`` is a switch, and masking it would blank out unrelated text.
 MIN_ENV_SECRET_LENGTH = 6

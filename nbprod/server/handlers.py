@@ -203,6 +203,14 @@ class NbprodHandler(APIHandler):
         self.check_query()
         return self.notebook(text)
 
+    def query_argument(self) -> str:
+        """The query's notebook path, checked, as the CLI's argument (``as_argument``)."""
+        return as_argument(self.path_query())
+
+    def notebook_argument(self, text: object) -> str:
+        """A body's notebook path, checked, as the CLI's argument (``as_argument``)."""
+        return as_argument(self.notebook(text))
+
     def notebook(self, text: object) -> str:
         """Check a notebook path and return it relative to the root (for the CLI's cwd)."""
         self.resolved(text)
@@ -307,7 +315,7 @@ class LintHandler(NbprodHandler):
     @authorized("read")
     async def get(self) -> None:
         self.require_command()
-        await self.cli("lint", as_argument(self.path_query()))
+        await self.cli("lint", self.query_argument())
 
 
 class LintFilesHandler(NbprodHandler):
@@ -321,7 +329,7 @@ class LintFilesHandler(NbprodHandler):
     @authorized("read")
     async def get(self) -> None:
         self.require_command()
-        await self.cli("lint", as_argument(self.path_query()), "--show-files")
+        await self.cli("lint", self.query_argument(), "--show-files")
 
 
 class LintFixHandler(NbprodHandler):
@@ -334,7 +342,7 @@ class LintFixHandler(NbprodHandler):
     async def get(self) -> None:
         """What the fixes would change (``lint --diff``), shown before anything is written."""
         self.require_command()
-        await self.cli("lint", as_argument(self.path_query()), "--diff")
+        await self.cli("lint", self.query_argument(), "--diff")
 
     @web.authenticated
     @authorized("write")
@@ -342,7 +350,7 @@ class LintFixHandler(NbprodHandler):
         self.require_command()
         data = self.body()
         extra = ["--unsafe-fixes"] if data.get("unsafe_fixes") else []
-        await self.cli("lint", as_argument(self.notebook(data["path"])), "--fix", *extra)
+        await self.cli("lint", self.notebook_argument(data["path"]), "--fix", *extra)
 
 
 class TagSuggestHandler(NbprodHandler):
@@ -353,7 +361,7 @@ class TagSuggestHandler(NbprodHandler):
     @authorized("read")
     async def get(self) -> None:
         self.require_command()
-        await self.cli("tag", "--suggest", as_argument(self.path_query()))
+        await self.cli("tag", "--suggest", self.query_argument())
 
 
 class ExportHandler(NbprodHandler):
@@ -365,7 +373,7 @@ class ExportHandler(NbprodHandler):
     @authorized("read")
     async def get(self) -> None:
         self.require_command()
-        await self.cli("export", as_argument(self.path_query()), "--dry-run")
+        await self.cli("export", self.query_argument(), "--dry-run")
 
     @web.authenticated
     @authorized("write")
@@ -373,7 +381,7 @@ class ExportHandler(NbprodHandler):
         self.require_command()
         data = self.body()
         extra = ["--force"] if data.get("force") else []
-        await self.cli("export", as_argument(self.notebook(data["path"])), *extra)
+        await self.cli("export", self.notebook_argument(data["path"]), *extra)
 
 
 class ExportCheckHandler(NbprodHandler):
@@ -384,7 +392,7 @@ class ExportCheckHandler(NbprodHandler):
     @authorized("read")
     async def get(self) -> None:
         self.require_command()
-        await self.cli("export", as_argument(self.path_query()), "--check")
+        await self.cli("export", self.query_argument(), "--check")
 
 
 class ParamsHandler(NbprodHandler):
@@ -395,7 +403,7 @@ class ParamsHandler(NbprodHandler):
     @authorized("read")
     async def get(self) -> None:
         self.require_command()
-        await self.cli("params", as_argument(self.path_query()))
+        await self.cli("params", self.query_argument())
 
 
 class RunHandler(NbprodHandler):
@@ -553,7 +561,7 @@ class PipelineHandler(NbprodHandler):
     @authorized("read")
     async def get(self) -> None:
         self.require_command()
-        await self.cli("pipeline", "status", as_argument(self.path_query()))
+        await self.cli("pipeline", "status", self.query_argument())
 
 
 class PipelineDagHandler(NbprodHandler):
@@ -564,7 +572,7 @@ class PipelineDagHandler(NbprodHandler):
     @authorized("read")
     async def get(self) -> None:
         self.require_command()
-        await self.cli("pipeline", "show", as_argument(self.path_query()))
+        await self.cli("pipeline", "show", self.query_argument())
 
 
 class PipelineRunHandler(NbprodHandler):
