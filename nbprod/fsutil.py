@@ -47,10 +47,7 @@ def atomic_write(
     target.parent.mkdir(parents=True, exist_ok=True)
     payload = encode_text(data) if isinstance(data, str) else data
     existing = _existing_state(target)
-    import tempfile  # here, not at the top: a lint served from its cache writes nothing
-
-    # The writer pid in the name lets `store verify --repair` tell a live write from a leftover.
-    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=target.parent)
+    fd, tmp = create_temporary(target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
@@ -70,6 +67,23 @@ def atomic_write(
         raise
     if durable:
         fsync_dir(target.parent)
+
+
+def create_temporary(folder: str | os.PathLike) -> tuple[int, str]:
+    """A new empty file in ``folder``, readable by this user only: its descriptor (open for
+    writing) and its path.
+
+    The name holds the writer's pid, which lets ``store verify --repair`` tell a live write
+    from a leftover. Made here rather than by ``tempfile.mkstemp``, whose import (``random``,
+    ``shutil``) costs more than a lint served from its cache spends saving the cache.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    while True:
+        path = os.path.join(folder, f"{TEMP_PREFIX}{os.getpid()}-{os.urandom(6).hex()}")
+        try:
+            return os.open(path, flags | getattr(os, "O_BINARY", 0), 0o600), path
+        except FileExistsError:
+            continue  # another writer's name: draw again
 
 
 def encode_text(text: str) -> bytes:

@@ -11,14 +11,13 @@ the source file changes during the copy.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import blake3
 
 from ..errors import StoreError
-from ..fsutil import TEMP_PREFIX, fsync_dir
+from ..fsutil import create_temporary, fsync_dir
 from .crash import crashpoint
 from .hashing import HASH_PREFIX, hash_bytes, is_hash
 
@@ -75,7 +74,7 @@ class ObjectStore:
     def _install(self, chunks: Callable[[], Iterable[bytes]], what: str) -> tuple[str, int]:
         # temp file in objects/ -> fsync -> 0o444 -> rename onto the hash name.
         self.root.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=self.root)
+        fd, tmp = create_temporary(self.root)
         hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
         size = 0
         try:

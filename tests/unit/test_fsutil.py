@@ -7,7 +7,13 @@ import os
 import pytest
 
 from nbprod.errors import PathError
-from nbprod.fsutil import TEMP_PREFIX, atomic_write, folder_lock, resolve_inside
+from nbprod.fsutil import (
+    TEMP_PREFIX,
+    atomic_write,
+    create_temporary,
+    folder_lock,
+    resolve_inside,
+)
 
 
 def test_atomic_write_replaces_and_leaves_no_temp(tmp_path):
@@ -17,6 +23,19 @@ def test_atomic_write_replaces_and_leaves_no_temp(tmp_path):
     assert target.read_bytes() == b"two"
     assert oct(target.stat().st_mode & 0o777) == oct(0o444)
     assert not [p for p in target.parent.iterdir() if p.name.startswith(TEMP_PREFIX)]
+
+
+def test_a_temporary_file_is_private_named_by_its_writer_and_never_shared(tmp_path, monkeypatch):
+    draws = iter([b"\x00" * 6, b"\x00" * 6, b"\x01" * 6])
+    monkeypatch.setattr(os, "urandom", lambda n: next(draws))
+    first_fd, first = create_temporary(tmp_path)
+    second_fd, second = create_temporary(tmp_path)  # the same draw first: drawn again
+    os.close(first_fd)
+    os.close(second_fd)
+    assert first != second
+    assert os.path.basename(first) == f"{TEMP_PREFIX}{os.getpid()}-000000000000"
+    assert os.path.basename(second) == f"{TEMP_PREFIX}{os.getpid()}-010101010101"
+    assert oct(os.stat(first).st_mode & 0o777) == oct(0o600)
 
 
 def test_atomic_write_failure_keeps_old_content(tmp_path, monkeypatch):
