@@ -159,11 +159,16 @@ def _params_text(parameters: dict) -> str:
 def _table(result, fmt: str) -> str:
     """Parameters against recorded values, one row per run."""
     param_names = list(dict.fromkeys(k for r in result.runs for k in r.parameters))
-    record_names = list(dict.fromkeys(k for r in result.runs for k in r.records))
+    # A value recorded under a parameter's name (``nbprod.record("lr", lr)``) or a column's
+    # own is a column of its own, not a second column of the same name showing one of them.
+    taken = {"run", "status", "run_id", "error", *param_names}
+    record_columns = {name: f"{name} (recorded)" if name in taken else name
+                      for r in result.runs for name in r.records}
+    record_names = list(record_columns.values())
     rows = [
         {"run": r.index, **{k: r.parameters.get(k) for k in param_names},
-         **{k: r.records.get(k) for k in record_names}, "status": r.status,
-         "run_id": r.run_id, "error": r.error}
+         **{column: r.records.get(name) for name, column in record_columns.items()},
+         "status": r.status, "run_id": r.run_id, "error": r.error}
         for r in result.runs
     ]
     if fmt == "json":
@@ -182,8 +187,8 @@ def _table(result, fmt: str) -> str:
 
     # A table compares runs at a glance: lists and mappings (recorded predictions) would
     # only show their first characters; the JSON and CSV outputs keep them.
-    hidden = [k for k in record_names
-              if any(isinstance(r.records.get(k), (list, dict)) for r in result.runs)]
+    hidden = [column for name, column in record_columns.items()
+              if any(isinstance(r.records.get(name), (list, dict)) for r in result.runs)]
     columns = [c for c in columns if c not in hidden]
     table = Table(title=f"sweep {result.sweep_id}")
     for column in columns:

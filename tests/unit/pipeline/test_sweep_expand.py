@@ -95,6 +95,24 @@ def test_the_sweep_table_leaves_out_recorded_lists_and_says_so():
     assert json.loads(_table(result, "json"))["runs"][0]["predictions"] == [0, 1, 1]
 
 
+def test_a_value_recorded_under_a_parameters_name_has_a_column_of_its_own():
+    from types import SimpleNamespace
+
+    from nbprod.cli.sweep import _table
+
+    runs = [SimpleNamespace(index=i, parameters={"lr": i / 10}, status="succeeded",
+                            records={"lr": i / 100, "status": "ok"}, run_id=f"run-{i}",
+                            error=None) for i in (1, 2)]
+    result = SimpleNamespace(sweep_id="sweep-1", notebook="train.ipynb", runs=runs)
+    header = _table(result, "csv").splitlines()[0]
+    assert header == "run,lr,lr (recorded),status (recorded),status,run_id,error"
+    assert _table(result, "csv").splitlines()[1] == "1,0.1,0.01,ok,succeeded,run-1,"
+    row = json.loads(_table(result, "json"))["runs"][1]
+    assert (row["lr"], row["lr (recorded)"], row["status"]) == (0.2, 0.02, "succeeded")
+    text = _table(result, "text")
+    assert "lr (recorded)" in text and "0.02" in text
+
+
 def test_values_split_at_commas_outside_brackets_braces_and_quotes():
     from nbprod.params.coerce import parse_type
 
