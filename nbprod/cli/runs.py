@@ -51,13 +51,17 @@ def _echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
+_PIPED_WIDTH = 10_000
+
+
 def _render(*renderables) -> None:
     """Print rich renderables through click (so tests capture them), coloured only on a tty.
 
     On a terminal, rich's own rule applies: ``NO_COLOR`` set to anything turns colour off.
     """
     tty = sys.stdout.isatty()
-    width = shutil.get_terminal_size((120, 24)).columns if tty else 120
+    # Piped into grep or a file, a row is one line however long (a terminal folds it instead).
+    width = shutil.get_terminal_size((120, 24)).columns if tty else _PIPED_WIDTH
     buffer = io.StringIO()
     # markup=False: text in square brackets (a type such as list[int], a value, a path) is
     # shown as written, never taken for a style.

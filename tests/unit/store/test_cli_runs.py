@@ -65,6 +65,20 @@ def test_list_text_and_json(run_cli, project):
     assert [(r["run_id"], r["kind"]) for r in children] == [(ids[2], "reproduce")]
 
 
+def test_a_piped_list_keeps_each_run_on_one_line(run_cli, tmp_path):
+    """grep and awk read one run per line: a long path or value is not folded when piped."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
+    store = Store.open(tmp_path)
+    notebook = "notebooks/" + "a_rather_long_folder_name/" * 3 + "train.ipynb"
+    run = store.begin_run(notebook, NB_HASH, {"columns": [f"feature_{i}" for i in range(9)]})
+    store.finish_run(run.run_id, {"status": "succeeded"})
+    store.close()
+    lines = run_cli("runs", "list", cwd=tmp_path).output.splitlines()
+    assert len(lines) == 2
+    assert lines[1].split()[:4] == [run.run_id, "succeeded", "run", notebook]
+    assert 'columns=["feature_0", "feature_1",' in lines[1]
+
+
 def test_list_without_a_store_is_empty(run_cli, tmp_path):
     result = run_cli("runs", "list", "--output-format", "json", cwd=tmp_path)
     assert result.exit_code == 0 and json.loads(result.output) == []
