@@ -163,6 +163,11 @@ class Notebook:
     # How the file was formatted on disk, so a save changes only what was edited.
     indent: int = 1
     trailing_newline: bool = True
+    #: The file's text as read: a save rewrites only the cells that changed in it.
+    text: str | None = field(default=None, repr=False)
+    #: Read from an nbformat 3 file (upgraded in memory): saving it would rewrite the file
+    #: as nbformat 4.
+    upgraded_from_v3: bool = False
 
     @property
     def cells(self) -> list[Cell]:
@@ -337,6 +342,7 @@ def loads(data: bytes | str, *, path: str | Path | None = None) -> Notebook:
         raise NotebookError(f"{where}: file is empty; a notebook is a JSON object")
     raw = _parse_json(text, where)
     notes: list[str] = []
+    upgraded = isinstance(raw, dict) and raw.get("nbformat") == 3
     raw = _check_version(raw, where, notes)
     _check_structure(raw, where)
     if _may_hold_surrogate(data):
@@ -351,13 +357,23 @@ def loads(data: bytes | str, *, path: str | Path | None = None) -> Notebook:
         warnings=notes,
         indent=indent,
         trailing_newline=trailing,
+        text=text,
+        upgraded_from_v3=upgraded,
     )
 
 
 def dumps(nb: Notebook) -> str:
-    """Serialise as Jupyter does (sorted keys, UTF-8), keeping the file's own indentation."""
+    """The notebook's text: the file as read with only the changed cells (and top-level
+    values) rewritten, in its own layout (``nbprod.splice``); else serialised as Jupyter does
+    (sorted keys, UTF-8), keeping the file's own indentation."""
     import copy
 
+    if nb.text is not None:
+        from .splice import splice
+
+        spliced = splice(nb.text, nb.node, _split_cell)
+        if spliced is not None:
+            return spliced
     node = _split_lines(copy.deepcopy(nb.node))
     text = json.dumps(node, indent=nb.indent, sort_keys=True, ensure_ascii=False)
     return text + "\n" if nb.trailing_newline else text
@@ -383,17 +399,22 @@ def _outputs(cell: dict) -> list:
 
 def _split_lines(node: Any) -> Any:
     for cell in node.get("cells", []):
-        if isinstance(cell.get("source"), str):
-            cell["source"] = cell["source"].splitlines(True)
-        attachments = cell.get("attachments")
-        for attachment in attachments.values() if isinstance(attachments, dict) else ():
-            _split_bundle(attachment)
-        for output in _outputs(cell):
-            if output.get("output_type") in ("execute_result", "display_data"):
-                _split_bundle(output.get("data"))
-            elif isinstance(output.get("text"), str):
-                output["text"] = output["text"].splitlines(True)
+        _split_cell(cell)
     return node
+
+
+def _split_cell(cell: dict) -> dict:
+    if isinstance(cell.get("source"), str):
+        cell["source"] = cell["source"].splitlines(True)
+    attachments = cell.get("attachments")
+    for attachment in attachments.values() if isinstance(attachments, dict) else ():
+        _split_bundle(attachment)
+    for output in _outputs(cell):
+        if output.get("output_type") in ("execute_result", "display_data"):
+            _split_bundle(output.get("data"))
+        elif isinstance(output.get("text"), str):
+            output["text"] = output["text"].splitlines(True)
+    return cell
 
 
 def save(nb: Notebook, path: str | Path | None = None) -> None:

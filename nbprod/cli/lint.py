@@ -200,6 +200,8 @@ def _show_diff(report, output_format: str) -> int:
         count = sum(len(p["cells"]) for p in previews)
         click.echo(f"Would fix {report.fixed} finding{'s' if report.fixed != 1 else ''}:"
                    f" {count} cell{'s' if count != 1 else ''} would change.", err=True)
+    for message in report.warnings:  # a notebook fixes will not touch says why here
+        click.echo(f"warning: {message}", err=True)
     for message in report.errors:
         click.echo(f"error: {message}", err=True)
     if report.errors:

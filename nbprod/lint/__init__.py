@@ -425,6 +425,11 @@ def _size(path: Path) -> int:
         return 0
 
 
+_V3_NOT_FIXED = ("not fixed: fixing would rewrite this nbformat 3 file as nbformat 4; convert"
+                 " it first (jupyter nbconvert --to notebook --nbformat 4 --inplace FILE),"
+                 " then run --fix again")
+
+
 def _lint_one(path: Path, config: LintConfig, root: Path | None) -> LintResult | str:
     """Lint one notebook file; a message instead when it cannot be read (or a rule broke)."""
     try:
@@ -433,6 +438,9 @@ def _lint_one(path: Path, config: LintConfig, root: Path | None) -> LintResult |
             warnings.simplefilter("ignore", NbprodWarning)
             nb = load(path, max_bytes=config.max_size * 2**20)
         codes = ruff_codes(config)
+        if config.fix and nb.upgraded_from_v3:
+            nb.warnings.append(_V3_NOT_FIXED)
+            config = replace(config, fix=False, diff=False)
         if config.fix:
             result = _fix(nb, config, root, codes)
         else:
@@ -561,6 +569,13 @@ def _apply_fixes(nb, result: LintResult, config: LintConfig, root: Path | None,
             if not applied:
                 break
             ruff_fixed += applied
+            # Ruff's edits may leave work for nbprod's fixes (a cell emptied of its only
+            # import is now an empty cell): one --fix leaves nothing a second would fix.
+            # Not when they would edit other files: those edits were planned on the files
+            # as they were, and the first round's are not written yet.
+            again = lint(working, config, root)
+            if again.fixed and not again.file_edits:
+                working, fixed = again.fixed_notebook, fixed + again.fixed
         if ruff_fixed:
             fixed += ruff_fixed
             # Ruff's edits may change what nbprod's rules see: report the final state.

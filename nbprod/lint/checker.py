@@ -261,7 +261,8 @@ def copy_notebook(nb: Notebook) -> Notebook:
     """A deep copy that fixes can edit; the loaded notebook stays as read."""
     return Notebook(
         node=copy.deepcopy(nb.node), path=nb.path, warnings=list(nb.warnings),
-        indent=nb.indent, trailing_newline=nb.trailing_newline,
+        indent=nb.indent, trailing_newline=nb.trailing_newline, text=nb.text,
+        upgraded_from_v3=nb.upgraded_from_v3,
     )
 
 

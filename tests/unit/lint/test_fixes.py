@@ -272,3 +272,54 @@ def test_fix_through_the_cli_writes_the_file(run_cli, tmp_path):
     assert result.exit_code == 0, result.output
     outputs = json.loads(path.read_text(encoding="utf-8"))["cells"][0]["outputs"]
     assert [o["output_type"] for o in outputs] == ["stream"]
+
+
+def test_a_fix_changes_the_fixed_cell_only_in_a_file_of_any_layout(run_cli, tmp_path):
+    """A one-line (Kaggle, Colab) notebook with CRLF-free strings and escaped accents stays
+    one line, escaped and in its key order: only the fixed cell's text changes."""
+    cells = [{"cell_type": "markdown", "source": "## Café", "metadata": {}},
+             {"cell_type": "code", "source": "import os\nx = 1", "metadata": {},
+              "execution_count": None, "outputs": []},
+             {"cell_type": "code", "source": "print(x)", "metadata": {},
+              "execution_count": None, "outputs": []}]
+    kernel = {"name": "python3", "display_name": "P", "language": "python"}
+    text = json.dumps({"metadata": {"kernelspec": kernel},
+                       "nbformat_minor": 4, "nbformat": 4, "cells": cells},
+                      separators=(",", ":"))
+    path = tmp_path / "kaggle.ipynb"
+    path.write_text(text, encoding="utf-8")
+    result = run_cli("lint", path, "--select", "F401", "--fix")
+    assert result.exit_code == 0, result.output
+    assert path.read_text(encoding="utf-8") == text.replace("import os\\nx = 1", "x = 1")
+
+
+def test_an_nbformat_3_file_is_not_rewritten_by_fixes(run_cli, tmp_path):
+    v3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {"name": "old"},
+          "worksheets": [{"metadata": {}, "cells": [
+              {"cell_type": "code", "input": "import os\nx = 1", "language": "python",
+               "metadata": {}, "outputs": [], "collapsed": False},
+              {"cell_type": "code", "input": "print(x)", "language": "python",
+               "metadata": {}, "outputs": [], "collapsed": False}]}]}
+    path = tmp_path / "old.ipynb"
+    path.write_text(json.dumps(v3), encoding="utf-8")
+    before = path.read_bytes()
+    for extra, exit_code in (((), 1), (("--diff",), 0)):  # --diff: nothing would change
+        result = run_cli("lint", path, "--select", "F401", "--fix", *extra)
+        assert result.exit_code == exit_code, result.output
+        assert "not fixed: fixing would rewrite this nbformat 3 file as nbformat 4" in result.output
+        assert path.read_bytes() == before
+
+
+def test_one_fix_run_leaves_nothing_a_second_would_fix(run_cli, tmp_path):
+    """Ruff's F401 fix empties a cell; nbprod's NB008 fix then removes it in the same run."""
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(make_notebook({"source": "# T", "cell_type": "markdown"},
+                                 {"source": "import os"}, {"source": "x = 1"},
+                                 {"source": "print(x)"}), path)
+    first = run_cli("lint", path, "--select", "F401,NB008", "--fix")
+    assert first.exit_code == 0, first.output
+    assert "Fixed 2" in first.output
+    assert [c.source for c in nbformat.read(path, 4).cells] == ["# T", "x = 1", "print(x)"]
+    before = path.read_bytes()
+    second = run_cli("lint", path, "--select", "F401,NB008", "--fix")
+    assert second.exit_code == 0 and path.read_bytes() == before
