@@ -717,6 +717,9 @@ REMOVED_FREQUENCIES = {
     "Y": "YE", "A": "YE", "BA": "BYE", "AS": "YS", "BAS": "BYS", "BY": "BYE",
 }
 _FREQUENCY_RE = re.compile(r"^(\d*)([A-Z]+)(-[A-Z]{3})?$")
+# The new aliases of period-end offsets, which periods do not take ('ME' is not a period).
+_PERIOD_END = frozenset({"ME", "BME", "SME", "CBME", "QE", "BQE", "YE", "BYE"})
+_PERIOD_NAMES = re.compile(r"\b(?:period_range|PeriodIndex|PeriodDtype|Period|to_period)\b")
 # Calls whose frequency argument is an offset: (first positional, keyword).
 _FREQUENCY_CALLS = {
     "date_range": "freq", "bdate_range": "freq", "resample": "rule", "asfreq": "freq",
@@ -757,6 +760,12 @@ class RemovedFrequencyAlias(Rule):
     monthly = sales.resample("ME").sum()
     ```
 
+    Periods keep the old period-end aliases: for a `PeriodIndex`, `'M'` and `'Q'` are right
+    and `'ME'` is an error. Which index a `resample` or `asfreq` sees is not in the code, so
+    in a notebook that works with periods (`pd.period_range`, `pd.Period`, `PeriodIndex`,
+    `.to_period()`) the period-end aliases are not reported; the others (`'H'`, `'T'`...)
+    are, as periods dropped them too.
+
     ## Fix safety
     The fix writes the new alias, which means the same offset (pandas has both since 2.2,
     and the rule only runs with pandas 3 installed); it is safe. Literals written with
@@ -774,6 +783,8 @@ class RemovedFrequencyAlias(Rule):
 
         if not removed_here("pandas", "3.0"):
             return
+        periods = any(_PERIOD_NAMES.search(result.masked_source)
+                      for _cell, result in ctx.python_cells)
         for cell, result in ctx.python_cells:
             for call, _name in cell_calls(ctx, cell, result):
                 func = call.func
@@ -784,6 +795,8 @@ class RemovedFrequencyAlias(Rule):
                 match = _FREQUENCY_RE.match(literal.value) if literal is not None else None
                 if match is None or match.group(2) not in REMOVED_FREQUENCIES:
                     continue
+                if periods and REMOVED_FREQUENCIES[match.group(2)] in _PERIOD_END:
+                    continue  # maybe a PeriodIndex, for which the old alias is right
                 count, alias, anchor = match.group(1), match.group(2), match.group(3) or ""
                 new = f"{count}{REMOVED_FREQUENCIES[alias]}{anchor}"
                 where = span(result, literal)

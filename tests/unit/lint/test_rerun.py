@@ -185,3 +185,19 @@ def test_installed_versions_are_read_from_the_environment(monkeypatch):
     assert rerun.installed_version("pytest") is not None
     assert rerun.installed_version("a-package-nobody-installed") is None
     assert not rerun.removed_here("pytest", "999.0") and rerun.removed_here("pytest", "1.0")
+
+
+def test_period_end_aliases_are_left_alone_in_a_notebook_that_works_with_periods(monkeypatch):
+    """For a PeriodIndex 'M' is right and 'ME' an error: the fix would break the cell."""
+    import nbprod.lint.rerun as rerun
+
+    monkeypatch.setattr(rerun, "installed_version", {"pandas": "3.0.0"}.get)
+    cell = ("import pandas as pd\n"
+            "ps = pd.Series(range(30), index=pd.period_range('2020-01-01', periods=30,"
+            " freq='D'))\n"
+            "monthly = ps.resample('M').sum()\nq = monthly.asfreq('Q')\n"
+            "hours = ps.resample('H').sum()")
+    found = codes_of(cell, select=("NB510",))
+    assert [(d.code, d.line) for d in found] == [("NB510", 5)]  # 'H' is gone for periods too
+    without_periods = cell.replace("pd.period_range", "pd.date_range")
+    assert [d.line for d in codes_of(without_periods, select=("NB510",))] == [3, 4, 5]
