@@ -7,7 +7,7 @@ runs while nbprod's own rules run in worker processes), then turns its JSON into
 ``Diagnostic`` objects in the same stream: cell ids added, nbprod's selection and
 ``# nbprod: ignore[...]`` comments applied, and the false positives that IPython magics
 cause removed (names that ``%run``, ``%store -r`` and ``%%capture`` define; imports used only
-in ``obj?`` help lines or line magics).
+in ``obj?`` help lines, line magics or the ``{expr}`` and ``$name`` of shell lines).
 
 Ruff runs with ``--isolated`` (nbprod's selection is the only one that applies, whatever the
 project's ruff settings) and ``--no-cache`` (linting never writes into the project).
@@ -58,6 +58,10 @@ _MAGIC_DEFINES = (
 )
 _RUN_MAGIC = re.compile(r"^\s*%run\s")
 _HELP_OR_MAGIC = re.compile(r"^\s*(?:%{1,2}\w+.*|[?]{1,2}.+|.+[?]{1,2})$")
+# A shell line (``!ls {folder}``, ``files = !ls $pattern``): IPython expands the Python
+# expressions in braces and the names after ``$`` before the shell sees the line.
+_SHELL_LINE = re.compile(r"^\s*(?:[\w\s,]+=\s*)?!!?(?P<command>.*)$")
+_SHELL_PYTHON = re.compile(r"\{([^{}]+)\}|\$(\w+)")
 _WORD = re.compile(r"[A-Za-z_]\w*")
 _QUOTED = re.compile(r"`([^`]+)`")
 
@@ -74,7 +78,7 @@ class NotebookFacts:
     suppressed: dict = field(default_factory=dict)  # cell -> frozenset of codes, or None (all)
     magic_defines: dict = field(default_factory=dict)  # name -> first cell defining it
     run_cell: int | None = None  # first cell with %run (it may define any name)
-    magic_words: frozenset[str] = frozenset()  # words in help lines and line magics
+    magic_words: frozenset[str] = frozenset()  # words in help lines, magics, shell {expr}
     sources: tuple[str, ...] = ()  # cell sources, to read the name an import binds
     first_seen: dict = field(default_factory=dict)  # word -> first code cell it appears in
     via_stdin: bool = False  # ruff must read this notebook's converted JSON from stdin
@@ -102,7 +106,7 @@ def notebook_facts(nb: Any, suppressed: dict) -> NotebookFacts:
         source = cell.source
         for word in set(_WORD.findall(source)):
             first_seen.setdefault(word, cell.index)
-        if "%" not in source and "?" not in source:
+        if "%" not in source and "?" not in source and "!" not in source:
             continue
         for line in source.splitlines():
             if run_cell is None and _RUN_MAGIC.match(line):
@@ -114,6 +118,9 @@ def notebook_facts(nb: Any, suppressed: dict) -> NotebookFacts:
                         defines.setdefault(name, cell.index)
             if _HELP_OR_MAGIC.match(line):
                 words.update(_WORD.findall(line))
+            elif shell := _SHELL_LINE.match(line):
+                for braces, dollar in _SHELL_PYTHON.findall(shell.group("command")):
+                    words.update(_WORD.findall(braces or dollar))
     path = nb.display_path
     return NotebookFacts(
         path=path,

@@ -57,6 +57,9 @@ MAGIC_CELLS = (
     "%%bash\necho $undefined_in_bash",
     "!pip install requests",
     "x = %pwd\nprint(x)",
+    "import json\ncfg = {'a': 1}\n!echo {json.dumps(cfg)}",
+    "import os\nlisted = !ls {os.getcwd()}\nprint(listed)",
+    "import glob as pattern\n!ls $pattern",
 )
 
 
