@@ -7,6 +7,12 @@ replaced by Python of the same line count, so every position found here is the c
 from __future__ import annotations
 
 import ast
+import functools
+import importlib
+import importlib.machinery
+import os
+import re
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -29,8 +35,10 @@ __all__ = [
     "qualified",
     "sg_root",
     "span",
+    "star_import_names",
     "string_constants",
     "tree_nodes",
+    "unreached_calls",
     "walk_calls",
 ]
 
@@ -158,6 +166,218 @@ def cell_calls(
 
     calls, names = ctx.memo(("calls", cell.index), build)
     return zip(calls, names, strict=True)
+
+
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+# Decorators that call the function they decorate (ipywidgets).
+_CALLING_DECORATORS = frozenset({"interact", "interact_manual"})
+_WORD = re.compile(r"[A-Za-z_]\w*")
+
+
+def unreached_calls(ctx: LintContext) -> frozenset[int]:
+    """Ids of the call nodes that a top-to-bottom run of the notebook never executes: those
+    in the body of a function (or method) that nothing the notebook runs refers to.
+
+    What runs: the top level of every cell (class bodies, decorators, default values and
+    lambdas included), then the body of each function whose name it reads (called or passed
+    on, ``f()``, ``map(f, xs)``, ``obj.f()``), and so on from the bodies reached. Naming a
+    class reaches its dunder methods (``__init__``...); names in IPython lines (``%time f()``)
+    and in cells that do not parse count as read. Names are matched whatever their scope, so
+    a function is never taken for unreached when it may run."""
+
+    def build() -> frozenset[int]:
+        defs: dict[str, list[ast.AST]] = {}
+        dunders: dict[str, list[ast.AST]] = {}
+        for _cell, result in ctx.python_cells:
+            for node in nodes_of(ctx, result, *_FUNCTIONS):
+                defs.setdefault(node.name, []).append(node)
+            for node in nodes_of(ctx, result, ast.ClassDef):
+                dunders.setdefault(node.name, []).extend(
+                    m for m in node.body
+                    if isinstance(m, _FUNCTIONS) and m.name.startswith("__")
+                    and m.name.endswith("__")
+                )
+        if not defs:
+            return frozenset()
+        live: set[int] = set()
+        pending: list[ast.AST] = []
+
+        def reach(name: str) -> None:
+            for node in (*defs.get(name, ()), *dunders.get(name, ())):
+                if id(node) not in live:
+                    live.add(id(node))
+                    pending.extend(node.body)
+
+        for _cell, result in ctx.code_cells:
+            if result.tree is None and not result.opaque:
+                for word in _WORD.findall(result.masked_source or ""):
+                    reach(word)
+            for magic in result.magics:
+                for word in _WORD.findall(magic.text):
+                    reach(word)
+            if result.tree is not None:
+                pending.extend(result.tree.body)
+        while pending:
+            node = pending.pop()
+            kind = type(node)
+            if kind is ast.Name:
+                if isinstance(node.ctx, ast.Load):
+                    reach(node.id)
+                continue
+            if kind is ast.Attribute:
+                reach(node.attr)
+            elif kind in _FUNCTIONS:
+                # Defining a function runs its decorators, defaults and annotations only.
+                if any(_decorator_name(d) in _CALLING_DECORATORS for d in node.decorator_list):
+                    reach(node.name)
+                pending.extend(node.decorator_list)
+                pending.extend(_signature_parts(node))
+                continue
+            pending.extend(child_nodes(node))
+        unreached = [node for named in defs.values() for node in named if id(node) not in live]
+        return frozenset(
+            id(call) for node in unreached for stmt in node.body for call in walk_calls(stmt)
+        )
+
+    return ctx.memo("unreached_calls", build)
+
+
+def _decorator_name(node: ast.AST) -> str:
+    node = node.func if isinstance(node, ast.Call) else node
+    name = dotted(node) or ""
+    return name.rsplit(".", 1)[-1]
+
+
+def _signature_parts(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AST]:
+    """What a ``def`` statement evaluates: default values and annotations."""
+    args = node.args
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+    parts: list[ast.AST] = [*args.defaults, *(d for d in args.kw_defaults if d is not None)]
+    parts += [a.annotation for a in every if a is not None and a.annotation is not None]
+    if node.returns is not None:
+        parts.append(node.returns)
+    return parts
+
+
+@functools.lru_cache(maxsize=256)
+def star_import_names(module: str) -> frozenset[str] | None:
+    """The names ``from module import *`` binds, when they can be known without running
+    the module's Python code: those of a standard library module written in C (``math``,
+    imported to list them), else those the source of a pure-Python module binds (its
+    literal ``__all__``, else its public top-level names, star imports followed). None when
+    they cannot be known, and the star import may bind any name: a relative or unknown
+    module, a third-party extension module, a computed ``__all__``. Whatever this process
+    has imported already, the answer is the same."""
+    return _star_names(module, frozenset())
+
+
+def _star_names(module: str, seen: frozenset[str]) -> frozenset[str] | None:
+    if module == "os.path":
+        module = os.path.__name__  # posixpath or ntpath: what os imports as os.path
+    if not module or module.startswith(".") or module in seen:
+        return None
+    spec = _find_spec(module)
+    if spec is None and module not in sys.builtin_module_names:
+        return None
+    if module in sys.builtin_module_names or (
+        isinstance(spec.loader, importlib.machinery.ExtensionFileLoader)
+        and module.split(".")[0] in getattr(sys, "stdlib_module_names", ())
+    ):
+        loaded = importlib.import_module(module)
+        names = getattr(loaded, "__all__", None)
+        if names is None:
+            names = [name for name in vars(loaded) if not name.startswith("_")]
+        return frozenset(names) if all(isinstance(n, str) for n in names) else None
+    if not isinstance(spec.origin, str) or not spec.origin.endswith(".py"):
+        return None
+    try:
+        with open(spec.origin, encoding="utf-8") as file:
+            source = file.read()
+        tree = ast.parse(source)
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return None
+    if "globals()" in source:
+        return None
+    package = module if spec.submodule_search_locations else module.rpartition(".")[0]
+    return _public_names(tree, package, seen | {module})
+
+
+def _find_spec(module: str):
+    """The spec of ``module`` on sys.path, found without importing its packages."""
+    parts = module.split(".")
+    try:
+        spec = importlib.machinery.PathFinder.find_spec(parts[0])
+        for depth in range(2, len(parts) + 1):
+            if spec is None or not spec.submodule_search_locations:
+                return None
+            spec = importlib.machinery.PathFinder.find_spec(
+                ".".join(parts[:depth]), list(spec.submodule_search_locations)
+            )
+    except (ImportError, ValueError):
+        return None
+    return spec
+
+
+def _public_names(tree: ast.Module, package: str, seen: frozenset[str]) -> frozenset[str] | None:
+    """What a star import of the module ``tree`` binds (see ``star_import_names``)."""
+    exported: list[str] | None = None
+    bound: set[str] = set()
+    for stmt, top in _module_statements(tree.body, top=True):
+        targets: list[ast.AST] = []
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(stmt.name)
+        elif isinstance(stmt, ast.Import | ast.ImportFrom):
+            for alias in stmt.names:
+                if alias.name != "*":
+                    bound.add(alias.asname or alias.name.split(".")[0])
+                    continue
+                star = _star_names(_absolute(stmt, package), seen)
+                if star is None:
+                    return None
+                bound |= star
+        elif isinstance(stmt, ast.Assign):
+            targets = stmt.targets
+        elif isinstance(stmt, ast.AnnAssign | ast.AugAssign):
+            targets = [stmt.target]
+        names = {node.id for t in targets for node in ast.walk(t) if isinstance(node, ast.Name)}
+        bound |= names
+        if "__all__" not in names:
+            continue
+        value = getattr(stmt, "value", None)
+        if not top or len(targets) != 1 or not isinstance(value, ast.List | ast.Tuple) or not all(
+            isinstance(e, ast.Constant) and isinstance(e.value, str) for e in value.elts
+        ):
+            return None  # computed, or assigned under a condition
+        listed = [e.value for e in value.elts]
+        exported = (exported or []) + listed if isinstance(stmt, ast.AugAssign) else listed
+    if exported is not None:
+        return frozenset(exported)
+    return frozenset(name for name in bound if not name.startswith("_"))
+
+
+def _absolute(node: ast.ImportFrom, package: str) -> str:
+    """The module a ``from ... import`` in a module of ``package`` names ("" when above it)."""
+    if not node.level:
+        return node.module or ""
+    parts = package.split(".") if package else []
+    if node.level - 1 >= len(parts):
+        return ""
+    base = parts[: len(parts) - (node.level - 1)]
+    return ".".join([*base, node.module] if node.module else base)
+
+
+def _module_statements(body: list[ast.stmt], top: bool):
+    """(statement, whether at the top level) for the statements a module runs on import,
+    in source order: those of compound statements too, not those of functions and classes."""
+    for stmt in body:
+        yield stmt, top
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        nested = [*getattr(stmt, "body", ()), *getattr(stmt, "orelse", ()),
+                  *getattr(stmt, "finalbody", ())]
+        for part in (*getattr(stmt, "handlers", ()), *getattr(stmt, "cases", ())):
+            nested += part.body
+        yield from _module_statements(nested, top=False)
 
 
 def tree_nodes(ctx: LintContext, result: CellAnalysis) -> list[ast.AST]:

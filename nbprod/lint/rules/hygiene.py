@@ -9,7 +9,7 @@ import re
 
 from ...analysis import ALWAYS_DEFINED, CellAnalysis
 from ..rule import Applicability, Rule, Severity
-from ._helpers import Span, span
+from ._helpers import Span, span, star_import_names
 
 __all__ = ["RULES"]
 
@@ -37,6 +37,13 @@ def _import_bound(result: CellAnalysis) -> set[str]:
     return bound
 
 
+def _may_bind(module: str, name: str) -> bool:
+    """Whether ``from module import *`` may bind ``name`` (any name, when what it binds
+    cannot be known)."""
+    names = star_import_names(module)
+    return names is None or name in names
+
+
 class ExecutionOutOfOrder(Rule):
     """## What it does
     Checks that the code cells were executed top to bottom: each stored execution count is
@@ -47,8 +54,10 @@ class ExecutionOutOfOrder(Rule):
 
     Only a notebook whose counts can tell an order is judged: one with at least two
     different counts above 0. Notebooks saved by Colab and by some exporters carry the same
-    count (often 0) on every cell; they have no order to judge. A count equal to the one
-    above it is not taken as out of order (an exporter's, or a restart's).
+    count (often 0) on every cell; they have no order to judge. A count that repeats (the
+    kernel restarted between runs, or an exporter's) does not stop the judging: a count
+    equal to the highest one above it is not taken as out of order, and the finding then
+    does not say how many executions are missing (it cannot be known).
 
     ## Why is this bad?
     Outputs saved from an out-of-order session may depend on state that a top-to-bottom
@@ -203,7 +212,11 @@ class UnexecutedCell(Rule):
 class UsedBeforeDefined(Rule):
     """## What it does
     Checks for names read in a cell above the first cell that defines them (top-to-bottom
-    order, the order "Run All" and papermill use).
+    order, the order "Run All" and papermill use). A name read after a star import
+    (`from math import *` in an earlier cell, or above the read in the same cell) that the
+    import may bind is not reported: one of the module's names when nbprod can list them
+    without running the module (the standard library, a module with a literal `__all__`),
+    any name otherwise.
 
     ## Why is this bad?
     It works in the session where the lower cell was run first, and raises `NameError` on a
@@ -236,7 +249,18 @@ class UsedBeforeDefined(Rule):
 
     def check(self, ctx):
         cells = {c.index: c for c in ctx.nb.cells}
+        stars = [
+            (cell.index, line, module)
+            for cell, result in ctx.code_cells
+            for module, line in result.star_imports
+        ]
         for index, name, line, definer in ctx.analysis.used_before_defined():
+            if any(
+                (cell < index or (cell == index and star <= line))
+                and _may_bind(module, name)
+                for cell, star, module in stars
+            ):
+                continue  # `from m import *` above the use may define the name
             result = ctx.analysis.of(index)
             where = _name_span(result, name, line)
             below = "further down this cell" if definer == index else f"in {cells[definer].label}"
@@ -413,7 +437,9 @@ class ErrorOutput(Rule):
 
 class EmptyCell(Rule):
     """## What it does
-    Checks for cells whose source is empty or only whitespace.
+    Checks for cells whose source is empty or only whitespace, and that have no tags. An
+    empty cell with a tag means something: an empty `parameters` cell is where papermill
+    injects the run's values, and nbprod's own tags (`export`, `step:<name>`...) mark it.
 
     Off by default: an empty cell changes no result, and most notebooks end with one.
     `nbprod lint --select NB008 --fix` deletes them all.
@@ -431,7 +457,7 @@ class EmptyCell(Rule):
     Delete the cell.
 
     ## Fix safety
-    The fix deletes the empty cell; an empty cell does nothing, so it is safe.
+    The fix deletes the empty cell; an empty cell without tags does nothing, so it is safe.
     """
 
     code = "NB008"
@@ -442,7 +468,7 @@ class EmptyCell(Rule):
 
     def check(self, ctx):
         for cell in ctx.nb.cells:
-            if not cell.source.strip() and not cell.outputs:
+            if not cell.source.strip() and not cell.outputs and not cell.tags:
                 yield self.diagnostic(ctx, cell, "Empty cell", fix_title="Delete the empty cell")
 
     def fix(self, ctx, diagnostic):
@@ -450,7 +476,8 @@ class EmptyCell(Rule):
         position = (diagnostic.cell or 0) - 1
         if 0 <= position < len(cells):
             cell = cells[position]
-            if cell.get("id") == diagnostic.cell_id and not str(cell.get("source", "")).strip():
+            if (cell.get("id") == diagnostic.cell_id and not str(cell.get("source", "")).strip()
+                    and not cell.get("metadata", {}).get("tags")):
                 del cells[position]
 
 

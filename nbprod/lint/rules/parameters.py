@@ -51,6 +51,24 @@ def _assignments(tree: ast.Module):
             yield stmt.target.id, stmt
 
 
+def _plain_literal_assignment(stmt: ast.stmt) -> bool:
+    """A chained (``a = b = 1``) or tuple (``x, y = 1, 2``) assignment of literals to names."""
+    if not isinstance(stmt, ast.Assign) or not _is_literal(stmt.value):
+        return False
+    for target in stmt.targets:
+        if isinstance(target, ast.Name):
+            continue
+        if not isinstance(target, (ast.Tuple, ast.List)) or not all(
+            isinstance(item, ast.Name) for item in target.elts
+        ):
+            return False
+        if not isinstance(stmt.value, (ast.Tuple, ast.List)) or len(stmt.value.elts) != len(
+            target.elts
+        ):
+            return False
+    return True
+
+
 def _is_docstring(stmt: ast.stmt) -> bool:
     return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
 
@@ -355,7 +373,8 @@ class ParametersCellNotFirst(Rule):
 class ParametersCellHasCode(Rule):
     """## What it does
     Checks that the `parameters` cell only assigns values: no calls, loops, imports or
-    other statements.
+    other statements. Chained (`a = b = 1`) and tuple (`x, y = 1, 2`) assignments of
+    literals to names are assignments too.
 
     ## Why is this bad?
     Papermill injects the run's values in a new cell right after the `parameters` cell.
@@ -388,7 +407,8 @@ class ParametersCellHasCode(Rule):
                 continue
             assigned = {id(stmt) for _name, stmt in _assignments(result.tree)}
             for stmt in result.tree.body:
-                if id(stmt) in assigned or _is_docstring(stmt) or isinstance(stmt, ast.Pass):
+                if (id(stmt) in assigned or _is_docstring(stmt) or isinstance(stmt, ast.Pass)
+                        or _plain_literal_assignment(stmt)):
                     continue
                 yield self.diagnostic(
                     ctx,

@@ -22,7 +22,15 @@ from ..installed import module_distributions
 from ..installed import prepare as prepare_installed
 from ..probe import FileProbe
 from ..rule import Applicability, LintContext, Rule, Severity
-from ._helpers import cell_calls, keyword, magic_span, nodes_of, span, string_constants
+from ._helpers import (
+    cell_calls,
+    keyword,
+    magic_span,
+    nodes_of,
+    span,
+    string_constants,
+    unreached_calls,
+)
 from .secrets import quoted
 
 try:  # pragma: no cover - depends on the Python version
@@ -164,8 +172,17 @@ _REQUIREMENT_SPEC = re.compile(
 )
 
 
+def _harmless_pip_option(word: str) -> bool:
+    """Whether ``word`` is options of `pip install` that change nothing about what gets
+    installed; combined short flags (`-Uqq`) count as the flags they combine."""
+    if word in _HARMLESS_PIP_OPTIONS:
+        return True
+    return (len(word) > 2 and word[0] == "-" and word[1:].isalpha()
+            and all(f"-{flag}" in _HARMLESS_PIP_OPTIONS for flag in word[1:]))
+
+
 def movable_requirements(line: str) -> list[str] | None:
-    """The requirements a plain `pip install` line installs (`!pip install -q xgboost
+    """The requirements a plain `pip install` line installs (`!pip install -Uq xgboost
     "pandas>=2"` gives `["xgboost", "pandas>=2"]`); None when the line does more than that
     (another installer, other options, files, URLs, variables, several commands)."""
     try:
@@ -178,7 +195,7 @@ def movable_requirements(line: str) -> list[str] | None:
             break
     else:
         return None
-    specs = [w for w in arguments if w not in _HARMLESS_PIP_OPTIONS]
+    specs = [w for w in arguments if not _harmless_pip_option(w)]
     if not specs or not all(_REQUIREMENT_SPEC.fullmatch(w) for w in specs):
         return None
     return specs
@@ -250,10 +267,12 @@ class InstallInNotebook(Rule):
     install the environment before starting Jupyter.
 
     ## Fix safety
-    A plain `pip install` of named packages is moved: the packages not yet declared are
-    added to the project's requirements.txt (at the project root, else beside the
-    notebook), else to `[project] dependencies` in its pyproject.toml (an edit checked by
-    parsing the file again); the line is commented out with a note saying where they went.
+    A plain `pip install` of named packages (its only options being ones that change
+    nothing about what is installed: `-q`, `-U`, `--user`..., combined as in `-Uqq` or
+    not) is moved: the packages not yet declared are added to the project's
+    requirements.txt (at the project root, else beside the notebook), else to `[project]
+    dependencies` in its pyproject.toml (an edit checked by parsing the file again); the
+    line is commented out with a note saying where they went.
     This fix is safe: the project now declares what the notebook installed. When the
     project declares no dependencies at all, the fix creates a requirements.txt at the
     project root, and it is unsafe: a file listing only this notebook's installs would
@@ -362,7 +381,12 @@ def _in_notebook_order(ctx: LintContext, path: Path, text: str) -> str:
 
 class ChangeDirectory(Rule):
     """## What it does
-    Checks for changes of the working directory: `%cd`, `cd` (automagic), `os.chdir()`.
+    Checks for changes of the working directory: `%cd`, `cd` (automagic), `os.chdir()`,
+    where a top-to-bottom run executes them: `os.chdir()` at the top level of a cell
+    (lambdas included), or in a function that the notebook calls (directly or through
+    other functions, or passes on). A function that nothing in the notebook refers to
+    never runs, and its `os.chdir()` is not reported (an nbdev command exported from the
+    notebook, for instance).
 
     ## Why is this bad?
     Jupyter and papermill run a notebook from its own folder. After a `cd`, every relative
@@ -398,7 +422,7 @@ class ChangeDirectory(Rule):
             if result.tree is None:
                 continue
             for call, name in cell_calls(ctx, cell, result):
-                if name == "os.chdir":
+                if name == "os.chdir" and id(call) not in unreached_calls(ctx):
                     yield self.diagnostic(
                         ctx,
                         cell,

@@ -7,7 +7,15 @@ import ast
 from ...analysis import ALWAYS_DEFINED, CellAnalysis
 from ...notebook import Cell
 from ..rule import LintContext, Rule, Severity
-from ._helpers import call_name, cell_calls, magic_span, span, walk_calls
+from ._helpers import (
+    call_name,
+    cell_calls,
+    magic_span,
+    span,
+    star_import_names,
+    unreached_calls,
+    walk_calls,
+)
 from .secrets import quoted
 
 __all__ = ["RULES"]
@@ -36,6 +44,28 @@ def _notebook_only(ctx: LintContext) -> set[str]:
     return ctx.memo(
         "notebook_only", lambda: _defined_in(ctx, False) - _defined_in(ctx, True) - ALWAYS_DEFINED
     )
+
+
+def _star_imports(ctx: LintContext) -> list[tuple[int, int, str]]:
+    """(cell index, line, module) of each star import (`from os.path import *`) in an
+    export cell."""
+    return ctx.memo("export_star_imports", lambda: [
+        (cell.index, line, module) for cell, result in _export_cells(ctx)
+        for module, line in result.star_imports
+    ])
+
+
+def _star_may_provide(ctx: LintContext, name: str, cell: int, line: int | None) -> bool:
+    """Whether a star import in an export cell may give the module ``name``: one that runs
+    before ``line`` of ``cell`` (any one when ``line`` is None: a function body runs after
+    the whole module) and binds the name, or binds names that cannot be known."""
+    for index, star, module in _star_imports(ctx):
+        if line is not None and (index > cell or (index == cell and star > line)):
+            continue
+        names = star_import_names(module)
+        if names is None or name in names:
+            return True
+    return False
 
 
 class MagicInExportCell(Rule):
@@ -164,7 +194,9 @@ def _name_loads(node: ast.AST, names: set[str]):
 class FunctionReadsNotebookGlobal(Rule):
     """## What it does
     Checks functions and classes in `export` cells for globals they read that only
-    non-exported cells define.
+    non-exported cells define. A name that a star import in an exported cell may bind
+    (`from os.path import *`) is not reported: one of the module's names when nbprod can
+    list them without running the module, any name otherwise (`from fastcore.all import *`).
 
     ## Why is this bad?
     In the notebook the global exists because an earlier cell made it. The exported
@@ -203,7 +235,10 @@ class FunctionReadsNotebookGlobal(Rule):
             for stmt in result.tree.body:
                 if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                     continue
-                reads = result.functions.get(stmt.name, set()) & missing
+                reads = {
+                    name for name in result.functions.get(stmt.name, set()) & missing
+                    if not _star_may_provide(ctx, name, cell.index, None)
+                }
                 reported: set[str] = set()
                 for node in _name_loads(stmt, reads):
                     if node.id in reported:
@@ -221,7 +256,9 @@ class FunctionReadsNotebookGlobal(Rule):
 class ExportUsesNotebookGlobal(Rule):
     """## What it does
     Checks top-level code of `export` cells (constants, default values, decorators, base
-    classes) for names that only non-exported cells define.
+    classes) for names that only non-exported cells define. A name that a star import in
+    an exported cell above it (an earlier export cell, or higher in the same one) may bind
+    is not reported, as for NB303.
 
     ## Why is this bad?
     Importing the exported module evaluates that code without the notebook's other cells:
@@ -251,7 +288,7 @@ class ExportUsesNotebookGlobal(Rule):
             if result.tree is None:
                 continue
             for name, line in sorted(result.uses.items(), key=lambda item: item[1]):
-                if name not in missing:
+                if name not in missing or _star_may_provide(ctx, name, cell.index, line):
                     continue
                 hits = [
                     n for n in _name_loads(result.tree, {name}) if n.lineno == line
@@ -269,7 +306,11 @@ class ExportUsesNotebookGlobal(Rule):
 class InteractiveInput(Rule):
     """## What it does
     Checks for calls that wait for a person at the keyboard: `input()`,
-    `getpass.getpass()`.
+    `getpass.getpass()`, where a top-to-bottom run executes them: at the top level of a
+    cell (lambdas included), or in a function that the notebook calls (directly or through
+    other functions, or passes on: `map(ask, names)`). A function that nothing in the
+    notebook refers to never runs, and its calls are not reported (an nbdev command
+    exported from the notebook, for instance).
 
     ## Why is this bad?
     Papermill, `nbprod run`, pipelines and CI have nobody at the keyboard: the run hangs
@@ -295,7 +336,7 @@ class InteractiveInput(Rule):
     def check(self, ctx):
         for cell, result in ctx.python_cells:
             for call, name in cell_calls(ctx, cell, result):
-                if name in ("input", "getpass.getpass"):
+                if name in ("input", "getpass.getpass") and id(call) not in unreached_calls(ctx):
                     yield self.diagnostic(
                         ctx,
                         cell,
