@@ -719,7 +719,40 @@ REMOVED_FREQUENCIES = {
 _FREQUENCY_RE = re.compile(r"^(\d*)([A-Z]+)(-[A-Z]{3})?$")
 # The new aliases of period-end offsets, which periods do not take ('ME' is not a period).
 _PERIOD_END = frozenset({"ME", "BME", "SME", "CBME", "QE", "BQE", "YE", "BYE"})
-_PERIOD_NAMES = re.compile(r"\b(?:period_range|PeriodIndex|PeriodDtype|Period|to_period)\b")
+_PERIOD_WORDS = frozenset({"period_range", "PeriodIndex", "PeriodDtype", "Period", "to_period"})
+
+
+def _from_periods(node: ast.AST, periods: set[str]) -> bool:
+    """Whether the expression mentions a period constructor or a name bound to periods."""
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name) and (child.id in periods or child.id in _PERIOD_WORDS):
+            return True
+        if isinstance(child, ast.Attribute) and child.attr in _PERIOD_WORDS:
+            return True
+    return False
+
+
+def _period_names(ctx) -> set[str]:
+    """The names the notebook binds to values computed from periods, through any number of
+    assignments (``ps = pd.Series(..., index=pd.period_range(...))``, ``m = ps.resample(...)``;
+    ``df.index = ...to_period()`` binds ``df``)."""
+    assignments = []
+    for _cell, result in ctx.python_cells:
+        for node in nodes_of(ctx, result, ast.Assign, ast.AnnAssign, ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = {base.id for target in targets for base in ast.walk(target)
+                     if isinstance(base, ast.Name)}
+            if node.value is not None and names:
+                assignments.append((names, node.value))
+    found: set[str] = set()
+    grew = True
+    while grew:
+        grew = False
+        for names, value in assignments:
+            if not names <= found and _from_periods(value, found):
+                found |= names
+                grew = True
+    return found
 # Calls whose frequency argument is an offset: (first positional, keyword).
 _FREQUENCY_CALLS = {
     "date_range": "freq", "bdate_range": "freq", "resample": "rule", "asfreq": "freq",
@@ -761,10 +794,10 @@ class RemovedFrequencyAlias(Rule):
     ```
 
     Periods keep the old period-end aliases: for a `PeriodIndex`, `'M'` and `'Q'` are right
-    and `'ME'` is an error. Which index a `resample` or `asfreq` sees is not in the code, so
-    in a notebook that works with periods (`pd.period_range`, `pd.Period`, `PeriodIndex`,
-    `.to_period()`) the period-end aliases are not reported; the others (`'H'`, `'T'`...)
-    are, as periods dropped them too.
+    and `'ME'` is an error. A `resample` or `asfreq` on a value the notebook computed from
+    periods (`pd.period_range`, `pd.Period`, `PeriodIndex`, `.to_period()`, or a name
+    assigned from one of those, at any remove) is not reported for a period-end alias; the
+    other aliases (`'H'`, `'T'`...) are, as periods dropped them too.
 
     ## Fix safety
     The fix writes the new alias, which means the same offset (pandas has both since 2.2,
@@ -783,8 +816,7 @@ class RemovedFrequencyAlias(Rule):
 
         if not removed_here("pandas", "3.0"):
             return
-        periods = any(_PERIOD_NAMES.search(result.masked_source)
-                      for _cell, result in ctx.python_cells)
+        periods: set[str] | None = None  # names bound to period data, found when needed
         for cell, result in ctx.python_cells:
             for call, _name in cell_calls(ctx, cell, result):
                 func = call.func
@@ -795,8 +827,11 @@ class RemovedFrequencyAlias(Rule):
                 match = _FREQUENCY_RE.match(literal.value) if literal is not None else None
                 if match is None or match.group(2) not in REMOVED_FREQUENCIES:
                     continue
-                if periods and REMOVED_FREQUENCIES[match.group(2)] in _PERIOD_END:
-                    continue  # maybe a PeriodIndex, for which the old alias is right
+                if REMOVED_FREQUENCIES[match.group(2)] in _PERIOD_END and isinstance(
+                        func, ast.Attribute):
+                    periods = _period_names(ctx) if periods is None else periods
+                    if _from_periods(func.value, periods):
+                        continue  # a PeriodIndex, for which the old alias is right
                 count, alias, anchor = match.group(1), match.group(2), match.group(3) or ""
                 new = f"{count}{REMOVED_FREQUENCIES[alias]}{anchor}"
                 where = span(result, literal)

@@ -201,3 +201,6 @@ def test_period_end_aliases_are_left_alone_in_a_notebook_that_works_with_periods
     assert [(d.code, d.line) for d in found] == [("NB510", 5)]  # 'H' is gone for periods too
     without_periods = cell.replace("pd.period_range", "pd.date_range")
     assert [d.line for d in codes_of(without_periods, select=("NB510",))] == [3, 4, 5]
+    # Periods elsewhere in the notebook do not hide a resample of datetime data.
+    beside = without_periods + "\nquarters = pd.period_range('2020', periods=4, freq='Q')"
+    assert [d.line for d in codes_of(beside, select=("NB510",))] == [3, 4, 5]
