@@ -162,7 +162,6 @@ def reproduce(
     LockError
         When the run's environment cannot be locked or built.
     """
-    from ..params.redact import REDACTED
     from ..store import open_project_store
     from ..store.diff import diff_data, diff_environment
     from ..store.environment import capture_environment
@@ -176,6 +175,7 @@ def reproduce(
     if not old_output.is_file():
         raise StoreError(f"run {full_id} has no output notebook to compare with (status"
                          f" {original.get('status')}); pick a finished run")
+    values = _recorded_values(full_id, original.get("parameters") or {}, parameters or {})
     notebook = original.get("notebook") or {}
     nb_path = Path(store.root) / notebook.get("path", "")
     notes: list[str] = []
@@ -207,15 +207,6 @@ def reproduce(
     if on_report is not None:
         on_report(environment, data, notes)
 
-    values = dict(original.get("parameters") or {})
-    for name, value in list(values.items()):
-        if value == REDACTED:
-            if parameters is None or name not in parameters:
-                raise ParameterError(
-                    f"run {full_id}: parameter {name!r} was redacted (a secret); give it again"
-                    f" with -p {name} VALUE"
-                )
-    values.update(parameters or {})
     texts = {name for name, value in values.items() if isinstance(value, str)}
     result = run_notebook(
         nb_path, values, store=store, text_parameters=texts, kind="reproduce", parent=full_id,
@@ -229,6 +220,34 @@ def reproduce(
         predicted = drift_findings(source, nb_path, difference.cell)
     return ReproduceResult(original, result, environment, data, difference, notes, setup,
                            predicted)
+
+
+def _recorded_values(run_id: str, recorded: dict[str, Any], given: dict[str, Any]
+                     ) -> dict[str, Any]:
+    """The run's parameters, with the values of the redacted ones (secrets) from ``given``.
+
+    A value given for any other parameter is refused: a reproduction with another value
+    would be compared with the run as if it were the same run, and called a match.
+    """
+    from ..params.redact import REDACTED
+
+    for name in given:
+        if name not in recorded:
+            raise ParameterError(
+                f"run {run_id} has no parameter {name!r}; -p gives the value of a redacted"
+                f" parameter (a secret), and this run's are:"
+                f" {', '.join(n for n, v in recorded.items() if v == REDACTED) or 'none'}")
+        if recorded[name] != REDACTED:
+            raise ParameterError(
+                f"run {run_id}: parameter {name!r} was recorded ({recorded[name]!r}), and a"
+                " reproduction runs with the recorded values; -p is only for redacted ones"
+                f" (secrets). To run with {name}={given[name]}, use nbprod run")
+    for name, value in recorded.items():
+        if value == REDACTED and name not in given:
+            raise ParameterError(
+                f"run {run_id}: parameter {name!r} was redacted (a secret); give it again"
+                f" with -p {name} VALUE")
+    return {**recorded, **given}
 
 
 def _check_reproducible(original: dict, old_output: Path) -> None:

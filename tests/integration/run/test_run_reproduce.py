@@ -42,3 +42,14 @@ def test_reproduce_matches_then_reports_changed_data(project, run_cli):
     text = run_cli("reproduce", run_id, "--rtol", "0.5", cwd=project)
     assert text.exit_code == 0, text.output  # within a loose tolerance, the rows count matches
     assert "data: data/in.csv changed since the run" in text.stderr
+
+    # -p gives redacted values only: another value for a recorded parameter is not the run.
+    runs_before = run_cli("runs", "list", "--output-format", "json", cwd=project).stdout
+    other = run_cli("reproduce", run_id, "-p", "scale", "3", cwd=project)
+    assert other.exit_code == 2
+    assert (f"error: run {run_id}: parameter 'scale' was recorded (2.0), and a reproduction"
+            " runs with the recorded values") in other.stderr
+    unknown = run_cli("reproduce", run_id, "-p", "sclae", "3", cwd=project)
+    assert unknown.exit_code == 2
+    assert f"run {run_id} has no parameter 'sclae'" in unknown.stderr
+    assert run_cli("runs", "list", "--output-format", "json", cwd=project).stdout == runs_before
