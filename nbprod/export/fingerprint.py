@@ -46,14 +46,20 @@ def fingerprint(nb: Notebook, layout: Layout) -> str:
 
     ``strict`` is left out: it decides whether a cell that cannot be exported refuses the
     export or is left out, never what an export that succeeds writes, so ``export --strict``
-    and ``export --check`` agree on files that are up to date.
+    and ``export --check`` agree on files that are up to date. So is the text of markdown
+    and raw cells, which no export reads: editing the prose of a notebook leaves its
+    generated files (and the service ``nbprod serve`` checks) up to date. Their places
+    count, as the code cells' numbers do.
     """
     digest = hashlib.sha256(_generator_digest().encode())
     settings = replace(layout.config, strict=False)
     digest.update(repr((layout.notebook, astuple(settings), str(layout.module_path),
                         layout.module_import, nb.node.get("nbformat_minor"))).encode())
     for cell in nb.cells:
-        digest.update(repr((cell.cell_type, cell.id, cell.tags, cell.source)).encode())
+        if cell.cell_type == "code":
+            digest.update(repr((cell.cell_type, cell.id, cell.tags, cell.source)).encode())
+        else:
+            digest.update(repr((cell.cell_type,)).encode())
     return digest.hexdigest()[:32]
 
 

@@ -219,3 +219,21 @@ def test_two_notebooks_generating_one_file_are_refused(tmp_path, notebook_factor
     assert result.exit_code == 2
     assert "both generate same.py" in result.output
     assert not (tmp_path / "same.py").exists()
+
+
+def test_editing_the_prose_leaves_the_generated_files_up_to_date(run_cli, tmp_path,
+                                                                 notebook_factory):
+    """Markdown is never exported: a sentence added to a title must not fail CI's --check
+    (nor make serve refuse the service)."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "demo"\n')
+    title = {"source": "# Train", "cell_type": "markdown"}
+    path = notebook_factory("nb.ipynb", title, EXPORT, TEST)
+    assert run_cli("export", path).exit_code == 0
+    nb = json.loads(path.read_text())
+    nb["cells"][0]["source"] = "# Train\n\nNow with a sentence about the data."
+    path.write_text(json.dumps(nb))
+    result = run_cli("export", "--check", path)
+    assert result.exit_code == 0, result.output
+    nb["cells"][1]["source"] = "def double(x):\n    return x * 2"  # code still counts
+    path.write_text(json.dumps(nb))
+    assert run_cli("export", "--check", path).exit_code == 1
