@@ -267,6 +267,11 @@ def reproduce_command(run_id, rtol, atol, params, timeout, store_dir, isolated, 
              " what the notebook read")
     elif result.ok:
         echo(f"reproduced: run {result.run.run_id} matches run {original}")
+    elif result.run.status == "interrupted" and result.original.get("status") != "interrupted":
+        # Stopped before it could be compared: not a mismatch, and not a reproduction either.
+        echo(f"error: the reproduction of run {original} was interrupted (run"
+             f" {result.run.run_id}); nothing was compared; run nbprod reproduce again",
+             err=True)
     else:
         assert result.difference is not None
         echo(f"error: run {result.run.run_id} does not reproduce run {original}:"

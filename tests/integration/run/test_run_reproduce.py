@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 from tests.integration.run.runhelpers import write_notebook
 
@@ -53,3 +58,29 @@ def test_reproduce_matches_then_reports_changed_data(project, run_cli):
     assert unknown.exit_code == 2
     assert f"run {run_id} has no parameter 'sclae'" in unknown.stderr
     assert run_cli("runs", "list", "--output-format", "json", cwd=project).stdout == runs_before
+
+
+def test_an_interrupted_reproduction_says_so_not_that_the_run_differs(project, run_cli):
+    nb_path = write_notebook(project, "nap.ipynb", (
+        "import os, time\nif os.path.exists('slow'):\n"
+        "    open('started', 'w').close()\n    time.sleep(60)\nprint('done')"))
+    first = run_cli("run", nb_path, "--output-format", "json", cwd=project)
+    assert first.exit_code == 0, first.output
+    run_id = json.loads(first.stdout)["run_id"]
+    (project / "slow").touch()
+    job = subprocess.Popen([sys.executable, "-m", "nbprod", "reproduce", run_id, "-q"],
+                           cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, env={**os.environ, "NBPROD_LIFELINE": ""})
+    try:
+        deadline = time.monotonic() + 60
+        while not (project / "started").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        job.send_signal(signal.SIGINT)
+        out, err = job.communicate(timeout=60)
+    finally:
+        if job.poll() is None:
+            job.kill()
+            job.communicate()
+    assert job.returncode == 3, (out, err)
+    assert f"error: the reproduction of run {run_id} was interrupted" in err, err
+    assert "does not reproduce" not in err
