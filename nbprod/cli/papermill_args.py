@@ -66,7 +66,8 @@ def output_target(positional: str | None, option: str | None) -> Path | None:
     click.UsageError
         When both are given.
     PathError
-        For papermill outputs nbprod does not write: ``-`` (stdout) and remote URLs.
+        For papermill outputs nbprod does not write: ``-`` (stdout) and remote URLs; and
+        for a path whose folder does not exist.
     """
     if positional is not None and option is not None:
         raise click.UsageError(
@@ -80,7 +81,13 @@ def output_target(positional: str | None, option: str | None) -> Path | None:
             f"output {text}: nbprod run writes a local .ipynb file; the run's notebook is in"
             " .nbprod/runs/<run_id>/output.ipynb (nbprod runs path <run_id>), copy it from there"
         )
-    return Path(target)
+    path = Path(target)
+    if not path.parent.is_dir():
+        # papermill refuses too; creating folders would turn a typo into a tree of folders.
+        raise PathError(
+            f"output {text}: the folder {path.parent} does not exist; create it first, or"
+            " give a path in an existing folder (nothing was run)")
+    return path
 
 
 def merge_parameters(

@@ -35,8 +35,11 @@ def test_bad_base64_is_a_parameter_error():
         merge_parameters((), (), (), (), ("not*base64",))
 
 
-def test_output_target():
+def test_output_target(tmp_path):
     assert output_target("out.ipynb", None).name == "out.ipynb"
+    with pytest.raises(PathError, match="the folder .*typo/sub does not exist; create it first"):
+        output_target(str(tmp_path / "typo" / "sub" / "out.ipynb"), None)
+    assert not (tmp_path / "typo").exists()
     assert output_target(None, "o.ipynb").name == "o.ipynb"
     assert output_target(None, None) is None
     with pytest.raises(click.UsageError):
