@@ -105,6 +105,7 @@ def merge_parameters(
     ParameterError
         For a YAML string, base64 text or file that is not a mapping of names to values.
     """
+    from ..params.coerce import RawText
     from ..params.files import load_parameter_file, parameter_mapping
 
     values: dict[str, Any] = {}
@@ -119,7 +120,7 @@ def merge_parameters(
         values[name] = value
         texts.add(name)
     for name, value in raw_params:
-        values[name] = value  # text that stays text: a str value, never parsed
+        values[name] = RawText(value)  # text that stays text: a str value, never parsed
         texts.discard(name)
     return values, texts
 

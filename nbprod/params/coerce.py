@@ -23,6 +23,7 @@ from .redact import REDACTED, is_secret, json_safe
 
 __all__ = [
     "ParamInfo",
+    "RawText",
     "TypeSpec",
     "coerce",
     "coerce_text",
@@ -258,6 +259,13 @@ def resolve(
     return values
 
 
+class RawText(str):
+    """A value given with ``-r``: text that stays text, never parsed. Only a mark, so that a
+    type error can say where the text came from."""
+
+    __slots__ = ()
+
+
 def coerce(info: ParamInfo, value: Any, *, from_text: bool, where: str = "notebook") -> Any:
     """Convert one value to the parameter's declared type.
 
@@ -271,6 +279,9 @@ def coerce(info: ParamInfo, value: Any, *, from_text: bool, where: str = "notebo
     except (ValueError, TypeError) as exc:
         shown = REDACTED if is_secret(info.name) else _preview(value)
         detail = f": {exc}" if str(exc) else ""
+        if isinstance(value, RawText):
+            detail += f" (-r keeps a value as text; pass -p {info.name} VALUE to read it as" \
+                      f" {expected(info)})"
         raise ParameterError(
             f"{where}: parameter {info.name!r} expects {expected(info)}, got {shown}{detail}"
         ) from None

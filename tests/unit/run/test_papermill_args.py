@@ -56,3 +56,12 @@ def test_papermill_only_options_are_named_with_what_to_do(run_cli, tmp_path, opt
     assert result.exit_code == 2
     assert f"{option} is a papermill option nbprod run does not take" in result.output
     assert "docs/migration.md" in result.output
+
+
+def test_a_raw_value_for_a_typed_parameter_says_that_r_keeps_text(run_cli, tmp_path,
+                                                                  notebook_factory):
+    path = notebook_factory("nb.ipynb", {"source": "n: int = 3", "tags": ["parameters"]})
+    result = run_cli("run", path, "-r", "n", "5")
+    assert result.exit_code == 2
+    assert ("parameter 'n' expects int, got '5' (-r keeps a value as text; pass -p n VALUE to"
+            " read it as int)") in result.output
