@@ -9,6 +9,7 @@ would write is left alone, so running ``init`` twice is harmless.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-__all__ = ["CI_FILES", "GITLAB_INCLUDE", "STARTER_NOTEBOOK", "PlannedFile",
+__all__ = ["CI_FILES", "GITLAB_INCLUDE", "STARTER_NOTEBOOK", "PlannedFile", "enclosing_project",
            "missing_gitlab_include", "plan_init", "render_template", "write_init"]
 
 NOTEBOOKS_DIR = "notebooks"
@@ -67,11 +68,30 @@ def render_template(name: str, **values: object) -> str:
 EXPORT_CHECK_ALL = "git ls-files -z -- '*.ipynb' | xargs -0 -r nbprod export --check"
 
 
+def _install_lines() -> list[str]:
+    """The shell lines with which a CI job installs the project's declared requirements (the
+    packages its notebooks import, which lint's NB208 looks for): ``requirements.txt`` and
+    the ``[project]`` dependencies of ``pyproject.toml``, whichever the project has when the
+    job runs, so that the workflow does not depend on what the project holds at ``init``."""
+    # Before Python 3.11, tomli (a dependency of nbprod there) reads TOML.
+    toml = "tomllib" if sys.version_info >= (3, 11) else "tomli as tomllib"
+    dependencies = (f"import {toml}; print(*tomllib.load(open('pyproject.toml', 'rb'))"
+                    ".get('project', {}).get('dependencies', []), sep='\\n')")
+    return [
+        "if [ -f requirements.txt ]; then pip install -r requirements.txt; fi",
+        f'if [ -f pyproject.toml ]; then python -c "{dependencies}" | pip install -r /dev/stdin;'
+        " fi",
+    ]
+
+
 def _values(starter: bool) -> dict:
     """The template values: for a new project (``starter``), the starter notebook in
     ``notebooks/`` is what CI checks; for a project with notebooks of its own, the whole
     project is."""
+    install = _install_lines()
     return {
+        "install_lines": install,
+        "install_requirements": "\n".join(install),
         "nbprod_version": __version__,
         "python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
         "starter": starter,
@@ -109,13 +129,18 @@ def plan_init(root: Path, *, force: bool = False, ci: str = "github",
     ------
     PathError
         When files exist with other content (or pyproject.toml already has ``[tool.nbprod]``)
-        and ``force`` is not set; the message names every such file.
+        and ``force`` is not set; the message names every such file. When ``root`` lies
+        inside another project (``enclosing_project``), whatever ``force`` says.
     ConfigError
         When the existing pyproject.toml is not valid TOML.
     """
     values = _values(starter=not has_notebooks)
+    # What an earlier init wrote when the project had (or had not) notebooks of its own: a
+    # notebook added since changes what init would write, not what it wrote.
+    other = _values(starter=has_notebooks)
     if root.exists() and not root.is_dir():
         raise PathError(f"{root}: is a file; give the project folder")
+    _refuse_nested(root)
     planned: list[PlannedFile] = []
     conflicts: list[str] = []
     ci_file, ci_template = CI_FILES[ci]
@@ -130,13 +155,14 @@ def plan_init(root: Path, *, force: bool = False, ci: str = "github",
         target = root / relative
         if not target.exists():
             planned.append(PlannedFile(PurePosixPath(relative), text, "create"))
-        elif _read(target) == text:
-            planned.append(PlannedFile(PurePosixPath(relative), text, "unchanged"))
+        elif (current := _read(target)) in (text, render_template(template, **other)):
+            planned.append(PlannedFile(PurePosixPath(relative), current, "unchanged"))
         else:
             conflicts.append(relative)
             planned.append(PlannedFile(PurePosixPath(relative), text, "replace"))
     section = render_template("pyproject.toml.j2", **values)
-    pyproject = _plan_pyproject(root / "pyproject.toml", section, force)
+    pyproject = _plan_pyproject(root / "pyproject.toml", section, force,
+                                earlier=render_template("pyproject.toml.j2", **other))
     if pyproject.action == "replace":
         conflicts.append("pyproject.toml ([tool.nbprod] exists)")
     planned.append(pyproject)
@@ -150,6 +176,66 @@ def plan_init(root: Path, *, force: bool = False, ci: str = "github",
             " content; pass --force to replace"
         )
     return planned
+
+
+def enclosing_project(root: Path) -> tuple[Path, str] | None:
+    """The project ``root`` lies inside, and why it is one, or None: the nearest folder above
+    ``root`` whose pyproject.toml has a ``[tool.nbprod]`` section, or the top of the git work
+    tree ``root`` is in (CI services read their files there only). The search stops at
+    ``NBPROD_CEILING_DIRECTORIES``, as the configuration's does, and at a git work tree's
+    top: a repository of its own is a project of its own."""
+    from .gitignore import git_work_tree
+
+    here = _absolute(root)
+    top = git_work_tree(str(here))
+    top_path = Path(top) if top is not None else None
+    ceilings = {_absolute(Path(p)) for p in
+                os.environ.get("NBPROD_CEILING_DIRECTORIES", "").split(os.pathsep) if p}
+    if here in ceilings or here == top_path:
+        return None
+    for folder in here.parents:
+        if _has_nbprod_section(folder / "pyproject.toml"):
+            return folder, "nbprod project"
+        if folder == top_path:
+            return folder, "git work tree"
+        if folder in ceilings:
+            break
+    return None
+
+
+def _refuse_nested(root: Path) -> None:
+    found = enclosing_project(root)
+    if found is None:
+        return
+    folder, kind = found
+    where = ("its pyproject.toml has [tool.nbprod]" if kind == "nbprod project"
+             else "CI services read their files at the top of a repository only")
+    raise PathError(
+        f"{root}: is inside the {kind} at {folder} ({where}); run nbprod init there"
+        f" (cd {folder} && nbprod init) rather than in a folder of it"
+    )
+
+
+def _absolute(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        return Path(os.path.abspath(path))
+
+
+def _has_nbprod_section(pyproject: Path) -> bool:
+    try:
+        data = pyproject.read_bytes()
+    except OSError:
+        return False
+    if b"nbprod" not in data:
+        return False
+    try:
+        document = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return b"[tool.nbprod" in data
+    tool = document.get("tool")
+    return isinstance(tool, dict) and "nbprod" in tool
 
 
 def write_init(root: Path, planned: list[PlannedFile]) -> list[PlannedFile]:
@@ -167,8 +253,10 @@ def _read(path: Path) -> str:
         raise PathError(f"{path}: cannot read: {exc}") from None
 
 
-def _plan_pyproject(path: Path, section: str, force: bool) -> PlannedFile:
-    """Append the ``[tool.nbprod]`` section, or (with ``force``) replace the existing one."""
+def _plan_pyproject(path: Path, section: str, force: bool, earlier: str = "") -> PlannedFile:
+    """Append the ``[tool.nbprod]`` section, or (with ``force``) replace the existing one;
+    the file is unchanged when it holds ``section`` or ``earlier`` (the other form init
+    writes) as it was written."""
     relative = PurePosixPath("pyproject.toml")
     if not path.exists():
         return PlannedFile(relative, section, "create")
@@ -178,7 +266,7 @@ def _plan_pyproject(path: Path, section: str, force: bool) -> PlannedFile:
         joined = text if not text or text.endswith("\n") else text + "\n"
         separator = "\n" if joined.strip() else ""
         return PlannedFile(relative, joined + separator + section, "append")
-    if section in text:
+    if section in text or (earlier and earlier in text):
         return PlannedFile(relative, text, "unchanged")
     if not force:
         return PlannedFile(relative, text, "replace")

@@ -30,8 +30,9 @@ def init_command(directory: Path, force: bool, ci: str, output_format: str) -> i
     Existing files are never overwritten without --force; pyproject.toml and .gitignore are
     extended, not replaced. Running it again changes nothing.
 
-    Exit codes: 0 done (or already set up), 2 a file exists with other content (names it) or
-    pyproject.toml is not valid TOML.
+    Exit codes: 0 done (or already set up), 2 a file exists with other content (names it),
+    pyproject.toml is not valid TOML, or DIRECTORY is inside another nbprod project or git
+    work tree (run init at its top).
     """
     from ..scaffold import (
         CI_FILES,

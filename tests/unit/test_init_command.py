@@ -50,7 +50,7 @@ def test_init_writes_a_complete_project(run_cli, tmp_path):
     assert config.section("test", TestConfig).parameters == {
         "notebooks/analysis.ipynb": {"n_samples": 100}
     }
-    assert config.section("lint", LintConfig).select == ("NB",)
+    assert config.section("lint", LintConfig) == LintConfig()  # the default selection
     assert config.section("export", ExportConfig).tests_dir == "tests"
     ignored = (project / ".gitignore").read_text().splitlines()
     assert ignored[2:] == [".nbprod/", ".ipynb_checkpoints/", "*.output.ipynb"]
@@ -174,7 +174,7 @@ def test_existing_nbprod_section_needs_force_and_other_tables_survive(run_cli, t
     document = tomllib.loads(pyproject.read_text())
     assert document["project"] == {"name": "demo"}
     assert document["tool"]["black"] == {"line-length": 80}
-    assert document["tool"]["nbprod"]["lint"] == {"select": ["NB"]}
+    assert document["tool"]["nbprod"]["lint"] == {}
     assert document["tool"]["nbprod"]["test"]["timeout"] == 600
     assert pyproject.read_text().count("[tool.nbprod.test]") == 1
 
@@ -228,7 +228,8 @@ def test_gitlab_jobs_parse_are_included_and_their_lint_commands_run(run_cli, tmp
 
     # The lint job's two commands, as the runner would run them in the new project.
     monkeypatch.setenv("NBPROD_CACHE_DIR", str(tmp_path / ".cache" / "nbprod"))
-    report, junit = (command.split(" > ")[0].split()[1:] for command in lint["script"])
+    report, junit = (command.split(" > ")[0].split()[1:] for command in lint["script"]
+                     if command.startswith("nbprod lint"))
     quality = run_cli(*report, cwd=tmp_path)
     assert quality.exit_code == 0 and json.loads(quality.stdout) == []
     tests = run_cli(*junit, cwd=tmp_path)
@@ -297,3 +298,140 @@ def test_a_project_with_notebooks_gets_jobs_for_all_of_them_and_no_starter(run_c
     assert gitlab.exit_code == 0, gitlab.output
     jobs = yaml.safe_load((tmp_path / ".gitlab/nbprod-ci.yml").read_text())
     assert jobs["nbprod-export-check"]["script"] == [EXPORT_CHECK_ALL]
+
+
+def write_notebook(path, *cells):
+    import nbformat
+    from notebook_builder import make_notebook
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(nbformat.writes(make_notebook(*cells)))
+    return path
+
+
+def test_init_leaves_the_default_lint_selection(run_cli, tmp_path):
+    """`select = ["NB"]` would replace the default: ruff's rules off, the habits on."""
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    assert run_cli("init", tmp_path).exit_code == 0
+    assert "select" not in tomllib.loads((tmp_path / "pyproject.toml").read_text())[
+        "tool"]["nbprod"]["lint"]
+    write_notebook(tmp_path / "nb.ipynb", "import os\nprint(undefined_thing)", "")
+    result = run_cli("lint", "nb.ipynb", cwd=tmp_path)
+    assert result.exit_code == 1
+    codes = {line.split(": ")[1].split()[0] for line in result.stdout.splitlines()
+             if ":cell " in line}
+    assert {"F401", "F821"} <= codes
+    assert not codes & {"NB002", "NB008", "NB012"}
+    assert "will fail at cell 1" in result.stdout
+
+
+def test_rerun_after_adding_notebooks_is_already_set_up(run_cli, tmp_path):
+    """init's output for a project without notebooks stays its own once notebooks arrive."""
+    for ci, files in (("github", GENERATED), ("gitlab", [".gitlab/nbprod-ci.yml"])):
+        folder = tmp_path / ci
+        assert run_cli("init", folder, "--ci", ci).exit_code == 0
+        write_notebook(folder / "notebooks/train.ipynb", "x = 1")
+        first = {name: (folder / name).read_bytes() for name in files}
+        again = run_cli("init", folder, "--ci", ci)
+        assert again.exit_code == 0, again.output
+        assert "Already set up; nothing to change." in again.output
+        forced = run_cli("init", folder, "--ci", ci, "--force")
+        assert forced.exit_code == 0 and "Already set up" in forced.output
+        assert {name: (folder / name).read_bytes() for name in files} == first
+
+    # The other way round: set up over the project's notebooks, then they are gone.
+    folder = tmp_path / "had-notebooks"
+    write_notebook(folder / "analysis/explore.ipynb", "x = 1")
+    assert run_cli("init", folder).exit_code == 0
+    (folder / "analysis/explore.ipynb").unlink()
+    again = run_cli("init", folder)
+    assert again.exit_code == 0, again.output
+    assert "unchanged  .github/workflows/nbprod.yml" in again.output
+
+    # A file the user edited is still refused, notebooks or not.
+    workflow = tmp_path / "github/.github/workflows/nbprod.yml"
+    workflow.write_text(workflow.read_text() + "# mine\n")
+    refused = run_cli("init", tmp_path / "github")
+    assert refused.exit_code == 2
+    assert "refusing to overwrite .github/workflows/nbprod.yml:" in refused.output
+    assert workflow.read_text().endswith("# mine\n")
+
+
+def test_refuses_to_set_up_a_project_inside_another(run_cli, tmp_path):
+    assert run_cli("init", tmp_path).exit_code == 0
+    before = sorted(tmp_path.rglob("*"))
+    for args, cwd in (((), tmp_path / "notebooks"), (("sub/new",), tmp_path / "notebooks")):
+        result = run_cli("init", *args, cwd=cwd)
+        assert result.exit_code == 2
+        (line,) = result.output.splitlines()
+        assert f"inside the nbprod project at {tmp_path.resolve()}" in line
+        assert "run nbprod init there" in line and "Traceback" not in line
+        assert sorted(tmp_path.rglob("*")) == before  # nothing written, no folder made
+
+    # A git work tree whose top is above: the CI files would be where no CI reads them.
+    repo = tmp_path / "repo"
+    (repo / "analysis").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    nested = run_cli("init", repo / "analysis")
+    assert nested.exit_code == 2
+    assert f"inside the git work tree at {repo.resolve()}" in nested.output
+    assert sorted(p.name for p in (repo / "analysis").iterdir()) == []
+    # ...but the top of a repository of its own is a project of its own.
+    assert run_cli("init", repo).exit_code == 0
+
+
+def test_ci_lint_installs_the_project_requirements_and_the_hook_skips_nb208(run_cli,
+                                                                            tmp_path):
+    """NB208 reports packages that are not installed: CI lint must install the project's,
+    and the pre-commit hook, which cannot, must not report them."""
+    import os
+
+    gitlab_project, tmp_path = tmp_path / "gl", tmp_path / "gh"
+    assert run_cli("init", tmp_path).exit_code == 0
+    assert run_cli("init", gitlab_project, "--ci", "gitlab").exit_code == 0
+    with (tmp_path / "pyproject.toml").open("a") as config:
+        config.write('\n[project]\nname = "demo"\ndependencies = ["pandas>=2", "scikit-learn"]\n')
+    (tmp_path / "requirements.txt").write_text("seaborn\n")
+
+    # The install commands as the runner's shell runs them, with a pip that records.
+    bin_dir = tmp_path.parent / "bin"
+    bin_dir.mkdir()
+    log = tmp_path.parent / "pip.log"
+    (bin_dir / "pip").write_text(f'#!/bin/sh\necho "$@" >> {log}\n'
+                                 f'if [ "$3" = /dev/stdin ]; then cat >> {log}; fi\n')
+    (bin_dir / "pip").chmod(0o755)
+    (bin_dir / "python").symlink_to(sys.executable)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+
+    workflow = yaml.safe_load((tmp_path / ".github/workflows/nbprod.yml").read_text())
+    steps = [step.get("run", "") for step in workflow["jobs"]["lint"]["steps"]]
+    install = next(i for i, run in enumerate(steps) if "pip install" in run)
+    assert install < min(i for i, run in enumerate(steps) if "nbprod lint" in run)
+    gitlab = yaml.safe_load((gitlab_project / ".gitlab/nbprod-ci.yml").read_text())
+    lines = gitlab["nbprod-lint"]["script"]
+    first_lint = min(i for i, line in enumerate(lines) if line.startswith("nbprod lint"))
+    for script in (steps[install], "\n".join(lines[:first_lint])):
+        log.unlink(missing_ok=True)
+        done = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        recorded = log.read_text().splitlines()
+        assert "install -r requirements.txt" in recorded
+        assert {"pandas>=2", "scikit-learn"} <= set(recorded), recorded
+
+    # No dependencies declared anywhere: nothing to install, and the step still passes.
+    (tmp_path / "requirements.txt").unlink()
+    (tmp_path / "pyproject.toml").write_text("[tool.nbprod]\n")
+    done = subprocess.run(["bash", "-e", "-c", steps[install]], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+    (hook,) = yaml.safe_load((tmp_path / ".pre-commit-config.yaml").read_text())[
+        "repos"][0]["hooks"]
+    assert hook["args"] == ["--ignore", "NB208"]
+    write_notebook(tmp_path / "notebooks/uses.ipynb", "import not_installed_anywhere_xyz\n"
+                   "not_installed_anywhere_xyz.run()")
+    plain = run_cli("lint", "notebooks/uses.ipynb", cwd=tmp_path)
+    assert "NB208" in plain.stdout
+    hooked = run_cli("lint", *hook["args"], "notebooks/uses.ipynb", cwd=tmp_path)
+    assert "NB208" not in hooked.stdout, hooked.stdout
