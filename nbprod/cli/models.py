@@ -26,17 +26,25 @@ def list_command(name, store_dir, output_format) -> int:
     """
     from ..serve.registry import aliases, list_models
 
+    recorded = False
     try:
         store = _open(store_dir)
-    except StoreNotFoundError:
+    except StoreNotFoundError as exc:
+        if exc.elsewhere:  # models of notebooks run from another folder: never an empty list
+            raise
         refs, labels = [], {}
     else:
         refs, labels = list_models(store, name), aliases(store)
+        recorded = bool(refs) or (name is not None and bool(list_models(store, None)))
     rows = [ref.summary(sorted(a for a, r in labels.items()
                                if r == ref.run_id and a.split("@")[0] == ref.name))
             for ref in refs]
     if output_format == "json":
         _echo_json(rows)
+        return 0
+    if not rows and recorded:
+        click.echo(f"No model is named {name!r}; 'nbprod models list' without --name shows"
+                   " every model.", err=True)
         return 0
     if not rows:
         click.echo("No models recorded yet: call nbprod.record_model(name, model,"

@@ -16,7 +16,8 @@ PACKAGE = Path(__file__).parents[2] / "nbprod"
 #: package's own ``__init__``, its curated public API).
 FLOORS: list[set[str]] = [
     {"errors", "syntax", "lean_imports", "version"},
-    {"config", "distributions", "fsutil", "gitignore", "nbformat_v3", "template_paths"},
+    {"config", "distributions", "fsutil", "gitignore", "nbformat_v3", "splice",
+     "template_paths"},
     {"registry", "analysis", "notebook"},
     {"lint"},
     {"params", "scaffold", "markers"},

@@ -118,3 +118,20 @@ def test_models_cli(tmp_path, monkeypatch, run_cli):
     assert run_cli("models", "alias", "m@champion", "--delete").exit_code == 0
     assert json.loads(run_cli("models", "list", "--output-format", "json").output)[1][
         "aliases"] == []
+    unknown = run_cli("models", "list", "--name", "nope")
+    assert unknown.exit_code == 0
+    assert "No model is named 'nope'; 'nbprod models list' without --name" in unknown.output
+
+
+def test_models_list_names_the_store_nbprod_run_used(tmp_path, monkeypatch, run_cli):
+    """From a folder without a store, beside a project that has one, the list is not
+    simply empty: the store is named, as runs list does."""
+    project = tmp_path / "proj"
+    (project / "notebooks").mkdir(parents=True)
+    (project / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    Store.open(project).close()
+    monkeypatch.chdir(project / "notebooks")
+    (project / "notebooks" / "pyproject.toml").write_text("[project]\nname = 'inner'\n")
+    result = run_cli("models", "list")
+    assert result.exit_code == 2
+    assert "but there is one at ../.nbprod" in result.output
