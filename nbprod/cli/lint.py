@@ -97,7 +97,6 @@ def lint_command(paths, select, ignore, extend_select, extend_exclude, fix, unsa
         "lint",
         LintConfig,
         select=_split(select),
-        ignore=_split(ignore),
         extend_select=_split(extend_select),
         fix=fix or show_diff or None,
         unsafe_fixes=unsafe_fixes or None,
@@ -105,6 +104,11 @@ def lint_command(paths, select, ignore, extend_select, extend_exclude, fix, unsa
         max_size=max_size,
         ruff=False if no_ruff else None,
     )
+    if _split(ignore):
+        # As ruff: a --select starts the selection afresh; without one, --ignore adds to the
+        # configuration's ignore (a hook's --ignore NB208 keeps the project's own ignores).
+        kept = () if _split(select) else config.ignore
+        config = replace(config, ignore=(*kept, *_split(ignore)))
     configured = config.exclude
     if extra:
         config = replace(config, exclude=(*config.exclude, *extra))

@@ -56,6 +56,19 @@ def test_select_ignore_extend_select(run_cli, messy):
     assert "F401" not in codes("--no-ruff")
 
 
+def test_ignore_on_the_command_line_adds_to_the_configured_ignore(run_cli, messy):
+    """As ruff's: a hook's --ignore NB208 must not bring back what the project ignores;
+    a --select on the command line starts afresh."""
+    (messy.parent / "pyproject.toml").write_text(
+        "[project]\nname = 'p'\n[tool.nbprod.lint]\nignore = ['F401']\n")
+    codes = lambda *a: {d["code"] for d in json.loads(  # noqa: E731
+        run_cli("lint", messy, "--output-format", "json", *a).output.split("\nFound")[0])}
+    assert codes() == {"NB001"}
+    assert codes("--ignore", "NB208") == {"NB001"}
+    assert codes("--ignore", "NB001") == set()
+    assert codes("--select", "NB001,F401", "--ignore", "NB001") == {"F401"}
+
+
 @pytest.mark.parametrize("fmt", ["json", "sarif", "github", "text"])
 def test_output_formats(run_cli, messy, fmt):
     result = run_cli("lint", messy, "--output-format", fmt, "--select", "NB001,F401")
