@@ -68,16 +68,19 @@ def _brief(value) -> str:
 
 
 @models_group.command("show")
-@click.argument("model")
+@click.argument("model", required=False)
 @click.option("--run", "run_id", default=None, help="The run whose model to show.")
 @_common
 def show_command(model, run_id, store_dir, output_format) -> int:
-    """Show a model (NAME, NAME@ALIAS, or with --run), its run and its training data profile.
+    """Show a model (NAME, NAME@ALIAS, or the one of --run ID), its run and its training
+    data profile.
 
     Exit codes: 0 success, 2 unknown model or an unreadable store.
     """
     from ..serve.registry import resolve
 
+    if model is None and run_id is None:
+        raise click.UsageError("name the model: NAME, NAME@ALIAS, or --run ID")
     store = _open(store_dir)
     ref = resolve(store, model, run_id)
     data = {**ref.metadata(), "profile": ref.entry.get("profile")}

@@ -97,7 +97,7 @@ def runs_group() -> None:
 
 @runs_group.command("list")
 @click.option("--notebook", "-n", default=None, help="Only runs of this notebook (path or name).")
-@click.option("--status", "-s", type=click.Choice(STATUSES), default=None, help="Only this status.")
+@click.option("--status", "-s", default=None, help=f"Only this status ({', '.join(STATUSES)}).")
 @click.option("--kind", default=None, help=f"Only runs of this kind ({', '.join(KINDS)}).")
 @click.option("--parent", default=None, help="Only runs whose parent is this run id.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
@@ -108,6 +108,9 @@ def list_command(notebook, status, kind, parent, limit, store_dir, output_format
 
     Exit codes: 0 success, 2 bad usage or an unreadable store.
     """
+    if status is not None and status not in STATUSES:
+        raise ConfigError(f"--status {status!r} is not a status{suggest(status, STATUSES)};"
+                          f" the statuses are {', '.join(STATUSES)}")
     if kind is not None and kind not in KINDS:
         raise ConfigError(f"--kind {kind!r} is not a kind of run{suggest(kind, KINDS)};"
                           f" the kinds are {', '.join(KINDS)}")

@@ -49,6 +49,10 @@ def test_runs_list_refuses_unknown_kinds_and_parents_and_says_when_filters_match
         "error: --kind 'swep' is not a kind of run (did you mean 'sweep'?); the kinds are"
         " run, reproduce, sweep, pipeline, step")
     assert typo.stdout == ""
+    status = run_cli("runs", "list", "--status", "faild", cwd=project)
+    assert status.exit_code == 2
+    assert status.stderr.startswith(
+        "error: --status 'faild' is not a status (did you mean 'failed'?); the statuses are")
 
     unknown = run_cli("runs", "list", "--parent", "zzz", cwd=project)
     assert unknown.exit_code == 2

@@ -36,3 +36,11 @@ def test_rule_table_groups_by_family_and_fits_the_width():
     table = rule_table(width=80)
     assert all(len(line) <= 80 for line in table.splitlines() if line.startswith("  NB"))
     assert "NB4xx" in table and "  NB007 [*] error-output" in table
+
+
+def test_the_readme_counts_the_rules_there_are():
+    import re
+
+    readme = (CATALOGUE.parents[1] / "README.md").read_text(encoding="utf-8")
+    stated = re.search(r"(\d+) rules in seven families", readme)
+    assert stated and int(stated.group(1)) == len(BUILTIN_RULES)

@@ -108,6 +108,9 @@ def test_models_cli(tmp_path, monkeypatch, run_cli):
     assert "m@champion" in text and "accuracy=0.1" in text
     shown = run_cli("models", "show", "m@champion").output
     assert first in shown and "training data: 4 rows" in shown
+    by_run = run_cli("models", "show", "--run", first)
+    assert by_run.exit_code == 0 and by_run.output == shown
+    assert run_cli("models", "show").exit_code == 2
     diff = json.loads(run_cli("models", "diff", "m@champion", second,
                               "--output-format", "json").output)
     assert diff["same"] is False
