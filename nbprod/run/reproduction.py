@@ -171,7 +171,7 @@ def reproduce(
     original = store.get_run(run_id)
     full_id = original["run_id"]
     old_output = store.run_dir(full_id) / "output.ipynb"
-    _check_reproducible(original, old_output)
+    _check_reproducible(store, original, old_output)
     if not old_output.is_file():
         raise StoreError(f"run {full_id} has no output notebook to compare with (status"
                          f" {original.get('status')}); pick a finished run")
@@ -250,7 +250,7 @@ def _recorded_values(run_id: str, recorded: dict[str, Any], given: dict[str, Any
     return {**recorded, **given}
 
 
-def _check_reproducible(original: dict, old_output: Path) -> None:
+def _check_reproducible(store: Any, original: dict, old_output: Path) -> None:
     """Refuse the runs that are not one notebook's execution, saying what to do instead."""
     full_id = original["run_id"]
     kind = original.get("kind") or "run"
@@ -259,11 +259,17 @@ def _check_reproducible(original: dict, old_output: Path) -> None:
         raise StoreError(f"run {full_id} is a sweep, which cannot be reproduced as a whole;"
                          f" reproduce one of its runs instead ({children})")
     if kind == "pipeline":
+        rerun = "run the pipeline again with 'nbprod pipeline run --force'"
+        if not any((store.run_dir(step["run_id"]) / "output.ipynb").is_file()
+                   for step in store.list_runs(parent=full_id, limit=10_000)):
+            raise StoreError(f"run {full_id} is a pipeline run of function steps, which ran"
+                             f" functions, not notebooks: nothing to reproduce; {rerun} and"
+                             f" compare its steps with 'nbprod runs diff' ({children})")
         raise StoreError(f"run {full_id} is a pipeline run, which cannot be reproduced as a"
                          f" whole; reproduce one of its notebook steps instead ({children}),"
-                         " or run the pipeline again with 'nbprod pipeline run --force'")
-    if kind == "step" and not old_output.is_file() \
-            and not str((original.get("notebook") or {}).get("path", "")).endswith(".ipynb"):
+                         f" or {rerun}")
+    if kind == "step" and not old_output.is_file() and "cells" not in original:
+        # A function step: its receipt is the pipeline's, not a notebook run's.
         step = (original.get("pipeline") or {}).get("step") or "STEP"
         parent = original.get("parent")
         siblings = f" (the pipeline's steps: 'nbprod runs list --parent {parent}')" \

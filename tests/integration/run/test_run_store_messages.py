@@ -161,8 +161,9 @@ def test_reproduce_refuses_sweeps_and_function_steps_saying_what_to_do(project, 
     # A function step of a pipeline, as the pipeline records it: no output notebook.
     store = Store.open(project)
     pipeline = store.begin_run("pipeline.toml", "blake3:" + "2" * 64, {}, kind="pipeline")
-    step = store.begin_run("pipeline.toml", "blake3:" + "3" * 64, {"n": 1}, kind="step",
-                           parent=pipeline.run_id)
+    # Steps of a notebook's step: cells record the notebook they came from.
+    step = store.begin_run("notebooks/train.ipynb", "blake3:" + "3" * 64, {"n": 1},
+                           kind="step", parent=pipeline.run_id)
     store.finish_run(step.run_id, {"status": "succeeded", "kind": "step",
                                    "pipeline": {"name": "p", "step": "clean",
                                                 "run": pipeline.run_id}})
@@ -175,7 +176,9 @@ def test_reproduce_refuses_sweeps_and_function_steps_saying_what_to_do(project, 
     assert "'nbprod pipeline run --only clean --force'" in message
     assert "has no output notebook" not in message
     whole = run_cli("reproduce", pipeline.run_id, cwd=project)
-    assert whole.exit_code == 2 and "is a pipeline run, which cannot be reproduced" in whole.stderr
+    assert whole.exit_code == 2
+    assert (f"error: run {pipeline.run_id} is a pipeline run of function steps, which ran"
+            " functions, not notebooks: nothing to reproduce") in whole.stderr
 
 
 def test_runs_show_lists_parameter_types_as_declared(project, run_cli):
