@@ -145,19 +145,24 @@ def read_imports(path: Path) -> list[str] | None:
 
 @dataclass(frozen=True)
 class Access:
-    """A file the notebook opened: its absolute path and whether it wrote to it."""
+    """A file the notebook opened: its absolute path, whether it wrote to it, and whether
+    it existed when it was opened for reading (a read of a missing file fails, but the
+    attempt is logged)."""
 
     path: Path
     written: bool
+    existed: bool = True
 
 
 def read_access_log(path: Path) -> list[Access]:
     """The files opened during a run, one entry per file (written wins), sorted by path."""
     written: dict[str, bool] = {}
+    existed: dict[str, bool] = {}
     for item in read_json_lines(path, "path"):
         name = item["path"]
         written[name] = written.get(name, False) or bool(item.get("write"))
-    return [Access(Path(p), w) for p, w in sorted(written.items())]
+        existed[name] = existed.get(name, False) or "stat" in item or bool(item.get("write"))
+    return [Access(Path(p), w, existed[p]) for p, w in sorted(written.items())]
 
 
 def capture_data(
@@ -206,7 +211,9 @@ def capture_data(
         except OSError:
             if role == "output":
                 continue  # written, then removed: a temporary file, not a result
-            entries.append({**entry, "error": "no longer exists after the run", "stored": False})
+            error = ("no longer exists after the run" if access.existed
+                     else "did not exist when the notebook opened it")
+            entries.append({**entry, "error": error, "stored": False})
             continue
         if not access.path.is_file():
             continue

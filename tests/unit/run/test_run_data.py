@@ -64,11 +64,13 @@ def test_capture_data_hashes_inputs_and_stores_small_outputs(tmp_path):
     (data / "large.bin").write_bytes(b"x" * 2000)
     accesses = [Access(data / "in.csv", False), Access(data / "small.txt", True),
                 Access(data / "large.bin", True), Access(data / "gone.csv", False),
-                Access(data / "temp.txt", True), Access(Path("/elsewhere/x.csv"), False)]
+                Access(data / "temp.txt", True), Access(Path("/elsewhere/x.csv"), False),
+                Access(data / "never.csv", False, existed=False)]
     entries, stored = capture_data(accesses, store, tmp_path, copy_inputs=False,
                                    copy_outputs_max_bytes=1000, profile_max_bytes=10**6)
     by_path = {e["path"]: e for e in entries}
-    assert set(by_path) == {"data/in.csv", "data/small.txt", "data/large.bin", "data/gone.csv"}
+    assert set(by_path) == {"data/in.csv", "data/small.txt", "data/large.bin", "data/gone.csv",
+                            "data/never.csv"}
     assert by_path["data/in.csv"]["hash"] == store.hash_file(data / "in.csv")[0]
     assert by_path["data/in.csv"]["stored"] is False
     assert by_path["data/in.csv"]["profile"]["rows"] == 2
@@ -77,7 +79,10 @@ def test_capture_data_hashes_inputs_and_stores_small_outputs(tmp_path):
     assert store.objects.exists(by_path["data/small.txt"]["hash"])
     assert by_path["data/large.bin"]["stored"] is False
     assert by_path["data/large.bin"]["bytes"] == 2000
-    assert "hash" not in by_path["data/gone.csv"] and by_path["data/gone.csv"]["error"]
+    assert "hash" not in by_path["data/gone.csv"]
+    assert by_path["data/gone.csv"]["error"] == "no longer exists after the run"
+    # A read that failed because the file was missing is not a file that disappeared.
+    assert by_path["data/never.csv"]["error"] == "did not exist when the notebook opened it"
     entries, stored = capture_data(accesses[:1], store, tmp_path, copy_inputs=True,
                                    copy_outputs_max_bytes=0, profile_max_bytes=10**6)
     assert entries[0]["stored"] is True and stored == [entries[0]["hash"]]

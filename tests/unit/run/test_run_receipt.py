@@ -168,6 +168,7 @@ def test_setup_source_logs_reads_and_writes_under_the_project(tmp_path):
         "import os\n"
         "open('data/in.csv').read()\n"
         "open('data/in.csv', 'rb').read()\n"
+        "try:\n    open('data/nothere.csv')\nexcept FileNotFoundError:\n    pass\n"
         "open('data/out.txt', 'w').write('y')\n"
         "os.close(os.open('data/raw.bin', os.O_WRONLY | os.O_CREAT))\n"
         f"open({str(outside)!r}).read()\n"
@@ -180,9 +181,10 @@ def test_setup_source_logs_reads_and_writes_under_the_project(tmp_path):
     out = subprocess.run([sys.executable, "-c", script], cwd=project, capture_output=True,
                          text=True, check=True)
     assert out.stdout.split() == ["True", "r1", "False"]
-    accesses = {a.path.relative_to(project).as_posix(): a.written
+    accesses = {a.path.relative_to(project).as_posix(): (a.written, a.existed)
                 for a in read_access_log(log)}
-    assert accesses == {"data/in.csv": False, "data/out.txt": True, "data/raw.bin": True}
+    assert accesses == {"data/in.csv": (False, True), "data/nothere.csv": (False, False),
+                        "data/out.txt": (True, True), "data/raw.bin": (True, True)}
 
 
 def test_access_log_merges_and_survives_a_cut_line(tmp_path):
@@ -190,6 +192,6 @@ def test_access_log_merges_and_survives_a_cut_line(tmp_path):
     log.write_text(
         '{"path": "/p/a.csv", "write": false}\n{"path": "/p/a.csv", "write": true}\n'
         '{"path": "/p/b.csv", "write": false}\n{"path": "/p/c', encoding="utf-8")
-    result = [(a.path.as_posix(), a.written) for a in read_access_log(log)]
-    assert result == [("/p/a.csv", True), ("/p/b.csv", False)]
+    result = [(a.path.as_posix(), a.written, a.existed) for a in read_access_log(log)]
+    assert result == [("/p/a.csv", True, True), ("/p/b.csv", False, False)]
     assert read_access_log(tmp_path / "missing.jsonl") == []
