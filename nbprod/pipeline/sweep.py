@@ -450,8 +450,11 @@ def _record_interrupted(store: Store, notebook: str, digest: str, parameters: Ma
 
 def _record(store: Store, result: TaskResult, notebook: str, digest: str,
             parameters: Mapping[str, Any], parent: str) -> str:
-    """Record a worker's run in the project store, as if it had run here."""
-    handle = store.begin_run(notebook, digest, dict(parameters), kind="run", parent=parent)
+    """Record a worker's run in the project store, as if it had run here (started when it
+    started there)."""
+    started = ((result.receipt or {}).get("timing") or {}).get("start")
+    handle = store.begin_run(notebook, digest, dict(parameters), kind="run", parent=parent,
+                             started=started if isinstance(started, str) else None)
     if result.output_notebook is not None:
         atomic_write(handle.run_dir / "output.ipynb", result.output_notebook)
     for data in result.objects.values():

@@ -66,10 +66,11 @@ def now_iso() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds")
 
 
-def new_run_id() -> str:
-    """A UTC timestamp plus a short random suffix, e.g. ``20261122T124415Z-3f9a1c``."""
-    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    return f"{stamp}-{secrets.token_hex(3)}"
+def new_run_id(at: _dt.datetime | None = None) -> str:
+    """A UTC timestamp (now, or ``at``) plus a short random suffix, e.g.
+    ``20261122T124415Z-3f9a1c``."""
+    moment = (at or _dt.datetime.now(_dt.timezone.utc)).astimezone(_dt.timezone.utc)
+    return f"{moment.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
 
 
 def _duration(started: str | None, ended: str) -> float | None:
@@ -98,6 +99,7 @@ class RunLog:
         parameters: dict,
         kind: str = "run",
         parent: str | None = None,
+        started: str | None = None,
     ) -> RunHandle:
         """Record a new run as ``running`` and create its folder.
 
@@ -115,6 +117,9 @@ class RunLog:
             ``run``, ``reproduce``, ``sweep``, ``step``...
         parent:
             The run this one reproduces or belongs to.
+        started:
+            When it started (ISO 8601), for a run recorded once it has ended elsewhere (a
+            sweep's run on a worker); default now. Its id and ``runs list`` show this time.
 
         Returns
         -------
@@ -126,8 +131,15 @@ class RunLog:
         secret = secret_values(parameters)
         pid = os.getpid()
         now = now_iso()
+        moment = None
+        if started is not None:
+            try:
+                moment = _dt.datetime.fromisoformat(started)
+                now = started
+            except ValueError:
+                moment = None  # not a time: the run is recorded as starting now
         for _ in range(10):
-            run_id = new_run_id()
+            run_id = new_run_id(moment)
             try:
                 with self.db.write() as conn:
                     conn.execute(

@@ -93,6 +93,20 @@ def test_begin_finish_and_get(store):
     assert summary["status"] == "failed" and summary["error"]["cell_id"] == "c2"
 
 
+def test_a_run_recorded_after_it_ended_elsewhere_keeps_its_start(store):
+    """A sweep's run on a worker is recorded once it has ended: its id, the index and its
+    duration show when it started there, not when it was recorded."""
+    started, ended = "2026-11-22T12:44:15.250000+00:00", "2026-11-22T12:44:23.250000+00:00"
+    run = store.begin_run("a.ipynb", NB_HASH, {}, started=started)
+    assert run.run_id.startswith("20261122T124415Z-")
+    store.finish_run(run.run_id, {"status": "succeeded",
+                                  "timing": {"start": started, "end": ended}})
+    [summary] = store.list_runs()
+    assert summary["started"] == started and summary["duration_s"] == 8.0
+    late = store.begin_run("a.ipynb", NB_HASH, {}, started="not a time")
+    assert store.get_run(late.run_id)["status"] == "running"  # recorded as starting now
+
+
 def test_finish_refuses_bad_status_unknown_run_and_missing_objects(store):
     run = store.begin_run("a.ipynb", NB_HASH, {})
     with pytest.raises(StoreError, match="not one of"):
