@@ -218,7 +218,9 @@ def run(
             detail = f"the kernel did not start: {type(cause).__name__}: {cause}"
         elif status == "interrupted" and str(cause):
             detail = str(cause)
-        error = error_for(status, current, evalue=detail, timeout=timeout)
+        finished = [c for c in records if c.status == "succeeded"]
+        error = error_for(status, current, evalue=detail, timeout=timeout,
+                          finished=finished[-1] if finished and current is None else None)
     _finish(nb_node, cells, status)
     _safe_save(manager)
     return Execution(status=status, cells=records, error=error)

@@ -136,11 +136,17 @@ class Execution:
 
 def error_for(status: str, cell: CellRun | None, *, ename: str | None = None,
               evalue: str | None = None, traceback: str | None = None,
-              not_run: int = 0, timeout: float | None = None) -> dict | None:
-    """The receipt ``error`` for a status: which cell, what happened, in plain words."""
+              not_run: int = 0, timeout: float | None = None,
+              finished: CellRun | None = None) -> dict | None:
+    """The receipt ``error`` for a status: which cell, what happened, in plain words.
+
+    ``cell`` is the cell it happened in; when it happened between cells (a Ctrl-C as the
+    kernel was stopped after the last one), ``finished`` is the last cell that finished.
+    """
     if status == "succeeded":
         return None
     where = cell.label if cell is not None else "before the first cell"
+    between = f"after {finished.label} finished" if finished else "before the first cell"
     if status == "failed":
         message = f"{where} raised {ename}: {evalue}"
     elif status == "incomplete":
@@ -149,6 +155,7 @@ def error_for(status: str, cell: CellRun | None, *, ename: str | None = None,
     elif status == "kernel_died":
         ename, evalue = ename or "DeadKernelError", evalue or "the kernel process died"
         message = (f"the kernel died while running {where}" if cell is not None
+                   else f"the kernel died {between}" if finished
                    else "the kernel died or did not start before the first cell")
     elif status == "timeout":
         limit = f"{timeout:g} s" if timeout else "the time limit"
@@ -157,7 +164,7 @@ def error_for(status: str, cell: CellRun | None, *, ename: str | None = None,
     else:
         ename, evalue = ename or "Interrupted", evalue or "the runner was stopped"
         message = (f"the run was interrupted while running {where}" if cell is not None
-                   else "the run was interrupted before the first cell")
+                   else f"the run was interrupted {between}")
     error = {
         "cell": cell.cell if cell is not None else None,
         "cell_id": cell.id if cell is not None else None,

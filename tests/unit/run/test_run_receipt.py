@@ -75,6 +75,12 @@ def test_error_messages_name_the_cell(status, kwargs, message):
 def test_error_before_first_cell_and_success():
     assert error_for("succeeded", None) is None
     assert error_for("kernel_died", None)["message"].endswith("before the first cell")
+    # Stopped between cells, e.g. as the kernel was shut down after the last one.
+    last = _cells()[2]
+    assert error_for("interrupted", None, finished=last)["message"] == (
+        f"the run was interrupted after {last.label} finished")
+    assert error_for("interrupted", None)["message"] == (
+        "the run was interrupted before the first cell")
 
 
 def test_exit_codes_and_clean_exit():
