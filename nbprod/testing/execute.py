@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import re
+import signal
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,15 +165,49 @@ class _KernelDidNotStart(Exception):
         self.log = log  # what the kernel process wrote before it went
 
 
+class _StopsOnCtrlC:
+    """Mixed into the client: Ctrl-C stops the test session, as pytest does in any test.
+
+    nbclient answers SIGINT by shutting the kernel down under the running cell, which then
+    fails with ``DeadKernelError`` (and a clean-up ``AssertionError``), and the session goes
+    on. Here Ctrl-C cancels the notebook's run instead and records it (``interrupted``);
+    ``_execute_once`` then kills the kernel and raises ``KeyboardInterrupt``, which pytest
+    turns into its "KeyboardInterrupt" summary and exit status 2.
+    """
+
+    interrupted = False
+
+    def catch_ctrl_c(self) -> None:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+
+        def on_ctrl_c() -> None:
+            self.interrupted = True
+            if task is not None:
+                task.cancel()
+
+        try:
+            loop.add_signal_handler(signal.SIGINT, on_ctrl_c)  # replaces nbclient's
+        except (RuntimeError, ValueError):
+            pass  # not the main thread (or no signals here): pytest's own handling applies
+
+    async def async_start_new_kernel(self, **kwargs: Any) -> None:
+        # Called by ``async_setup_kernel`` right after it set its handler, before the kernel
+        # starts: a Ctrl-C during start-up stops the session too (not a start-up retry).
+        self.catch_ctrl_c()
+        await super().async_start_new_kernel(**kwargs)  # type: ignore[misc]
+
+
 def _client_class() -> type:
     """nbclient's client with nbprod's kernel lifecycle (``nbprod.run.kernel``): specs found
-    without IPython, the kernel's whole process group killed at the end."""
+    without IPython, the kernel's whole process group killed at the end; Ctrl-C stops the
+    session (``_StopsOnCtrlC``)."""
     # nbclient pulls in jupyter_client and zmq: imported here, never when pytest starts.
     from nbclient import NotebookClient
 
     from ..run.kernel import GroupKilledKernel
 
-    return type("CheckingClient", (GroupKilledKernel, NotebookClient), {})
+    return type("CheckingClient", (_StopsOnCtrlC, GroupKilledKernel, NotebookClient), {})
 
 
 async def _execute_once(
@@ -272,8 +307,15 @@ async def _execute_once(
         # Start-up failures (no such kernel, start-up timeout) are the machine's, not a cell's.
         raise _KernelDidNotStart(exc, _last_lines(kernel_log)) from None
     finally:
+        if client.interrupted and client.kernel_pid is None:
+            client.remember_kernel()  # Ctrl-C while the kernel was starting
         client.kill()  # and whatever the notebook started, even if the kernel exited
         kernel_log.close()
+        if client.interrupted:
+            # Whatever the cancelled cell or start-up turned into (nbclient reports a
+            # cancelled cell as a dead kernel), the user stopped the session.
+            atexit.unregister(client._cleanup_kernel)
+            raise KeyboardInterrupt
 
 
 def _last_lines(log: IO[bytes], count: int = 20) -> str:
