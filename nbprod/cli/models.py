@@ -125,13 +125,16 @@ def diff_command(model_a, model_b, store_dir, output_format) -> int:
     from ..serve.compare import diff_models
 
     store = _open(store_dir)
-    result = diff_models(_ref(store, model_a), _ref(store, model_b))
+    result = diff_models(_ref(store, model_a), _ref(store, model_b), store)
     if output_format == "json":
         _echo_json(result)
         return 0
     a, b = result["a"], result["b"]
     lines = [f"a: {a['name']} of run {a['run_id']}", f"b: {b['name']} of run {b['run_id']}"]
-    lines.append("the same model (identical bytes)" if result["same"] else "different models")
+    lines.append("the same model (identical bytes)" if result["same"] else
+                 "the same model (the fitted state is equal; the stored bytes differ, as"
+                 " the format writes object ids into them)" if result["same_content"] else
+                 "different models")
     for key, change in result["model"].items():
         lines.append(f"  {key}: {change['a']} -> {change['b']}")
     for section in ("parameters", "metrics", "packages"):

@@ -138,3 +138,31 @@ def test_models_list_names_the_store_nbprod_run_used(tmp_path, monkeypatch, run_
     result = run_cli("models", "list")
     assert result.exit_code == 2
     assert "but there is one at ../.nbprod" in result.output
+
+
+def test_one_fit_stored_twice_is_the_same_model(tmp_path, monkeypatch, run_cli):
+    """A random forest's stored bytes differ from one save to the next (tree nodes keep
+    uninitialised padding, skops writes object ids): the diff compares what was fitted."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    store = Store.open(tmp_path)
+    runs = []
+    for seed in (0, 0, 1):
+        handle = store.begin_run("nb.ipynb", "blake3:" + "0" * 64, {"seed": seed})
+        monkeypatch.setenv("NBPROD_RECORDS_FILE", str(handle.run_dir / "records.jsonl"))
+        forest = RandomForestClassifier(n_estimators=5, random_state=seed).fit(X, Y)
+        record_model("forest", forest, training_data=X)
+        models = collect_models(handle.run_dir, store)
+        store.finish_run(handle.run_id, {"status": "succeeded", "models": models,
+                                         "objects": [m["hash"] for m in models]})
+        runs.append(handle.run_id)
+    store.close()
+    monkeypatch.chdir(tmp_path)
+    same = json.loads(run_cli("models", "diff", runs[0], runs[1], "--output-format",
+                              "json").output)
+    assert (same["same"], same["same_content"]) == (False, True)
+    assert "the same model (the fitted state is equal" in run_cli(
+        "models", "diff", runs[0], runs[1]).output
+    other = json.loads(run_cli("models", "diff", runs[0], runs[2], "--output-format",
+                               "json").output)
+    assert (other["same"], other["same_content"]) == (False, False)
