@@ -71,9 +71,11 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...] | None:
 @click.option("--show-files", is_flag=True,
               help="List the notebooks that would be linted (after exclude and .gitignore),"
                    " lint nothing.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Print the findings only: no summary line, no progress bar.")
 def lint_command(paths, select, ignore, extend_select, extend_exclude, fix, unsafe_fixes, show_diff,
                  output_format, show_statistics, exit_zero, max_size, no_ruff, no_cache,
-                 rerun_only, show_files):
+                 rerun_only, show_files, quiet):
     """Lint notebooks (files or folders, recursively) with nbprod's rules and ruff's.
 
     A folder search leaves out hidden folders, virtual environments, node_modules, what
@@ -125,7 +127,7 @@ def lint_command(paths, select, ignore, extend_select, extend_exclude, fix, unsa
         from ..lint.cache import LintCache
 
         cache = LintCache.for_settings(config, project.root)
-    with _progress() as progress:
+    with (contextlib.nullcontext() if quiet else _progress()) as progress:
         report = lint_paths(targets, config, project.root, cache=cache, progress=progress)
     _warn_excluded(paths, config.exclude, configured, project)
     if show_diff:
@@ -151,7 +153,7 @@ def lint_command(paths, select, ignore, extend_select, extend_exclude, fix, unsa
     if report.written_files and output_format == "text":
         shown = ", ".join(os.path.relpath(path) for path in report.written_files)
         click.echo(f"The fixes also wrote {shown}.", err=True)
-    if output_format == "text" or report.errors:
+    if (output_format == "text" and not quiet) or report.errors:
         safe = sum(d.fix_applicability == "safe" for d in diagnostics)
         hidden = sum(d.fix_applicability == "unsafe" for d in diagnostics)
         failing = sum(v.will_fail for v in verdicts)

@@ -38,6 +38,13 @@ def test_findings_exit_1_and_exit_zero(run_cli, messy):
     assert run_cli("lint", messy, "--exit-zero").exit_code == 0
 
 
+def test_quiet_prints_the_findings_only(run_cli, messy):
+    result = run_cli("lint", messy, "-q")
+    assert result.exit_code == 1
+    assert "F401" in result.stdout and result.stderr == ""
+    assert "Found" not in result.output
+
+
 def test_usage_errors_exit_2(run_cli, messy, tmp_path):
     assert run_cli("lint", tmp_path / "missing.ipynb").exit_code == 2
     result = run_cli("lint", messy, "--select", "NB0001")
