@@ -8,7 +8,8 @@ passes on. A hand-off folder holds:
 
 - ``values/<name>.pkl``: each value the step hands to later steps (function steps), pickled;
 - ``files/<path>``: the files it wrote, at their paths relative to the project root;
-- ``result.json``: the step's status, error and what it printed.
+- ``result.json``: the step's status, error, what it printed and what it recorded
+  (``nbprod.record``).
 
 Upstream files are put back at their project paths before the step runs, so a notebook step
 that reads ``data/clean.txt`` written by the step before it finds it, wherever that ran.
@@ -119,4 +120,5 @@ def _write(output: Path, result: TaskResult, root: Path, produced: list[str]) ->
     atomic_write(output / RESULT, json.dumps({
         "step": result.name, "status": result.status, "error": result.error,
         "stdout": result.stdout, "values": sorted(result.values), "files": sorted(files),
+        "records": result.records or (result.receipt or {}).get("records") or {},
     }, indent=2, default=str))

@@ -404,11 +404,11 @@ class PipelineRunner:
             return MISSING
         return self.store.hash_file(path)[0]
 
-    def _input_entry(self, relative: str) -> dict[str, Any]:
-        """A receipt ``data`` entry for a file a function step read."""
+    def _data_entry(self, relative: str, role: str) -> dict[str, Any]:
+        """A receipt ``data`` entry for a file a function step read or wrote."""
         digest = self._hash_path(relative)
         path = self.root / relative
-        return {"path": relative, "role": "input",
+        return {"path": relative, "role": role,
                 "hash": None if digest == MISSING else digest,
                 "bytes": path.stat().st_size if path.is_file() else None}
 
@@ -550,13 +550,15 @@ class PipelineRunner:
             except Exception:  # an unpicklable value: the step ran, it just cannot be cached
                 unpicklable.append(key)
         self._values[name] = result.values
-        for data in result.objects.values():
-            self.store.put_bytes(data)  # the objects the worker's receipt names
+        # The objects the worker's receipt names, and the models a function step recorded.
+        stored = {self.store.put_bytes(data) for data in result.objects.values()}
         ok = result.status == "succeeded"
-        if result.inputs and not receipt.get("data"):
-            # A function step: the worker saw which project files it read.
-            receipt["data"] = [self._input_entry(path) for path in result.inputs
-                               if path not in step.outputs]
+        if not step.notebook and not receipt.get("data"):
+            # A function step: the worker saw which project files it read and wrote.
+            receipt["data"] = [
+                *(self._data_entry(path, "input") for path in result.inputs
+                  if path not in step.outputs),
+                *(self._data_entry(path, "output") for path in result.written)]
         parts = self._state(name, self._keys, {}).parts if ok else None
         if parts is not None and receipt.get("data"):
             # Key the run on the inputs it was seen reading, so an unchanged rerun hits.
@@ -589,11 +591,19 @@ class PipelineRunner:
             receipt["status"] = "failed"
         if parts is not None and not unpicklable:
             receipt["cache"] = {**parts.to_dict(), "opaque": result.opaque}
+        if result.records:  # what a function step gave nbprod.record
+            receipt["records"] = {**(receipt.get("records") or {}), **result.records}
+        # Models a function step gave nbprod.record_model (their bytes came back as objects,
+        # stored above), then those [tool.nbprod.pipeline.models] names among its values.
+        models = {m["name"]: m for m in receipt.get("models") or []}
+        models.update((m["name"], m) for m in result.models if m.get("hash") in stored)
         if ok:
-            models = self._keep_models(result.values, skip=set(unpicklable))
-            if models:
-                receipt["models"] = models
-                receipt["objects"] = sorted({*receipt["objects"], *(m["hash"] for m in models)})
+            models.update((m["name"], m) for m in self._keep_models(
+                result.values, skip=set(unpicklable)))
+        if models:
+            receipt["models"] = [models[key] for key in sorted(models)]
+            receipt["objects"] = sorted({*receipt["objects"],
+                                         *(m["hash"] for m in models.values())})
         self.store.finish_run(handle.run_id, receipt)
         if ok:
             return Outcome(name, "succeeded", f"ran on {result.worker} in"

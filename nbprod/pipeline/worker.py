@@ -2,7 +2,8 @@
 
 A ``StepTask`` carries everything a worker needs (the notebook's bytes or the step module's
 source, parameters, upstream values) and a ``TaskResult`` carries everything back (status,
-error, receipt, output notebook, returned values, declared output files). Workers never write
+error, receipt, output notebook, returned values, declared output files, and what a function
+step gave ``nbprod.record`` and ``nbprod.record_model``). Workers never write
 the project's run store: a notebook runs against a private scratch store in a temporary folder,
 and the client records the result in the real store. So a worker may sit on another machine
 that does not share the project's disk.
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..run.record import Recorded, recording
 from ..store.hashing import hash_bytes
 from ..syntax import guard_parsing
 from .access import watch_reads
@@ -79,6 +81,8 @@ class TaskResult:
     values: dict[str, Any] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
     objects: dict[str, bytes] = field(default_factory=dict)  # store objects the receipt names
+    records: dict[str, Any] = field(default_factory=dict)  # a function step's nbprod.record
+    models: list[dict] = field(default_factory=list)  # its record_model entries (bytes: objects)
     stdout: str = ""  # what a function step printed (notebook output stays in the notebook)
     inputs: list[str] = field(default_factory=list)  # project files a function step read
     written: list[str] = field(default_factory=list)  # project files the step wrote
@@ -138,6 +142,7 @@ def dask_setup(worker: Any = None) -> None:
 def _run_function(task: StepTask) -> TaskResult:
     module_name, _, function_name = (task.function or "").partition(":")
     printed = io.StringIO()
+    recorded = Recorded()  # what the step gives nbprod.record / record_model
     with tempfile.TemporaryDirectory(prefix="nbprod-task-") as scratch:
         root, cwd = _function_workspace(task, Path(scratch))
         try:
@@ -146,19 +151,28 @@ def _run_function(task: StepTask) -> TaskResult:
             with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed), \
                     _working_directory(cwd), _project_imports(task.project_root):
                 module = _load_modules(task.modules, module_name)
-                with watch_reads(str(root)) as reads:
+                with watch_reads(str(root)) as reads, recording(recorded):
                     value = getattr(module, function_name)(**task.args, **task.parameters)
             values = _named(task.returns, value)
         except Exception as exc:  # the step's own code raised: report it, do not crash
+            # What it recorded before it raised is kept, as a notebook run keeps it.
             return TaskResult(task.name, "failed", error=_error(exc),
-                              stdout=printed.getvalue()[-MAX_STDOUT:])
+                              stdout=printed.getvalue()[-MAX_STDOUT:], **_kept(recorded))
         # On a worker without the project's disk, what the step wrote goes back with it.
         files = {} if root == Path(task.project_root) else {
             rel: (root / rel).read_bytes() for rel in sorted(reads.written)
             if (root / rel).is_file()}
         return TaskResult(task.name, "succeeded", values=values, inputs=reads.inputs,
                           written=sorted(reads.written), files=files, opaque=reads.opaque,
-                          stdout=printed.getvalue()[-MAX_STDOUT:])
+                          stdout=printed.getvalue()[-MAX_STDOUT:], **_kept(recorded))
+
+
+def _kept(recorded: Recorded) -> dict[str, Any]:
+    """``TaskResult`` fields for what a function step recorded: its records, its models'
+    receipt entries, and the models' bytes as store objects by hash."""
+    entries = [entry for entry, _ in recorded.models.values()]
+    objects = {entry["hash"]: data for entry, data in recorded.models.values()}
+    return {"records": dict(recorded.records), "models": entries, "objects": objects}
 
 
 def _function_workspace(task: StepTask, scratch: Path) -> tuple[Path, str | None]:

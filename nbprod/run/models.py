@@ -5,7 +5,10 @@ Inside a run the model is serialised (``store.model_bytes.dump_model``) into the
 ``training_data``); when the run ends the runner copies each file into the content-addressed
 store and lists it under ``receipt["models"]`` (``collect_models``), beside the parameters,
 code, data hashes, environment and records of the same run. Outside a run it warns once, as
-``nbprod.record`` does, so the notebook works unchanged in plain Jupyter.
+``nbprod.record`` does, so the notebook works unchanged in plain Jupyter. In a pipeline's
+function step the entry and the serialised model are kept in memory (``record.recording``)
+and travel back with the step's result; the client stores the model and lists it in the
+step's receipt.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .record import RECORDS_ENV, read_json_lines
+from .record import RECORDS_ENV, active_recording, read_json_lines
 
 __all__ = ["MODELS_FILE", "NAME_RE", "check_model_name", "collect_models", "model_entry",
            "record_model"]
@@ -51,6 +54,11 @@ def record_model(name: str, model: Any, training_data: Any = None) -> None:
     """
     global _warned
     check_model_name(name, "nbprod.record_model")
+    kept = active_recording()
+    if kept is not None:  # a function step of a pipeline: the model goes back with its result
+        data, entry = model_entry(name, model, training_data)
+        kept.models[name] = (entry, data)
+        return
     target = os.environ.get(RECORDS_ENV)
     if not target:
         from .training_profile import profile_frame

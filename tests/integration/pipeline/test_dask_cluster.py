@@ -166,3 +166,22 @@ def test_function_steps_on_workers_that_cannot_see_the_project(dask_cluster, tmp
     assert {n: o.status for n, o in changed.outcomes.items()} == {
         "load": "succeeded", "count": "succeeded"}
     assert (tmp_path / "notebooks" / "count.txt").read_text() == "4"
+
+
+def test_records_and_models_of_function_steps_come_back_from_the_cluster(dask_cluster,
+                                                                         tmp_path, run_cli):
+    """The workers cannot see the project: what a step gave nbprod.record and
+    nbprod.record_model travels back with its result into the client's store."""
+    from tests.integration.pipeline.test_step_records import check_evaluate, write_project
+
+    address, _ = dask_cluster
+    notebook = write_project(tmp_path)
+    result = run_cli("pipeline", "run", notebook, "--executor", "dask", "--cluster", address,
+                     "--output-format", "json", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    steps = {s["name"]: s for s in json.loads(result.stdout)["steps"]}
+    receipt = check_evaluate(tmp_path, steps)  # model.pkl was brought back, too
+    assert receipt["pipeline"]["worker"].split(":")[1] != str(os.getpid())
+    listed = run_cli("models", "list", "--output-format", "json", cwd=tmp_path)
+    assert [m["run_id"] for m in json.loads(listed.stdout) if m["name"] == "clf"] == [
+        steps["evaluate"]["run_id"]]
