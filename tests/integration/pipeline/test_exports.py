@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -231,6 +232,64 @@ def test_script_export_runs_function_steps(step_notebook, run_cli):
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2
     assert "parameter 'n' expects int, got '4.5'" in bad.stderr
+
+
+def _run_script(script: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    process = subprocess.run([sys.executable, str(script), *args], cwd=cwd,
+                             capture_output=True, text=True, timeout=120)
+    assert process.returncode == 0, process.stderr
+    return process
+
+
+def test_script_export_runs_function_steps_from_any_folder_and_from_a_clone(
+        tmp_path, notebook_writer, run_cli):
+    """The notebook is in notebooks/, its default data path relative to it, the exported
+    package at the project root: the script runs as `nbprod pipeline run` does, whatever the
+    current folder, and from a clone of the project once the original is gone."""
+    project = tmp_path / "proj"
+    (project / "data").mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[project]\nname = "rowcount"\n')
+    (project / "data" / "rows.txt").write_text("a\nb\nc\n")
+    notebook = notebook_writer(
+        project / "notebooks" / "count.ipynb",
+        {"source": "path: str = '../data/rows.txt'", "tags": ["parameters"]},
+        {"source": "def total(rows):\n    return len(rows)", "tags": ["export"]},
+        {"source": "rows = open(path).read().split()", "tags": ["step:load"]},
+        {"source": "import os\nwith open('../count.txt', 'w') as fh:\n"
+                   "    fh.write(f'{total(rows)} {os.getcwd()}')", "tags": ["step:count"]},
+    )
+    assert run_cli("pipeline", "run", notebook, "--max-parallel", "1",
+                   cwd=project).exit_code == 0
+    expected = f"3 {(project / 'notebooks').resolve()}"
+    assert (project / "count.txt").read_text() == expected
+    assert run_cli("export", notebook, cwd=project).exit_code == 0  # the step module
+    script = project / "run_count.py"
+    result = run_cli("pipeline", "export", notebook, "--to", "script", "-o", script,
+                     cwd=project)
+    assert result.exit_code == 0, result.output
+    for where in (project, project / "notebooks", tmp_path):
+        (project / "count.txt").unlink()
+        process = _run_script(script, where)
+        assert process.stdout.split() == ["step", "load", "step", "count"]
+        assert (project / "count.txt").read_text() == expected, where
+
+    clone = tmp_path / "clone"
+    shutil.move(project, clone)  # the folder it was exported from is gone
+    _run_script(clone / "run_count.py", tmp_path, "--path", "../data/rows.txt")
+    assert (clone / "count.txt").read_text() == f"3 {(clone / 'notebooks').resolve()}"
+
+
+def test_script_export_runs_notebook_steps_from_another_folder(notebook_pipeline, run_cli):
+    root = notebook_pipeline
+    script = root / "run_files.py"
+    assert run_cli("pipeline", "export", "--to", "script", "-o", script,
+                   cwd=root).exit_code == 0
+    elsewhere = root / "elsewhere"
+    elsewhere.mkdir()
+    _run_script(script, elsewhere, "--out", "executed")
+    assert (root / "data" / "clean.txt").read_text() == "A B C\n"  # prepare ran in root
+    assert sorted(p.name for p in (elsewhere / "executed").iterdir()) == [
+        "prepare.ipynb", "train.ipynb"]
 
 
 def test_unknown_target_is_refused(notebook_pipeline, run_cli):
