@@ -511,20 +511,21 @@ class PipelineRunner:
                 target = resolve_inside(self.root, relative)
                 atomic_write(target, self.store.objects.path_for(digest).read_bytes())
 
-    def _begin_step_run(self, name: str) -> tuple[RunHandle, str, str]:
-        """Begin the store's record of one run of step ``name``: (its handle, the notebook
-        it is recorded under, the hash of its code)."""
+    def _begin_step_run(self, name: str, started: str | None) -> tuple[RunHandle, str, str]:
+        """Begin the store's record of one run of step ``name``, which started at
+        ``started`` (recorded once it has ended): (its handle, the notebook it is recorded
+        under, the hash of its code)."""
         step = self.plan.step(name)
         notebook = step.notebook or self.plan.pipeline.source or "pyproject.toml"
         code_hash = (hash_bytes(self._notebook_bytes(step.notebook)) if step.notebook
                      else self._code_hash(name))
         handle = self.store.begin_run(notebook, code_hash, _jsonable(self.plan.parameters[name]),
-                                      kind="step", parent=self._run_id)
+                                      kind="step", parent=self._run_id, started=started)
         return handle, notebook, code_hash
 
     def _record_interrupted(self, name: str, why: str) -> None:
         """Record a step whose task was running when the pipeline was stopped."""
-        handle, _notebook, _code_hash = self._begin_step_run(name)
+        handle, _notebook, _code_hash = self._begin_step_run(name, self._in_flight.get(name))
         self.store.finish_run(handle.run_id, {
             "status": "interrupted", "kind": "step",
             "timing": _timing(self._in_flight.get(name)),
@@ -533,10 +534,12 @@ class PipelineRunner:
         })
 
     def _finish(self, name: str, result: TaskResult) -> Outcome:
-        self._in_flight.pop(name, None)
+        handed_over = self._in_flight.pop(name, None)
         step = self.plan.step(name)
-        handle, notebook, code_hash = self._begin_step_run(name)
         receipt = dict(result.receipt or {})
+        started = (receipt.get("timing") or {}).get("start") or handed_over
+        handle, notebook, code_hash = self._begin_step_run(
+            name, started if isinstance(started, str) else None)
         if result.output_notebook is not None:
             atomic_write(handle.run_dir / "output.ipynb", result.output_notebook)
         outputs = {rel: self.store.put_bytes(data) for rel, data in result.files.items()}

@@ -4,6 +4,7 @@ writes are listed as its outputs."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 
@@ -76,6 +77,12 @@ def test_records_and_models_of_a_function_step_land_in_its_receipt(tmp_path, run
     found = [m for m in json.loads(listed.stdout) if m["name"] == "clf"]
     assert [m["run_id"] for m in found] == [steps["evaluate"]["run_id"]]
     assert found[0]["records"]["rows"] == 4
+    # Recorded once they ended, the steps are listed with the time they started.
+    listed_steps = json.loads(run_cli("runs", "list", "--kind", "step", "--output-format",
+                                      "json", cwd=tmp_path).stdout)
+    for step in listed_steps:
+        started, ended = (dt.datetime.fromisoformat(step[k]) for k in ("started", "ended"))
+        assert (ended - started).total_seconds() >= 0.9 * step["duration_s"], step
 
     # In this process (--max-parallel 1) too, and a rerun with nothing changed is cached.
     again = run_cli("pipeline", "run", notebook, "--max-parallel", "1", "--force",
