@@ -14,13 +14,15 @@ entry-point group: a callable taking the keyword arguments of ``ExecutorFactory`
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
 import re
+import signal
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
 from typing import Any, ClassVar, Protocol
 
@@ -262,11 +264,13 @@ class LocalExecutor:
         # queue on the scheduler. Loopback only.
         workers = min(self.parallelism, os.cpu_count() or 1)
         try:
-            self._cluster = distributed.LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True,
-                host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                worker_dashboard_address=None, silence_logs=logging.ERROR, memory_limit=0,
-            )
+            with _ctrl_c_blocked():
+                self._cluster = distributed.LocalCluster(
+                    n_workers=workers, threads_per_worker=1, processes=True,
+                    host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                    worker_dashboard_address=None, silence_logs=logging.ERROR,
+                    memory_limit=0,
+                )
         except (OSError, TimeoutError) as exc:
             raise InfrastructureError(
                 f"could not start a local Dask cluster of {workers} workers: {exc};"
@@ -275,6 +279,34 @@ class LocalExecutor:
                                  run=self._run)
         processes.client = distributed.Client(self._cluster, set_as_default=False)
         self._processes = processes
+
+
+@contextlib.contextmanager
+def _ctrl_c_blocked() -> Iterator[None]:
+    """SIGINT blocked in this thread while it starts the local cluster.
+
+    A Ctrl-C in a terminal reaches the whole foreground process group, the cluster's worker
+    processes included: each would print a ``KeyboardInterrupt`` traceback of its own, and
+    die under the client that is stopping it anyway. A signal mask is inherited by the
+    threads a thread starts (the cluster's event loop, whose nannies start the workers) and
+    by the processes they start, across ``exec``; so the workers never see Ctrl-C, and are
+    stopped by this process when it closes the cluster (or exit when it dies). Signals are
+    handled in the main thread, which keeps its mask.
+
+    multiprocessing's resource tracker, which the first worker start would launch, unblocks
+    SIGINT in the thread launching it: it is launched here first, before the mask is set.
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no process groups to share
+        yield
+        return
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 class _ThreadPool:
