@@ -62,6 +62,7 @@ _HELP_OR_MAGIC = re.compile(r"^\s*(?:%{1,2}\w+.*|[?]{1,2}.+|.+[?]{1,2})$")
 # expressions in braces and the names after ``$`` before the shell sees the line.
 _SHELL_LINE = re.compile(r"^\s*(?:[\w\s,]+=\s*)?!!?(?P<command>.*)$")
 _SHELL_PYTHON = re.compile(r"\{([^{}]+)\}|\$(\w+)")
+_HAS_SHELL_LINE = re.compile(r"^[ \t]*(?:[\w \t,]+=[ \t]*)?!", re.M)
 _WORD = re.compile(r"[A-Za-z_]\w*")
 _QUOTED = re.compile(r"`([^`]+)`")
 
@@ -106,8 +107,9 @@ def notebook_facts(nb: Any, suppressed: dict) -> NotebookFacts:
         source = cell.source
         for word in set(_WORD.findall(source)):
             first_seen.setdefault(word, cell.index)
-        if "%" not in source and "?" not in source and "!" not in source:
-            continue
+        if "%" not in source and "?" not in source and not (
+                "!" in source and _HAS_SHELL_LINE.search(source)):
+            continue  # no magic, help or shell line (most cells): nothing to read
         for line in source.splitlines():
             if run_cell is None and _RUN_MAGIC.match(line):
                 run_cell = cell.index
