@@ -6,7 +6,6 @@ one-line error and exit 3, and no process of the cluster is left behind."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import psutil
 import pytest
 
 from tests.integration.pipeline.conftest import write_notebook
+from tests.integration.run.runhelpers import ctrl_c, killed_at_exit
 
 pytestmark = pytest.mark.xdist_group("pipeline-interrupt")
 
@@ -45,7 +45,7 @@ def test_ctrl_c_stops_cluster_workers_without_tracebacks(tmp_path, to):
         [sys.executable, "-m", "nbprod", "pipeline", "run", "nap.ipynb", "--max-parallel", "2"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True, env={**os.environ, "NBPROD_LIFELINE": ""})
-    try:
+    with killed_at_exit(job):
         deadline = time.monotonic() + 120
         while not all(m.exists() for m in marks) and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -53,15 +53,7 @@ def test_ctrl_c_stops_cluster_workers_without_tracebacks(tmp_path, to):
         cluster = psutil.Process(job.pid).children(recursive=True)
         assert cluster, "the function steps did not run in worker processes"
         stopped = time.monotonic()
-        if to == "group":  # what a terminal's Ctrl-C does
-            os.killpg(job.pid, signal.SIGINT)
-        else:
-            job.send_signal(signal.SIGINT)
-        out, err = job.communicate(timeout=60)
-    finally:
-        if job.poll() is None:  # a pipeline that went on: do not leave it running
-            os.killpg(job.pid, signal.SIGKILL)
-            job.communicate()
+        out, err = ctrl_c(job, to)
     assert time.monotonic() - stopped < 30, "the pipeline went on after Ctrl-C"
     assert job.returncode == 3, (out, err)
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -47,6 +51,29 @@ def pid_gone(pid: int, within: float) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+def ctrl_c(job: subprocess.Popen, to: str) -> tuple[str, str]:
+    """SIGINT to ``job`` alone (``to="command"``) or to its whole process group (``"group"``,
+    what a terminal's Ctrl-C does; start the job with ``start_new_session=True``), then its
+    output once it has ended."""
+    if to == "group":
+        os.killpg(job.pid, signal.SIGINT)
+    else:
+        job.send_signal(signal.SIGINT)
+    return job.communicate(timeout=60)
+
+
+@contextlib.contextmanager
+def killed_at_exit(job: subprocess.Popen) -> Iterator[subprocess.Popen]:
+    """A job that is still running when the block ends (it went on after Ctrl-C, or a test
+    failed before stopping it) is killed with its process group: no test leaves one behind."""
+    try:
+        yield job
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+            job.communicate()
 
 
 def nbprod_command() -> list[str]:

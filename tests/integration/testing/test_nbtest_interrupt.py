@@ -5,14 +5,14 @@ counted as failed, and its kernel stopped."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
 
-import psutil
 import pytest
 from nbtest_support import write_notebook
+
+from tests.integration.run.runhelpers import ctrl_c, killed_at_exit, pid_gone
 
 UNUSED = ("playwright", "nbval", "nbmake", "hypothesispytest", "anyio", "asyncio", "cacheprovider")
 
@@ -23,18 +23,6 @@ def _pid_in(marker) -> int | None:
         return int(marker.read_text())
     except (FileNotFoundError, ValueError):
         return None
-
-
-def _gone(pid: int, within: float = 10) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
-            return True
-        time.sleep(0.2)
-    return False
 
 
 @pytest.mark.parametrize("to", ["pytest", "group"])
@@ -49,26 +37,18 @@ def test_ctrl_c_stops_the_session_as_pytest_does_and_stops_the_kernel(tmp_path, 
          *(arg for name in UNUSED for arg in ("-p", f"no:{name}"))],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True, env={**os.environ, "NBPROD_CEILING_DIRECTORIES": str(tmp_path)})
-    try:
+    with killed_at_exit(job):
         deadline = time.monotonic() + 90
         while not _pid_in(started) and time.monotonic() < deadline:
             time.sleep(0.2)
         kernel = _pid_in(started)
         assert kernel, job.communicate(timeout=5)
         stopped = time.monotonic()
-        if to == "group":  # a Ctrl-C in a terminal reaches the whole foreground group
-            os.killpg(job.pid, signal.SIGINT)
-        else:
-            job.send_signal(signal.SIGINT)
-        out, err = job.communicate(timeout=60)
-    finally:
-        if job.poll() is None:  # a session that went on: do not leave it running
-            os.killpg(job.pid, signal.SIGKILL)
-            job.communicate()
+        out, err = ctrl_c(job, to)
     assert time.monotonic() - stopped < 20, "the session went on after Ctrl-C"
     assert job.returncode == 2, (out, err)
     assert "!!! KeyboardInterrupt !!!" in out, out
     assert "FAILED" not in out and "failed" not in out, out
     assert "nbclient" not in out + err and "DeadKernelError" not in out + err, (out, err)
     assert "Traceback" not in out + err and "AssertionError" not in out + err, (out, err)
-    assert _gone(kernel), "the notebook's kernel outlived the session"
+    assert pid_gone(kernel, 10), "the notebook's kernel outlived the session"
