@@ -66,8 +66,9 @@ def ctrl_c(job: subprocess.Popen, to: str) -> tuple[str, str]:
 
 @contextlib.contextmanager
 def killed_at_exit(job: subprocess.Popen) -> Iterator[subprocess.Popen]:
-    """A job that is still running when the block ends (it went on after Ctrl-C, or a test
-    failed before stopping it) is killed with its process group: no test leaves one behind."""
+    """A job (started with ``start_new_session=True``) that is still running when the block
+    ends (it went on after Ctrl-C, or a test failed before stopping it) is killed with its
+    process group: no test leaves one behind."""
     try:
         yield job
     finally:
