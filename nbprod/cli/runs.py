@@ -275,7 +275,9 @@ def _parameters_table(rows: list[dict]) -> Table:
     for column in ("NAME", "VALUE", "TYPE", "SET BY"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row["name"], json.dumps(row["value"], ensure_ascii=False, default=str),
+        value = row["value"] if row.get("expression") else json.dumps(
+            row["value"], ensure_ascii=False, default=str)
+        table.add_row(row["name"], value,
                       row["type"] or "-",
                       "given" if row["given"] else Text("default", style="dim"))
     return table

@@ -21,7 +21,8 @@ def values_used(params: list[ParamInfo], given: dict[str, Any]) -> list[dict[str
 
     ``given`` is a receipt's (already redacted) parameters; defaults of secret-named
     parameters are redacted here. Each entry says whether the value was given or defaulted,
-    so ``runs show`` can list what the run really used, not only what was overridden.
+    so ``runs show`` can list what the run really used, not only what was overridden. A
+    default that is not JSON data is the expression as written, with ``expression: True``.
     """
     declared = {p.name: p for p in params}
     rows = [{"name": name, "value": value, "given": True,
@@ -29,8 +30,15 @@ def values_used(params: list[ParamInfo], given: dict[str, Any]) -> list[dict[str
             for name, value in given.items()]
     for param in params:
         if param.name not in given and not param.required:
-            rows.append({"name": param.name, "value": param.to_dict()["default"],
-                         "given": False, "type": param.to_dict()["type"]})
+            described = param.to_dict()
+            row = {"name": param.name, "value": described["default"], "given": False,
+                   "type": described["type"]}
+            if described["default"] is None and described["default_source"] not in (None,
+                                                                                  "None"):
+                # A default that is not JSON data (`date(2024, 1, 1)`): its expression, as
+                # written, rather than a null that hides what the run used.
+                row.update(value=described["default_source"], expression=True)
+            rows.append(row)
     return rows
 
 

@@ -192,7 +192,8 @@ def test_show_lists_every_value_the_run_used_with_defaults_marked(run_cli, tmp_p
     store = Store.open(tmp_path)
     run = store.begin_run("nb.ipynb", NB_HASH, {"lr": 0.1})
     nbformat.write(make_notebook(
-        {"source": "lr: float = 0.5  # learning rate\nepochs: int = 3\napi_token = 'abc'",
+        {"source": "lr: float = 0.5  # learning rate\nepochs: int = 3\napi_token = 'abc'\n"
+                   "start = date(2024, 1, 1)\nnothing = None",
          "tags": ["parameters"]},
         {"source": "lr = 0.1", "tags": ["injected-parameters"]}), run.run_dir / "output.ipynb")
     store.finish_run(run.run_id, {"status": "succeeded"})
@@ -201,10 +202,14 @@ def test_show_lists_every_value_the_run_used_with_defaults_marked(run_cli, tmp_p
     result = run_cli("runs", "show", run.run_id)
     assert result.exit_code == 0, result.output
     rows = {line.split()[0]: line.split()[1:] for line in result.output.splitlines()
-            if line.split() and line.split()[0] in ("lr", "epochs", "api_token")}
+            if line.split() and line.split()[0] in ("lr", "epochs", "api_token", "start",
+                                                    "nothing")}
     assert rows["lr"] == ["0.1", "float", "given"]
     assert rows["epochs"] == ["3", "int", "default"]
     assert rows["api_token"][0] == '"***"'  # a secret's default is not shown
+    # A default that is not JSON data is its expression, not a null hiding it.
+    assert rows["start"][:4] == ["date(2024,", "1,", "1)", "-"]
+    assert rows["nothing"][0] == "null"
 
 
 def test_show_and_diff_explain_a_package_that_is_not_reproducible(run_cli, project):
