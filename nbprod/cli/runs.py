@@ -228,6 +228,8 @@ def _receipt_view(receipt: dict, run_dir: Path) -> list:
         parts.append(_parameters_table(used))
     if receipt.get("records"):
         parts.append(_values_table("records", receipt["records"]))
+    if receipt.get("models"):
+        parts.append(_models_table(receipt["models"]))
     error = receipt.get("error")
     if error:
         cell_id = error.get("cell_id")
@@ -280,6 +282,20 @@ def _parameters_table(rows: list[dict]) -> Table:
         table.add_row(row["name"], value,
                       row["type"] or "-",
                       "given" if row["given"] else Text("default", style="dim"))
+    return table
+
+
+def _models_table(models: list[dict]) -> Table:
+    """The models the run recorded (``nbprod.record_model``): what ``nbprod models show``
+    details, and how ``serve --run`` names them."""
+    table = Table(title="models", title_justify="left", box=None, header_style="bold")
+    for column in ("NAME", "CLASS", "FORMAT", "HASH", "TRAINING DATA"):
+        table.add_column(column)
+    for model in models:
+        profile = model.get("profile") or {}
+        rows = f"{profile['rows']} rows" if "rows" in profile else "not recorded"
+        table.add_row(str(model.get("name")), str(model.get("class") or "-").rsplit(".", 1)[-1],
+                      str(model.get("format") or "-"), _short(model.get("hash")), rows)
     return table
 
 

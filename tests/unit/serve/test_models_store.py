@@ -108,6 +108,10 @@ def test_models_cli(tmp_path, monkeypatch, run_cli):
     assert "m@champion" in text and "accuracy=0.1" in text
     shown = run_cli("models", "show", "m@champion").output
     assert first in shown and "training data: 4 rows" in shown
+    # runs show lists the models a run recorded, as models show names them.
+    row = run_cli("runs", "show", first).output.split("models\n", 1)[1].splitlines()[1].split()
+    assert row[:3] == ["m", "LogisticRegression", "skops"] and row[4:] == ["4", "rows"]
+    assert len(row[3]) == 12 and int(row[3], 16) >= 0
     by_run = run_cli("models", "show", "--run", first)
     assert by_run.exit_code == 0 and by_run.output == shown
     assert run_cli("models", "show").exit_code == 2
