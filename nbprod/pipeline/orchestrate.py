@@ -131,6 +131,7 @@ class PipelineRunner:
         self._code: dict[str, str] = {}
         self._run_id: str | None = None
         self._in_flight: dict[str, str] = {}  # step -> when its task was handed to a worker
+        self._given: frozenset[str] = frozenset()  # the parameters this run was given (-p)
         self._send_known_inputs = False  # set by run(): only for workers off this disk
 
     # -- status -----------------------------------------------------------------------------
@@ -180,6 +181,7 @@ class PipelineRunner:
         jobs = [Job(n, tuple(u for u in self.plan.upstream[n] if u in considered))
                 for n in considered]
         recorded = self.plan.typed(parameters or {})
+        self._given = frozenset(recorded)
         handle = self.store.begin_run(
             self.plan.pipeline.source or "pyproject.toml",
             hash_json(self.plan.pipeline.to_dict()), recorded, kind="pipeline")
@@ -523,6 +525,16 @@ class PipelineRunner:
                                       kind="step", parent=self._run_id, started=started)
         return handle, notebook, code_hash
 
+    def _defaults(self, name: str) -> list[str]:
+        """The parameters a function step of a notebook's pipeline took at the notebook's
+        defaults (not given with -p): ``runs show`` and the run report say "default", as
+        they read from a notebook run's executed notebook. A pyproject step's parameters
+        are its configuration's, given."""
+        step = self.plan.step(name)
+        if step.notebook or not str(self.plan.pipeline.source or "").endswith(".ipynb"):
+            return []
+        return sorted(n for n in self.plan.parameters[name] if n not in self._given)
+
     def _record_interrupted(self, name: str, why: str) -> None:
         """Record a step whose task was running when the pipeline was stopped."""
         handle, _notebook, _code_hash = self._begin_step_run(name, self._in_flight.get(name))
@@ -585,7 +597,7 @@ class PipelineRunner:
             "error": result.error if not ok else None,
             "pipeline": {"name": self.plan.pipeline.name, "step": name, "run": self._run_id,
                          "outputs": outputs, "values": values, "worker": result.worker,
-                         "stdout": result.stdout},
+                         "stdout": result.stdout, "defaults": self._defaults(name)},
             "objects": sorted({*receipt.get("objects", []), *outputs.values(),
                                *values.values()}),
         })

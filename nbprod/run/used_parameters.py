@@ -54,4 +54,8 @@ def parameters_used(receipt: dict[str, Any], run_dir: Path) -> list[dict[str, An
         declared = schema(load(output)) if output.is_file() else []
     except NbprodError:
         declared = []
-    return values_used(declared, given)
+    rows = values_used(declared, given)
+    # A function step of a pipeline has no executed notebook: its receipt names the values
+    # it took at the notebook's defaults.
+    defaults = set((receipt.get("pipeline") or {}).get("defaults") or ())
+    return [{**row, "given": False} if row["name"] in defaults else row for row in rows]

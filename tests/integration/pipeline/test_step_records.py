@@ -124,3 +124,22 @@ def test_a_step_run_alone_keeps_its_records_in_its_hand_off_folder(tmp_path, run
     written = json.loads((folders["evaluate"] / "result.json").read_text())
     assert written["records"]["rows"] == 4
     assert written["files"] == ["model.pkl"]
+
+
+def test_a_function_step_says_which_parameters_it_took_at_their_defaults(tmp_path, run_cli):
+    """No executed notebook to read the defaults from: the step's receipt names them, so
+    runs show says "default" for those and "given" for the -p ones."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "twoparams"\n')
+    notebook = write_notebook(
+        tmp_path / "flow.ipynb",
+        {"source": "n: int = 3\nscale: float = 1.5", "tags": ["parameters"]},
+        {"source": "total = n * scale", "tags": ["step:compute"]},
+    )
+    result = run_cli("pipeline", "run", notebook, "--max-parallel", "1", "-p", "n", "5",
+                     "--output-format", "json", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    [step] = json.loads(result.stdout)["steps"]
+    shown = run_cli("runs", "show", step["run_id"], cwd=tmp_path).output.splitlines()
+    rows = {line.split()[0]: line.split()[1:] for line in shown
+            if line.split() and line.split()[0] in ("n", "scale")}
+    assert rows == {"n": ["5", "-", "given"], "scale": ["1.5", "-", "default"]}
