@@ -95,6 +95,26 @@ const uiPlugin: JupyterFrontEndPlugin<void> = {
     launcher: ILauncher | null
   ) => {
     let lintOnSave = true;
+    // The nbprod views open in the main area; each follows its notebook's renames and moves.
+    let viewCount = 0;
+    const views = () =>
+      Array.from(app.shell.widgets('main')).filter(
+        (w): w is MainAreaWidget<NbprodView> => w instanceof MainAreaWidget && w.content instanceof NbprodView
+      );
+    app.serviceManager.contents.fileChanged.connect((_, change) => {
+      const from = change.type === 'rename' ? change.oldValue?.path : undefined;
+      const to = change.type === 'rename' ? change.newValue?.path : undefined;
+      if (!from || !to) {
+        return;
+      }
+      for (const view of views()) {
+        const path = view.content.path;
+        // The notebook itself, or a folder it is in.
+        if (path === from || path.startsWith(`${from}/`)) {
+          view.content.setPath(to + path.slice(from.length));
+        }
+      }
+    });
     const ctx: ISectionContext = {
       client,
       open: async path => {
@@ -102,20 +122,18 @@ const uiPlugin: JupyterFrontEndPlugin<void> = {
       },
       goToCell: (panel, cellId, position) => goToCell(app, panel, cellId, position),
       openView: path => {
-        const id = `nbprod-view-${path}`;
-        const existing = Array.from(app.shell.widgets('main')).find(w => w.id === id);
+        const existing = views().find(w => w.content.path === path);
         if (existing) {
-          app.shell.activateById(id);
+          app.shell.activateById(existing.id);
           return;
         }
         const view = new MainAreaWidget({ content: new NbprodView(client, path, ctx.openPage) });
-        view.id = id;
-        view.title.label = `nbprod: ${path.split('/').pop()}`;
+        view.id = `nbprod-view-${++viewCount}`;
         view.title.icon = buildIcon;
         view.title.closable = true;
         view.addClass('nbprod-view-tab-widget');
         app.shell.add(view, 'main');
-        app.shell.activateById(id);
+        app.shell.activateById(view.id);
       },
       saveText: async (path, text) => {
         await app.serviceManager.contents.save(path, { type: 'file', format: 'text', content: text });

@@ -8,6 +8,8 @@ import { Section } from './section';
 export class NbprodPanel extends Panel {
   private readonly header: HTMLElement;
   private readonly notice: HTMLElement;
+  /** The notebook shown, whose renames and moves the header follows. */
+  private current: NotebookPanel | null = null;
 
   constructor(readonly sections: Section[]) {
     super();
@@ -26,9 +28,20 @@ export class NbprodPanel extends Panel {
 
   /** Show the notebook the sections now work on (null: no notebook is active). */
   setNotebook(panel: NotebookPanel | null): void {
+    this.current?.context.pathChanged.disconnect(this.onPathChanged, this);
+    this.current = panel;
+    panel?.context.pathChanged.connect(this.onPathChanged, this);
     replace(this.header, panel ? panel.context.path : 'Open a notebook to use nbprod.');
     for (const section of this.sections) {
       section.setNotebook(panel);
+    }
+  }
+
+  /** The notebook was renamed or moved (the file browser, `contents.rename`). */
+  private onPathChanged(_: unknown, path: string): void {
+    replace(this.header, path);
+    for (const section of this.sections) {
+      section.pathChanged(path);
     }
   }
 

@@ -45,6 +45,12 @@ export function validate(param: IParameter, text: string): string {
   }
 }
 
+/** Where a run's executed copy goes by default: `<name>.output.ipynb` next to the notebook
+ * (named after its source for an executed copy, not `x.output.output`). */
+export function defaultOutput(path: string): string {
+  return `${sourceOf(path).replace(/\.ipynb$/, '')}.output.ipynb`;
+}
+
 interface IField {
   param: IParameter;
   read(): string | null;
@@ -58,6 +64,11 @@ export class RunSection extends Section {
   pollIntervalMs = 1000;
   private fields: IField[] = [];
   private output: HTMLInputElement | null = null;
+  /** The output copy's default, named after the notebook: replaced when the notebook is
+   * renamed or moved, unless the user typed a value of their own. */
+  private outputDefault = '';
+  /** The path of the notebook shown, as it was before a rename. */
+  private shownPath = '';
   private readonly form: HTMLFormElement;
   private readonly progress: HTMLElement;
   private readonly runButton: HTMLButtonElement;
@@ -77,6 +88,7 @@ export class RunSection extends Section {
   }
 
   protected onNotebook(): void {
+    this.shownPath = this.path;
     this.body.append(this.form, this.progress);
     replace(this.form);
     replace(this.progress);
@@ -107,13 +119,12 @@ export class RunSection extends Section {
 
   private build(schema: IParams): void {
     this.fields = schema.parameters.map(p => this.field(p));
-    // The executed copy of a run's output is named after its source, not `x.output.output`.
-    const stem = sourceOf(this.path).replace(/\.ipynb$/, '');
+    this.outputDefault = defaultOutput(this.path);
     this.output = h('input', {
       type: 'text',
       name: 'nbprod-output',
       className: 'nbprod-output-path',
-      value: `${stem}.output.ipynb`
+      value: this.outputDefault
     });
     replace(
       this.form,
@@ -128,6 +139,19 @@ export class RunSection extends Section {
         h('span', { className: 'nbprod-help' }, 'Opened by the link below; empty: keep it only in the run store.')
       )
     );
+  }
+
+  pathChanged(path: string): void {
+    // A run of this notebook goes on: its progress is still drawn under it.
+    if (this.job && this.jobPath === this.shownPath) {
+      this.jobPath = path;
+    }
+    this.shownPath = path;
+    const next = defaultOutput(path);
+    if (this.output && this.output.value.trim() === this.outputDefault) {
+      this.output.value = next;
+    }
+    this.outputDefault = next;
   }
 
   private field(param: IParameter): IField {

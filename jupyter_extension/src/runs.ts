@@ -1,5 +1,5 @@
 /** The Runs section: this notebook's receipts in a table; pick two to see their diff. */
-import type { IChanges, IDataEntry, IMappingDiff, IOutputSummary, IRunDiff, IRunSummary } from './api';
+import type { IChanges, IDataEntry, IJob, IMappingDiff, IOutputSummary, IRunDiff, IRunSummary } from './api';
 import { h, replace } from './dom';
 import { NbprodRequestError } from './request';
 import { ISectionContext, Section } from './section';
@@ -85,6 +85,37 @@ export function diffView(result: IRunDiff): HTMLElement {
     sections.push(h('p', {}, 'The runs are identical in parameters, environment, data and outputs.'));
   }
   return h('div', { className: 'nbprod-diff' }, ...sections);
+}
+
+/**
+ * What a finished reproduction says about run `runId` when it did not match.
+ *
+ * The CLI's exit code tells a real mismatch (1: the rerun's outputs differ) from a
+ * reproduction refused before anything ran (2: a user error, such as a secret parameter
+ * whose value the receipt does not keep).
+ */
+export function reproduceFailure(job: IJob, runId: string): string {
+  const result = job.kind === 'reproduce' ? job.result : null;
+  // The CLI's message starts with `run ID: `, which the sentence already says.
+  const message = (job.error?.message ?? '').replace(/^run \S+: /, '');
+  if (job.state === 'cancelled') {
+    return `Reproducing run ${runId} was cancelled.`;
+  }
+  if (job.exit_code === 2) {
+    const secret = /parameter '([^']+)' was redacted \(a secret\)/.exec(message);
+    if (secret) {
+      const why = message.replace(/;\s*give it again with -p .*$/, '');
+      return (
+        `Run ${runId} cannot be reproduced here: ${why}. Reproduce it from a terminal with ` +
+        `\`nbprod reproduce ${runId} -p ${secret[1]} VALUE\`.`
+      );
+    }
+    return `Run ${runId} cannot be reproduced here: ${message || job.state}`;
+  }
+  if (job.state === 'failed') {
+    return `Run ${runId} does not reproduce: ${result?.difference?.message ?? (message || job.state)}`;
+  }
+  return `Reproducing run ${runId} stopped: ${message || job.state}`;
 }
 
 export class RunsSection extends Section {
@@ -246,8 +277,7 @@ export class RunsSection extends Section {
         const reused = result?.isolated?.cached ? 'reused' : 'built';
         say(`Reproduced: run ${result?.run_id ?? ''} matches run ${runId} (environment ${reused}).`, 'info');
       } else {
-        const why = result?.difference?.message ?? job.error?.message ?? job.state;
-        say(`Run ${runId} does not reproduce: ${why}`, 'error');
+        say(reproduceFailure(job, runId), 'error');
       }
     });
   }

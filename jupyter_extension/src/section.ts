@@ -84,6 +84,11 @@ export abstract class Section extends Widget {
     this.onNotebook();
   }
 
+  /** Called by the panel when the notebook shown was renamed or moved to `path`. */
+  pathChanged(path: string): void {
+    void path;
+  }
+
   /** Called once the server said which commands exist. */
   setAvailable(commands: string[]): void {
     this.available = commands.includes(this.command);

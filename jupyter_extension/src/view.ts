@@ -9,7 +9,7 @@
 import { Widget } from '@lumino/widgets';
 
 import { h, replace } from './dom';
-import { diffView, showValue } from './runs';
+import { diffView, reproduceFailure, showValue } from './runs';
 import type { IDataEntry, IRunSummary } from './api';
 import { INbprodClient } from './tokens';
 
@@ -86,10 +86,12 @@ export class NbprodView extends Widget {
 
   constructor(
     private readonly client: INbprodClient,
-    readonly path: string,
+    public path: string,
     private readonly openPage: (id: string, title: string, html: string) => void
   ) {
     super({ node: h('div', { className: 'nbprod-view' }) });
+    replace(this.heading, `nbprod: ${path}`);
+    this.title.label = this.label;
     this.runsPane = h('section', { className: 'nbprod-view-pane nbprod-view-runs', 'data-pane': 'runs' });
     this.pipelinePane = h('section', { className: 'nbprod-view-pane nbprod-view-pipeline', 'data-pane': 'pipeline' });
     this.lineagePane = h('section', { className: 'nbprod-view-pane nbprod-view-lineage', 'data-pane': 'lineage' });
@@ -105,13 +107,27 @@ export class NbprodView extends Widget {
       )
     );
     this.node.append(
-      h('h2', { className: 'nbprod-view-title' }, `nbprod: ${path}`),
+      this.heading,
       this.tabs,
       this.runsPane,
       this.pipelinePane,
       this.lineagePane
     );
     void this.open('runs');
+  }
+
+  private readonly heading: HTMLElement = h('h2', { className: 'nbprod-view-title' });
+
+  /** The title of the view's tab and heading: `nbprod: NAME`. */
+  get label(): string {
+    return `nbprod: ${this.path.split('/').pop()}`;
+  }
+
+  /** The notebook was renamed or moved: the view follows it (its title and its requests). */
+  setPath(path: string): void {
+    this.path = path;
+    replace(this.heading, `nbprod: ${path}`);
+    this.title.label = this.label;
   }
 
   /** Bring a pane to the front, (re)loading what it shows. */
@@ -273,8 +289,7 @@ export class NbprodView extends Widget {
       if (job.state === 'succeeded') {
         say(`Reproduced: run ${result?.run_id ?? ''} matches run ${runId}.`, 'info');
       } else {
-        const why = result?.difference?.message ?? job.error?.message ?? job.state;
-        say(`Run ${runId} does not reproduce: ${why}`, 'error');
+        say(reproduceFailure(job, runId), 'error');
       }
       await this.loadRuns();
     } catch (error) {

@@ -268,3 +268,47 @@ def test_fix_applies_to_a_notebook_without_cell_ids_and_keeps_printed_output(pag
     cell = page.locator(CELLS).nth(1)
     expect(cell).to_contain_text("kept")
     expect(cell).not_to_contain_text("ZeroDivisionError")
+
+
+def rename_in_front(page: Page, tab: str, new_name: str) -> None:
+    """Rename the notebook of tab ``tab`` as a person does: its tab's menu, Rename Notebook…"""
+    notebook_tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=tab).first
+    notebook_tab.click()
+    notebook_tab.click(button="right")
+    page.locator(".lm-Menu-item", has_text="Rename Notebook").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator("input").fill(new_name)
+    dialog.locator(".jp-mod-accept").click()
+    expect(dialog).to_be_hidden()
+
+
+def test_the_header_output_copy_and_view_follow_a_renamed_notebook(page: Page, lab_server,
+                                                                   shot):
+    _, _, root = lab_server
+    name = write(root, "renamed/demo.ipynb", {"source": "n: int = 1", "tags": ["parameters"]},
+                 "print(n)")
+    goto(page, lab_server, name)
+    open_panel(page)
+    output = page.locator(".nbprod-output-path")
+    expect(page.locator(".nbprod-current")).to_have_text(name)
+    expect(output).to_have_value("renamed/demo.output.ipynb")
+    page.locator(".nbprod-runs-view").click()
+    view_title = page.locator(".nbprod-view-title")
+    expect(view_title).to_have_text("nbprod: renamed/demo.ipynb")
+
+    rename_in_front(page, "demo.ipynb", "demo_renamed.ipynb")
+    assert (root / "renamed" / "demo_renamed.ipynb").exists()
+    expect(page.locator(".nbprod-current")).to_have_text("renamed/demo_renamed.ipynb")
+    expect(output).to_have_value("renamed/demo_renamed.output.ipynb")
+    expect(view_title).to_have_text("nbprod: renamed/demo_renamed.ipynb")
+    tabs = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab")
+    expect(tabs.filter(has_text="nbprod: demo_renamed.ipynb")).to_have_count(1)
+    expect(tabs.filter(has_text="nbprod: demo.ipynb")).to_have_count(0)
+    shot(page, "state-renamed-notebook")
+
+    # A value of the user's own is theirs: a second rename leaves it alone.
+    output.fill("elsewhere/copy.ipynb")
+    rename_in_front(page, "demo_renamed.ipynb", "demo_again.ipynb")
+    expect(page.locator(".nbprod-current")).to_have_text("renamed/demo_again.ipynb")
+    expect(output).to_have_value("elsewhere/copy.ipynb")
+    expect(view_title).to_have_text("nbprod: renamed/demo_again.ipynb")
