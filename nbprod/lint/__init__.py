@@ -575,7 +575,9 @@ def _apply_fixes(nb, result: LintResult, config: LintConfig, root: Path | None,
             # as they were, and the first round's are not written yet.
             again = lint(working, config, root)
             if again.fixed and not again.file_edits:
-                working, fixed = again.fixed_notebook, fixed + again.fixed
+                # Its findings and parsed cells describe the notebook as it now is (a cell
+                # removed renumbers the ones after it): ruff's are mapped against them.
+                working, fixed, result = again.fixed_notebook, fixed + again.fixed, again
         if ruff_fixed:
             fixed += ruff_fixed
             # Ruff's edits may change what nbprod's rules see: report the final state.

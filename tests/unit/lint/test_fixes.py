@@ -323,3 +323,16 @@ def test_one_fix_run_leaves_nothing_a_second_would_fix(run_cli, tmp_path):
     before = path.read_bytes()
     second = run_cli("lint", path, "--select", "F401,NB008", "--fix")
     assert second.exit_code == 0 and path.read_bytes() == before
+
+
+def test_a_cell_removed_by_the_second_round_renumbers_the_findings_after_it(run_cli, tmp_path):
+    """After NB008 removes the cell ruff emptied, ruff's findings are mapped to the cells as
+    they now are: the name used above its definition is reported once, by NB004."""
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(make_notebook({"source": "# T", "cell_type": "markdown"},
+                                 {"source": "import os"}, {"source": "print(late)"},
+                                 {"source": "late = 1"}), path)
+    result = run_cli("lint", path, "--select", "F401,F821,NB004,NB008", "--fix",
+                     "--output-format", "json")
+    found = [(d["code"], d["cell"]) for d in json.loads(result.stdout)]
+    assert found == [("NB004", 2)], result.output
