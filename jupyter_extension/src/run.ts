@@ -16,30 +16,245 @@ export function describeProgress(progress: string): string {
   return match ? `${match[3]}, ${match[1]} of ${match[2]}` : progress.trim();
 }
 
+/** Split `text` on `sep` outside brackets: `dict[str, int], None` on ',' gives two parts. */
+function splitTop(text: string, sep: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '[' || c === '(') {
+      depth++;
+    } else if (c === ']' || c === ')') {
+      depth--;
+    } else if (c === sep && depth === 0) {
+      parts.push(text.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start).trim());
+  return parts;
+}
+
+/** A declared type without its `None` alternative (`X | None`, `Optional[X]`). */
+export function withoutNone(type: string): { type: string; optional: boolean } {
+  const t = type.trim();
+  const optional = /^(typing\.)?Optional\[(.*)\]$/.exec(t);
+  if (optional) {
+    return { type: optional[2].trim(), optional: true };
+  }
+  const parts = splitTop(t, '|');
+  const rest = parts.filter(p => p !== 'None');
+  if (rest.length < parts.length && rest.length === 1) {
+    return { type: rest[0], optional: true };
+  }
+  return { type: t, optional: false };
+}
+
+/** `list[int]` as `{base: 'list', args: ['int']}`; `List`, `Dict`... as their builtins. */
+function typeParts(type: string): { base: string; args: string[] } {
+  const match = /^(?:typing\.)?([A-Za-z_]+)\s*(?:\[(.*)\])?$/.exec(type.trim());
+  if (!match) {
+    return { base: type.trim(), args: [] };
+  }
+  const base = match[1].toLowerCase();
+  return { base, args: match[2] === undefined ? [] : splitTop(match[2], ',') };
+}
+
+/** A list or mapping as the server reads it: JSON, or YAML flow style (`[a, 'b']`,
+ * `{a: 1}`) for the plain cases; undefined when it is neither. */
+export function parseData(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    // not JSON: try the flow style below
+  }
+  let i = 0;
+  const space = () => {
+    while (i < text.length && /\s/.test(text[i])) {
+      i++;
+    }
+  };
+  const fail = (): never => {
+    throw new Error('syntax');
+  };
+  const scalar = (stops: string): unknown => {
+    space();
+    const q = text[i];
+    if (q === '"' || q === "'") {
+      const end = text.indexOf(q, i + 1);
+      if (end < 0) {
+        fail();
+      }
+      const raw = text.slice(i + 1, end);
+      i = end + 1;
+      return raw;
+    }
+    let j = i;
+    while (j < text.length && !stops.includes(text[j])) {
+      j++;
+    }
+    const word = text.slice(i, j).trim();
+    i = j;
+    if (/^[-+]?\d+$/.test(word)) {
+      return Number(word);
+    }
+    if (/^[-+]?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?$/.test(word)) {
+      return Number(word);
+    }
+    if (/^(true|false|yes|no|on|off)$/i.test(word)) {
+      return /^(true|yes|on)$/i.test(word);
+    }
+    if (word === '' || /^(null|~)$/i.test(word)) {
+      return null;
+    }
+    return word;
+  };
+  const value = (stops: string): unknown => {
+    space();
+    if (text[i] === '[') {
+      i++;
+      const items: unknown[] = [];
+      space();
+      if (text[i] === ']') {
+        i++;
+        return items;
+      }
+      for (;;) {
+        items.push(value(',]'));
+        space();
+        if (text[i] === ',') {
+          i++;
+        } else if (text[i] === ']') {
+          i++;
+          return items;
+        } else {
+          fail();
+        }
+      }
+    }
+    if (text[i] === '{') {
+      i++;
+      const map: Record<string, unknown> = {};
+      space();
+      if (text[i] === '}') {
+        i++;
+        return map;
+      }
+      for (;;) {
+        const key = scalar(':,}');
+        space();
+        if (text[i] !== ':') {
+          fail();
+        }
+        i++;
+        map[String(key)] = value(',}');
+        space();
+        if (text[i] === ',') {
+          i++;
+        } else if (text[i] === '}') {
+          i++;
+          return map;
+        } else {
+          fail();
+        }
+      }
+    }
+    return scalar(stops);
+  };
+  try {
+    const parsed = value('');
+    space();
+    return i === text.length ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why `value` is not of the simple type `type` (int, float, str, bool), or ''. */
+function simpleMismatch(type: string, value: unknown): string {
+  const ok =
+    type === 'int'
+      ? typeof value === 'number' && Number.isInteger(value)
+      : type === 'float'
+        ? typeof value === 'number'
+        : type === 'str'
+          ? ['string', 'number', 'boolean'].includes(typeof value) // the server writes 1 as '1'
+          : type === 'bool'
+            ? typeof value === 'boolean'
+            : true;
+  return ok ? '' : `${JSON.stringify(value)} is not ${type === 'int' ? 'an' : 'a'} ${type}`;
+}
+
+/** Why `value` is not the list, tuple or dict `type` declares, or ''. */
+function containerMismatch(type: string, value: unknown): string {
+  const { base, args } = typeParts(type);
+  if (base === 'list' || base === 'tuple' || base === 'sequence') {
+    if (!Array.isArray(value)) {
+      return 'expected a JSON list';
+    }
+    const fixed = base === 'tuple' && args.length && args[args.length - 1] !== '...';
+    if (fixed && value.length !== args.length) {
+      return `expected a JSON list of ${args.length} items`;
+    }
+    for (let k = 0; k < value.length; k++) {
+      const item = fixed ? args[k] : args[0];
+      const why = item ? simpleMismatch(item, value[k]) : '';
+      if (why) {
+        return `expected a JSON list of ${fixed ? args.join(', ') : item}: item ${k + 1}, ${why}`;
+      }
+    }
+    return '';
+  }
+  if (base === 'dict' || base === 'mapping') {
+    if (!value || typeof value !== 'object' || Array.isArray(value)) {
+      return 'expected a JSON dict';
+    }
+    const item = args[1];
+    for (const [key, v] of Object.entries(value)) {
+      const why = item ? simpleMismatch(item, v) : '';
+      if (why) {
+        return `expected a JSON dict of ${item} values: at ${JSON.stringify(key)}, ${why}`;
+      }
+    }
+  }
+  return '';
+}
+
 /**
  * Check a field's text against its declared type.
+ *
+ * `int` and `float` want a number; `list[...]`, `tuple[...]` and `dict[...]` (bare or
+ * parameterised) a JSON list or dict (or the YAML flow style the server reads too), their
+ * items checked when their type is int, float, str or bool. `X | None` and `Optional[X]`
+ * also take `None`.
  *
  * @returns an error message, or '' when the text is acceptable (empty means "the default")
  */
 export function validate(param: IParameter, text: string): string {
   const value = text.trim();
+  const { type, optional } = withoutNone(param.type ?? '');
   if (!value) {
     return param.required ? 'required' : '';
   }
-  switch (param.type) {
+  if (optional && (value === 'None' || value === 'null')) {
+    return '';
+  }
+  const { base } = typeParts(type);
+  switch (base) {
     case 'int':
       return /^[+-]?\d+$/.test(value) ? '' : 'expected a whole number';
     case 'float':
       return value !== '' && !isNaN(Number(value)) ? '' : 'expected a number';
     case 'list':
+    case 'tuple':
+    case 'sequence':
     case 'dict':
-      try {
-        const parsed = JSON.parse(value);
-        const ok = param.type === 'list' ? Array.isArray(parsed) : parsed && typeof parsed === 'object';
-        return ok ? '' : `expected a JSON ${param.type}`;
-      } catch {
-        return `expected a JSON ${param.type}`;
-      }
+    case 'mapping': {
+      const parsed = parseData(value);
+      const kind = base === 'dict' || base === 'mapping' ? 'dict' : 'list';
+      return parsed === undefined ? `expected a JSON ${kind}` : containerMismatch(type, parsed);
+    }
     default:
       return '';
   }
@@ -290,6 +505,7 @@ export class RunSection extends Section {
       this.setStatus(`Run ${runId ?? ''} succeeded in ${seconds}`, 'info');
     } else {
       this.setStatus(`Run ${state}: ${job.error?.message ?? ''}`, 'error');
+      this.showRefusal(job);
     }
     const outputPath = job.output_path;
     if (outputPath && (job.state === 'succeeded' || job.state === 'failed')) {
@@ -310,6 +526,18 @@ export class RunSection extends Section {
       );
     }
     this.onRunEnded();
+  }
+
+  /** The server refused a parameter (the CLI's exit 2, `parameter 'NAME' expects ...`):
+   * its message goes under that field too. */
+  private showRefusal(job: IJob): void {
+    const message = job.error?.message ?? '';
+    const name = job.exit_code === 2 ? /parameter '([^']+)'/.exec(message)?.[1] : undefined;
+    const field = this.fields.find(f => f.param.name === name);
+    if (field) {
+      replace(field.error, message.replace(/^[^:]*:\s*(?=parameter ')/, ''));
+      field.input.classList.add('nbprod-invalid');
+    }
   }
 
   async cancel(): Promise<void> {

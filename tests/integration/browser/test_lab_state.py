@@ -312,3 +312,51 @@ def test_the_header_output_copy_and_view_follow_a_renamed_notebook(page: Page, l
     expect(page.locator(".nbprod-current")).to_have_text("renamed/demo_again.ipynb")
     expect(output).to_have_value("elsewhere/copy.ipynb")
     expect(view_title).to_have_text("nbprod: renamed/demo_again.ipynb")
+
+
+def test_run_form_checks_lists_and_dicts_and_shows_a_refused_value_under_its_field(
+        page: Page, lab_server, shot):
+    _, _, root = lab_server
+    name = write(root, "state/typed.ipynb",
+                 {"source": "items: list[int] = [1]\nopts: dict[str, int] = {}\n"
+                            "limit: int | None = None\nnested: list[list[int]] = []",
+                  "tags": ["parameters"]},
+                 "print(items, opts, limit, nested)")
+    goto(page, lab_server, name)
+    open_panel(page)
+
+    def error(field: str):
+        return page.locator(f'.nbprod-field[data-name="{field}"] .nbprod-field-error')
+
+    def type_in(field: str, text: str) -> None:
+        page.locator(f'.nbprod-run input[name="{field}"]').fill(text)
+
+    type_in("opts", "{bad")
+    expect(error("opts")).to_have_text("expected a JSON dict")
+    type_in("opts", '{"a": "x"}')
+    expect(error("opts")).to_have_text(
+        'expected a JSON dict of int values: at "a", "x" is not an int')
+    type_in("opts", '{"a": 2}')
+    expect(error("opts")).to_have_text("")
+    type_in("items", "[1, 'a']")
+    expect(error("items")).to_have_text('expected a JSON list of int: item 2, "a" is not an int')
+    type_in("limit", "None")
+    expect(error("limit")).to_have_text("")
+    type_in("limit", "x")
+    expect(error("limit")).to_have_text("expected a whole number")
+    shot(page, "state-run-form-types")
+    page.locator(".nbprod-run-start").click()
+    expect(page.locator(".nbprod-run .nbprod-status")).to_have_text(
+        "Fix the highlighted parameters first.")
+
+    # What the form lets through and the server refuses is shown under its field.
+    type_in("items", "[1, 2]")
+    type_in("limit", "")
+    type_in("nested", '[[1], ["a"]]')
+    expect(error("items")).to_have_text("")
+    expect(error("nested")).to_have_text("")
+    page.locator(".nbprod-run-start").click()
+    expect(error("nested")).to_contain_text("parameter 'nested' expects list[list[int]]",
+                                            timeout=60_000)
+    expect(page.locator(".nbprod-run .nbprod-status")).to_contain_text("Run error")
+    shot(page, "state-run-refused-parameter")
