@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import nbformat
 import pytest
@@ -271,8 +272,11 @@ def test_fix_applies_to_a_notebook_without_cell_ids_and_keeps_printed_output(pag
 
 
 def rename_in_front(page: Page, tab: str, new_name: str) -> None:
-    """Rename the notebook of tab ``tab`` as a person does: its tab's menu, Rename Notebook…"""
-    notebook_tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=tab).first
+    """Rename the notebook of tab ``tab`` as a person does: its tab's menu, Rename Notebook…
+    (the tab whose label is exactly ``tab``: other tests' notebooks stay open beside it)."""
+    label = re.compile(rf"^{re.escape(tab)}$")
+    notebook_tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab").filter(
+        has=page.locator(".lm-TabBar-tabLabel", has_text=label))
     notebook_tab.click()
     notebook_tab.click(button="right")
     page.locator(".lm-Menu-item", has_text="Rename Notebook").click()
@@ -285,25 +289,29 @@ def rename_in_front(page: Page, tab: str, new_name: str) -> None:
 def test_the_header_output_copy_and_view_follow_a_renamed_notebook(page: Page, lab_server,
                                                                    shot):
     _, _, root = lab_server
-    name = write(root, "renamed/demo.ipynb", {"source": "n: int = 1", "tags": ["parameters"]},
+    name = write(root, "renamed/rename_me.ipynb", {"source": "n: int = 1", "tags": ["parameters"]},
                  "print(n)")
     goto(page, lab_server, name)
     open_panel(page)
     output = page.locator(".nbprod-output-path")
     expect(page.locator(".nbprod-current")).to_have_text(name)
-    expect(output).to_have_value("renamed/demo.output.ipynb")
+    expect(output).to_have_value("renamed/rename_me.output.ipynb")
     page.locator(".nbprod-runs-view").click()
     view_title = page.locator(".nbprod-view-title")
-    expect(view_title).to_have_text("nbprod: renamed/demo.ipynb")
+    expect(view_title).to_have_text("nbprod: renamed/rename_me.ipynb")
 
-    rename_in_front(page, "demo.ipynb", "demo_renamed.ipynb")
-    assert (root / "renamed" / "demo_renamed.ipynb").exists()
+    rename_in_front(page, "rename_me.ipynb", "demo_renamed.ipynb")
     expect(page.locator(".nbprod-current")).to_have_text("renamed/demo_renamed.ipynb")
+    renamed = root / "renamed" / "demo_renamed.ipynb"
+    deadline = time.monotonic() + 15
+    while not renamed.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert renamed.exists() and not (root / "renamed" / "rename_me.ipynb").exists()
     expect(output).to_have_value("renamed/demo_renamed.output.ipynb")
     expect(view_title).to_have_text("nbprod: renamed/demo_renamed.ipynb")
     tabs = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab")
     expect(tabs.filter(has_text="nbprod: demo_renamed.ipynb")).to_have_count(1)
-    expect(tabs.filter(has_text="nbprod: demo.ipynb")).to_have_count(0)
+    expect(tabs.filter(has_text="nbprod: rename_me.ipynb")).to_have_count(0)
     shot(page, "state-renamed-notebook")
 
     # A value of the user's own is theirs: a second rename leaves it alone.
