@@ -88,10 +88,8 @@ def _values(starter: bool) -> dict:
     """The template values: for a new project (``starter``), the starter notebook in
     ``notebooks/`` is what CI checks; for a project with notebooks of its own, the whole
     project is."""
-    install = _install_lines()
     return {
-        "install_lines": install,
-        "install_requirements": "\n".join(install),
+        "install_lines": _install_lines(),
         "nbprod_version": __version__,
         "python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
         "starter": starter,

@@ -96,9 +96,6 @@ export function parseData(text: string): unknown {
     }
     const word = text.slice(i, j).trim();
     i = j;
-    if (/^[-+]?\d+$/.test(word)) {
-      return Number(word);
-    }
     if (/^[-+]?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?$/.test(word)) {
       return Number(word);
     }
@@ -110,38 +107,37 @@ export function parseData(text: string): unknown {
     }
     return word;
   };
+  /** After an item (or an opening bracket, with `first`): true at the closing bracket,
+   * false at a separator (both consumed). */
+  const closes = (close: string, first = false): boolean => {
+    space();
+    if (text[i] === close) {
+      i++;
+      return true;
+    }
+    if (first) {
+      return false;
+    }
+    if (text[i] !== ',') {
+      fail();
+    }
+    i++;
+    return false;
+  };
   const value = (stops: string): unknown => {
     space();
     if (text[i] === '[') {
       i++;
       const items: unknown[] = [];
-      space();
-      if (text[i] === ']') {
-        i++;
-        return items;
-      }
-      for (;;) {
+      for (let done = closes(']', true); !done; done = closes(']')) {
         items.push(value(',]'));
-        space();
-        if (text[i] === ',') {
-          i++;
-        } else if (text[i] === ']') {
-          i++;
-          return items;
-        } else {
-          fail();
-        }
       }
+      return items;
     }
     if (text[i] === '{') {
       i++;
       const map: Record<string, unknown> = {};
-      space();
-      if (text[i] === '}') {
-        i++;
-        return map;
-      }
-      for (;;) {
+      for (let done = closes('}', true); !done; done = closes('}')) {
         const key = scalar(':,}');
         space();
         if (text[i] !== ':') {
@@ -149,16 +145,8 @@ export function parseData(text: string): unknown {
         }
         i++;
         map[String(key)] = value(',}');
-        space();
-        if (text[i] === ',') {
-          i++;
-        } else if (text[i] === '}') {
-          i++;
-          return map;
-        } else {
-          fail();
-        }
       }
+      return map;
     }
     return scalar(stops);
   };

@@ -557,6 +557,7 @@ def _apply_fixes(nb, result: LintResult, config: LintConfig, root: Path | None,
         )
         selected = file_selector(config, nb.display_path)
         ruff_fixed = 0
+        current = True  # whether ``result`` describes ``working`` as it now is
         for attempt in range(MAX_FIX_PASSES + 1):
             items = check_text(ruff_input(working), nb.display_path, codes)
             facts = notebook_facts(working, suppressed_codes(working))
@@ -575,13 +576,17 @@ def _apply_fixes(nb, result: LintResult, config: LintConfig, root: Path | None,
             # as they were, and the first round's are not written yet.
             again = lint(working, config, root)
             if again.fixed and not again.file_edits:
-                # Its findings and parsed cells describe the notebook as it now is (a cell
-                # removed renumbers the ones after it): ruff's are mapped against them.
-                working, fixed, result = again.fixed_notebook, fixed + again.fixed, again
+                working, fixed = again.fixed_notebook, fixed + again.fixed
+            # Unless it holds fixes not taken, its findings and parsed cells describe the
+            # notebook as it now is (a cell removed renumbers the ones after it): ruff's are
+            # mapped against them, and they are the final state when ruff has nothing left.
+            current = not (again.fixed and again.file_edits)
+            if current:
+                result = again
         if ruff_fixed:
             fixed += ruff_fixed
-            # Ruff's edits may change what nbprod's rules see: report the final state.
-            result = lint(working, replace(config, fix=False), root)
+            if not current:  # ruff's edits may change what nbprod's rules see
+                result = lint(working, replace(config, fix=False), root)
     if config.diff:
         from .preview import changes
 

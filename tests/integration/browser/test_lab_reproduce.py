@@ -17,27 +17,40 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 CELLS = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell"
 
 
-def test_reproduce_button_rebuilds_the_environment_and_says_it_matches(page: Page, lab_server,
-                                                                        shot):
-    base, token, root = lab_server
-    folder = root / "again"
+def _project_with_a_run(folder, notebook: str, cells: list, *options: str) -> str:
+    """A project in ``folder`` (under the server root) with one notebook, run once from the
+    command line with ``options``; the run's id."""
     folder.mkdir()
-    (folder / "pyproject.toml").write_text('[project]\nname = "again"\n')
-    (folder / "sums.ipynb").write_text(nbformat.writes(make_notebook(
-        {"source": "n: int = 4", "tags": ["parameters"]},
-        "import statistics\nprint('mean', statistics.mean(range(n)))",
-    )))
+    (folder / "pyproject.toml").write_text(f'[project]\nname = "{folder.name}"\n')
+    (folder / notebook).write_text(nbformat.writes(make_notebook(*cells)))
+    root = folder.parent
     done = subprocess.run(
-        [sys.executable, "-m", "nbprod", "run", "again/sums.ipynb", "-q", "--output-format",
-         "json"], cwd=root, env={**os.environ, "NBPROD_CEILING_DIRECTORIES": str(root)},
+        [sys.executable, "-m", "nbprod", "run", f"{folder.name}/{notebook}", "-q", *options,
+         "--output-format", "json"], cwd=root,
+        env={**os.environ, "NBPROD_CEILING_DIRECTORIES": str(root)},
         capture_output=True, text=True, check=True)
-    original = json.loads(done.stdout)["run_id"]
+    return json.loads(done.stdout)["run_id"]
 
-    page.goto(f"{base}/lab/tree/again/sums.ipynb?reset&token={token}")
+
+def _runs_row(page: Page, lab_server, path: str, run_id: str):
+    """The notebook at ``path`` open with the nbprod sidebar, and the row of run ``run_id``."""
+    base, token, _ = lab_server
+    page.goto(f"{base}/lab/tree/{path}?reset&token={token}")
     expect(page.locator(CELLS).first).to_be_visible(timeout=90_000)
     page.locator('li[data-id="nbprod-panel"]').click()
-    row = page.locator(f'.nbprod-run-row[data-run-id="{original}"]')
+    row = page.locator(f'.nbprod-run-row[data-run-id="{run_id}"]')
     expect(row).to_be_visible(timeout=30_000)
+    return row
+
+
+def test_reproduce_button_rebuilds_the_environment_and_says_it_matches(page: Page, lab_server,
+                                                                        shot):
+    _, _, root = lab_server
+    folder = root / "again"
+    original = _project_with_a_run(
+        folder, "sums.ipynb", [{"source": "n: int = 4", "tags": ["parameters"]},
+                               "import statistics\nprint('mean', statistics.mean(range(n)))"])
+    row = _runs_row(page, lab_server, "again/sums.ipynb", original)
 
     row.locator(".nbprod-run-reproduce").click()
     status = page.locator(".nbprod-runs .nbprod-status")
@@ -56,26 +69,12 @@ def test_reproduce_button_rebuilds_the_environment_and_says_it_matches(page: Pag
 
 def test_a_run_with_a_secret_cannot_be_reproduced_here_and_says_how(page: Page, lab_server,
                                                                     shot):
-    base, token, root = lab_server
-    folder = root / "secret"
-    folder.mkdir()
-    (folder / "pyproject.toml").write_text('[project]\nname = "secret"\n')
-    (folder / "keyed.ipynb").write_text(nbformat.writes(make_notebook(
-        {"source": "api_key: str = 'none'\nn: int = 2", "tags": ["parameters"]},
-        "print(n)",
-    )))
-    done = subprocess.run(
-        [sys.executable, "-m", "nbprod", "run", "secret/keyed.ipynb", "-q", "-p", "api_key",
-         "s3cr3t", "--output-format", "json"], cwd=root,
-        env={**os.environ, "NBPROD_CEILING_DIRECTORIES": str(root)},
-        capture_output=True, text=True, check=True)
-    original = json.loads(done.stdout)["run_id"]
-
-    page.goto(f"{base}/lab/tree/secret/keyed.ipynb?reset&token={token}")
-    expect(page.locator(CELLS).first).to_be_visible(timeout=90_000)
-    page.locator('li[data-id="nbprod-panel"]').click()
-    row = page.locator(f'.nbprod-run-row[data-run-id="{original}"]')
-    expect(row).to_be_visible(timeout=30_000)
+    _, _, root = lab_server
+    original = _project_with_a_run(
+        root / "secret", "keyed.ipynb",
+        [{"source": "api_key: str = 'none'\nn: int = 2", "tags": ["parameters"]}, "print(n)"],
+        "-p", "api_key", "s3cr3t")
+    row = _runs_row(page, lab_server, "secret/keyed.ipynb", original)
     row.locator(".nbprod-run-reproduce").click()
     status = page.locator(".nbprod-runs .nbprod-status")
     # Nothing ran: no claim that the outputs differ, and the way to do it from a terminal.
